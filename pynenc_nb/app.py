@@ -1,0 +1,254 @@
+"""The app: configuration, task registry and the ports, opened lazily and reopened after fork."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from pynenc_nb.backends import Backends
+from pynenc_nb.backends.urls import default_sqlite_url, redact_url, scheme_of, sqlite_path
+from pynenc_nb.conf import PynencConfig, load_config
+from pynenc_nb.exceptions import ConfigError, TaskLoadError, TaskNotFoundError
+from pynenc_nb.invocation import Invocation
+from pynenc_nb.logs import configure_logging
+from pynenc_nb.orchestrator import Orchestrator
+from pynenc_nb.ports import ArgCache, Broker, StateBackend, TriggerStore
+from pynenc_nb.serialization import make_serializer
+from pynenc_nb.task import DirectTask, Task, config_key_of
+from pynenc_nb.task_options import TaskOptions, build_options
+from pynenc_nb.trigger import TriggerManager
+
+if TYPE_CHECKING:
+    from pynenc_nb.runners.base import BaseRunner
+
+F = TypeVar("F", bound=Callable[..., Any])
+TASKS_NAMESPACE = "tasks"
+_apps: weakref.WeakSet[Pynenc] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for app in list(_apps):
+        app._forget_connections()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+class Pynenc:
+    """A pynenc_nb application.
+
+    ``Pynenc(app_id="demo")`` uses the embedded SQLite default under ``./.pynenc/``; pass
+    ``config_values={"backend_url": "redis://..."}``, a config file, ``PYNENC__*`` variables or use
+    :class:`PynencBuilder` for anything else.
+    """
+
+    def __init__(
+        self,
+        app_id: str | None = None,
+        config_values: Mapping[str, Any] | None = None,
+        config_filepath: str | None = None,
+    ) -> None:
+        values = dict(config_values or {})
+        if app_id is not None:
+            values["app_id"] = app_id
+        conf, self._task_overrides = load_config(values, config_filepath)
+        if not conf.backend_url:
+            conf = conf.replace(backend_url=default_sqlite_url(conf.app_id))
+        self.conf: PynencConfig = conf
+        self.app_id = conf.app_id
+        self.tasks: dict[str, Task[Any, Any]] = {}
+        self.serializer = make_serializer(conf.serializer, conf.serializer_secret)
+        self.orchestrator = Orchestrator(self)
+        self.trigger = TriggerManager(self)
+        self.logger = logging.getLogger(f"pynenc.{self.app_id}")
+        self._backends: Backends | None = None
+        self._lock = threading.Lock()
+        self._published: set[str] = set()
+        self._runner: BaseRunner | None = None
+        configure_logging(conf)
+        _apps.add(self)
+
+    def __repr__(self) -> str:
+        return f"<Pynenc {self.app_id} {redact_url(self.conf.backend_url)}>"
+
+    # --- backends --------------------------------------------------------------------------------
+
+    @property
+    def backends(self) -> Backends:
+        backends = self._backends
+        if backends is None:
+            with self._lock:
+                if self._backends is None:
+                    if scheme_of(self.conf.backend_url) == "sqlite":
+                        Path(sqlite_path(self.conf.backend_url)).parent.mkdir(parents=True, exist_ok=True)
+                    self._backends = Backends.open(self.conf.backend_url, self.conf.broker_url, self.app_id)
+                backends = self._backends
+        return backends
+
+    def _forget_connections(self) -> None:
+        """In a forked child: never reuse the parent's connections (memory stores are copied)."""
+        if self._backends is not None and self._backends.serves_other_processes:
+            self._backends = None
+        self._lock = threading.Lock()
+
+    @property
+    def state_backend(self) -> StateBackend:
+        return self.backends.state
+
+    @property
+    def broker(self) -> Broker:
+        return self.backends.broker
+
+    @property
+    def trigger_store(self) -> TriggerStore:
+        return self.backends.trigger_store
+
+    @property
+    def arg_cache(self) -> ArgCache:
+        return self.backends.arg_cache
+
+    def require_shared_backend(self, what: str) -> None:
+        """Raise the clear error for out-of-process work on a backend that lives in this process."""
+        if not self.backends.serves_other_processes:
+            raise ConfigError(
+                f"{what} runs in another process, but backend {redact_url(self.conf.backend_url)!r} lives in this "
+                "process only. Use the embedded SQLite default (leave backend_url unset, or "
+                "backend_url='sqlite:///path/app.db') or Redis (backend_url='redis://127.0.0.1:6379/0').",
+                variable="backend_url",
+                value=redact_url(self.conf.backend_url),
+            )
+
+    def purge(self) -> None:
+        """Delete every invocation, message, event and cached value this app stored."""
+        self.state_backend.purge()
+        self.broker.purge()
+        self.trigger_store.purge()
+        self.arg_cache.purge()
+        self._published.clear()
+
+    def close(self) -> None:
+        if self._backends is not None:
+            self._backends.close()
+            self._backends = None
+
+    # --- runner ----------------------------------------------------------------------------------
+
+    @property
+    def runner(self) -> BaseRunner:
+        """The runner configured by ``runner_cls`` (created on first use, not started)."""
+        if self._runner is None:
+            from pynenc_nb.runners import make_runner
+
+            self._runner = make_runner(self)
+        return self._runner
+
+    @runner.setter
+    def runner(self, runner: BaseRunner) -> None:
+        self._runner = runner
+
+    # --- decorators ------------------------------------------------------------------------------
+
+    def _options(self, func: Callable[..., Any], options: Mapping[str, Any]) -> TaskOptions:
+        parameters = list(inspect.signature(func).parameters)
+        base = build_options({**self.conf.task, **self._task_overrides.get("*", {})}, "task defaults")
+        decorated = build_options(options, f"@app.task on {func.__qualname__}", base, parameters)
+        specific = self._task_overrides.get(config_key_of(func))
+        if specific:
+            decorated = build_options(specific, f"settings of task {config_key_of(func)}", decorated, parameters)
+        return decorated
+
+    def _register(self, task: Task[Any, Any]) -> Task[Any, Any]:
+        self.tasks[task.task_id] = task
+        self._published.discard(task.task_id)
+        return task
+
+    @overload
+    def task(self, func: F) -> F: ...
+
+    @overload
+    def task(self, func: None = None, **options: Any) -> Callable[[F], F]: ...
+
+    def task(self, func: Callable[..., Any] | None = None, **options: Any) -> Any:
+        """Make a function a task: calling it registers an invocation for a runner."""
+
+        def decorate(f: Callable[..., Any]) -> Task[Any, Any]:
+            return self._register(Task(self, f, self._options(f, options)))
+
+        return decorate(func) if func is not None else decorate
+
+    @overload
+    def workflow(self, func: F) -> F: ...
+
+    @overload
+    def workflow(self, func: None = None, **options: Any) -> Callable[[F], F]: ...
+
+    def workflow(self, func: Callable[..., Any] | None = None, **options: Any) -> Any:
+        """A task that roots a workflow: tasks it calls inherit its workflow identity."""
+
+        def decorate(f: Callable[..., Any]) -> Task[Any, Any]:
+            return self._register(Task(self, f, self._options(f, options), is_workflow=True))
+
+        return decorate(func) if func is not None else decorate
+
+    def direct_task(
+        self,
+        func: Callable[..., Any] | None = None,
+        *,
+        parallel_func: Callable[..., Any] | None = None,
+        aggregate_func: Callable[[list[Any]], Any] | None = None,
+        **options: Any,
+    ) -> Any:
+        """A task called like a plain function: returns the value (runs on a runner unless dev mode)."""
+
+        def decorate(f: Callable[..., Any]) -> DirectTask[Any, Any]:
+            task = DirectTask(self, f, self._options(f, options), parallel_func, aggregate_func)
+            self._register(task)
+            return task
+
+        return decorate(func) if func is not None else decorate
+
+    # --- lookup ----------------------------------------------------------------------------------
+
+    def ensure_task_published(self, task: Task[Any, Any]) -> None:
+        """Record where a task's code lives, once per process, so any runner can load it."""
+        if task.task_id in self._published:
+            return
+        info = {"module": task.func.__module__, "qualname": task.func.__qualname__, "version": task.version}
+        self.state_backend.kv_put(TASKS_NAMESPACE, task.task_id, json.dumps(info))
+        self._published.add(task.task_id)
+
+    def get_task(self, task_id: str) -> Task[Any, Any]:
+        task = self.tasks.get(task_id)
+        if task is not None:
+            return task
+        stored = self.state_backend.kv_get(TASKS_NAMESPACE, task_id)
+        if stored is None:
+            raise TaskNotFoundError(
+                task_id,
+                f"it is not defined in app {self.app_id!r} and no caller has published it; import the module "
+                "that defines it in the app module, or pass --app with the module that defines it",
+            )
+        info = json.loads(stored)
+        try:
+            module = importlib.import_module(info["module"])
+        except Exception as exc:
+            raise TaskLoadError(task_id, f"module {info['module']!r} cannot be imported here: {exc!r}") from exc
+        obj: Any = module
+        for part in info["qualname"].split("."):
+            obj = getattr(obj, part, None)
+        if not isinstance(obj, Task):
+            raise TaskLoadError(task_id, f"{info['module']}.{info['qualname']} is not a pynenc_nb task")
+        self.tasks[task_id] = obj
+        return obj
+
+    def invocation(self, invocation_id: str) -> Invocation[Any]:
+        """A handle on any stored invocation, e.g. one created in another process."""
+        return Invocation(self, self.orchestrator.get(invocation_id))

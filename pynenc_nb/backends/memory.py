@@ -1,0 +1,413 @@
+"""In-process backend: every port on dicts behind one lock. For tests, dev mode and thread runners.
+
+It cannot serve a runner in another process (``serves_other_processes`` is False): asking for
+one raises a ConfigError that points to SQLite or Redis.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pynenc_nb.backends.paging import decode_cursor, encode_cursor, matches
+from pynenc_nb.exceptions import InvocationNotFoundError
+from pynenc_nb.records import (
+    Delivery,
+    InvocationFilter,
+    InvocationRecord,
+    Outcome,
+    RunnerInfo,
+    StatusChange,
+    TransitionRequest,
+    TransitionResult,
+)
+from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+
+
+class MemoryState:
+    def __init__(self, changed: threading.Condition) -> None:
+        self._cond = changed
+        self._records: dict[str, InvocationRecord] = {}
+        self._history: dict[str, list[StatusChange]] = defaultdict(list)
+        self._outcomes: dict[str, Outcome] = {}
+        self._by_key: dict[str, set[str]] = defaultdict(set)  # registration/running key -> ids
+        self._by_call: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self._runners: dict[str, RunnerInfo] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._kv: dict[tuple[str, str], str] = {}
+
+    # --- invocations -----------------------------------------------------------------------------
+
+    def register(
+        self,
+        records: Sequence[InvocationRecord],
+        registered_by: str | None,
+        reuse_statuses: frozenset[InvocationStatus],
+    ) -> list[InvocationRecord]:
+        out: list[InvocationRecord] = []
+        with self._cond:
+            for record in records:
+                existing = self._holder(record.registration_key, reuse_statuses) if record.registration_key else None
+                if existing is not None:
+                    out.append(self._records[existing])
+                    continue
+                now = time.time()
+                record = replace(record, status=InvocationStatus.REGISTERED, owner_id=None, updated_at=now)
+                self._records[record.invocation_id] = record
+                self._history[record.invocation_id].append(
+                    StatusChange(record.invocation_id, InvocationStatus.REGISTERED, None, registered_by, now)
+                )
+                self._by_call[(record.task_id, record.call_id)].append(record.invocation_id)
+                for key in (record.registration_key, record.running_key):
+                    if key:
+                        self._by_key[key].add(record.invocation_id)
+                out.append(record)
+            self._cond.notify_all()
+        return out
+
+    def _holder(self, key: str | None, statuses: frozenset[InvocationStatus], skip: str = "") -> str | None:
+        for invocation_id in self._by_key.get(key or "", ()):
+            if invocation_id != skip and self._records[invocation_id].status in statuses:
+                return invocation_id
+        return None
+
+    def get(self, invocation_id: str) -> InvocationRecord | None:
+        with self._cond:
+            return self._records.get(invocation_id)
+
+    def get_many(self, invocation_ids: Sequence[str]) -> dict[str, InvocationRecord]:
+        with self._cond:
+            return {i: self._records[i] for i in invocation_ids if i in self._records}
+
+    def transition(self, request: TransitionRequest) -> TransitionResult:
+        change = request.change
+        with self._cond:
+            current = self._records.get(change.invocation_id)
+            if current is None:
+                raise InvocationNotFoundError(
+                    f"invocation {change.invocation_id} does not exist", invocation_id=change.invocation_id
+                )
+            if current.status not in request.allowed_from:
+                return TransitionResult(False, current, "status")
+            if request.allowed_owners is not None and current.owner_id not in request.allowed_owners:
+                return TransitionResult(False, current, "owner")
+            if request.exclusive_key and self._holder(
+                request.exclusive_key, request.exclusive_statuses, skip=current.invocation_id
+            ):
+                return TransitionResult(False, current, "exclusive")
+            updated = current.with_status(change.status, change.owner_id, change.at)
+            if request.counter:
+                updated = replace(updated, **{request.counter: getattr(updated, request.counter) + 1})
+            self._records[current.invocation_id] = updated
+            self._history[current.invocation_id].append(change)
+            if request.outcome is not None:
+                self._outcomes[current.invocation_id] = request.outcome
+            if change.status in FINAL_STATUSES:
+                self._cond.notify_all()
+            return TransitionResult(True, updated)
+
+    def history(self, invocation_id: str) -> list[StatusChange]:
+        with self._cond:
+            return list(self._history.get(invocation_id, ()))
+
+    def outcome(self, invocation_id: str) -> Outcome | None:
+        with self._cond:
+            return self._outcomes.get(invocation_id)
+
+    def wait_final(self, invocation_ids: Sequence[str], timeout_s: float) -> set[str]:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while True:
+                done = {i for i in invocation_ids if i in self._records and self._records[i].status in FINAL_STATUSES}
+                remaining = deadline - time.monotonic()
+                if done or remaining <= 0:
+                    return done
+                self._cond.wait(remaining)
+
+    def find_by_call(
+        self, task_id: str, call_id: str, statuses: frozenset[InvocationStatus]
+    ) -> InvocationRecord | None:
+        with self._cond:
+            for invocation_id in reversed(self._by_call.get((task_id, call_id), ())):
+                if self._records[invocation_id].status in statuses:
+                    return self._records[invocation_id]
+        return None
+
+    def query(
+        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[InvocationRecord], str | None]:
+        with self._cond:
+            candidates = [r for r in self._records.values() if matches(r, flt)]
+        candidates.sort(key=lambda r: (r.updated_at, r.invocation_id), reverse=True)
+        if cursor:
+            after = decode_cursor(cursor)
+            candidates = [r for r in candidates if (r.updated_at, r.invocation_id) < after]
+        page = candidates[:limit]
+        next_cursor = encode_cursor(page[-1]) if len(candidates) > limit else None
+        return page, next_cursor
+
+    def count_by_status(self, flt: InvocationFilter | None = None) -> dict[InvocationStatus, int]:
+        counts: dict[InvocationStatus, int] = defaultdict(int)
+        with self._cond:
+            for record in self._records.values():
+                if flt is None or matches(record, flt):
+                    counts[record.status] += 1
+        return dict(counts)
+
+    # --- runners ---------------------------------------------------------------------------------
+
+    def put_runner(self, info: RunnerInfo) -> None:
+        with self._cond:
+            self._runners[info.context.runner_id] = info
+
+    def heartbeat(self, runner_id: str, at: float, busy: int, state: str = "running") -> None:
+        with self._cond:
+            info = self._runners.get(runner_id)
+            if info is not None:
+                self._runners[runner_id] = replace(info, last_heartbeat=at, busy=busy, state=state)
+
+    def runners(self, *, include_stopped: bool = False) -> list[RunnerInfo]:
+        with self._cond:
+            return [r for r in self._runners.values() if include_stopped or r.state != "stopped"]
+
+    def acquire_lease(self, name: str, holder: str, ttl_s: float, now: float) -> bool:
+        with self._cond:
+            current = self._leases.get(name)
+            if current is None or current[0] == holder or current[1] <= now:
+                self._leases[name] = (holder, now + ttl_s)
+                return True
+            return False
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._cond:
+            if self._leases.get(name, ("",))[0] == holder:
+                del self._leases[name]
+
+    # --- key/value -------------------------------------------------------------------------------
+
+    def kv_put(self, namespace: str, key: str, value: str) -> None:
+        with self._cond:
+            self._kv[(namespace, key)] = value
+
+    def kv_get(self, namespace: str, key: str) -> str | None:
+        with self._cond:
+            return self._kv.get((namespace, key))
+
+    def kv_keys(self, namespace: str) -> list[str]:
+        with self._cond:
+            return sorted(k for ns, k in self._kv if ns == namespace)
+
+    def purge(self) -> None:
+        with self._cond:
+            for store in (self._records, self._history, self._outcomes, self._by_key, self._by_call):
+                store.clear()
+            self._runners.clear()
+            self._leases.clear()
+            self._kv.clear()
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryBroker:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queues: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        self._in_flight: dict[str, tuple[str, str, str, int]] = {}  # token -> consumer, queue, id, priority
+        self._seq = itertools.count()
+
+    def send(self, queue: str, invocation_id: str, priority: int = 0) -> None:
+        self.send_many([(queue, invocation_id, priority)])
+
+    def send_many(self, items: Sequence[tuple[str, str, int]]) -> None:
+        with self._cond:
+            for queue, invocation_id, priority in items:
+                heapq.heappush(self._queues[queue], (-priority, next(self._seq), invocation_id))
+            self._cond.notify(len(items))
+
+    def receive(self, queues: Sequence[str], consumer_id: str, timeout_s: float) -> Delivery | None:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while True:
+                best: tuple[int, int, str] | None = None
+                best_queue = ""
+                for queue in queues:
+                    heap = self._queues.get(queue)
+                    if heap and (best is None or heap[0] < best):
+                        best, best_queue = heap[0], queue
+                if best is not None:
+                    heapq.heappop(self._queues[best_queue])
+                    token = f"m{best[1]}"
+                    self._in_flight[token] = (consumer_id, best_queue, best[2], -best[0])
+                    return Delivery(best[2], best_queue, token)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+
+    def ack(self, delivery: Delivery) -> None:
+        with self._cond:
+            self._in_flight.pop(delivery.token, None)
+
+    def nack(self, delivery: Delivery) -> None:
+        with self._cond:
+            entry = self._in_flight.pop(delivery.token, None)
+        if entry is not None:
+            self.send(entry[1], entry[2], entry[3])
+
+    def requeue_consumer(self, consumer_id: str) -> int:
+        with self._cond:
+            tokens = [t for t, entry in self._in_flight.items() if entry[0] == consumer_id]
+            entries = [self._in_flight.pop(t) for t in tokens]
+        if entries:
+            self.send_many([(queue, invocation_id, priority) for _, queue, invocation_id, priority in entries])
+        return len(entries)
+
+    def count(self, queue: str | None = None) -> int:
+        with self._cond:
+            if queue is not None:
+                return len(self._queues.get(queue, ()))
+            return sum(len(heap) for heap in self._queues.values())
+
+    def queued_ids(self, invocation_ids: Sequence[str]) -> set[str]:
+        wanted = set(invocation_ids)
+        with self._cond:
+            found = {entry[2] for heap in self._queues.values() for entry in heap if entry[2] in wanted}
+            found |= {entry[2] for entry in self._in_flight.values() if entry[2] in wanted}
+        return found
+
+    def purge(self) -> None:
+        with self._cond:
+            self._queues.clear()
+            self._in_flight.clear()
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryTriggerStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conditions: dict[str, str] = {}
+        self._triggers: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        self._events: list[tuple[str, str, str, float]] = []
+        self._ticks: set[tuple[str, float]] = set()
+        self._runs: list[tuple[str, str, str, str | None, float]] = []
+
+    def put_condition(self, condition_id: str, definition: str) -> None:
+        with self._lock:
+            self._conditions[condition_id] = definition
+
+    def conditions(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._conditions)
+
+    def put_trigger(self, trigger_id: str, task_id: str, definition: str, condition_ids: Sequence[str]) -> None:
+        with self._lock:
+            self._triggers[trigger_id] = (task_id, definition, tuple(condition_ids))
+
+    def triggers_for_condition(self, condition_id: str) -> dict[str, str]:
+        with self._lock:
+            return {t: d for t, (_, d, conds) in self._triggers.items() if condition_id in conds}
+
+    def add_event(self, event_id: str, code: str, payload: str, at: float) -> None:
+        with self._lock:
+            self._events.append((event_id, code, payload, at))
+
+    def events(
+        self, *, code: str | None = None, since: float | None = None, limit: int = 100
+    ) -> list[tuple[str, str, str, float]]:
+        with self._lock:
+            found = [
+                e
+                for e in reversed(self._events)
+                if (code is None or e[1] == code) and (since is None or e[3] >= since)
+            ]
+        return found[:limit]
+
+    def claim_tick(self, trigger_id: str, tick: float) -> bool:
+        with self._lock:
+            if (trigger_id, tick) in self._ticks:
+                return False
+            self._ticks.add((trigger_id, tick))
+            return True
+
+    def add_trigger_run(
+        self, run_id: str, trigger_id: str, source_id: str, invocation_id: str | None, at: float
+    ) -> None:
+        with self._lock:
+            self._runs.append((run_id, trigger_id, source_id, invocation_id, at))
+
+    def trigger_runs(
+        self, *, trigger_id: str | None = None, limit: int = 100
+    ) -> list[tuple[str, str, str, str | None, float]]:
+        with self._lock:
+            found = [r for r in reversed(self._runs) if trigger_id is None or r[1] == trigger_id]
+        return found[:limit]
+
+    def purge_events(self, *, older_than: float | None = None, keep_last: int | None = None) -> int:
+        with self._lock:
+            before = len(self._events)
+            kept = [e for e in self._events if older_than is None or e[3] >= older_than]
+            if keep_last is not None:
+                kept = kept[-keep_last:] if keep_last else []
+            self._events = kept
+            return before - len(kept)
+
+    def purge(self) -> None:
+        with self._lock:
+            self._conditions.clear()
+            self._triggers.clear()
+            self._events.clear()
+            self._ticks.clear()
+            self._runs.clear()
+
+
+class MemoryArgCache:
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def put(self, key: str, value: str) -> None:
+        with self._lock:
+            self._values.setdefault(key, value)
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            return self._values.get(key)
+
+    def purge(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+class MemoryBackend:
+    """One private store per app object; nothing is shared between app objects or processes."""
+
+    serves_other_processes = False
+
+    def __init__(self, url: str = "memory:", app_id: str = "pynenc") -> None:
+        self._state = MemoryState(threading.Condition())
+        self._broker = MemoryBroker()
+        self._triggers = MemoryTriggerStore()
+        self._cache = MemoryArgCache()
+
+    def state(self) -> MemoryState:
+        return self._state
+
+    def broker(self) -> MemoryBroker:
+        return self._broker
+
+    def trigger_store(self) -> MemoryTriggerStore:
+        return self._triggers
+
+    def arg_cache(self) -> MemoryArgCache:
+        return self._cache
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,114 @@
+"""SQLite connections: one per thread, WAL, ``BEGIN IMMEDIATE`` for every write.
+
+WAL lets readers run beside the single writer; ``BEGIN IMMEDIATE`` takes the write lock at the
+start of a transaction, so a read-check-write inside it is atomic across processes and never
+fails half-way with SQLITE_BUSY on upgrade. One file serves one app (checked on open).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from pynenc_nb.backends.sqlite.schema import SCHEMA, SCHEMA_VERSION
+from pynenc_nb.exceptions import BackendUnavailableError, ConfigError
+
+BUSY_TIMEOUT_MS = 60_000
+# Checkpoints fsync the database file; done inline every 1,000 pages (SQLite's default) they
+# dominate a status change. Each process checkpoints in the background instead, and the
+# automatic one stays only as a ceiling on the WAL size.
+AUTOCHECKPOINT_PAGES = 20_000
+CHECKPOINT_INTERVAL_S = 1.0
+
+
+class Database:
+    def __init__(self, path: str, app_id: str) -> None:
+        self.path = path
+        self.app_id = app_id
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        self._init_schema()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        except sqlite3.OperationalError as exc:
+            raise BackendUnavailableError(
+                f"cannot open SQLite database {self.path!r}: {exc}; check that the folder exists and is writable"
+            ) from exc
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA cache_size=-16000")
+        conn.execute("PRAGMA mmap_size=268435456")
+        conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
+        if self._checkpointer is None:
+            self._start_checkpointer()
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _init_schema(self) -> None:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = self.conn
+        conn.execute("PRAGMA journal_mode=WAL")
+        with self.write() as tx:
+            for statement in SCHEMA:
+                tx.execute(statement)
+            row = tx.execute("SELECT value FROM meta WHERE key='app_id'").fetchone()
+            if row is None:
+                tx.execute("INSERT INTO meta(key, value) VALUES ('app_id', ?), ('schema', ?)", (self.app_id, SCHEMA_VERSION))
+            elif row[0] != self.app_id:
+                raise ConfigError(
+                    f"SQLite file {self.path!r} belongs to app {row[0]!r}, not {self.app_id!r}: give each app its own "
+                    "file (the default is .pynenc/<app_id>.db)",
+                    variable="backend_url",
+                )
+
+    def _start_checkpointer(self) -> None:
+        with self._all_lock:
+            if self._checkpointer is not None:
+                return
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="pynenc-sqlite-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        conn = self._connect()
+        while not self._closed.wait(CHECKPOINT_INTERVAL_S):
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()

@@ -1,0 +1,111 @@
+"""Table layout of the SQLite backend (one file per app). Every monitor filter has an index."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = "1"
+
+SCHEMA: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # --- state: invocations, history, outcomes
+    # Immutable facts of an invocation, written once at registration.
+    """CREATE TABLE IF NOT EXISTS invocations (
+        invocation_id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        arguments TEXT NOT NULL,
+        args_display TEXT NOT NULL,
+        parent_invocation_id TEXT,
+        workflow_id TEXT,
+        workflow_type TEXT,
+        parent_workflow_id TEXT,
+        task_version TEXT,
+        queue TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS inv_task ON invocations (task_id, created_at)",
+    "CREATE INDEX IF NOT EXISTS inv_call ON invocations (task_id, call_id)",
+    "CREATE INDEX IF NOT EXISTS inv_parent ON invocations (parent_invocation_id) WHERE parent_invocation_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS inv_workflow ON invocations (workflow_id) WHERE workflow_id IS NOT NULL",
+    # The hot, narrow part rewritten by every status change (a large argument never is).
+    """CREATE TABLE IF NOT EXISTS statuses (
+        invocation_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        owner_id TEXT,
+        registration_key TEXT,
+        running_key TEXT,
+        num_retries INTEGER NOT NULL DEFAULT 0,
+        recoveries INTEGER NOT NULL DEFAULT 0,
+        updated_at REAL NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS st_updated ON statuses (updated_at)",
+    "CREATE INDEX IF NOT EXISTS st_status ON statuses (status, updated_at)",
+    "CREATE INDEX IF NOT EXISTS st_owner ON statuses (owner_id) WHERE owner_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS st_reg_key ON statuses (registration_key) WHERE registration_key IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS st_run_key ON statuses (running_key) WHERE running_key IS NOT NULL",
+    """CREATE TABLE IF NOT EXISTS history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        invocation_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        owner_id TEXT,
+        runner_id TEXT,
+        at REAL NOT NULL,
+        reason TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS history_invocation ON history (invocation_id, seq)",
+    """CREATE TABLE IF NOT EXISTS outcomes (
+        invocation_id TEXT PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL, display TEXT NOT NULL
+    )""",
+    # --- runners, leases, small values
+    """CREATE TABLE IF NOT EXISTS runners (
+        runner_id TEXT PRIMARY KEY, context TEXT NOT NULL, last_heartbeat REAL NOT NULL, state TEXT NOT NULL,
+        slots INTEGER NOT NULL, busy INTEGER NOT NULL, details TEXT NOT NULL
+    )""",
+    "CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS kv (
+        namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (namespace, key)
+    )""",
+    # --- broker: a message is ready while consumer IS NULL, in flight while it names a consumer
+    """CREATE TABLE IF NOT EXISTS messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue TEXT NOT NULL,
+        invocation_id TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        consumer TEXT,
+        taken_at REAL
+    )""",
+    "CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, priority DESC, seq) WHERE consumer IS NULL",
+    "CREATE INDEX IF NOT EXISTS messages_consumer ON messages (consumer) WHERE consumer IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS messages_invocation ON messages (invocation_id)",
+    # --- trigger store
+    "CREATE TABLE IF NOT EXISTS trigger_conditions (condition_id TEXT PRIMARY KEY, definition TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS triggers (
+        trigger_id TEXT PRIMARY KEY, task_id TEXT NOT NULL, definition TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS trigger_uses (
+        trigger_id TEXT NOT NULL, condition_id TEXT NOT NULL, PRIMARY KEY (condition_id, trigger_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS events (
+        event_id TEXT PRIMARY KEY, code TEXT NOT NULL, payload TEXT NOT NULL, at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_code ON events (code, at)",
+    "CREATE INDEX IF NOT EXISTS events_at ON events (at)",
+    "CREATE TABLE IF NOT EXISTS cron_ticks (trigger_id TEXT NOT NULL, tick REAL NOT NULL, PRIMARY KEY (trigger_id, tick))",
+    """CREATE TABLE IF NOT EXISTS trigger_runs (
+        run_id TEXT PRIMARY KEY, trigger_id TEXT NOT NULL, source_id TEXT NOT NULL, invocation_id TEXT, at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS trigger_runs_trigger ON trigger_runs (trigger_id, at)",
+    "CREATE INDEX IF NOT EXISTS trigger_runs_at ON trigger_runs (at)",
+    # --- arg cache
+    "CREATE TABLE IF NOT EXISTS arg_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+PURGE_TABLES: tuple[str, ...] = (
+    "invocations",
+    "statuses",
+    "history",
+    "outcomes",
+    "runners",
+    "leases",
+    "kv",
+)

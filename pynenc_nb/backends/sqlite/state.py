@@ -1,0 +1,366 @@
+"""SQLite state backend: every status change is one ``BEGIN IMMEDIATE`` transaction.
+
+The compare-and-set is a single ``UPDATE … WHERE status IN (…) AND owner … RETURNING``; the
+history row and the outcome are written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pynenc_nb.backends.paging import decode_cursor, encode_cursor
+from pynenc_nb.backends.sqlite.connection import Database
+from pynenc_nb.backends.sqlite.schema import PURGE_TABLES
+from pynenc_nb.backends.wakeup import WakeupHub
+from pynenc_nb.exceptions import InvocationNotFoundError
+from pynenc_nb.records import (
+    InvocationFilter,
+    InvocationRecord,
+    Outcome,
+    RunnerContext,
+    RunnerInfo,
+    StatusChange,
+    TransitionRequest,
+    TransitionResult,
+    WorkflowIdentity,
+)
+from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+
+STATIC = (
+    "invocation_id, task_id, call_id, arguments, args_display, parent_invocation_id, workflow_id, workflow_type, "
+    "parent_workflow_id, task_version, queue, priority, created_at"
+)
+MUTABLE = "status, owner_id, registration_key, running_key, num_retries, recoveries, updated_at"
+# Both halves of an invocation, in the order _record reads them.
+SELECT = (
+    "SELECT i.invocation_id, i.task_id, i.call_id, i.arguments, i.args_display, s.status, s.owner_id, "
+    "i.parent_invocation_id, i.workflow_id, i.workflow_type, i.parent_workflow_id, i.task_version, i.queue, "
+    "i.priority, s.registration_key, s.running_key, s.num_retries, s.recoveries, i.created_at, s.updated_at "
+    "FROM statuses s JOIN invocations i ON i.invocation_id = s.invocation_id"
+)
+_FINALS = tuple(s.value for s in FINAL_STATUSES)
+_FINALS_SQL = ",".join("?" * len(_FINALS))
+_ID_CHUNK = 500  # ids per IN (...) query
+
+
+def _record(row: Sequence[Any]) -> InvocationRecord:
+    workflow = WorkflowIdentity(row[8], row[9], row[10]) if row[8] else None
+    return InvocationRecord(
+        invocation_id=row[0],
+        task_id=row[1],
+        call_id=row[2],
+        arguments=row[3],
+        args_display=row[4],
+        status=InvocationStatus(row[5]),
+        owner_id=row[6],
+        parent_invocation_id=row[7],
+        workflow=workflow,
+        task_version=row[11],
+        queue=row[12],
+        priority=row[13],
+        registration_key=row[14],
+        running_key=row[15],
+        num_retries=row[16],
+        recoveries=row[17],
+        created_at=row[18],
+        updated_at=row[19],
+    )
+
+
+def _static_row(record: InvocationRecord) -> tuple[Any, ...]:
+    wf = record.workflow
+    return (
+        record.invocation_id,
+        record.task_id,
+        record.call_id,
+        record.arguments,
+        record.args_display,
+        record.parent_invocation_id,
+        wf.workflow_id if wf else None,
+        wf.workflow_type if wf else None,
+        wf.parent_workflow_id if wf else None,
+        record.task_version,
+        record.queue,
+        record.priority,
+        record.created_at,
+    )
+
+
+def _joined(static: Sequence[Any], mutable: Sequence[Any]) -> InvocationRecord:
+    """A record from a row of ``invocations`` (STATIC) and a row of ``statuses`` (MUTABLE)."""
+    return _record(
+        (*static[:5], mutable[0], mutable[1], *static[5:12], mutable[2], mutable[3], mutable[4], mutable[5],
+         static[12], mutable[6])
+    )
+
+
+def _where(flt: InvocationFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.statuses is not None:
+        clauses.append(f"s.status IN ({','.join('?' * len(flt.statuses))})")
+        params.extend(s.value for s in flt.statuses)
+    for column, value in (
+        ("i.task_id", flt.task_id),
+        ("s.owner_id", flt.owner_id),
+        ("i.parent_invocation_id", flt.parent_invocation_id),
+        ("i.workflow_id", flt.workflow_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if flt.updated_after is not None:
+        clauses.append("s.updated_at >= ?")
+        params.append(flt.updated_after)
+    if flt.updated_before is not None:
+        clauses.append("s.updated_at < ?")
+        params.append(flt.updated_before)
+    return (" AND ".join(clauses) or "1"), params
+
+
+class SQLiteState:
+    def __init__(self, db: Database, wakeup: WakeupHub) -> None:
+        self.db = db
+        self.wakeup = wakeup
+
+    # --- invocations -----------------------------------------------------------------------------
+
+    def register(
+        self,
+        records: Sequence[InvocationRecord],
+        registered_by: str | None,
+        reuse_statuses: frozenset[InvocationStatus],
+    ) -> list[InvocationRecord]:
+        out: list[InvocationRecord] = []
+        now = time.time()
+        reuse = tuple(s.value for s in reuse_statuses)
+        with self.db.write() as tx:
+            for record in records:
+                if record.registration_key:
+                    row = tx.execute(
+                        f"{SELECT} WHERE s.registration_key = ? AND s.status IN ({','.join('?' * len(reuse))}) LIMIT 1",
+                        (record.registration_key, *reuse),
+                    ).fetchone()
+                    if row is not None:
+                        out.append(_record(row))
+                        continue
+                stored = record.with_status(InvocationStatus.REGISTERED, None, now)
+                tx.execute(f"INSERT INTO invocations ({STATIC}) VALUES ({','.join('?' * 13)})", _static_row(stored))
+                tx.execute(
+                    f"INSERT INTO statuses ({MUTABLE}, invocation_id) VALUES (?, NULL, ?, ?, 0, 0, ?, ?)",
+                    (stored.status.value, stored.registration_key, stored.running_key, now, stored.invocation_id),
+                )
+                tx.execute(
+                    "INSERT INTO history (invocation_id, status, owner_id, runner_id, at) VALUES (?, ?, NULL, ?, ?)",
+                    (stored.invocation_id, InvocationStatus.REGISTERED.value, registered_by, now),
+                )
+                out.append(stored)
+        return out
+
+    def get(self, invocation_id: str) -> InvocationRecord | None:
+        row = self.db.conn.execute(f"{SELECT} WHERE s.invocation_id = ?", (invocation_id,)).fetchone()
+        return _record(row) if row else None
+
+    def get_many(self, invocation_ids: Sequence[str]) -> dict[str, InvocationRecord]:
+        found: dict[str, InvocationRecord] = {}
+        for start in range(0, len(invocation_ids), _ID_CHUNK):
+            chunk = invocation_ids[start : start + _ID_CHUNK]
+            rows = self.db.conn.execute(
+                f"{SELECT} WHERE s.invocation_id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update((row[0], _record(row)) for row in rows)
+        return found
+
+    def transition(self, request: TransitionRequest) -> TransitionResult:
+        change = request.change
+        sql = ["UPDATE statuses SET status = ?, owner_id = ?, updated_at = ?"]
+        params: list[Any] = [change.status.value, change.owner_id, change.at]
+        if request.counter in ("num_retries", "recoveries"):
+            sql.append(f", {request.counter} = {request.counter} + 1")
+        sources = [s.value for s in request.allowed_from]
+        sql.append(f" WHERE invocation_id = ? AND status IN ({','.join('?' * len(sources))})")
+        params.append(change.invocation_id)
+        params.extend(sources)
+        if request.allowed_owners is not None:
+            sql.append(" AND (" + " OR ".join("owner_id IS ?" for _ in request.allowed_owners) + ")")
+            params.extend(request.allowed_owners)
+        if request.exclusive_key:
+            held = [s.value for s in request.exclusive_statuses]
+            sql.append(
+                " AND NOT EXISTS (SELECT 1 FROM statuses other WHERE other.running_key = ? "
+                f"AND other.invocation_id != ? AND other.status IN ({','.join('?' * len(held))}))"
+            )
+            params.extend([request.exclusive_key, change.invocation_id, *held])
+        sql.append(f" RETURNING {MUTABLE}")
+        with self.db.write() as tx:
+            row = tx.execute("".join(sql), params).fetchone()
+            if row is None:
+                current = tx.execute(f"{SELECT} WHERE s.invocation_id = ?", (change.invocation_id,)).fetchone()
+                if current is None:
+                    raise InvocationNotFoundError(
+                        f"invocation {change.invocation_id} does not exist", invocation_id=change.invocation_id
+                    )
+                record = _record(current)
+                if record.status not in request.allowed_from:
+                    conflict = "status"
+                elif request.allowed_owners is not None and record.owner_id not in request.allowed_owners:
+                    conflict = "owner"
+                else:
+                    conflict = "exclusive"
+                return TransitionResult(False, record, conflict)
+            tx.execute(
+                "INSERT INTO history (invocation_id, status, owner_id, runner_id, at, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                (change.invocation_id, change.status.value, change.owner_id, change.runner_id, change.at, change.reason),
+            )
+            if request.outcome is not None:
+                outcome = request.outcome
+                tx.execute(
+                    "INSERT OR REPLACE INTO outcomes (invocation_id, kind, payload, display) VALUES (?, ?, ?, ?)",
+                    (change.invocation_id, outcome.kind, outcome.payload, outcome.display),
+                )
+            static = tx.execute(f"SELECT {STATIC} FROM invocations WHERE invocation_id = ?", (change.invocation_id,))
+            record = _joined(static.fetchone(), row)
+        if change.status in FINAL_STATUSES:
+            self.wakeup.notify()
+        return TransitionResult(True, record)
+
+    def history(self, invocation_id: str) -> list[StatusChange]:
+        rows = self.db.conn.execute(
+            "SELECT invocation_id, status, owner_id, runner_id, at, reason FROM history WHERE invocation_id = ? "
+            "ORDER BY seq",
+            (invocation_id,),
+        )
+        return [StatusChange(r[0], InvocationStatus(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def outcome(self, invocation_id: str) -> Outcome | None:
+        row = self.db.conn.execute(
+            "SELECT kind, payload, display FROM outcomes WHERE invocation_id = ?", (invocation_id,)
+        ).fetchone()
+        return Outcome(row[0], row[1], row[2]) if row else None
+
+    def _final_among(self, invocation_ids: Sequence[str]) -> set[str]:
+        done: set[str] = set()
+        for start in range(0, len(invocation_ids), _ID_CHUNK):
+            chunk = invocation_ids[start : start + _ID_CHUNK]
+            rows = self.db.conn.execute(
+                f"SELECT invocation_id FROM statuses WHERE invocation_id IN ({','.join('?' * len(chunk))}) "
+                f"AND status IN ({_FINALS_SQL})",
+                (*chunk, *_FINALS),
+            )
+            done.update(r[0] for r in rows)
+        return done
+
+    def wait_final(self, invocation_ids: Sequence[str], timeout_s: float) -> set[str]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            generation = self.wakeup.generation
+            done = self._final_among(invocation_ids)
+            remaining = deadline - time.monotonic()
+            if done or remaining <= 0:
+                return done
+            self.wakeup.wait(generation, remaining)
+
+    def find_by_call(
+        self, task_id: str, call_id: str, statuses: frozenset[InvocationStatus]
+    ) -> InvocationRecord | None:
+        wanted = [s.value for s in statuses]
+        row = self.db.conn.execute(
+            f"{SELECT} WHERE i.task_id = ? AND i.call_id = ? "
+            f"AND s.status IN ({','.join('?' * len(wanted))}) ORDER BY i.created_at DESC LIMIT 1",
+            (task_id, call_id, *wanted),
+        ).fetchone()
+        return _record(row) if row else None
+
+    def query(
+        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[InvocationRecord], str | None]:
+        where, params = _where(flt)
+        if cursor:
+            at, invocation_id = decode_cursor(cursor)
+            where += " AND (s.updated_at < ? OR (s.updated_at = ? AND s.invocation_id < ?))"
+            params += [at, at, invocation_id]
+        rows = self.db.conn.execute(
+            f"{SELECT} WHERE {where} ORDER BY s.updated_at DESC, s.invocation_id DESC LIMIT ?",
+            (*params, limit + 1),
+        ).fetchall()
+        records = [_record(r) for r in rows[:limit]]
+        return records, (encode_cursor(records[-1]) if len(rows) > limit else None)
+
+    def count_by_status(self, flt: InvocationFilter | None = None) -> dict[InvocationStatus, int]:
+        where, params = _where(flt or InvocationFilter())
+        source = "statuses s JOIN invocations i ON i.invocation_id = s.invocation_id" if "i." in where else "statuses s"
+        rows = self.db.conn.execute(f"SELECT s.status, COUNT(*) FROM {source} WHERE {where} GROUP BY s.status", params)
+        return {InvocationStatus(status): count for status, count in rows}
+
+    # --- runners ---------------------------------------------------------------------------------
+
+    def put_runner(self, info: RunnerInfo) -> None:
+        with self.db.write() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO runners (runner_id, context, last_heartbeat, state, slots, busy, details) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    info.context.runner_id,
+                    json.dumps(info.context.to_dict()),
+                    info.last_heartbeat,
+                    info.state,
+                    info.slots,
+                    info.busy,
+                    info.details,
+                ),
+            )
+
+    def heartbeat(self, runner_id: str, at: float, busy: int, state: str = "running") -> None:
+        with self.db.write() as tx:
+            tx.execute(
+                "UPDATE runners SET last_heartbeat = ?, busy = ?, state = ? WHERE runner_id = ?",
+                (at, busy, state, runner_id),
+            )
+
+    def runners(self, *, include_stopped: bool = False) -> list[RunnerInfo]:
+        sql = "SELECT context, last_heartbeat, state, slots, busy, details FROM runners"
+        if not include_stopped:
+            sql += " WHERE state != 'stopped'"
+        return [
+            RunnerInfo(RunnerContext.from_dict(json.loads(r[0])), r[1], r[2], r[3], r[4], r[5])
+            for r in self.db.conn.execute(sql + " ORDER BY last_heartbeat DESC")
+        ]
+
+    def acquire_lease(self, name: str, holder: str, ttl_s: float, now: float) -> bool:
+        with self.db.write() as tx:
+            row = tx.execute(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "holder = excluded.holder, expires_at = excluded.expires_at "
+                "WHERE leases.holder = excluded.holder OR leases.expires_at <= ? RETURNING holder",
+                (name, holder, now + ttl_s, now),
+            ).fetchone()
+        return row is not None
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.db.write() as tx:
+            tx.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+
+    # --- key/value -------------------------------------------------------------------------------
+
+    def kv_put(self, namespace: str, key: str, value: str) -> None:
+        with self.db.write() as tx:
+            tx.execute("INSERT OR REPLACE INTO kv (namespace, key, value) VALUES (?, ?, ?)", (namespace, key, value))
+
+    def kv_get(self, namespace: str, key: str) -> str | None:
+        row = self.db.conn.execute("SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key)).fetchone()
+        return row[0] if row else None
+
+    def kv_keys(self, namespace: str) -> list[str]:
+        rows = self.db.conn.execute("SELECT key FROM kv WHERE namespace = ? ORDER BY key", (namespace,))
+        return [r[0] for r in rows]
+
+    def purge(self) -> None:
+        with self.db.write() as tx:
+            for table in PURGE_TABLES:
+                tx.execute(f"DELETE FROM {table}")
+
+    def close(self) -> None:
+        pass

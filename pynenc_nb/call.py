@@ -1,0 +1,141 @@
+"""A call: a task's arguments bound to its parameters, serialized once at call time.
+
+Serializing at call time means an unserializable argument fails in the caller, naming the
+argument, before anything is stored. Each argument is encoded on its own so that key arguments
+can be hashed and large values moved to the arg cache by content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import reprlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pynenc_nb.exceptions import SerializationError
+from pynenc_nb.ports import ArgCache
+from pynenc_nb.serialization.codec import TAG, Serializer
+
+_display = reprlib.Repr()
+_display.maxstring = 80
+_display.maxother = 80
+_display.maxlist = _display.maxtuple = _display.maxdict = _display.maxset = 8
+_display.maxlevel = 3
+
+
+def display(value: Any) -> str:
+    """A short, bounded repr computed at write time: browsers only ever see these strings."""
+    try:
+        return _display.repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
+class Arguments:
+    """Arguments bound to a task's parameters, as made by ``task.args(...)``."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = dict(values)
+
+    def __repr__(self) -> str:
+        return f"Arguments({', '.join(f'{k}={display(v)}' for k, v in self.values.items())})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Arguments) and other.values == self.values
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Signature:
+    """Binds calls to a function's parameters and rebuilds the call from a name -> value mapping."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self._signature = inspect.signature(func)
+        self.parameters = tuple(self._signature.parameters)
+        self._kinds = {name: p.kind for name, p in self._signature.parameters.items()}
+
+    def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        bound = self._signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    def call(self, func: Callable[..., Any], values: Mapping[str, Any]) -> Any:
+        positional: list[Any] = []
+        keywords: dict[str, Any] = {}
+        for name, value in values.items():
+            kind = self._kinds.get(name, inspect.Parameter.KEYWORD_ONLY)
+            if kind is inspect.Parameter.POSITIONAL_ONLY:
+                positional.append(value)
+            elif kind is inspect.Parameter.VAR_POSITIONAL:
+                positional.extend(value)
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                keywords.update(value)
+            else:
+                keywords[name] = value
+        return func(*positional, **keywords)
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedCall:
+    arguments: str  # JSON object text: name -> encoded value (or arg-cache reference)
+    encoded: dict[str, str]  # name -> encoded text, for key hashing
+    call_id: str
+    args_display: str
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def encode_value(serializer: Serializer, cache: ArgCache, value: Any, min_bytes: int) -> str:
+    """Serialize one value; if it is large, store it in the arg cache and return a reference."""
+    text = serializer.dumps(value)
+    if len(text) >= min_bytes:
+        key = content_hash(text)
+        cache.put(key, text)
+        return json.dumps({TAG: "ref", "k": key})
+    return text
+
+
+def encode_call(
+    task_id: str, values: Mapping[str, Any], serializer: Serializer, cache: ArgCache, min_bytes: int
+) -> EncodedCall:
+    encoded: dict[str, str] = {}
+    for name, value in values.items():
+        try:
+            encoded[name] = encode_value(serializer, cache, value, min_bytes)
+        except SerializationError as exc:
+            raise SerializationError(
+                f"argument {name!r} of task {task_id} cannot be serialized with serializer "
+                f"{serializer.name!r}: {exc}",
+                argument=name,
+                value_type=exc.value_type or type(value).__qualname__,
+                serializer=serializer.name,
+            ) from exc
+    text = "{" + ",".join(f"{json.dumps(name)}:{value}" for name, value in encoded.items()) + "}"
+    call_id = content_hash(f"{task_id}\n{text}")[:32]
+    shown = json.dumps({name: display(value) for name, value in values.items()})
+    return EncodedCall(text, encoded, call_id, shown)
+
+
+def decode_values(text: str, serializer: Serializer, cache: ArgCache) -> Any:
+    """Inverse of :func:`encode_call` / :func:`encode_value`, following arg-cache references."""
+
+    def resolve(key: str) -> str:
+        stored = cache.get(key)
+        if stored is None:
+            raise SerializationError(f"a large value (arg cache key {key[:12]}…) is missing from the arg cache")
+        return stored
+
+    return serializer.loads(text, refs=resolve)
+
+
+def key_of(task_id: str, encoded: Mapping[str, str], names: tuple[str, ...]) -> str:
+    """The concurrency key of a call restricted to ``names`` (KEYS scope)."""
+    parts = "\n".join(f"{name}={encoded.get(name, 'null')}" for name in names)
+    return content_hash(f"{task_id}\n{parts}")[:32]

@@ -1,0 +1,148 @@
+"""The ``pynenc`` command (also ``python -m pynenc_nb``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pynenc_nb.app import Pynenc
+from pynenc_nb.cli.discovery import discover_app, load_app
+from pynenc_nb.exceptions import PynencError
+from pynenc_nb.status import render_mermaid, render_table
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pynenc", description="pynenc_nb: distributed tasks, native in Jupyter")
+    parser.add_argument("--app", help="module.attr, module:attr or path.py[:attr]; default: the only app here")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    runner = sub.add_parser("runner", help="run tasks").add_subparsers(dest="runner_command", required=True)
+    start = runner.add_parser("start", help="start a runner in this process (stops on SIGTERM / Ctrl-C)")
+    start.add_argument("--runner-cls", help="ThreadRunner, MultiThreadRunner, ProcessRunner, PersistentProcessRunner")
+    start.add_argument("--max-threads", type=int)
+    start.add_argument("--num-processes", type=int)
+    start.add_argument("--max-processes", type=int)
+    start.add_argument("--queues", help="comma-separated queue names (default: the app's queues)")
+
+    status = sub.add_parser("status", help="counts by status and runners")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status_sub = status.add_subparsers(dest="status_command")
+    render = status_sub.add_parser("render", help="print the invocation state machine")
+    render.add_argument("--mermaid", action="store_true", help="as a Mermaid state diagram")
+
+    show = sub.add_parser("show_config", help="the effective configuration (secrets masked)")
+    show.add_argument("--json", action="store_true")
+
+    bench = sub.add_parser("benchmark", help="throughput and latency of no-op tasks on a backend")
+    bench.add_argument("--backend", default=None, help="backend URL (default: a fresh SQLite file)")
+    bench.add_argument("--tasks", type=int, default=2000)
+    bench.add_argument("--workers", type=int, default=1, help="slots of the runner process")
+    bench.add_argument("--latency-calls", type=int, default=200)
+    bench.add_argument("--json", action="store_true")
+    return parser
+
+
+def _app(args: argparse.Namespace) -> Pynenc:
+    return load_app(args.app) if args.app else discover_app()
+
+
+def _runner_start(args: argparse.Namespace) -> int:
+    from pynenc_nb.runners import make_runner
+
+    app = _app(args)
+    app.require_shared_backend("`pynenc runner start`")
+    overrides: dict[str, Any] = {}
+    for name in ("max_threads", "num_processes", "max_processes"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    if args.queues:
+        overrides["queues"] = tuple(q.strip() for q in args.queues.split(",") if q.strip())
+    if args.runner_cls:
+        overrides["runner_cls"] = args.runner_cls
+    if overrides:
+        from pynenc_nb.conf import coerce
+        from pynenc_nb.conf.loader import _HINTS
+
+        typed = {k: coerce(v, _HINTS[k], f"--{k.replace('_', '-')}") for k, v in overrides.items()}
+        app.conf = app.conf.replace(**typed)
+    runner = make_runner(app)
+    runner.install_signal_handlers()
+    runner.run()
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    if args.status_command == "render":
+        print(render_mermaid() if args.mermaid else render_table())
+        return 0
+    app = _app(args)
+    counts = app.state_backend.count_by_status()
+    runners = app.state_backend.runners()
+    now = time.time()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "app_id": app.app_id,
+                    "counts": {s.value: n for s, n in sorted(counts.items())},
+                    "runners": [
+                        {**r.context.to_dict(), "heartbeat_age_s": round(now - r.last_heartbeat, 3), "state": r.state,
+                         "slots": r.slots, "busy": r.busy}
+                        for r in runners
+                    ],
+                    "queued": app.broker.count(),
+                }
+            )
+        )
+        return 0
+    print(f"app {app.app_id}  ({app!r})")
+    print(f"queued messages: {app.broker.count()}")
+    print("invocations by status:")
+    for status, count in sorted(counts.items()):
+        print(f"  {status.value:<30} {count}")
+    if not counts:
+        print("  (none)")
+    print("runners:")
+    for r in runners:
+        print(
+            f"  {r.context.label:<50} {r.state:<9} heartbeat {now - r.last_heartbeat:6.1f}s ago  busy {r.busy}/{r.slots}"
+        )
+    if not runners:
+        print("  (none)")
+    return 0
+
+
+def _show_config(args: argparse.Namespace) -> int:
+    app = _app(args)
+    data = app.conf.public_dict()
+    if args.json:
+        print(json.dumps(data, default=str, indent=2))
+    else:
+        for key, value in data.items():
+            print(f"{key:<30} {value}")
+    return 0
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from pynenc_nb.benchmark import format_report, run_benchmark
+
+    report = run_benchmark(args.backend, tasks=args.tasks, workers=args.workers, latency_calls=args.latency_calls)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"runner": _runner_start, "status": _status, "show_config": _show_config, "benchmark": _benchmark}
+    try:
+        return handlers[args.command](args)
+    except PynencError as exc:
+        print(f"pynenc: error: {exc}", file=sys.stderr)
+        return 2
+
+
+__all__ = ["main"]

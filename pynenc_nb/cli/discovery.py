@@ -1,0 +1,91 @@
+"""Finding the app: ``--app module.attr``, ``--app path/to/file.py[:attr]``, or the only one here.
+
+Modules are imported under their module name (the file's folder goes on ``sys.path``), so task
+ids match between the process that calls a task and the runner that executes it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from pynenc_nb.app import Pynenc
+from pynenc_nb.exceptions import ConfigError
+
+_MENTIONS_APP = re.compile(r"\b(Pynenc|PynencBuilder)\s*\(")
+
+
+def _import(module_name: str, folder: Path | None = None) -> ModuleType:
+    if folder is not None and str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    elif "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import the app module {module_name!r}: {exc}", variable="--app") from exc
+
+
+def _apps_in(module: ModuleType) -> dict[str, Pynenc]:
+    return {name: value for name, value in vars(module).items() if isinstance(value, Pynenc)}
+
+
+def _pick(module: ModuleType, attr: str | None, spec: str) -> Pynenc:
+    if attr:
+        value = getattr(module, attr, None)
+        if not isinstance(value, Pynenc):
+            raise ConfigError(f"--app {spec}: {module.__name__}.{attr} is not a Pynenc app", variable="--app")
+        return value
+    apps = _apps_in(module)
+    if len(apps) != 1:
+        found = ", ".join(sorted(apps)) or "none"
+        raise ConfigError(
+            f"--app {spec}: expected exactly one Pynenc app in {module.__name__}, found {found}; name it as "
+            f"{module.__name__}.ATTR",
+            variable="--app",
+        )
+    return next(iter(apps.values()))
+
+
+def load_app(spec: str) -> Pynenc:
+    """Resolve ``--app``: ``pkg.mod``, ``pkg.mod.attr``, ``pkg.mod:attr``, ``file.py`` or ``file.py:attr``."""
+    path_part, _, attr = spec.partition(":") if spec.count(":") == 1 and not spec.startswith("/") else (spec, "", "")
+    if path_part.endswith(".py") or "/" in path_part:
+        file = Path(path_part).resolve()
+        if not file.is_file():
+            raise ConfigError(f"--app {spec}: no such file {str(file)!r}", variable="--app")
+        return _pick(_import(file.stem, file.parent), attr or None, spec)
+    if attr:
+        return _pick(_import(path_part), attr, spec)
+    try:
+        return _pick(_import(path_part), None, spec)
+    except ConfigError:
+        module_name, _, last = path_part.rpartition(".")
+        if not module_name:
+            raise
+        return _pick(_import(module_name), last, spec)
+
+
+def discover_app(folder: Path | None = None) -> Pynenc:
+    """The one app defined by a ``*.py`` file in ``folder`` (only files that mention Pynenc are imported)."""
+    folder = (folder or Path.cwd()).resolve()
+    candidates = sorted(p for p in folder.glob("*.py") if _MENTIONS_APP.search(p.read_text(errors="ignore")))
+    found: dict[str, Pynenc] = {}
+    for file in candidates:
+        try:
+            module = _import(file.stem, folder)
+        except ConfigError:
+            continue
+        for name, app in _apps_in(module).items():
+            found[f"{file.stem}.{name}"] = app
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if not found:
+        raise ConfigError(
+            f"no Pynenc app found in {folder}: pass --app module.attr (or set it in the folder's only .py file)",
+            variable="--app",
+        )
+    raise ConfigError(f"several apps found ({', '.join(sorted(found))}): choose one with --app", variable="--app")

@@ -1,0 +1,73 @@
+"""Typed configuration: every tunable with its unit in the name and a default that is safe.
+
+Priority, lowest to highest: defaults < ``[tool.pynenc]`` in pyproject.toml < config file <
+``PYNENC__*`` environment < constructor / builder values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RunnerClsName = Literal["ThreadRunner", "MultiThreadRunner", "ProcessRunner", "PersistentProcessRunner"]
+RUNNER_CLASSES: tuple[str, ...] = ("ThreadRunner", "MultiThreadRunner", "ProcessRunner", "PersistentProcessRunner")
+
+SECRET_FIELDS = frozenset({"serializer_secret"})
+
+
+@dataclass(frozen=True)
+class PynencConfig:
+    app_id: str = "pynenc"
+    # Backends, chosen by URL. Empty backend_url = embedded SQLite under ./.pynenc/<app_id>.db
+    backend_url: str = ""
+    broker_url: str = ""  # empty = same as backend_url
+    # Runners
+    runner_cls: RunnerClsName = "ThreadRunner"
+    min_threads: int = 1
+    max_threads: int = 4
+    num_processes: int = 0  # 0 = one per CPU core
+    max_processes: int = 0  # 0 = one per CPU core
+    queues: tuple[str, ...] = ("default",)
+    # Serialization
+    serializer: Literal["auto", "json", "pickle"] = "auto"
+    serializer_secret: str = ""
+    arg_cache_min_bytes: int = 64 * 1024
+    # Behaviour
+    dev_mode_force_sync_tasks: bool = False
+    logging_level: str = "info"
+    log_format: Literal["text", "json"] = "text"
+    # Liveness and recovery
+    runner_heartbeat_interval_s: float = 1.0
+    runner_dead_after_s: float = 5.0
+    max_pending_seconds: float = 15.0
+    services_interval_s: float = 1.0
+    max_runner_loss_retries: int = 3
+    graceful_stop_timeout_s: float = 10.0
+    # Triggers and retention
+    event_retention_days: float = 7.0
+    event_max_records: int = 100_000
+    trigger_run_max_records: int = 100_000
+    event_auto_purge_enabled: bool = True
+    # App-wide defaults for task options (see TaskOptions for the names)
+    task: dict[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> PynencConfig:
+        return dataclasses.replace(self, **changes)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The config as shown by ``pynenc show_config``: secrets masked, URLs redacted."""
+        from pynenc_nb.backends.urls import redact_url
+
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS and value:
+                value = "***"
+            elif f.name.endswith("_url") and value:
+                value = redact_url(value)
+            out[f.name] = value
+        return out
+
+
+CONFIG_FIELDS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in dataclasses.fields(PynencConfig)}

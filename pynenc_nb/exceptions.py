@@ -1,0 +1,228 @@
+"""One exception tree, rooted at :class:`PynencError`, with a sub-root per subsystem.
+
+Every error carries the facts needed to act on it as attributes and says in its message what
+to do next. Control flow (a task asking for a retry) is an exception too, but never logged as an
+error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PynencError(Exception):
+    """Root of every error raised by pynenc_nb."""
+
+
+class PynencWarning(UserWarning):
+    """Root of our warnings; the test-suite turns them into errors."""
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+class ConfigError(PynencError):
+    """A configuration value is missing, malformed or not usable in this setup."""
+
+    def __init__(self, message: str, *, variable: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.variable = variable
+        self.value = value
+
+
+class MissingDependencyError(ConfigError):
+    """An optional dependency needed by the chosen backend or feature is not installed."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(f"{feature} needs an optional dependency: pip install \"pynenc_nb[{extra}]\"")
+        self.feature = feature
+        self.extra = extra
+
+
+# --- serialization -------------------------------------------------------------------------------
+
+
+class SerializationError(PynencError):
+    """A value cannot be serialized or deserialized with the configured serializer."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argument: str | None = None,
+        value_type: str | None = None,
+        serializer: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.value_type = value_type
+        self.serializer = serializer
+
+
+class SignatureError(SerializationError):
+    """A pickled payload's HMAC signature is missing or wrong: it is refused, never loaded."""
+
+
+# --- backends ------------------------------------------------------------------------------------
+
+
+class BackendError(PynencError):
+    """A backend failed to carry out an operation."""
+
+
+class BackendUnavailableError(BackendError):
+    """A backend server cannot be reached. The URL in the message is always redacted."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+# --- tasks ---------------------------------------------------------------------------------------
+
+
+class TaskError(PynencError):
+    """Root of the task-definition and task-lookup errors."""
+
+
+class InvalidTaskOptionsError(TaskError):
+    """A task decorator received an unknown option or a value of the wrong type."""
+
+
+class TaskNotFoundError(TaskError):
+    """A task id is not registered in the app and cannot be imported."""
+
+    def __init__(self, task_id: str, hint: str = "") -> None:
+        message = f"unknown task {task_id!r}"
+        if hint:
+            message += f": {hint}"
+        super().__init__(message)
+        self.task_id = task_id
+
+
+class TaskLoadError(TaskError):
+    """A task's code cannot be loaded on this runner (module not importable, shipped code broken)."""
+
+    def __init__(self, task_id: str, reason: str) -> None:
+        super().__init__(f"cannot load the code of task {task_id!r}: {reason}")
+        self.task_id = task_id
+        self.reason = reason
+
+
+class RetryError(PynencError):
+    """Raise inside a task to ask for another attempt (up to the task's ``max_retries``)."""
+
+
+# --- invocations ---------------------------------------------------------------------------------
+
+
+class InvocationError(PynencError):
+    """Root of the errors about one invocation."""
+
+    def __init__(self, message: str, *, invocation_id: str | None = None) -> None:
+        super().__init__(message)
+        self.invocation_id = invocation_id
+
+
+class InvocationNotFoundError(InvocationError):
+    """No invocation with this id is stored in the state backend."""
+
+
+class InvalidStatusTransitionError(InvocationError):
+    """A status change is not allowed by the state machine table."""
+
+    def __init__(self, invocation_id: str, from_status: str, to_status: str) -> None:
+        super().__init__(
+            f"invocation {invocation_id}: {from_status} -> {to_status} is not an allowed transition",
+            invocation_id=invocation_id,
+        )
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+class StatusConflictError(InvocationError):
+    """A compare-and-set lost: the invocation is no longer in the expected status or owner."""
+
+    def __init__(self, invocation_id: str, to_status: str, actual_status: str, actual_owner: str | None):
+        super().__init__(
+            f"invocation {invocation_id} could not move to {to_status}: it is {actual_status}"
+            f" (owner {actual_owner or 'none'})",
+            invocation_id=invocation_id,
+        )
+        self.to_status = to_status
+        self.actual_status = actual_status
+        self.actual_owner = actual_owner
+
+
+class InvocationTimeoutError(InvocationError, TimeoutError):
+    """Waiting for an invocation's result took longer than the given timeout."""
+
+
+class InvocationConcurrencyControlledError(InvocationError):
+    """The invocation ended CONCURRENCY_CONTROLLED_FINAL: it was not run and has no result."""
+
+
+class CycleDetectedError(InvocationError):
+    """Waiting on this invocation would close a cycle of invocations waiting on each other."""
+
+    def __init__(self, invocation_id: str, cycle: list[str]) -> None:
+        super().__init__(
+            f"invocation {invocation_id} would wait on itself through " + " -> ".join(cycle),
+            invocation_id=invocation_id,
+        )
+        self.cycle = cycle
+
+
+class RunnerLostError(InvocationError):
+    """The runners executing this invocation died more often than ``max_runner_loss_retries``."""
+
+
+class TaskFailedError(InvocationError):
+    """Stands in for a task's exception whose type cannot be rebuilt in the caller's process."""
+
+    def __init__(self, message: str, *, invocation_id: str, exc_type: str, remote_traceback: str):
+        super().__init__(message, invocation_id=invocation_id)
+        self.exc_type = exc_type
+        self.remote_traceback = remote_traceback
+
+
+# --- runners -------------------------------------------------------------------------------------
+
+
+class RunnerError(PynencError):
+    """A runner could not start, or was asked to do something its configuration does not allow."""
+
+
+# --- triggers ------------------------------------------------------------------------------------
+
+
+class TriggerError(PynencError):
+    """Root of trigger-definition and trigger-evaluation errors."""
+
+
+class InvalidCronError(TriggerError):
+    """A cron expression is not valid."""
+
+
+# --- workflows -----------------------------------------------------------------------------------
+
+
+class WorkflowError(PynencError):
+    """Root of workflow errors."""
+
+
+class DeterministicOperationScopeError(WorkflowError):
+    """A root-only workflow operation was called outside the workflow root invocation."""
+
+    def __init__(self, operation: str, invocation_id: str | None, workflow_id: str | None) -> None:
+        super().__init__(
+            f"wf.root.{operation}() must be called inside the workflow root task; called from "
+            f"invocation {invocation_id or '(none)'} of workflow {workflow_id or '(none)'}"
+        )
+        self.operation = operation
+        self.invocation_id = invocation_id
+        self.workflow_id = workflow_id
+
+
+class WorkflowMembershipError(WorkflowError):
+    """A workflow-scoped operation was called outside any workflow."""

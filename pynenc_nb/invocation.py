@@ -1,0 +1,218 @@
+"""Handles the caller holds: one invocation, or a group from ``parallelize``.
+
+They are thin views over the state backend: every property reads the current state, so a
+handle can be created from an id in any process (``app.invocation(id)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pynenc_nb import context
+from pynenc_nb.call import decode_values
+from pynenc_nb.exceptions import InvocationTimeoutError
+from pynenc_nb.records import InvocationRecord, StatusChange, WorkflowIdentity
+from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+
+if TYPE_CHECKING:
+    from pynenc_nb.app import Pynenc
+
+R = TypeVar("R")
+_MISSING: Any = object()
+_POLL_CAP_S = 1.0  # the longest single wait on the backend; waits are event-driven below it
+
+
+def wait_until_final(app: Pynenc, invocation_ids: Sequence[str], timeout_s: float | None) -> set[str]:
+    """Block until every id is final; inside a runner, the runner releases its slot meanwhile."""
+    pending = list(invocation_ids)
+    execution = context.current()
+    if execution is not None and execution.waits is not None and pending:
+        execution.waits.wait_for(execution.record, pending, timeout_s)
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    done: set[str] = set()
+    while pending:
+        remaining = _POLL_CAP_S if deadline is None else min(_POLL_CAP_S, deadline - time.monotonic())
+        if remaining <= 0:
+            break
+        finished = app.state_backend.wait_final(pending, remaining)
+        if finished:
+            done |= finished
+            pending = [i for i in pending if i not in finished]
+    return done
+
+
+class Invocation(Generic[R]):
+    """One call of a task. ``.result`` blocks until it is final and returns or re-raises."""
+
+    __slots__ = ("app", "_record")
+
+    def __init__(self, app: Pynenc, record: InvocationRecord) -> None:
+        self.app = app
+        self._record = record
+
+    def __repr__(self) -> str:
+        return f"<Invocation {self.invocation_id[:12]} {self.task_id} {self._record.status.value}>"
+
+    def _repr_html_(self) -> str:
+        from pynenc_nb.display import invocation_html
+
+        return invocation_html(self)
+
+    # --- identity (fixed at registration) --------------------------------------------------------
+
+    @property
+    def invocation_id(self) -> str:
+        return self._record.invocation_id
+
+    @property
+    def task_id(self) -> str:
+        return self._record.task_id
+
+    @property
+    def call_id(self) -> str:
+        return self._record.call_id
+
+    @property
+    def parent_invocation_id(self) -> str | None:
+        return self._record.parent_invocation_id
+
+    @property
+    def workflow(self) -> WorkflowIdentity | None:
+        return self._record.workflow
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        values: dict[str, Any] = decode_values(self._record.arguments, self.app.serializer, self.app.arg_cache)
+        return values
+
+    # --- live state ------------------------------------------------------------------------------
+
+    def refresh(self) -> InvocationRecord:
+        if self._record.status not in FINAL_STATUSES:
+            self._record = self.app.orchestrator.get(self.invocation_id)
+        return self._record
+
+    @property
+    def record(self) -> InvocationRecord:
+        return self.refresh()
+
+    @property
+    def status(self) -> InvocationStatus:
+        return self.refresh().status
+
+    @property
+    def num_retries(self) -> int:
+        return self.refresh().num_retries
+
+    def history(self) -> list[StatusChange]:
+        return self.app.state_backend.history(self.invocation_id)
+
+    # --- results ---------------------------------------------------------------------------------
+
+    def wait(self, timeout: float | None = None) -> InvocationStatus:
+        """Block until final; raise :class:`InvocationTimeoutError` after ``timeout`` seconds."""
+        if self._record.status not in FINAL_STATUSES:
+            wait_until_final(self.app, [self.invocation_id], timeout)
+        status = self.status
+        if status not in FINAL_STATUSES:
+            raise InvocationTimeoutError(
+                f"invocation {self.invocation_id} of {self.task_id} is still {status} after {timeout} s; "
+                "is a runner started? (pynenc runner start, or %pynenc runner start in a notebook)",
+                invocation_id=self.invocation_id,
+            )
+        return status
+
+    @property
+    def result(self) -> R:
+        self.wait()
+        value: R = self.app.orchestrator.value_of(self._record)
+        return value
+
+    def result_or(self, timeout: float, default: Any = _MISSING) -> R | Any:
+        """The result if final within ``timeout`` seconds, else ``default`` (or raise the timeout)."""
+        try:
+            self.wait(timeout)
+        except InvocationTimeoutError:
+            if default is _MISSING:
+                raise
+            return default
+        return self.result
+
+    async def async_result(self, timeout: float | None = None) -> R:
+        """Await the result without blocking the event loop (works in a Jupyter kernel)."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.wait, timeout)
+        return self.result
+
+
+class InvocationGroup(Generic[R]):
+    """The invocations of one ``parallelize`` call. ``.results`` yields in completion order."""
+
+    def __init__(self, app: Pynenc, task_id: str, invocations: list[Invocation[R]]) -> None:
+        self.app = app
+        self.task_id = task_id
+        self.invocations = invocations
+
+    def __len__(self) -> int:
+        return len(self.invocations)
+
+    def __iter__(self) -> Iterator[Invocation[R]]:
+        return iter(self.invocations)
+
+    def __repr__(self) -> str:
+        return f"<InvocationGroup {self.task_id} x{len(self.invocations)}>"
+
+    def _repr_html_(self) -> str:
+        from pynenc_nb.display import group_html
+
+        return group_html(self)
+
+    @property
+    def results(self) -> Iterator[R]:
+        return self.iter_results()
+
+    def iter_results(self, timeout: float | None = None) -> Iterator[R]:
+        by_id = {inv.invocation_id: inv for inv in self.invocations}
+        pending = list(by_id)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        execution = context.current()
+        if execution is not None and execution.waits is not None:
+            remaining_s = None if deadline is None else max(0.0, deadline - time.monotonic())
+            execution.waits.wait_for(execution.record, pending, remaining_s)
+        while pending:
+            remaining = _POLL_CAP_S if deadline is None else min(_POLL_CAP_S, deadline - time.monotonic())
+            if remaining <= 0:
+                raise InvocationTimeoutError(
+                    f"{len(pending)} of {len(self.invocations)} invocations of {self.task_id} are not final "
+                    f"after {timeout} s"
+                )
+            finished = self.app.state_backend.wait_final(pending, remaining)
+            if not finished:
+                continue
+            pending = [i for i in pending if i not in finished]
+            for invocation_id in finished:
+                yield by_id[invocation_id].result
+            if len(pending) > 200:
+                # Let completions accumulate: each backend check costs O(len(pending)).
+                time.sleep(min(0.05, len(pending) / 200_000))
+
+    def status_counts(self) -> dict[InvocationStatus, int]:
+        records = self.app.state_backend.get_many([inv.invocation_id for inv in self.invocations])
+        counts: dict[InvocationStatus, int] = {}
+        for record in records.values():
+            counts[record.status] = counts.get(record.status, 0) + 1
+        return counts
+
+    async def async_results(self, timeout: float | None = None) -> AsyncIterator[R]:
+        """Yield results in completion order without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        iterator = self.iter_results(timeout)
+        done = object()
+        while True:
+            value = await loop.run_in_executor(None, next, iterator, done)
+            if value is done:
+                return
+            yield value

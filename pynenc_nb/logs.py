@@ -1,0 +1,80 @@
+"""Log lines in pynenc's text format, or one JSON object per line.
+
+Text: ``<timestamp> LEVEL pynenc.<app_id> [<runner> <invocation id>:<task>] message`` — the
+bracket holds whatever context is known, so the log explorer can resolve runners and invocations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pynenc_nb import context
+from pynenc_nb.backends.urls import redact_text
+
+if TYPE_CHECKING:
+    from pynenc_nb.conf import PynencConfig
+
+_HANDLER_NAME = "pynenc_nb"
+
+
+def _context_label(fields: dict[str, str | None]) -> str:
+    parts = []
+    if fields["runner"]:
+        parts.append(str(fields["runner"]))
+    if fields["invocation_id"]:
+        parts.append(f"{fields['invocation_id']}:{fields['task_id']}")
+    return f"[{' '.join(parts)}] " if parts else ""
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields = context.log_fields()
+        message = redact_text(record.getMessage())
+        line = f"{_timestamp(record)} {record.levelname} {record.name} {_context_label(fields)}{message}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "ts": _timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            **context.log_fields(),
+            "message": redact_text(record.getMessage()),
+        }
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data)
+
+
+def configure_logging(conf: PynencConfig) -> None:
+    """One handler on the ``pynenc`` logger; the level and format follow the latest app config."""
+    logger = logging.getLogger("pynenc")
+    handler = next((h for h in logger.handlers if h.get_name() == _HANDLER_NAME), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER_NAME)
+        logger.addHandler(handler)
+        logger.propagate = False
+    handler.setFormatter(JsonFormatter() if conf.log_format == "json" else TextFormatter())
+    level = logging.getLevelName(conf.logging_level.upper())
+    if not isinstance(level, int):
+        from pynenc_nb.exceptions import ConfigError
+
+        raise ConfigError(
+            f"logging_level={conf.logging_level!r} is not valid: use debug, info, warning or error",
+            variable="logging_level",
+            value=conf.logging_level,
+        )
+    logger.setLevel(level)

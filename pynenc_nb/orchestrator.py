@@ -1,0 +1,259 @@
+"""The one implementation of the orchestration logic, on top of the ports.
+
+It turns the status table into compare-and-set requests, puts queued statuses on the broker,
+computes concurrency keys, and encodes outcomes. Backends only store; runners only execute.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pynenc_nb.call import EncodedCall, display, key_of
+from pynenc_nb.exceptions import (
+    InvocationConcurrencyControlledError,
+    InvocationError,
+    InvocationNotFoundError,
+    RunnerLostError,
+)
+from pynenc_nb.records import (
+    InvocationRecord,
+    Outcome,
+    StatusChange,
+    TransitionRequest,
+    TransitionResult,
+    WorkflowIdentity,
+    new_id,
+)
+from pynenc_nb.status import (
+    CLAIMABLE_STATUSES,
+    FINAL_STATUSES,
+    STATUS_TABLE,
+    InvocationStatus,
+    owner_rule,
+    sources_of,
+)
+from pynenc_nb.task_options import ConcurrencyControlType
+
+if TYPE_CHECKING:
+    from pynenc_nb.app import Pynenc
+    from pynenc_nb.task import Task
+
+S = InvocationStatus
+NON_FINAL: frozenset[InvocationStatus] = frozenset(InvocationStatus) - FINAL_STATUSES
+RUNNING_CONTROLLED: frozenset[InvocationStatus] = frozenset({S.RUNNING, S.PAUSED})
+
+
+class Orchestrator:
+    def __init__(self, app: Pynenc) -> None:
+        self.app = app
+
+    # --- registration ----------------------------------------------------------------------------
+
+    def register(
+        self,
+        task: Task[Any, Any],
+        calls: Sequence[EncodedCall],
+        parent: InvocationRecord | None,
+        *,
+        enqueue: bool = True,
+        registered_by: str | None = None,
+    ) -> list[InvocationRecord]:
+        """Store invocations for ``calls`` and queue the new ones; reuse where options say so."""
+        options = task.options
+        state = self.app.state_backend
+        records: list[InvocationRecord] = []
+        cached: dict[int, InvocationRecord] = {}
+        for index, call in enumerate(calls):
+            if options.call_result_cache:
+                hit = state.find_by_call(task.task_id, call.call_id, frozenset({S.SUCCESS}))
+                if hit is not None:
+                    cached[index] = hit
+                    continue
+            invocation_id = new_id()
+            records.append(
+                InvocationRecord(
+                    invocation_id=invocation_id,
+                    task_id=task.task_id,
+                    call_id=call.call_id,
+                    arguments=call.arguments,
+                    args_display=call.args_display,
+                    parent_invocation_id=parent.invocation_id if parent else None,
+                    workflow=self._workflow_for(task, invocation_id, parent),
+                    task_version=task.version,
+                    queue=options.queue,
+                    priority=options.priority,
+                    registration_key=self._key("reg", task, call, options.registration_concurrency),
+                    running_key=self._key("run", task, call, options.running_concurrency),
+                )
+            )
+        stored = state.register(records, registered_by, NON_FINAL) if records else []
+        if options.on_diff_non_key_args_raise:
+            for wanted, got in zip(records, stored, strict=True):
+                if got.invocation_id != wanted.invocation_id and got.call_id != wanted.call_id:
+                    raise InvocationConcurrencyControlledError(
+                        f"task {task.task_id}: invocation {got.invocation_id} with the same key arguments but "
+                        "different other arguments is already registered (on_diff_non_key_args_raise=True)",
+                        invocation_id=got.invocation_id,
+                    )
+        if enqueue:
+            fresh = {r.invocation_id for r in records}
+            to_send = [(r.queue, r.invocation_id, r.priority) for r in stored if r.invocation_id in fresh]
+            if to_send:
+                self.app.broker.send_many(to_send)
+        out = iter(stored)
+        return [cached[i] if i in cached else next(out) for i in range(len(calls))]
+
+    @staticmethod
+    def _key(prefix: str, task: Task[Any, Any], call: EncodedCall, scope: ConcurrencyControlType) -> str | None:
+        if scope is ConcurrencyControlType.DISABLED:
+            return None
+        if scope is ConcurrencyControlType.TASK:
+            return f"{prefix}:{task.task_id}"
+        if scope is ConcurrencyControlType.ARGUMENTS:
+            return f"{prefix}:{task.task_id}:{call.call_id}"
+        return f"{prefix}:{task.task_id}:{key_of(task.task_id, call.encoded, task.options.key_arguments)}"
+
+    @staticmethod
+    def _workflow_for(
+        task: Task[Any, Any], invocation_id: str, parent: InvocationRecord | None
+    ) -> WorkflowIdentity | None:
+        inherited = parent.workflow if parent is not None else None
+        if task.is_workflow:
+            return WorkflowIdentity(
+                workflow_id=invocation_id,
+                workflow_type=task.task_id,
+                parent_workflow_id=inherited.workflow_id if inherited else None,
+            )
+        return inherited
+
+    # --- status changes --------------------------------------------------------------------------
+
+    def transition(
+        self,
+        invocation_id: str,
+        to: InvocationStatus,
+        caller: str | None,
+        *,
+        outcome: Outcome | None = None,
+        reason: str | None = None,
+        exclusive_key: str | None = None,
+    ) -> TransitionResult:
+        """One compare-and-set built from the status table; queued statuses go to the broker."""
+        spec = STATUS_TABLE[to]
+        allowed_owners, new_owner = owner_rule(to, caller)
+        request = TransitionRequest(
+            change=StatusChange(invocation_id, to, new_owner, caller, time.time(), reason),
+            allowed_from=sources_of(to),
+            allowed_owners=allowed_owners,
+            counter=spec.counter,
+            outcome=outcome,
+            exclusive_key=exclusive_key,
+            exclusive_statuses=RUNNING_CONTROLLED if exclusive_key else frozenset(),
+        )
+        result = self.app.state_backend.transition(request)
+        if result.applied and spec.queued:
+            record = result.record
+            self.app.broker.send(record.queue, record.invocation_id, record.priority)
+        return result
+
+    def claim(self, invocation_id: str, runner_id: str) -> InvocationRecord | None:
+        """Take a delivered invocation for ``runner_id`` (-> PENDING); None if someone else has it."""
+        try:
+            result = self.transition(invocation_id, S.PENDING, runner_id)
+        except InvocationNotFoundError:
+            return None  # purged while queued
+        return result.record if result.applied else None
+
+    def start(self, record: InvocationRecord, runner_id: str) -> InvocationRecord | None:
+        """PENDING -> RUNNING, honouring running concurrency; a blocked call is rerouted or ended."""
+        result = self.transition(record.invocation_id, S.RUNNING, runner_id, exclusive_key=record.running_key)
+        if result.applied:
+            return result.record
+        if result.conflict == "exclusive":
+            self.transition(record.invocation_id, S.CONCURRENCY_CONTROLLED, runner_id, reason="running concurrency")
+            task = self.app.get_task(record.task_id) if record.task_id in self.app.tasks else None
+            reroute = task.options.reroute_on_concurrency_control if task is not None else True
+            self.transition(
+                record.invocation_id,
+                S.REROUTED if reroute else S.CONCURRENCY_CONTROLLED_FINAL,
+                None,
+                reason="running concurrency",
+            )
+        return None
+
+    def succeed(self, record: InvocationRecord, runner_id: str, value: Any) -> TransitionResult:
+        from pynenc_nb.call import encode_value
+
+        payload = encode_value(self.app.serializer, self.app.arg_cache, value, self.app.conf.arg_cache_min_bytes)
+        return self.transition(
+            record.invocation_id, S.SUCCESS, runner_id, outcome=Outcome("result", payload, display(value))
+        )
+
+    def fail(self, record: InvocationRecord, runner_id: str | None, exc: BaseException) -> TransitionResult:
+        return self.transition(
+            record.invocation_id, S.FAILED, runner_id, outcome=self.exception_outcome(exc), reason=type(exc).__name__
+        )
+
+    def retry(self, record: InvocationRecord, runner_id: str, exc: BaseException) -> TransitionResult:
+        return self.transition(record.invocation_id, S.RETRY, runner_id, reason=f"{type(exc).__name__}: {exc}")
+
+    def recover(
+        self, invocation_id: str, caller: str | None, reason: str, via: InvocationStatus = S.RUNNING_RECOVERY
+    ) -> TransitionResult | None:
+        """Take an invocation back from a lost runner: reroute it, or fail it past the attempt limit."""
+        entered = self.transition(invocation_id, via, caller, reason=reason)
+        if not entered.applied:
+            return None
+        record = entered.record
+        limit = self.app.conf.max_runner_loss_retries
+        if record.recoveries > limit:
+            error = RunnerLostError(
+                f"invocation {invocation_id} of {record.task_id} lost its runner {record.recoveries} times "
+                f"(max_runner_loss_retries={limit}); last: {reason}",
+                invocation_id=invocation_id,
+            )
+            return self.transition(invocation_id, S.FAILED, caller, outcome=self.exception_outcome(error), reason=reason)
+        return self.transition(invocation_id, S.REROUTED, caller, reason=reason)
+
+    def exception_outcome(self, exc: BaseException) -> Outcome:
+        data = self.app.serializer.encode_exception(exc)
+        data["traceback"] = "".join(traceback.format_exception(exc))
+        return Outcome("exception", json.dumps(data), f"{type(exc).__name__}: {display(str(exc))[1:-1]}")
+
+    # --- reading outcomes ------------------------------------------------------------------------
+
+    def get(self, invocation_id: str) -> InvocationRecord:
+        record = self.app.state_backend.get(invocation_id)
+        if record is None:
+            raise InvocationNotFoundError(f"invocation {invocation_id} does not exist", invocation_id=invocation_id)
+        return record
+
+    def value_of(self, record: InvocationRecord) -> Any:
+        """The result of a final invocation, or its exception raised with its original type."""
+        from pynenc_nb.call import decode_values
+
+        if record.status is S.CONCURRENCY_CONTROLLED_FINAL:
+            raise InvocationConcurrencyControlledError(
+                f"invocation {record.invocation_id} of {record.task_id} was not run: another invocation held "
+                "its concurrency slot and the task has reroute_on_concurrency_control=False",
+                invocation_id=record.invocation_id,
+            )
+        outcome = self.app.state_backend.outcome(record.invocation_id)
+        if outcome is None:
+            raise InvocationError(
+                f"invocation {record.invocation_id} is {record.status} and has no stored outcome",
+                invocation_id=record.invocation_id,
+            )
+        value = decode_values(outcome.payload, self.app.serializer, self.app.arg_cache)
+        if outcome.kind == "exception":
+            if isinstance(value, BaseException):
+                raise value
+            raise InvocationError(f"invocation {record.invocation_id} failed: {outcome.display}")
+        return value
+
+    def is_claimable(self, record: InvocationRecord) -> bool:
+        return record.status in CLAIMABLE_STATUSES

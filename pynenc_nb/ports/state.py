@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from pynenc_nb.records import (
+    InvocationFilter,
+    InvocationRecord,
+    Outcome,
+    RunnerInfo,
+    StatusChange,
+    TransitionRequest,
+    TransitionResult,
+)
+from pynenc_nb.status import InvocationStatus
+
+
+class InvocationStore(Protocol):
+    """Invocations, their histories and outcomes. Every write is atomic with its history entry."""
+
+    def register(
+        self,
+        records: Sequence[InvocationRecord],
+        registered_by: str | None,
+        reuse_statuses: frozenset[InvocationStatus],
+    ) -> list[InvocationRecord]:
+        """Store new invocations (status REGISTERED, one history entry each).
+
+        A record with a ``registration_key`` is not stored when an invocation with the same key is
+        in one of ``reuse_statuses``: that invocation is returned in its place (atomically).
+        """
+        ...
+
+    def get(self, invocation_id: str) -> InvocationRecord | None: ...
+
+    def get_many(self, invocation_ids: Sequence[str]) -> dict[str, InvocationRecord]: ...
+
+    def transition(self, request: TransitionRequest) -> TransitionResult:
+        """Apply one compare-and-set; see :class:`TransitionRequest`. Unknown id raises."""
+        ...
+
+    def history(self, invocation_id: str) -> list[StatusChange]: ...
+
+    def outcome(self, invocation_id: str) -> Outcome | None: ...
+
+    def wait_final(self, invocation_ids: Sequence[str], timeout_s: float) -> set[str]:
+        """Block until at least one of the ids is final or the timeout passes; return the final ones.
+
+        Implementations are event-driven or back off; they never spin.
+        """
+        ...
+
+    def find_by_call(
+        self, task_id: str, call_id: str, statuses: frozenset[InvocationStatus]
+    ) -> InvocationRecord | None:
+        """The newest invocation of this exact call in one of ``statuses`` (result cache)."""
+        ...
+
+    def query(
+        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[InvocationRecord], str | None]:
+        """A page of invocations, most recently updated first, and the cursor of the next page."""
+        ...
+
+    def count_by_status(self, flt: InvocationFilter | None = None) -> dict[InvocationStatus, int]: ...
+
+
+class RunnerRegistry(Protocol):
+    """Runner contexts, heartbeats and the services lease."""
+
+    def put_runner(self, info: RunnerInfo) -> None: ...
+
+    def heartbeat(self, runner_id: str, at: float, busy: int, state: str = "running") -> None: ...
+
+    def runners(self, *, include_stopped: bool = False) -> list[RunnerInfo]: ...
+
+    def acquire_lease(self, name: str, holder: str, ttl_s: float, now: float) -> bool:
+        """Take or renew lease ``name`` for ``holder`` if it is free, expired, or already theirs."""
+        ...
+
+    def release_lease(self, name: str, holder: str) -> None: ...
+
+
+class KeyValueStore(Protocol):
+    """Small namespaced values: app info, shipped task code, workflow data."""
+
+    def kv_put(self, namespace: str, key: str, value: str) -> None: ...
+
+    def kv_get(self, namespace: str, key: str) -> str | None: ...
+
+    def kv_keys(self, namespace: str) -> list[str]: ...
+
+
+class StateBackend(InvocationStore, RunnerRegistry, KeyValueStore, Protocol):
+    def purge(self) -> None:
+        """Delete everything this app stored (tests, ``app.purge()``)."""
+        ...
+
+    def close(self) -> None: ...

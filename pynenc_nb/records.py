@@ -1,0 +1,181 @@
+"""Frozen records that cross the port boundary: what backends store and return.
+
+Backends store these fields as they are (strings, numbers, opaque text); they never deserialize
+arguments or results. Times are UTC epoch seconds (float).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pynenc_nb.status import InvocationStatus
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerContext:
+    """Who did something: a runner, one of its workers, or a caller outside any runner."""
+
+    runner_id: str
+    runner_cls: str
+    hostname: str
+    pid: int
+    thread_id: int = 0
+    parent_runner_id: str | None = None
+    started_at: float = 0.0
+
+    @classmethod
+    def current(cls, runner_cls: str, parent_runner_id: str | None = None) -> RunnerContext:
+        return cls(
+            runner_id=new_id(),
+            runner_cls=runner_cls,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            thread_id=threading.get_ident(),
+            parent_runner_id=parent_runner_id,
+            started_at=time.time(),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runner_id": self.runner_id,
+            "runner_cls": self.runner_cls,
+            "hostname": self.hostname,
+            "pid": self.pid,
+            "thread_id": self.thread_id,
+            "parent_runner_id": self.parent_runner_id,
+            "started_at": self.started_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunnerContext:
+        return cls(**data)
+
+    @property
+    def label(self) -> str:
+        """Short form used in log lines: ``ThreadRunner(ab12cd34@host:pid)``."""
+        return f"{self.runner_cls}({self.runner_id[:8]}@{self.hostname}:{self.pid})"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowIdentity:
+    """The workflow an invocation belongs to; ``workflow_id`` is the root invocation's id."""
+
+    workflow_id: str
+    workflow_type: str
+    parent_workflow_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationRecord:
+    invocation_id: str
+    task_id: str
+    call_id: str  # hash of the serialized arguments; equal calls share it
+    arguments: str  # serialized mapping of argument name -> encoded value (opaque to backends)
+    args_display: str  # JSON mapping of argument name -> short repr, safe to show in a browser
+    status: InvocationStatus = InvocationStatus.REGISTERED
+    owner_id: str | None = None
+    parent_invocation_id: str | None = None
+    workflow: WorkflowIdentity | None = None
+    task_version: str | None = None
+    queue: str = "default"
+    priority: int = 0
+    registration_key: str | None = None
+    running_key: str | None = None
+    num_retries: int = 0
+    recoveries: int = 0
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = 0.0
+
+    def with_status(self, status: InvocationStatus, owner_id: str | None, at: float) -> InvocationRecord:
+        return replace(self, status=status, owner_id=owner_id, updated_at=at)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One entry of an invocation's history: appended atomically with every status change."""
+
+    invocation_id: str
+    status: InvocationStatus
+    owner_id: str | None  # owner after the change
+    runner_id: str | None  # who made the change
+    at: float
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRequest:
+    """A compare-and-set, computed from the status table, that a backend applies atomically.
+
+    The backend moves the invocation to ``change.status`` only if its current status is in
+    ``allowed_from`` and its owner is in ``allowed_owners`` (``None`` means any owner), and only if
+    no other invocation holding ``exclusive_key`` is in one of ``exclusive_statuses``. In the same
+    step it sets the owner, increments ``counter``, stores ``outcome`` and appends ``change``.
+    """
+
+    change: StatusChange
+    allowed_from: frozenset[InvocationStatus]
+    allowed_owners: tuple[str | None, ...] | None
+    counter: str | None = None
+    outcome: Outcome | None = None
+    exclusive_key: str | None = None
+    exclusive_statuses: frozenset[InvocationStatus] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A final result or exception, serialized, with a display string computed at write time."""
+
+    kind: str  # "result" | "exception"
+    payload: str
+    display: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionResult:
+    """What a compare-and-set did: the record after it, or the record that made it fail."""
+
+    applied: bool
+    record: InvocationRecord
+    conflict: str | None = None  # "status" | "owner" | "exclusive" when not applied
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerInfo:
+    context: RunnerContext
+    last_heartbeat: float
+    state: str  # "running" | "stopping" | "stopped"
+    slots: int = 0
+    busy: int = 0
+    details: str = ""  # JSON with runner-specific figures (queues, paused workers...)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message taken from the broker; ack it once the invocation is claimed."""
+
+    invocation_id: str
+    queue: str
+    token: str  # backend-specific handle used by ack / nack
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationFilter:
+    """Filters of monitor queries; every field maps to an index."""
+
+    statuses: frozenset[InvocationStatus] | None = None
+    task_id: str | None = None
+    owner_id: str | None = None
+    parent_invocation_id: str | None = None
+    workflow_id: str | None = None
+    updated_after: float | None = None
+    updated_before: float | None = None

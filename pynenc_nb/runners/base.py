@@ -1,0 +1,138 @@
+"""What every runner shares: its context record, heartbeats, stop handling, the work loop shape."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import logging
+import signal
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from pynenc_nb import context
+from pynenc_nb.records import RunnerContext, RunnerInfo
+
+if TYPE_CHECKING:
+    from pynenc_nb.app import Pynenc
+
+log = logging.getLogger("pynenc.runner")
+
+
+class BaseRunner:
+    """A runner pulls invocation ids from the broker, claims them and executes them.
+
+    ``run()`` blocks until ``stop()`` (or SIGTERM/SIGINT when started by the CLI);
+    ``start_in_thread()`` runs it in the background of the current process (tests, notebooks).
+    """
+
+    #: Whether the runner executes outside the process that started it (needs a shared backend).
+    uses_other_processes = False
+
+    def __init__(
+        self,
+        app: Pynenc,
+        *,
+        queues: tuple[str, ...] | None = None,
+        parent_runner_id: str | None = None,
+        runner_id: str | None = None,
+    ) -> None:
+        self.app = app
+        self.queues = tuple(queues or app.conf.queues)
+        self.context = RunnerContext.current(type(self).__name__, parent_runner_id)
+        if runner_id is not None:
+            self.context = dataclasses.replace(self.context, runner_id=runner_id)
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"<{self.context.label} app={self.app.app_id}>"
+
+    @property
+    def runner_id(self) -> str:
+        return self.context.runner_id
+
+    # --- to implement ----------------------------------------------------------------------------
+
+    @property
+    def slots(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def busy(self) -> int:
+        raise NotImplementedError
+
+    def _serve(self) -> None:
+        """The work loop; returns once ``self._stop`` is set and work is wound down."""
+        raise NotImplementedError
+
+    def details(self) -> dict[str, Any]:
+        return {"queues": list(self.queues)}
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        if self.uses_other_processes:
+            self.app.require_shared_backend(type(self).__name__)
+        self._stop.clear()
+        self._stopped.clear()
+        self.context = dataclasses.replace(
+            self.context, pid=os.getpid(), thread_id=threading.get_ident(), started_at=time.time()
+        )
+        state = self.app.state_backend
+        state.put_runner(
+            RunnerInfo(self.context, time.time(), "running", self.slots, 0, json.dumps(self.details()))
+        )
+        heartbeat = threading.Thread(target=self._heartbeat_loop, name=f"{self.context.label}-heartbeat", daemon=True)
+        heartbeat.start()
+        log.info("%s started on queues %s with %d slots", self.context.label, ",".join(self.queues), self.slots)
+        try:
+            with context.in_runner(self.context):
+                self._serve()
+        finally:
+            self._stop.set()
+            heartbeat.join(timeout=5)
+            try:
+                state.heartbeat(self.runner_id, time.time(), 0, "stopped")
+            except Exception:  # the backend may be gone at interpreter exit
+                log.debug("could not record the stop of %s", self.context.label, exc_info=True)
+            log.info("%s stopped", self.context.label)
+            self._stopped.set()
+
+    def start_in_thread(self) -> threading.Thread:
+        """Run in a daemon thread of this process; ``stop()`` ends it."""
+        self._stopped.clear()
+        thread = threading.Thread(target=self.run, name=f"{type(self).__name__}-main", daemon=True)
+        self._thread = thread
+        thread.start()
+        return thread
+
+    def stop(self, wait: bool = True, timeout: float | None = None) -> None:
+        self._stop.set()
+        if wait and self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout if timeout is not None else self.app.conf.graceful_stop_timeout_s + 5)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT stop the runner gracefully (only possible from the main thread)."""
+
+        def handle(signum: int, _frame: Any) -> None:
+            log.info("%s received signal %d, stopping", self.context.label, signum)
+            self._stop.set()
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+    def _heartbeat_loop(self) -> None:
+        interval = self.app.conf.runner_heartbeat_interval_s
+        state = self.app.state_backend
+        while not self._stop.wait(interval):
+            try:
+                state.heartbeat(self.runner_id, time.time(), self.busy, "running")
+            except Exception:
+                log.warning("%s could not heartbeat", self.context.label, exc_info=True)

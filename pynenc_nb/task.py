@@ -1,0 +1,181 @@
+"""Tasks: decorated functions that register invocations instead of running inline."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+
+from pynenc_nb import context
+from pynenc_nb.call import Arguments, EncodedCall, Signature, encode_call
+from pynenc_nb.exceptions import InvalidTaskOptionsError
+from pynenc_nb.invocation import Invocation, InvocationGroup
+from pynenc_nb.task_options import TaskOptions
+
+if TYPE_CHECKING:
+    from pynenc_nb.app import Pynenc
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def task_id_of(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def config_key_of(func: Callable[..., Any]) -> str:
+    """The key of per-task settings: ``PYNENC__TASK__<module>#<func>__<field>``."""
+    return f"{func.__module__}#{func.__qualname__}"
+
+
+class Task(Generic[P, R]):
+    """A task of one app. Calling it returns an :class:`Invocation`; see ``parallelize`` for many."""
+
+    def __init__(
+        self,
+        app: Pynenc,
+        func: Callable[P, R],
+        options: TaskOptions,
+        *,
+        is_workflow: bool = False,
+    ) -> None:
+        if not callable(func):
+            raise InvalidTaskOptionsError(f"@app.task decorates functions, got {func!r}")
+        self.app = app
+        self.func = func
+        self.options = options
+        self.is_workflow = is_workflow
+        self.task_id = task_id_of(func)
+        self.signature = Signature(func)
+        self.is_async = inspect.iscoroutinefunction(func)
+        self.version: str | None = None  # set for code shipped by value (notebook cells)
+        self.logger = logging.getLogger(f"pynenc.{app.app_id}.{self.task_id}")
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"<Task {self.task_id}>"
+
+    # --- calling ---------------------------------------------------------------------------------
+
+    def args(self, *args: P.args, **kwargs: P.kwargs) -> Arguments:
+        """Bind arguments now (checked against the signature) for ``parallelize``."""
+        return Arguments(self.signature.bind(args, kwargs))
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Invocation[R]:
+        values = self.signature.bind(args, kwargs)
+        return self._invoke([self._encode(values)])[0]
+
+    def parallelize(
+        self,
+        param_iter: Iterable[tuple[Any, ...] | Mapping[str, Any] | Arguments | Any],
+        common_args: Mapping[str, Any] | None = None,
+    ) -> InvocationGroup[R]:
+        """Register one invocation per item: a tuple (positional), a dict (keywords) or ``task.args(...)``."""
+        common = dict(common_args or {})
+        calls: list[EncodedCall] = []
+        for item in param_iter:
+            if isinstance(item, Arguments):
+                values = {**item.values, **common}
+            elif isinstance(item, Mapping):
+                values = self.signature.bind((), {**common, **item})
+            elif isinstance(item, tuple):
+                values = self.signature.bind(item, common)
+            else:
+                values = self.signature.bind((item,), common)
+            calls.append(self._encode(values))
+        invocations: list[Invocation[R]] = []
+        size = self.options.parallel_batch_size
+        for start in range(0, len(calls), size):
+            invocations.extend(self._invoke(calls[start : start + size]))
+        return InvocationGroup(self.app, self.task_id, invocations)
+
+    def _encode(self, values: Mapping[str, Any]) -> EncodedCall:
+        app = self.app
+        if self.options.disable_cache_args:
+            # disabled arguments are left out of the call identity (cache and ARGUMENTS keys)
+            ident = {k: v for k, v in values.items() if k not in self.options.disable_cache_args}
+            full = encode_call(self.task_id, values, app.serializer, app.arg_cache, app.conf.arg_cache_min_bytes)
+            keyed = encode_call(self.task_id, ident, app.serializer, app.arg_cache, app.conf.arg_cache_min_bytes)
+            return EncodedCall(full.arguments, full.encoded, keyed.call_id, full.args_display)
+        return encode_call(self.task_id, values, app.serializer, app.arg_cache, app.conf.arg_cache_min_bytes)
+
+    def _invoke(self, calls: list[EncodedCall]) -> list[Invocation[R]]:
+        app = self.app
+        app.ensure_task_published(self)
+        execution = context.current()
+        parent = execution.record if execution is not None else None
+        runner = context.current_runner()
+        caller = runner.runner_id if runner is not None else None
+        if app.conf.dev_mode_force_sync_tasks:
+            from pynenc_nb.runners.execution import run_inline
+
+            records = app.orchestrator.register(self, calls, parent, enqueue=False, registered_by=caller)
+            return [Invocation(app, run_inline(app, record)) for record in records]
+        records = app.orchestrator.register(self, calls, parent, registered_by=caller)
+        return [Invocation(app, record) for record in records]
+
+    # --- executing (runners) ---------------------------------------------------------------------
+
+    def run(self, values: Mapping[str, Any]) -> Any:
+        """Execute the function body with decoded arguments; coroutines run to completion."""
+        result = self.signature.call(self.func, values)
+        if inspect.isawaitable(result):
+            return run_coroutine(result)
+        return result
+
+
+def run_coroutine(awaitable: Any) -> Any:
+    """Run a coroutine to completion, also when this thread already runs an event loop (Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_await(awaitable))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(contextvars.copy_context().run, asyncio.run, _await(awaitable)).result()
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+class DirectTask(Task[P, R]):
+    """A task called like a plain function: the call waits and returns the value (or raises).
+
+    With ``parallel_func`` the call is split into many invocations run in parallel, and
+    ``aggregate_func`` combines their results (in call order).
+    """
+
+    def __init__(
+        self,
+        app: Pynenc,
+        func: Callable[P, R],
+        options: TaskOptions,
+        parallel_func: Callable[..., Iterable[Any]] | None = None,
+        aggregate_func: Callable[[list[Any]], Any] | None = None,
+    ) -> None:
+        super().__init__(app, func, options)
+        if (parallel_func is None) != (aggregate_func is None):
+            raise InvalidTaskOptionsError(
+                f"direct task {self.task_id}: parallel_func and aggregate_func go together; pass both or neither"
+            )
+        self.parallel_func = parallel_func
+        self.aggregate_func = aggregate_func
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:  # type: ignore[override]
+        if self.parallel_func is None or self.aggregate_func is None:
+            return super().__call__(*args, **kwargs).result
+        values = self.signature.bind(args, kwargs)
+        parts = list(self.parallel_func(values))
+        group = self.parallelize(parts)
+        results = [inv.result for inv in group.invocations]
+        aggregated: R = self.aggregate_func(results)
+        return aggregated
+
+    def invoke(self, *args: P.args, **kwargs: P.kwargs) -> Invocation[R]:
+        """The invocation handle, for callers that do want one."""
+        return super().__call__(*args, **kwargs)

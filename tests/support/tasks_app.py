@@ -1,0 +1,80 @@
+"""Tasks for tests that run runners in other processes.
+
+The app is configured from ``PYNENC__*`` variables, so a test sets them, (re)imports this module
+with :func:`load`, and starts runners with the same environment.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import time
+from types import ModuleType
+
+from pynenc_nb import Pynenc, RetryError
+
+app = Pynenc()
+
+
+@app.task
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+@app.task
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+class CustomError(Exception):
+    """An exception class the caller can import: it must come back as itself."""
+
+
+@app.task
+def fail_custom(code: int) -> None:
+    raise CustomError(code)
+
+
+@app.task(max_retries=2)
+def retry_always(marker: str) -> None:
+    raise RetryError(f"again {marker}")
+
+
+@app.task(max_retries=3, retry_for=(ConnectionError,))
+def flaky(counter_file: str, fail_times: int) -> int:
+    """Fails ``fail_times`` times with ConnectionError, counting attempts in a file."""
+    attempts = int(open(counter_file).read()) if os.path.exists(counter_file) else 0
+    with open(counter_file, "w") as fh:
+        fh.write(str(attempts + 1))
+    if attempts < fail_times:
+        raise ConnectionError(f"attempt {attempts + 1}")
+    return attempts + 1
+
+
+@app.task
+def sleep_then(seconds: float, value: int) -> int:
+    time.sleep(seconds)
+    return value
+
+
+@app.task
+def pid() -> int:
+    return os.getpid()
+
+
+@app.task
+def kill_own_process() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@app.task
+def nested_add(x: int, y: int) -> int:
+    return add(x, y).result
+
+
+def load() -> ModuleType:
+    """Rebuild the module's app from the current ``PYNENC__*`` environment."""
+    import tests.support.tasks_app as module
+
+    return importlib.reload(module)
