@@ -90,7 +90,13 @@ class Orchestrator:
                     running_key=self._key("run", task, call, options.running_concurrency),
                 )
             )
-        stored = state.register(records, registered_by, NON_FINAL) if records else []
+        with self.app.backends.atomic():
+            stored = state.register(records, registered_by, NON_FINAL) if records else []
+            if enqueue:
+                fresh = {r.invocation_id for r in records}
+                to_send = [(r.queue, r.invocation_id, r.priority) for r in stored if r.invocation_id in fresh]
+                if to_send:
+                    self.app.broker.send_many(to_send)
         if options.on_diff_non_key_args_raise:
             for wanted, got in zip(records, stored, strict=True):
                 if got.invocation_id != wanted.invocation_id and got.call_id != wanted.call_id:
@@ -99,11 +105,6 @@ class Orchestrator:
                         "different other arguments is already registered (on_diff_non_key_args_raise=True)",
                         invocation_id=got.invocation_id,
                     )
-        if enqueue:
-            fresh = {r.invocation_id for r in records}
-            to_send = [(r.queue, r.invocation_id, r.priority) for r in stored if r.invocation_id in fresh]
-            if to_send:
-                self.app.broker.send_many(to_send)
         out = iter(stored)
         return [cached[i] if i in cached else next(out) for i in range(len(calls))]
 
@@ -154,10 +155,11 @@ class Orchestrator:
             exclusive_key=exclusive_key,
             exclusive_statuses=RUNNING_CONTROLLED if exclusive_key else frozenset(),
         )
-        result = self.app.state_backend.transition(request)
-        if result.applied and spec.queued:
-            record = result.record
-            self.app.broker.send(record.queue, record.invocation_id, record.priority)
+        with self.app.backends.atomic():
+            result = self.app.state_backend.transition(request)
+            if result.applied and spec.queued:
+                record = result.record
+                self.app.broker.send(record.queue, record.invocation_id, record.priority)
         return result
 
     def claim(self, invocation_id: str, runner_id: str) -> InvocationRecord | None:

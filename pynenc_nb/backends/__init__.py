@@ -7,7 +7,9 @@ entry-point group, named by URL scheme.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Protocol
@@ -29,6 +31,14 @@ class Backend(Protocol):
     def trigger_store(self) -> TriggerStore: ...
 
     def arg_cache(self) -> ArgCache: ...
+
+    def atomic(self) -> AbstractContextManager[object]:
+        """Group port operations into one transaction where the technology allows it.
+
+        Only an optimisation: every operation is atomic on its own, and callers must be correct
+        when the group is not (a no-op context for backends without multi-operation transactions).
+        """
+        ...
 
     def close(self) -> None: ...
 
@@ -102,6 +112,12 @@ class Backends:
             serves_other_processes=all(b.serves_other_processes for b in owned),
             owned=owned,
         )
+
+    def atomic(self) -> AbstractContextManager[object]:
+        """One transaction for state and broker operations when they share a backend."""
+        if len(self.owned) == 1:
+            return self.owned[0].atomic()
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         for backend in self.owned:

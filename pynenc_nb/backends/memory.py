@@ -6,12 +6,14 @@ one raises a ConfigError that points to SQLite or Redis.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor, matches
@@ -408,6 +410,9 @@ class MemoryBackend:
 
     def arg_cache(self) -> MemoryArgCache:
         return self._cache
+
+    def atomic(self) -> AbstractContextManager[object]:
+        return contextlib.nullcontext()  # every operation is already atomic under its lock
 
     def close(self) -> None:
         pass

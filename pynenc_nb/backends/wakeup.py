@@ -1,10 +1,11 @@
 """Cross-process wake-ups for file-based backends: a hint, never the source of truth.
 
 Every process that waits binds one Unix datagram socket in a private directory derived from the
-database path; ``notify()`` sends one byte to every socket there. A background thread turns
-received bytes into a generation bump on a condition that waiting threads sleep on. Waiters read
-the generation *before* checking the database, so a notification that arrives during the check
-is never lost; they also wake at least every ``poll_cap_s`` in case a datagram was dropped.
+database path; ``notify()`` sends one byte to every socket there (its own included). One waiting
+thread at a time reads the socket itself (no reader thread, so no extra thread hop on the round
+trip) and bumps a generation that the other waiting threads sleep on. Waiters read the generation
+*before* checking the database, so a notification that arrives during the check is never lost;
+they also wake at least every ``poll_cap_s`` in case a datagram was dropped.
 """
 
 from __future__ import annotations
@@ -30,22 +31,21 @@ class WakeupHub:
         self.poll_cap_s = poll_cap_s
         self._cond = threading.Condition()
         self._generation = 0
+        self._reading = False  # a waiting thread is blocked in recv() on the socket
         self._sock: socket.socket | None = None
         self._path: str | None = None
         self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sender.setblocking(False)
-        self._start_lock = threading.Lock()
         self._closed = False
 
     @property
     def generation(self) -> int:
-        self._ensure_listening()
+        if self._sock is None and not self._closed:
+            self._listen()
         return self._generation
 
-    def _ensure_listening(self) -> None:
-        if self._sock is not None or self._closed:
-            return
-        with self._start_lock:
+    def _listen(self) -> None:
+        with self._cond:
             if self._sock is not None:
                 return
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -54,23 +54,21 @@ class WakeupHub:
             sock.bind(path)
             self._path = path
             self._sock = sock
-            threading.Thread(target=self._read_loop, args=(sock,), name="pynenc-wakeup", daemon=True).start()
 
-    def _read_loop(self, sock: socket.socket) -> None:
-        sock.settimeout(1.0)  # lets close() end this thread
-        while not self._closed:
-            try:
-                sock.recv(64)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._bump()
-
-    def _bump(self) -> None:
-        with self._cond:
-            self._generation += 1
-            self._cond.notify_all()
+    def _receive(self, sock: socket.socket, timeout_s: float) -> bool:
+        """Block up to ``timeout_s`` for a datagram, then drain the ones queued behind it."""
+        try:
+            sock.settimeout(timeout_s)
+            sock.recv(16)
+        except TimeoutError:
+            return False
+        except OSError:  # closed under us
+            return False
+        sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            while True:
+                sock.recv(16)
+        return True
 
     def wait(self, since: int, timeout_s: float) -> None:
         """Sleep until the generation moves past ``since``, or ``min(timeout_s, poll_cap_s)`` passes."""
@@ -78,21 +76,31 @@ class WakeupHub:
         with self._cond:
             while self._generation == since:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                sock = self._sock
+                if remaining <= 0 or sock is None:
                     return
-                self._cond.wait(remaining)
+                if self._reading:
+                    self._cond.wait(remaining)
+                    continue
+                self._reading = True
+                self._cond.release()
+                try:
+                    woken = self._receive(sock, remaining)
+                finally:
+                    self._cond.acquire()
+                    self._reading = False
+                if woken:
+                    self._generation += 1
+                self._cond.notify_all()  # a new generation, or another waiter may take over reading
 
     def notify(self) -> None:
-        """Wake waiters in this process at once and in every other listening process."""
-        self._bump()
+        """Wake waiters in every listening process, this one included."""
         try:
             names = os.listdir(self.directory)
         except FileNotFoundError:
             return
         for name in names:
             path = str(self.directory / name)
-            if path == self._path:
-                continue
             try:
                 self._sender.sendto(b"w", path)
             except (ConnectionRefusedError, FileNotFoundError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ from pynenc_nb.app import Pynenc
 from pynenc_nb.cli.discovery import discover_app, load_app
 from pynenc_nb.exceptions import PynencError
 from pynenc_nb.status import render_mermaid, render_table
+from pynenc_nb.summary import app_summary, format_summary
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,40 +79,8 @@ def _status(args: argparse.Namespace) -> int:
     if args.status_command == "render":
         print(render_mermaid() if args.mermaid else render_table())
         return 0
-    app = _app(args)
-    counts = app.state_backend.count_by_status()
-    runners = app.state_backend.runners()
-    now = time.time()
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "app_id": app.app_id,
-                    "counts": {s.value: n for s, n in sorted(counts.items())},
-                    "runners": [
-                        {**r.context.to_dict(), "heartbeat_age_s": round(now - r.last_heartbeat, 3), "state": r.state,
-                         "slots": r.slots, "busy": r.busy}
-                        for r in runners
-                    ],
-                    "queued": app.broker.count(),
-                }
-            )
-        )
-        return 0
-    print(f"app {app.app_id}  ({app!r})")
-    print(f"queued messages: {app.broker.count()}")
-    print("invocations by status:")
-    for status, count in sorted(counts.items()):
-        print(f"  {status.value:<30} {count}")
-    if not counts:
-        print("  (none)")
-    print("runners:")
-    for r in runners:
-        print(
-            f"  {r.context.label:<50} {r.state:<9} heartbeat {now - r.last_heartbeat:6.1f}s ago  busy {r.busy}/{r.slots}"
-        )
-    if not runners:
-        print("  (none)")
+    summary = app_summary(_app(args))
+    print(json.dumps(summary) if args.json else format_summary(summary))
     return 0
 
 

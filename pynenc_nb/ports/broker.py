@@ -21,7 +21,10 @@ class Broker(Protocol):
         ...
 
     def receive(self, queues: Sequence[str], consumer_id: str, timeout_s: float) -> Delivery | None:
-        """Block up to ``timeout_s`` for a message from any of ``queues``; never busy-spin."""
+        """Block up to ``timeout_s`` for a message from any of ``queues``; never busy-spin.
+
+        ``timeout_s <= 0`` makes a single non-blocking attempt.
+        """
         ...
 
     def ack(self, delivery: Delivery) -> None: ...

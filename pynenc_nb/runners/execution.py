@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pynenc_nb import context
 from pynenc_nb.call import decode_values
 from pynenc_nb.context import Execution, WaitHandler
-from pynenc_nb.records import InvocationRecord, RunnerContext
+from pynenc_nb.records import Delivery, InvocationRecord, RunnerContext
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -17,19 +18,43 @@ if TYPE_CHECKING:
 log = logging.getLogger("pynenc.runner")
 
 
-def execute(
-    app: Pynenc, record: InvocationRecord, runner: RunnerContext, waits: WaitHandler | None = None
-) -> InvocationRecord | None:
-    """Run a PENDING invocation owned by ``runner`` to SUCCESS, FAILED or RETRY.
+def take_next(app: Pynenc, queues: Sequence[str], runner_id: str, timeout_s: float) -> InvocationRecord | None:
+    """Receive, claim, ack and start the next invocation for ``runner_id``.
 
-    Returns the record as it ended, or None when running concurrency control kept it from
-    starting. A task whose code or arguments cannot be loaded ends FAILED with the reason; the
-    runner keeps serving.
+    While work is queued this is one transaction per invocation on backends that group
+    operations (one non-blocking receive inside ``atomic()``); only when the queues are empty does
+    it block in the broker for up to ``timeout_s``.
+    """
+    with app.backends.atomic():
+        delivery = app.broker.receive(queues, runner_id, 0)
+        if delivery is not None:
+            return take(app, delivery, runner_id)
+    delivery = app.broker.receive(queues, runner_id, timeout_s)
+    return take(app, delivery, runner_id) if delivery is not None else None
+
+
+def take(app: Pynenc, delivery: Delivery, runner_id: str) -> InvocationRecord | None:
+    """Claim a delivered invocation, ack its message and start it: one transaction where possible.
+
+    Returns the RUNNING record, or None when another runner has it (a duplicate delivery) or
+    running concurrency control kept it from starting (it was rerouted or ended).
     """
     orchestrator = app.orchestrator
-    started = orchestrator.start(record, runner.runner_id)
-    if started is None:
-        return None
+    with app.backends.atomic():
+        claimed = orchestrator.claim(delivery.invocation_id, runner_id)
+        app.broker.ack(delivery)
+        return orchestrator.start(claimed, runner_id) if claimed is not None else None
+
+
+def execute(
+    app: Pynenc, started: InvocationRecord, runner: RunnerContext, waits: WaitHandler | None = None
+) -> InvocationRecord:
+    """Run a RUNNING invocation owned by ``runner`` to SUCCESS, FAILED or RETRY.
+
+    A task whose code or arguments cannot be loaded ends FAILED with the reason; the runner
+    keeps serving.
+    """
+    orchestrator = app.orchestrator
     execution = Execution(app, started, runner, waits)
     with context.executing(execution):
         try:
@@ -70,8 +95,9 @@ def run_inline(app: Pynenc, record: InvocationRecord) -> InvocationRecord:
         _dev_contexts.runner = runner
     while True:
         claimed = app.orchestrator.claim(record.invocation_id, runner.runner_id)
-        if claimed is None:
+        started = app.orchestrator.start(claimed, runner.runner_id) if claimed is not None else None
+        if started is None:
             return app.orchestrator.get(record.invocation_id)
-        ended = execute(app, claimed, runner)
-        if ended is None or ended.status.is_final:
-            return app.orchestrator.get(record.invocation_id)
+        ended = execute(app, started, runner)
+        if ended.status.is_final:
+            return ended

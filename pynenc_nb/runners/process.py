@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynenc_nb.records import InvocationFilter, InvocationRecord, new_id
 from pynenc_nb.runners.base import BaseRunner
-from pynenc_nb.runners.execution import execute
+from pynenc_nb.runners.execution import execute, take
 from pynenc_nb.runners.thread import ThreadRunner
 from pynenc_nb.status import OWNED_STATUSES
 
@@ -76,8 +76,7 @@ class ProcessRunner(BaseRunner):
             delivery = broker.receive(self.queues, self.runner_id, 0.2 if not self._children else _WATCH_INTERVAL_S)
             if delivery is None:
                 continue
-            record = self.app.orchestrator.claim(delivery.invocation_id, self.runner_id)
-            broker.ack(delivery)
+            record = take(self.app, delivery, self.runner_id)
             if record is None:
                 continue
             process = _fork.Process(target=_execute_in_child, args=(self.app, record, self), daemon=True)

@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from pynenc_nb.runners.base import BaseRunner
-from pynenc_nb.runners.execution import execute
+from pynenc_nb.runners.execution import execute, take_next
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -61,17 +61,12 @@ class ThreadRunner(BaseRunner):
 
     def _worker_loop(self) -> None:
         app = self.app
-        broker = app.broker
         from pynenc_nb import context
 
         with context.in_runner(self.context):
             while not self._stop.is_set():
                 try:
-                    delivery = broker.receive(self.queues, self.runner_id, _RECEIVE_TIMEOUT_S)
-                    if delivery is None:
-                        continue
-                    record = app.orchestrator.claim(delivery.invocation_id, self.runner_id)
-                    broker.ack(delivery)
+                    record = take_next(app, self.queues, self.runner_id, _RECEIVE_TIMEOUT_S)
                 except Exception:
                     log.exception("%s could not take work", self.context.label)
                     self._stop.wait(_RECEIVE_TIMEOUT_S)

@@ -5,6 +5,8 @@ The embedded default (``.pynenc/<app_id>.db``). Table layout: ``schema.py``.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from pynenc_nb.backends.sqlite.broker import SQLiteBroker
 from pynenc_nb.backends.sqlite.connection import Database
 from pynenc_nb.backends.sqlite.state import SQLiteState
@@ -43,6 +45,10 @@ class SQLiteBackend:
 
     def arg_cache(self) -> SQLiteArgCache:
         return self._cache
+
+    def atomic(self) -> AbstractContextManager[object]:
+        """Port operations inside run as one transaction (state and broker share the file)."""
+        return self.db.write()
 
     def close(self) -> None:
         self.wakeup.close()

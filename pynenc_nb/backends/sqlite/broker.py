@@ -27,7 +27,7 @@ class SQLiteBroker:
     def send_many(self, items: Sequence[tuple[str, str, int]]) -> None:
         with self.db.write() as tx:
             tx.executemany("INSERT INTO messages (queue, invocation_id, priority) VALUES (?, ?, ?)", items)
-        self.wakeup.notify()
+            self.db.after_commit(self.wakeup.notify)
 
     def _take(self, queues: Sequence[str], consumer_id: str) -> Delivery | None:
         marks = ",".join("?" * len(queues))
@@ -48,6 +48,8 @@ class SQLiteBroker:
         return row is not None
 
     def receive(self, queues: Sequence[str], consumer_id: str, timeout_s: float) -> Delivery | None:
+        if timeout_s <= 0:  # a single try: usable inside an atomic() group
+            return self._take(queues, consumer_id)
         deadline = time.monotonic() + timeout_s
         while True:
             generation = self.wakeup.generation
@@ -67,15 +69,15 @@ class SQLiteBroker:
     def nack(self, delivery: Delivery) -> None:
         with self.db.write() as tx:
             tx.execute("UPDATE messages SET consumer = NULL, taken_at = NULL WHERE seq = ?", (int(delivery.token),))
-        self.wakeup.notify()
+            self.db.after_commit(self.wakeup.notify)
 
     def requeue_consumer(self, consumer_id: str) -> int:
         with self.db.write() as tx:
             count = tx.execute(
                 "UPDATE messages SET consumer = NULL, taken_at = NULL WHERE consumer = ?", (consumer_id,)
             ).rowcount
-        if count:
-            self.wakeup.notify()
+            if count:
+                self.db.after_commit(self.wakeup.notify)
         return count
 
     def count(self, queue: str | None = None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pynenc_nb.backends.sqlite.schema import SCHEMA, SCHEMA_VERSION
@@ -62,17 +62,42 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
+        """A ``BEGIN IMMEDIATE`` transaction, committed on success and rolled back on error.
+
+        Nested calls on the same thread join the outer transaction, which is how ``atomic()``
+        makes several port operations (claim + ack + start) one commit.
+        """
+        local = self._local
+        if getattr(local, "depth", 0):
+            local.depth += 1
+            try:
+                yield self.conn
+            finally:
+                local.depth -= 1
+            return
         if self._checkpointer is None:
             self._start_checkpointer()
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
+        local.depth = 1
+        local.after_commit = []
         try:
             yield conn
         except BaseException:
+            local.depth = 0
             conn.execute("ROLLBACK")
             raise
+        local.depth = 0
         conn.execute("COMMIT")
+        for callback in dict.fromkeys(local.after_commit):
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current transaction commits (now, outside a transaction)."""
+        if getattr(self._local, "depth", 0):
+            self._local.after_commit.append(callback)
+        else:
+            callback()
 
     def _init_schema(self) -> None:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)

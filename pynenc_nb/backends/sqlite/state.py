@@ -7,6 +7,7 @@ history row and the outcome are written in the same transaction.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -44,6 +45,7 @@ SELECT = (
 _FINALS = tuple(s.value for s in FINAL_STATUSES)
 _FINALS_SQL = ",".join("?" * len(_FINALS))
 _ID_CHUNK = 500  # ids per IN (...) query
+_STATIC_CACHE_SIZE = 4096  # immutable invocation rows kept per process (oldest evicted first)
 
 
 def _record(row: Sequence[Any]) -> InvocationRecord:
@@ -125,6 +127,7 @@ class SQLiteState:
     def __init__(self, db: Database, wakeup: WakeupHub) -> None:
         self.db = db
         self.wakeup = wakeup
+        self._static_cache: dict[str, Sequence[Any]] = {}
 
     # --- invocations -----------------------------------------------------------------------------
 
@@ -221,11 +224,20 @@ class SQLiteState:
                     "INSERT OR REPLACE INTO outcomes (invocation_id, kind, payload, display) VALUES (?, ?, ?, ?)",
                     (change.invocation_id, outcome.kind, outcome.payload, outcome.display),
                 )
-            static = tx.execute(f"SELECT {STATIC} FROM invocations WHERE invocation_id = ?", (change.invocation_id,))
-            record = _joined(static.fetchone(), row)
-        if change.status in FINAL_STATUSES:
-            self.wakeup.notify()
+            record = _joined(self._static(tx, change.invocation_id), row)
+            if change.status in FINAL_STATUSES:
+                self.db.after_commit(self.wakeup.notify)
         return TransitionResult(True, record)
+
+    def _static(self, conn: sqlite3.Connection, invocation_id: str) -> Sequence[Any]:
+        """The immutable half of an invocation, cached: it never changes once registered."""
+        static = self._static_cache.get(invocation_id)
+        if static is None:
+            static = conn.execute(f"SELECT {STATIC} FROM invocations WHERE invocation_id = ?", (invocation_id,)).fetchone()
+            if len(self._static_cache) >= _STATIC_CACHE_SIZE:
+                self._static_cache.pop(next(iter(self._static_cache)))
+            self._static_cache[invocation_id] = static
+        return static
 
     def history(self, invocation_id: str) -> list[StatusChange]:
         rows = self.db.conn.execute(
@@ -358,6 +370,7 @@ class SQLiteState:
         return [r[0] for r in rows]
 
     def purge(self) -> None:
+        self._static_cache.clear()
         with self.db.write() as tx:
             for table in PURGE_TABLES:
                 tx.execute(f"DELETE FROM {table}")
