@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal, Self
 
 from pynenc_nb.app import Pynenc
@@ -30,7 +31,8 @@ class PynencBuilder:
 
     def sqlite(self, path: str | None = None) -> Self:
         """A SQLite file shared by runners on this host; default ``.pynenc/<app_id>.db``."""
-        return self._set(backend_url=f"sqlite:///{path}" if path else "")
+        # absolute, so runners started from another folder open the same file
+        return self._set(backend_url=f"sqlite://{Path(path).resolve()}" if path else "")
 
     def redis(self, url: str = "redis://127.0.0.1:6379/0") -> Self:
         return self._backend_url(url, ("redis", "rediss"))

@@ -10,8 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 
+def _rebuild(cls: type[PynencError], args: tuple[Any, ...], state: dict[str, Any]) -> PynencError:
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
 class PynencError(Exception):
     """Root of every error raised by pynenc_nb."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled in a runner and raised in the caller: restore message and attributes as they
+        # were, without calling an ``__init__`` whose parameters differ from ``self.args``.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class PynencWarning(UserWarning):

@@ -20,6 +20,7 @@ from pynenc_nb.exceptions import (
     RunnerLostError,
 )
 from pynenc_nb.records import (
+    InvocationFilter,
     InvocationRecord,
     Outcome,
     StatusChange,
@@ -44,7 +45,13 @@ if TYPE_CHECKING:
 
 S = InvocationStatus
 NON_FINAL: frozenset[InvocationStatus] = frozenset(InvocationStatus) - FINAL_STATUSES
-RUNNING_CONTROLLED: frozenset[InvocationStatus] = frozenset({S.RUNNING, S.PAUSED})
+# Running concurrency control forbids two RUNNING invocations per key; a PAUSED one does not hold its
+# key (it may be waiting on a call of the same task), and resuming checks the key again.
+RUNNING_CONTROLLED: frozenset[InvocationStatus] = frozenset({S.RUNNING})
+# Statuses that end a RUNNING spell: entering one frees the running key for a waiting invocation.
+LEAVES_RUNNING: frozenset[InvocationStatus] = frozenset(
+    {S.SUCCESS, S.FAILED, S.RETRY, S.PAUSED, S.KILLED, S.RUNNING_RECOVERY}
+)
 
 
 class Orchestrator:
@@ -160,6 +167,8 @@ class Orchestrator:
             if result.applied and spec.queued:
                 record = result.record
                 self.app.broker.send(record.queue, record.invocation_id, record.priority)
+        if result.applied and result.record.running_key and to in LEAVES_RUNNING:
+            self._release_one(result.record.running_key)
         return result
 
     def claim(self, invocation_id: str, runner_id: str) -> InvocationRecord | None:
@@ -171,21 +180,47 @@ class Orchestrator:
         return result.record if result.applied else None
 
     def start(self, record: InvocationRecord, runner_id: str) -> InvocationRecord | None:
-        """PENDING -> RUNNING, honouring running concurrency; a blocked call is rerouted or ended."""
+        """PENDING -> RUNNING, honouring running concurrency.
+
+        A blocked call waits in CONCURRENCY_CONTROLLED (no busy rerouting) until the holder of its
+        key stops running, or ends CONCURRENCY_CONTROLLED_FINAL if the task says not to reroute.
+        """
         result = self.transition(record.invocation_id, S.RUNNING, runner_id, exclusive_key=record.running_key)
         if result.applied:
             return result.record
         if result.conflict == "exclusive":
-            self.transition(record.invocation_id, S.CONCURRENCY_CONTROLLED, runner_id, reason="running concurrency")
-            task = self.app.get_task(record.task_id) if record.task_id in self.app.tasks else None
+            task = self.app.tasks.get(record.task_id)
             reroute = task.options.reroute_on_concurrency_control if task is not None else True
-            self.transition(
-                record.invocation_id,
-                S.REROUTED if reroute else S.CONCURRENCY_CONTROLLED_FINAL,
-                None,
-                reason="running concurrency",
-            )
+            if reroute:
+                blocked = self.transition(
+                    record.invocation_id, S.CONCURRENCY_CONTROLLED, runner_id, reason="running concurrency"
+                )
+                if blocked.applied:
+                    self.release_if_free(blocked.record)  # the holder may have finished meanwhile
+            else:
+                self.transition(
+                    record.invocation_id, S.CONCURRENCY_CONTROLLED_FINAL, runner_id, reason="running concurrency"
+                )
         return None
+
+    def release_if_free(self, record: InvocationRecord) -> bool:
+        """Reroute a CONCURRENCY_CONTROLLED invocation if nothing runs with its key any more."""
+        if record.running_key:
+            holders, _ = self.app.state_backend.query(
+                InvocationFilter(statuses=RUNNING_CONTROLLED, running_key=record.running_key), limit=1
+            )
+            if holders:
+                return False
+        return self.transition(record.invocation_id, S.REROUTED, None, reason="concurrency slot free").applied
+
+    def _release_one(self, running_key: str) -> None:
+        """The oldest invocation waiting for ``running_key`` goes back to the queue."""
+        waiting, _ = self.app.state_backend.query(
+            InvocationFilter(statuses=frozenset({S.CONCURRENCY_CONTROLLED}), running_key=running_key), limit=50
+        )
+        for record in reversed(waiting):
+            if self.release_if_free(record):
+                return
 
     def succeed(self, record: InvocationRecord, runner_id: str, value: Any) -> TransitionResult:
         from pynenc_nb.call import encode_value

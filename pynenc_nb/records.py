@@ -177,5 +177,6 @@ class InvocationFilter:
     owner_id: str | None = None
     parent_invocation_id: str | None = None
     workflow_id: str | None = None
+    running_key: str | None = None
     updated_after: float | None = None
     updated_before: float | None = None

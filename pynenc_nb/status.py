@@ -98,7 +98,7 @@ STATUS_TABLE: Mapping[InvocationStatus, StatusSpec] = {
     S.PAUSED: StatusSpec(
         final=False,
         ownership=Ownership.REQUIRE,
-        next=_next(S.RUNNING, S.KILLED, S.RUNNING_RECOVERY, S.FAILED),
+        next=_next(S.RUNNING, S.KILLED, S.RUNNING_RECOVERY, S.FAILED, S.REROUTED),
         description="waiting on other invocations; does not hold a runner slot",
     ),
     S.RETRY: StatusSpec(

@@ -129,8 +129,10 @@ def _coerce_option(name: str, value: Any, source: str) -> Any:
         if value is None:
             return ()
         return tuple(value) if isinstance(value, list | tuple) else (value,)
-    if name == "priority":
+    if name == "priority":  # may be negative, so not coerced like the counts below
         try:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
             return int(value)
         except (TypeError, ValueError):
             raise InvalidTaskOptionsError(f"{where}={value!r} is not valid: expected an integer") from None

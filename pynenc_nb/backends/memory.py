@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 
-from pynenc_nb.backends.paging import decode_cursor, encode_cursor, matches
+from pynenc_nb.backends.paging import decode_cursor, encode_cursor, find_cycle, matches
 from pynenc_nb.exceptions import InvocationNotFoundError
 from pynenc_nb.records import (
     Delivery,
@@ -39,6 +39,8 @@ class MemoryState:
         self._outcomes: dict[str, Outcome] = {}
         self._by_key: dict[str, set[str]] = defaultdict(set)  # registration/running key -> ids
         self._by_call: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self._waits: dict[str, set[str]] = {}  # waiter -> targets
+        self._waiters: dict[str, set[str]] = defaultdict(set)  # target -> waiters
         self._runners: dict[str, RunnerInfo] = {}
         self._leases: dict[str, tuple[str, float]] = {}
         self._kv: dict[tuple[str, str], str] = {}
@@ -161,6 +163,31 @@ class MemoryState:
                     counts[record.status] += 1
         return dict(counts)
 
+    # --- waits-for graph -------------------------------------------------------------------------
+
+    def add_waits(self, waiter_id: str, target_ids: Sequence[str]) -> list[str] | None:
+        with self._cond:
+            cycle = find_cycle(waiter_id, list(target_ids), lambda node: self._waits.get(node, ()))
+            if cycle is not None:
+                return cycle
+            self._waits.setdefault(waiter_id, set()).update(target_ids)
+            for target in target_ids:
+                self._waiters[target].add(waiter_id)
+            return None
+
+    def remove_waits(self, waiter_id: str) -> None:
+        with self._cond:
+            for target in self._waits.pop(waiter_id, ()):
+                waiters = self._waiters.get(target)
+                if waiters is not None:
+                    waiters.discard(waiter_id)
+                    if not waiters:
+                        del self._waiters[target]
+
+    def waiter_counts(self, target_ids: Sequence[str]) -> dict[str, int]:
+        with self._cond:
+            return {t: len(self._waiters[t]) for t in target_ids if self._waiters.get(t)}
+
     # --- runners ---------------------------------------------------------------------------------
 
     def put_runner(self, info: RunnerInfo) -> None:
@@ -208,6 +235,8 @@ class MemoryState:
         with self._cond:
             for store in (self._records, self._history, self._outcomes, self._by_key, self._by_call):
                 store.clear()
+            self._waits.clear()
+            self._waiters.clear()
             self._runners.clear()
             self._leases.clear()
             self._kv.clear()
@@ -261,6 +290,16 @@ class MemoryBroker:
             entry = self._in_flight.pop(delivery.token, None)
         if entry is not None:
             self.send(entry[1], entry[2], entry[3])
+
+    def reprioritize(self, invocation_id: str, priority: int) -> bool:
+        with self._cond:
+            for heap in self._queues.values():
+                for index, (_, seq, queued_id) in enumerate(heap):
+                    if queued_id == invocation_id:
+                        heap[index] = (-priority, seq, queued_id)
+                        heapq.heapify(heap)
+                        return True
+        return False
 
     def requeue_consumer(self, consumer_id: str) -> int:
         with self._cond:

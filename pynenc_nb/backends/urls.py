@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)(?P<tail>@)", re.IGNORECASE)
+# The secret runs to the last "@" before the path: passwords may hold a raw "@" (clients split on the last).
+_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^/\s]+)(?P<tail>@)", re.IGNORECASE)
 
 
 def redact_url(url: str) -> str:
@@ -17,9 +18,7 @@ def redact_url(url: str) -> str:
         return _PASSWORD.sub(r"\g<head>***\g<tail>", url)
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # as written: keeps IPv6 brackets and multi-host lists
     user = parts.username or ""
     return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
 

@@ -47,8 +47,9 @@ def coerce(value: Any, hint: Any, source: str) -> Any:
             return False
         raise ConfigError(f"{source}={value!r} is not valid: expected true or false", variable=source, value=value)
     if hint in (int, float):
-        if isinstance(value, bool):
-            raise ConfigError(f"{source}={value!r} is not valid: expected a number", variable=source, value=value)
+        if isinstance(value, bool) or (hint is int and isinstance(value, float) and not value.is_integer()):
+            kind = "an integer" if hint is int else "a number"
+            raise ConfigError(f"{source}={value!r} is not valid: expected {kind}", variable=source, value=value)
         try:
             number = hint(value)
         except (TypeError, ValueError):

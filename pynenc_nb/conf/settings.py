@@ -55,6 +55,9 @@ class PynencConfig:
     def replace(self, **changes: Any) -> PynencConfig:
         return dataclasses.replace(self, **changes)
 
+    def __repr__(self) -> str:  # the generated repr would show the secret and URL passwords
+        return f"PynencConfig({', '.join(f'{k}={v!r}' for k, v in self.public_dict().items())})"
+
     def public_dict(self) -> dict[str, Any]:
         """The config as shown by ``pynenc show_config``: secrets masked, URLs redacted."""
         from pynenc_nb.backends.urls import redact_url

@@ -33,6 +33,10 @@ class Broker(Protocol):
         """Give the message back to its queue (a consumer that cannot take it now)."""
         ...
 
+    def reprioritize(self, invocation_id: str, priority: int) -> bool:
+        """Change the priority of a waiting message for ``invocation_id``; False if none waits."""
+        ...
+
     def requeue_consumer(self, consumer_id: str) -> int:
         """Give back every message in flight for ``consumer_id``; return how many."""
         ...

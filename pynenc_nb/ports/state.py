@@ -65,6 +65,24 @@ class InvocationStore(Protocol):
     def count_by_status(self, flt: InvocationFilter | None = None) -> dict[InvocationStatus, int]: ...
 
 
+class WaitGraph(Protocol):
+    """Which running invocations wait on which others: for cycle detection and dependents-first order."""
+
+    def add_waits(self, waiter_id: str, target_ids: Sequence[str]) -> list[str] | None:
+        """Record the edges unless one would close a cycle; then return the cycle (``[waiter, …, waiter]``).
+
+        The check and the insert are one atomic step, so two invocations starting to wait on each
+        other at the same moment cannot both succeed.
+        """
+        ...
+
+    def remove_waits(self, waiter_id: str) -> None: ...
+
+    def waiter_counts(self, target_ids: Sequence[str]) -> dict[str, int]:
+        """How many invocations wait on each target (targets nobody waits on are left out)."""
+        ...
+
+
 class RunnerRegistry(Protocol):
     """Runner contexts, heartbeats and the services lease."""
 
@@ -91,7 +109,7 @@ class KeyValueStore(Protocol):
     def kv_keys(self, namespace: str) -> list[str]: ...
 
 
-class StateBackend(InvocationStore, RunnerRegistry, KeyValueStore, Protocol):
+class StateBackend(InvocationStore, WaitGraph, RunnerRegistry, KeyValueStore, Protocol):
     def purge(self) -> None:
         """Delete everything this app stored (tests, ``app.purge()``)."""
         ...

@@ -12,7 +12,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pynenc_nb import context
-from pynenc_nb.records import RunnerContext, RunnerInfo
+from pynenc_nb.records import InvocationFilter, RunnerContext, RunnerInfo
+from pynenc_nb.services import Services
+from pynenc_nb.status import OWNED_STATUSES, InvocationStatus
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -29,6 +31,8 @@ class BaseRunner:
 
     #: Whether the runner executes outside the process that started it (needs a shared backend).
     uses_other_processes = False
+    #: Whether it competes for the services lease (workers supervised by another runner do not).
+    run_services = True
 
     def __init__(
         self,
@@ -87,6 +91,11 @@ class BaseRunner:
         )
         heartbeat = threading.Thread(target=self._heartbeat_loop, name=f"{self.context.label}-heartbeat", daemon=True)
         heartbeat.start()
+        if self.run_services:
+            services = Services(self.app, self.context)
+            threading.Thread(
+                target=services.run, args=(self._stop,), name=f"{self.context.label}-services", daemon=True
+            ).start()
         log.info("%s started on queues %s with %d slots", self.context.label, ",".join(self.queues), self.slots)
         try:
             with context.in_runner(self.context):
@@ -108,6 +117,18 @@ class BaseRunner:
         self._thread = thread
         thread.start()
         return thread
+
+    def _release_owned(self) -> None:
+        """Graceful stop, after the grace period: give back whatever this runner still owns."""
+        records, _ = self.app.state_backend.query(
+            InvocationFilter(statuses=OWNED_STATUSES, owner_id=self.runner_id), limit=1000
+        )
+        for record in records:
+            log.warning("%s stopping: rerouting %s, still %s", self.context.label, record.invocation_id, record.status)
+            self.app.orchestrator.transition(
+                record.invocation_id, InvocationStatus.REROUTED, self.runner_id, reason="runner stopped"
+            )
+        self.app.broker.requeue_consumer(self.runner_id)
 
     def stop(self, wait: bool = True, timeout: float | None = None) -> None:
         self._stop.set()

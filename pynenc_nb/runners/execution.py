@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pynenc_nb import context
+from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.call import decode_values
 from pynenc_nb.context import Execution, WaitHandler
 from pynenc_nb.records import Delivery, InvocationRecord, RunnerContext
@@ -78,10 +79,17 @@ def execute(
                 raise  # KeyboardInterrupt / SystemExit still stop the worker after the record is stored
             return ended
         try:
-            return orchestrator.succeed(started, runner.runner_id, value).record
+            stored = orchestrator.succeed(started, runner.runner_id, value)
         except Exception as exc:  # the result itself cannot be serialized
             app.logger.warning("result of %s cannot be stored: %s", started.task_id, exc)
             return orchestrator.fail(started, runner.runner_id, exc).record
+        if not stored.applied:
+            app.logger.warning(
+                "result discarded: the invocation is now %s (owner %s), it was recovered while running",
+                stored.record.status,
+                stored.record.owner_id,
+            )
+        return stored.record
 
 
 _dev_contexts = threading.local()
@@ -98,6 +106,6 @@ def run_inline(app: Pynenc, record: InvocationRecord) -> InvocationRecord:
         started = app.orchestrator.start(claimed, runner.runner_id) if claimed is not None else None
         if started is None:
             return app.orchestrator.get(record.invocation_id)
-        ended = execute(app, started, runner)
+        ended = execute(app, started, runner, BlockingWaits(app, runner, None))
         if ended.status.is_final:
             return ended

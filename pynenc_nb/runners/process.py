@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
+from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.records import InvocationFilter, InvocationRecord, new_id
 from pynenc_nb.runners.base import BaseRunner
 from pynenc_nb.runners.execution import execute, take
@@ -56,7 +57,7 @@ class ProcessRunner(BaseRunner):
     def __init__(self, app: Pynenc, *, max_processes: int | None = None, queues: tuple[str, ...] | None = None):
         super().__init__(app, queues=queues)
         self.max_processes = max(1, max_processes or app.conf.max_processes or _cpu_count())
-        self._children: dict[int, tuple[BaseProcess, InvocationRecord]] = {}
+        self._children: dict[int, _Child] = {}
 
     @property
     def slots(self) -> int:
@@ -64,13 +65,14 @@ class ProcessRunner(BaseRunner):
 
     @property
     def busy(self) -> int:
-        return len(self._children)
+        """Children not paused: a child waiting on other invocations frees its slot."""
+        return sum(1 for child in self._children.values() if not child.paused.value)
 
     def _serve(self) -> None:
         broker = self.app.broker
         while not self._stop.is_set():
             self._reap()
-            if len(self._children) >= self.max_processes:
+            if self.busy >= self.max_processes:
                 time.sleep(_WATCH_INTERVAL_S)
                 continue
             delivery = broker.receive(self.queues, self.runner_id, 0.2 if not self._children else _WATCH_INTERVAL_S)
@@ -79,36 +81,60 @@ class ProcessRunner(BaseRunner):
             record = take(self.app, delivery, self.runner_id)
             if record is None:
                 continue
-            process = _fork.Process(target=_execute_in_child, args=(self.app, record, self), daemon=True)
+            paused = _fork.Value("b", 0, lock=False)
+            process = _fork.Process(target=_execute_in_child, args=(self.app, record, self, paused), daemon=True)
             process.start()
             assert process.pid is not None
-            self._children[process.pid] = (process, record)
+            self._children[process.pid] = _Child(process, record, paused)
         deadline = time.monotonic() + self.app.conf.graceful_stop_timeout_s
         while self._children and time.monotonic() < deadline:
             self._reap()
             time.sleep(_WATCH_INTERVAL_S)
-        _stop_processes([p for p, _ in self._children.values()], 2.0)
-        self._reap()
+        if self._children:
+            _stop_processes([c.process for c in self._children.values()], 2.0)
+            self._reap()
+            self._release_owned()
 
     def _reap(self) -> None:
-        for pid, (process, record) in list(self._children.items()):
+        for pid, child in list(self._children.items()):
+            process = child.process
             if process.is_alive():
                 continue
             process.join()
             del self._children[pid]
             if process.exitcode != 0:
                 reason = f"worker process {pid} of {self.context.label} exited with code {process.exitcode}"
-                log.warning("%s while running %s", reason, record.invocation_id)
-                self.app.orchestrator.recover(record.invocation_id, self.runner_id, reason)
+                log.warning("%s while running %s", reason, child.record.invocation_id)
+                self.app.orchestrator.recover(child.record.invocation_id, self.runner_id, reason)
 
     def details(self) -> dict[str, Any]:
         return {**super().details(), "max_processes": self.max_processes}
 
 
-def _execute_in_child(app: Pynenc, record: InvocationRecord, runner: ProcessRunner) -> None:
+@dataclass
+class _Child:
+    process: BaseProcess
+    record: InvocationRecord
+    paused: Any  # a shared byte: 1 while the child's task waits on other invocations
+
+
+class _SharedFlagSlots:
+    """Slot control of a ProcessRunner child: the parent reads the flag to count free slots."""
+
+    def __init__(self, flag: Any) -> None:
+        self.flag = flag
+
+    def paused(self) -> None:
+        self.flag.value = 1
+
+    def resumed(self) -> None:
+        self.flag.value = 0
+
+
+def _execute_in_child(app: Pynenc, record: InvocationRecord, runner: ProcessRunner, paused: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    execute(app, record, runner.context)
+    execute(app, record, runner.context, BlockingWaits(app, runner.context, _SharedFlagSlots(paused)))
 
 
 @dataclass
@@ -171,6 +197,8 @@ class _PoolRunner(BaseRunner):
             log.warning("%s while running %s", reason, record.invocation_id)
             self.app.orchestrator.recover(record.invocation_id, self.runner_id, reason)
         self.app.broker.requeue_consumer(worker.runner_id)
+        if worker.process.exitcode != 0:  # a worker that stopped cleanly has recorded it itself
+            self.app.state_backend.heartbeat(worker.runner_id, time.time(), 0, "stopped")
 
     def details(self) -> dict[str, Any]:
         return {
@@ -183,6 +211,7 @@ class _PoolRunner(BaseRunner):
 
 def _pool_worker(app: Pynenc, runner_id: str, parent_id: str, queues: tuple[str, ...], threads: int) -> None:
     runner = ThreadRunner(app, max_threads=threads, queues=queues, parent_runner_id=parent_id, runner_id=runner_id)
+    runner.run_services = False  # the supervisor competes for the services lease, not each worker
     runner.install_signal_handlers()
     watcher = threading.Thread(target=_stop_when_orphaned, args=(runner, os.getppid()), daemon=True)
     watcher.start()

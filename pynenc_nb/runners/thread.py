@@ -1,15 +1,20 @@
 """ThreadRunner: ``max_threads`` worker threads, each taking and running one invocation at a time.
 
 Every worker runs the whole loop itself (receive, claim, execute): there is no dispatcher thread
-to hand work over, which keeps a round trip to a few database operations.
+to hand work over. When a task waits on other invocations its worker is PAUSED and stops counting:
+another worker starts so the runner keeps ``max_threads`` busy, and surplus workers retire once the
+paused ones resume. So nested ``.result`` calls never deadlock, even with one thread.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
+from pynenc_nb import context
+from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.runners.base import BaseRunner
 from pynenc_nb.runners.execution import execute, take_next
 
@@ -33,8 +38,11 @@ class ThreadRunner(BaseRunner):
         super().__init__(app, queues=queues, parent_runner_id=parent_runner_id, runner_id=runner_id)
         self.max_threads = max(1, max_threads or app.conf.max_threads)
         self._busy = 0
+        self._paused = 0
         self._lock = threading.Lock()
-        self._workers: list[threading.Thread] = []
+        self._workers: set[threading.Thread] = set()
+        self._spawned = 0
+        self._waits = BlockingWaits(app, self.context, self)
 
     @property
     def slots(self) -> int:
@@ -42,46 +50,84 @@ class ThreadRunner(BaseRunner):
 
     @property
     def busy(self) -> int:
-        return self._busy
+        return self._busy - self._paused
+
+    @property
+    def paused_workers(self) -> int:
+        return self._paused
+
+    # --- slot control (called by BlockingWaits from a worker) -------------------------------------
+
+    def paused(self) -> None:
+        with self._lock:
+            self._paused += 1
+            if len(self._workers) - self._paused < self.max_threads and not self._stop.is_set():
+                self._spawn()
+
+    def resumed(self) -> None:
+        with self._lock:
+            self._paused -= 1
+
+    # --- loop ------------------------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        """Start one worker; the caller holds ``self._lock``."""
+        self._spawned += 1
+        thread = threading.Thread(
+            target=self._worker_loop, name=f"{self.context.label}-worker-{self._spawned}", daemon=True
+        )
+        self._workers.add(thread)
+        thread.start()
 
     def _serve(self) -> None:
-        self._workers = [self._start_worker(i) for i in range(self.max_threads)]
+        self._waits = BlockingWaits(self.app, self.context, self)
+        with self._lock:
+            for _ in range(self.max_threads):
+                self._spawn()
         self._stop.wait()
-        for worker in self._workers:
-            worker.join(self.app.conf.graceful_stop_timeout_s)
-            if worker.is_alive():
-                log.warning("%s stopping while %s still runs an invocation", self.context.label, worker.name)
+        deadline = time.monotonic() + self.app.conf.graceful_stop_timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                workers = list(self._workers)
+            if not workers:
+                break
+            workers[0].join(max(0.0, deadline - time.monotonic()))
+        if self._workers:
+            self._release_owned()
 
-    def _start_worker(self, index: int) -> threading.Thread:
-        thread = threading.Thread(
-            target=self._worker_loop, name=f"{self.context.label}-worker-{index}", daemon=True
-        )
-        thread.start()
-        return thread
+    def _surplus(self) -> bool:
+        """Retire this worker if, with paused ones back, there are more than ``max_threads``."""
+        with self._lock:
+            if len(self._workers) - self._paused > self.max_threads:
+                self._workers.discard(threading.current_thread())
+                return True
+        return False
 
     def _worker_loop(self) -> None:
         app = self.app
-        from pynenc_nb import context
-
-        with context.in_runner(self.context):
-            while not self._stop.is_set():
-                try:
-                    record = take_next(app, self.queues, self.runner_id, _RECEIVE_TIMEOUT_S)
-                except Exception:
-                    log.exception("%s could not take work", self.context.label)
-                    self._stop.wait(_RECEIVE_TIMEOUT_S)
-                    continue
-                if record is None:
-                    continue
-                with self._lock:
-                    self._busy += 1
-                try:
-                    execute(app, record, self.context)
-                except BaseException:
-                    log.exception("%s: invocation %s broke its worker", self.context.label, record.invocation_id)
-                finally:
+        try:
+            with context.in_runner(self.context):
+                while not self._stop.is_set() and not self._surplus():
+                    try:
+                        record = take_next(app, self.queues, self.runner_id, _RECEIVE_TIMEOUT_S)
+                    except Exception:
+                        log.exception("%s could not take work", self.context.label)
+                        self._stop.wait(_RECEIVE_TIMEOUT_S)
+                        continue
+                    if record is None:
+                        continue
                     with self._lock:
-                        self._busy -= 1
+                        self._busy += 1
+                    try:
+                        execute(app, record, self.context, self._waits)
+                    except BaseException:
+                        log.exception("%s: invocation %s broke its worker", self.context.label, record.invocation_id)
+                    finally:
+                        with self._lock:
+                            self._busy -= 1
+        finally:
+            with self._lock:
+                self._workers.discard(threading.current_thread())
 
     def details(self) -> dict[str, Any]:
         return {**super().details(), "max_threads": self.max_threads}

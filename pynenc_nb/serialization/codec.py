@@ -18,6 +18,7 @@ import json
 import math
 import pathlib
 import uuid
+import zoneinfo
 from collections.abc import Callable
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -110,7 +111,12 @@ class Serializer:
         if kind is bytes:
             return {TAG: "bytes", "v": base64.b64encode(value).decode()}
         if kind is dt.datetime:
-            return {TAG: "datetime", "v": value.isoformat()}
+            tz = value.tzinfo
+            if isinstance(tz, zoneinfo.ZoneInfo) and tz.key:  # keep the zone, not just today's offset
+                return {TAG: "datetime", "v": value.isoformat(), "tz": tz.key}
+            if tz is None or type(tz) is dt.timezone or self.name == "json":
+                return {TAG: "datetime", "v": value.isoformat()}
+            return self._pickle(value)  # a third-party tzinfo (pytz, dateutil) only survives pickling
         if kind is dt.date:
             return {TAG: "date", "v": value.isoformat()}
         if kind is dt.time:
@@ -194,6 +200,8 @@ class Serializer:
         if kind is None:
             return obj
         value = obj.get("v")
+        if kind == "datetime" and "tz" in obj:
+            return dt.datetime.fromisoformat(value).astimezone(zoneinfo.ZoneInfo(obj["tz"]))
         decoder = _DECODERS.get(kind)
         if decoder is not None:
             return decoder(value)
@@ -203,6 +211,8 @@ class Serializer:
             return self._unpickle(obj)
         if kind == "exception":
             return self.decode_exception(obj)
+        if kind == "path":  # "cls" names a pathlib class here, not an import path
+            return getattr(pathlib, obj["cls"], pathlib.PurePath)(value)
         cls = import_class(obj["cls"])
         if kind == "enum":
             return cls(value)
@@ -212,8 +222,6 @@ class Serializer:
             return cls(**value)
         if kind == "json":
             return cls.from_json(value)
-        if kind == "path":
-            return getattr(pathlib, obj["cls"], pathlib.PurePath)(value)
         raise SerializationError(f"unknown serialized tag {kind!r}: written by a newer pynenc_nb?")
 
     def _unpickle(self, obj: dict[str, Any]) -> Any:

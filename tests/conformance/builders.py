@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from pynenc_nb.orchestrator import NON_FINAL, RUNNING_CONTROLLED
 from pynenc_nb.records import InvocationRecord, Outcome, StatusChange, TransitionRequest, WorkflowIdentity, new_id
-from pynenc_nb.status import FINAL_STATUSES, STATUS_TABLE, InvocationStatus, owner_rule, sources_of
+from pynenc_nb.status import STATUS_TABLE, InvocationStatus, owner_rule, sources_of
 
 S = InvocationStatus
-NON_FINAL: frozenset[InvocationStatus] = frozenset(InvocationStatus) - FINAL_STATUSES
-RUNNING_CONTROLLED: frozenset[InvocationStatus] = frozenset({S.RUNNING, S.PAUSED})
+__all__ = ["NON_FINAL", "S", "cas", "race", "record"]
 T = TypeVar("T")
 
 

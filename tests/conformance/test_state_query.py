@@ -95,3 +95,18 @@ def test_count_by_status_with_and_without_filter(state: StateBackend, population
     assert state.count_by_status(InvocationFilter(task_id="tests.mul")) == {S.REROUTED: 1, S.FAILED: 1}
     assert state.count_by_status(InvocationFilter(workflow_id="wf-1", owner_id="r2")) == {S.PENDING: 1}
     assert state.count_by_status(InvocationFilter(statuses=frozenset({S.SUCCESS}))) == {}
+
+
+def test_running_key_filter(state: StateBackend) -> None:
+    # Given invocations with two running keys and none
+    keyed = state.register([record(running_key="run:a"), record(running_key="run:a"), record(running_key="run:b")], None, NON_FINAL)
+    state.register([record()], None, NON_FINAL)
+    # Then the filter selects by key, also with a status
+    assert {r.invocation_id for r in _all(state, InvocationFilter(running_key="run:a"))} == {
+        keyed[0].invocation_id,
+        keyed[1].invocation_id,
+    }
+    assert state.transition(cas(keyed[0].invocation_id, S.PENDING, "r1")).applied
+    pending = InvocationFilter(statuses=frozenset({S.PENDING}), running_key="run:a")
+    assert [r.invocation_id for r in _all(state, pending)] == [keyed[0].invocation_id]
+    assert state.count_by_status(InvocationFilter(running_key="run:b")) == {S.REGISTERED: 1}

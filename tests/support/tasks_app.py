@@ -11,8 +11,10 @@ import os
 import signal
 import time
 from types import ModuleType
+from typing import Any, cast
 
 from pynenc_nb import Pynenc, RetryError
+from pynenc_nb.task import Task
 
 app = Pynenc()
 
@@ -73,8 +75,24 @@ def nested_add(x: int, y: int) -> int:
     return add(x, y).result
 
 
+@app.task
+def log_message(text: str) -> str:
+    """Logs through the task's own logger, so the line carries the runner and invocation."""
+    cast("Task[Any, Any]", log_message).logger.info("task says %s", text)
+    return text
+
+
 def load() -> ModuleType:
     """Rebuild the module's app from the current ``PYNENC__*`` environment."""
     import tests.support.tasks_app as module
 
     return importlib.reload(module)
+
+
+@app.task
+def fibonacci(n: int) -> int:
+    """Each call waits on two children: deadlocks any runner without blocking control."""
+    if n < 2:
+        return n
+    first, second = fibonacci(n - 1), fibonacci(n - 2)
+    return first.result + second.result

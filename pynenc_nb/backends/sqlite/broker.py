@@ -71,6 +71,13 @@ class SQLiteBroker:
             tx.execute("UPDATE messages SET consumer = NULL, taken_at = NULL WHERE seq = ?", (int(delivery.token),))
             self.db.after_commit(self.wakeup.notify)
 
+    def reprioritize(self, invocation_id: str, priority: int) -> bool:
+        with self.db.write() as tx:
+            changed = tx.execute(
+                "UPDATE messages SET priority = ? WHERE invocation_id = ? AND consumer IS NULL", (priority, invocation_id)
+            ).rowcount
+        return changed > 0
+
     def requeue_consumer(self, consumer_id: str) -> int:
         with self.db.write() as tx:
             count = tx.execute(

@@ -56,6 +56,11 @@ SCHEMA: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS outcomes (
         invocation_id TEXT PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL, display TEXT NOT NULL
     )""",
+    # --- waits-for graph: waiter -> target while a running invocation waits on results
+    """CREATE TABLE IF NOT EXISTS waits (
+        waiter_id TEXT NOT NULL, target_id TEXT NOT NULL, PRIMARY KEY (waiter_id, target_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS waits_target ON waits (target_id)",
     # --- runners, leases, small values
     """CREATE TABLE IF NOT EXISTS runners (
         runner_id TEXT PRIMARY KEY, context TEXT NOT NULL, last_heartbeat REAL NOT NULL, state TEXT NOT NULL,
@@ -105,6 +110,7 @@ PURGE_TABLES: tuple[str, ...] = (
     "statuses",
     "history",
     "outcomes",
+    "waits",
     "runners",
     "leases",
     "kv",

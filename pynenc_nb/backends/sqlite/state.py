@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pynenc_nb.backends.paging import decode_cursor, encode_cursor
+from pynenc_nb.backends.paging import decode_cursor, encode_cursor, find_cycle
 from pynenc_nb.backends.sqlite.connection import Database
 from pynenc_nb.backends.sqlite.schema import PURGE_TABLES
 from pynenc_nb.backends.wakeup import WakeupHub
@@ -110,6 +110,7 @@ def _where(flt: InvocationFilter) -> tuple[str, list[Any]]:
         ("s.owner_id", flt.owner_id),
         ("i.parent_invocation_id", flt.parent_invocation_id),
         ("i.workflow_id", flt.workflow_id),
+        ("s.running_key", flt.running_key),
     ):
         if value is not None:
             clauses.append(f"{column} = ?")
@@ -306,6 +307,38 @@ class SQLiteState:
         source = "statuses s JOIN invocations i ON i.invocation_id = s.invocation_id" if "i." in where else "statuses s"
         rows = self.db.conn.execute(f"SELECT s.status, COUNT(*) FROM {source} WHERE {where} GROUP BY s.status", params)
         return {InvocationStatus(status): count for status, count in rows}
+
+    # --- waits-for graph -------------------------------------------------------------------------
+
+    def add_waits(self, waiter_id: str, target_ids: Sequence[str]) -> list[str] | None:
+        with self.db.write() as tx:
+
+            def waits_on(node: str) -> list[str]:
+                return [r[0] for r in tx.execute("SELECT target_id FROM waits WHERE waiter_id = ?", (node,))]
+
+            cycle = find_cycle(waiter_id, list(target_ids), waits_on)
+            if cycle is None:
+                tx.executemany(
+                    "INSERT OR IGNORE INTO waits (waiter_id, target_id) VALUES (?, ?)",
+                    [(waiter_id, target) for target in target_ids],
+                )
+            return cycle
+
+    def remove_waits(self, waiter_id: str) -> None:
+        with self.db.write() as tx:
+            tx.execute("DELETE FROM waits WHERE waiter_id = ?", (waiter_id,))
+
+    def waiter_counts(self, target_ids: Sequence[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for start in range(0, len(target_ids), _ID_CHUNK):
+            chunk = target_ids[start : start + _ID_CHUNK]
+            rows = self.db.conn.execute(
+                f"SELECT target_id, COUNT(*) FROM waits WHERE target_id IN ({','.join('?' * len(chunk))}) "
+                "GROUP BY target_id",
+                chunk,
+            )
+            counts.update((r[0], r[1]) for r in rows)
+        return counts
 
     # --- runners ---------------------------------------------------------------------------------
 

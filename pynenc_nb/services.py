@@ -1,0 +1,119 @@
+"""Background services, run by whichever runner holds the services lease.
+
+One lease row/key with an expiry, renewed by its holder every ``services_interval_s``; any
+number of runners compete for it, and a dead holder's lease simply expires. The holder recovers
+the work of runners that stopped heartbeating, stuck PENDING invocations, queued invocations whose
+broker message was lost, and concurrency-controlled invocations nobody will release.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from pynenc_nb.records import InvocationFilter, RunnerContext
+from pynenc_nb.status import OWNED_STATUSES, InvocationStatus
+
+if TYPE_CHECKING:
+    from pynenc_nb.app import Pynenc
+
+log = logging.getLogger("pynenc.services")
+LEASE = "services"
+_BATCH = 500
+S = InvocationStatus
+QUEUED_STATUSES = frozenset({S.REGISTERED, S.REROUTED, S.RETRY})
+
+
+class Services:
+    def __init__(self, app: Pynenc, holder: RunnerContext) -> None:
+        self.app = app
+        self.holder = holder
+
+    @property
+    def lease_ttl_s(self) -> float:
+        return max(3 * self.app.conf.services_interval_s, 2.0)
+
+    def run(self, stop: threading.Event) -> None:
+        """Compete for the lease and run a tick every interval until ``stop`` is set."""
+        interval = self.app.conf.services_interval_s
+        state = self.app.state_backend
+        while not stop.wait(interval):
+            try:
+                if state.acquire_lease(LEASE, self.holder.runner_id, self.lease_ttl_s, time.time()):
+                    self.tick(time.time())
+            except Exception:
+                log.warning("%s: background services failed", self.holder.label, exc_info=True)
+        try:
+            state.release_lease(LEASE, self.holder.runner_id)
+        except Exception:
+            log.debug("could not release the services lease", exc_info=True)
+
+    def tick(self, now: float) -> dict[str, int]:
+        return {
+            "dead_runners": self.recover_dead_runners(now),
+            "stuck_pending": self.recover_stuck_pending(now),
+            "lost_messages": self.reroute_lost_messages(now),
+            "released": self.release_concurrency_controlled(),
+        }
+
+    def recover_dead_runners(self, now: float) -> int:
+        conf = self.app.conf
+        state = self.app.state_backend
+        recovered = 0
+        for info in state.runners():
+            if info.state not in ("running", "stopping") or now - info.last_heartbeat <= conf.runner_dead_after_s:
+                continue
+            runner_id = info.context.runner_id
+            log.warning(
+                "runner %s silent for %.1f s: recovering its invocations", info.context.label, now - info.last_heartbeat
+            )
+            state.heartbeat(runner_id, info.last_heartbeat, 0, "lost")
+            recovered += self._recover_owned(runner_id, f"runner {info.context.label} stopped heartbeating")
+            self.app.broker.requeue_consumer(runner_id)
+        return recovered
+
+    def _recover_owned(self, owner_id: str, reason: str) -> int:
+        records, _ = self.app.state_backend.query(InvocationFilter(statuses=OWNED_STATUSES, owner_id=owner_id), limit=_BATCH)
+        for record in records:
+            via = S.PENDING_RECOVERY if record.status is S.PENDING else S.RUNNING_RECOVERY
+            self.app.orchestrator.recover(record.invocation_id, self.holder.runner_id, reason, via=via)
+        return len(records)
+
+    def recover_stuck_pending(self, now: float) -> int:
+        limit = now - self.app.conf.max_pending_seconds
+        records, _ = self.app.state_backend.query(
+            InvocationFilter(statuses=frozenset({S.PENDING}), updated_before=limit), limit=_BATCH
+        )
+        for record in records:
+            self.app.orchestrator.recover(
+                record.invocation_id, self.holder.runner_id, "PENDING for too long", via=S.PENDING_RECOVERY
+            )
+        return len(records)
+
+    def reroute_lost_messages(self, now: float) -> int:
+        """Queued invocations with no message in the broker (lost between store and send) go again."""
+        limit = now - self.app.conf.max_pending_seconds
+        records, _ = self.app.state_backend.query(
+            InvocationFilter(statuses=QUEUED_STATUSES, updated_before=limit), limit=_BATCH
+        )
+        if not records:
+            return 0
+        queued = self.app.broker.queued_ids([r.invocation_id for r in records])
+        lost = [r for r in records if r.invocation_id not in queued]
+        for record in lost:
+            self.app.orchestrator.transition(
+                record.invocation_id, S.REROUTED, self.holder.runner_id, reason="broker message lost"
+            )
+        return len(lost)
+
+    def release_concurrency_controlled(self) -> int:
+        records, _ = self.app.state_backend.query(
+            InvocationFilter(statuses=frozenset({S.CONCURRENCY_CONTROLLED})), limit=_BATCH
+        )
+        released = 0
+        for record in records:
+            if self.app.orchestrator.release_if_free(record):
+                released += 1
+        return released
