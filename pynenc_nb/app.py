@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from pynenc_nb.invocation import Invocation
 from pynenc_nb.logs import configure_logging
 from pynenc_nb.orchestrator import Orchestrator
 from pynenc_nb.ports import ArgCache, Broker, StateBackend, TriggerStore
+from pynenc_nb.records import RunnerContext, RunnerInfo
 from pynenc_nb.serialization import make_serializer
 from pynenc_nb.task import DirectTask, Task, config_key_of
 from pynenc_nb.task_options import TaskOptions, build_options
@@ -73,6 +75,7 @@ class Pynenc:
         self._lock = threading.Lock()
         self._published: set[str] = set()
         self._runner: BaseRunner | None = None
+        self._clients: dict[str, RunnerContext] = {}
         configure_logging(conf)
         _apps.add(self)
 
@@ -115,6 +118,20 @@ class Pynenc:
     def arg_cache(self) -> ArgCache:
         return self.backends.arg_cache
 
+    def client_context(self, kind: str = "ExternalCaller") -> RunnerContext:
+        """The context of this process when it acts outside any runner (``ExternalCaller``
+        registering calls, ``DevModeRunner`` executing them inline).
+
+        Stored once per process and kind with state ``client``, so every history entry names who
+        made it; clients are not runners and are never recovered.
+        """
+        client = self._clients.get(kind)
+        if client is None or client.pid != os.getpid():
+            client = RunnerContext.current(kind)
+            self.state_backend.put_runner(RunnerInfo(client, time.time(), "client"))
+            self._clients[kind] = client
+        return client
+
     def require_shared_backend(self, what: str) -> None:
         """Raise the clear error for out-of-process work on a backend that lives in this process."""
         if not self.backends.serves_other_processes:
@@ -133,6 +150,7 @@ class Pynenc:
         self.trigger_store.purge()
         self.arg_cache.purge()
         self._published.clear()
+        self._clients.clear()
 
     def close(self) -> None:
         if self._backends is not None:

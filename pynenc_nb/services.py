@@ -8,6 +8,7 @@ broker message was lost, and concurrency-controlled invocations nobody will rele
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -51,12 +52,15 @@ class Services:
             log.debug("could not release the services lease", exc_info=True)
 
     def tick(self, now: float) -> dict[str, int]:
-        return {
+        done = {
             "dead_runners": self.recover_dead_runners(now),
             "stuck_pending": self.recover_stuck_pending(now),
             "lost_messages": self.reroute_lost_messages(now),
             "released": self.release_concurrency_controlled(),
         }
+        # Where and when the services last ran, per holder (shown by monitors, checked by tests).
+        self.app.state_backend.kv_put(LEASE, self.holder.runner_id, json.dumps({"at": now, **done}))
+        return done
 
     def recover_dead_runners(self, now: float) -> int:
         conf = self.app.conf

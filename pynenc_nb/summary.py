@@ -32,6 +32,7 @@ def app_summary(app: Pynenc) -> dict[str, Any]:
                 "busy": info.busy,
             }
             for info in app.state_backend.runners()
+            if info.state != "client"
         ],
     }
 

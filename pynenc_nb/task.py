@@ -109,8 +109,8 @@ class Task(Generic[P, R]):
         app.ensure_task_published(self)
         execution = context.current()
         parent = execution.record if execution is not None else None
-        runner = context.current_runner()
-        caller = runner.runner_id if runner is not None else None
+        runner = context.current_runner() or app.client_context()
+        caller = runner.runner_id
         if app.conf.dev_mode_force_sync_tasks:
             from pynenc_nb.runners.execution import run_inline
 

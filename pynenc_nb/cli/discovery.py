@@ -52,7 +52,9 @@ def _pick(module: ModuleType, attr: str | None, spec: str) -> Pynenc:
 
 def load_app(spec: str) -> Pynenc:
     """Resolve ``--app``: ``pkg.mod``, ``pkg.mod.attr``, ``pkg.mod:attr``, ``file.py`` or ``file.py:attr``."""
-    path_part, _, attr = spec.partition(":") if spec.count(":") == 1 and not spec.startswith("/") else (spec, "", "")
+    head, colon, tail = spec.rpartition(":")
+    # ``:attr`` only when what follows the last colon is a name (not a Windows drive's path).
+    path_part, attr = (head, tail) if colon and tail.isidentifier() else (spec, "")
     if path_part.endswith(".py") or "/" in path_part:
         file = Path(path_part).resolve()
         if not file.is_file():

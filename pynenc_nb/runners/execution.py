@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -92,15 +91,10 @@ def execute(
         return stored.record
 
 
-_dev_contexts = threading.local()
-
 
 def run_inline(app: Pynenc, record: InvocationRecord) -> InvocationRecord:
     """Dev mode: claim and execute right here, in the calling thread (or its event loop's thread)."""
-    runner: RunnerContext | None = getattr(_dev_contexts, "runner", None)
-    if runner is None:
-        runner = RunnerContext.current("DevModeRunner")
-        _dev_contexts.runner = runner
+    runner = app.client_context("DevModeRunner")
     while True:
         claimed = app.orchestrator.claim(record.invocation_id, runner.runner_id)
         started = app.orchestrator.start(claimed, runner.runner_id) if claimed is not None else None
