@@ -15,7 +15,7 @@ from kernel_magics.session import NotebookSession
 class PynencMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
-        self.session = NotebookSession(lambda: self.shell.user_ns)
+        self.session = NotebookSession(lambda: self.shell.user_ns if self.shell is not None else {})
 
     @line_magic
     def pynenc(self, line: str) -> Any:

@@ -58,7 +58,10 @@ class NotebookSession:
         rows = [("app", summary["app_id"]), ("backend", summary["backend"]), ("queued", str(summary["queued"]))]
         rows += [(status, str(n)) for status, n in summary["counts"].items()]
         rows += [
-            (f"runner {r['label']}", f"{r['state']}, heartbeat {r['heartbeat_age_s']:.1f}s ago, busy {r['busy']}/{r['slots']}")
+            (
+                f"runner {r['label']}",
+                f"{r['state']}, heartbeat {r['heartbeat_age_s']:.1f}s ago, busy {r['busy']}/{r['slots']}",
+            )
             for r in summary["runners"]
         ]
         return Rendered(format_summary(summary), rows)

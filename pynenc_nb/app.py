@@ -12,7 +12,7 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from pynenc_nb.backends import Backends
 from pynenc_nb.backends.urls import default_sqlite_url, redact_url, scheme_of, sqlite_path
@@ -31,7 +31,8 @@ from pynenc_nb.trigger import TriggerManager
 if TYPE_CHECKING:
     from pynenc_nb.runners.base import BaseRunner
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 TASKS_NAMESPACE = "tasks"
 _apps: weakref.WeakSet[Pynenc] = weakref.WeakSet()
 
@@ -189,10 +190,10 @@ class Pynenc:
         return task
 
     @overload
-    def task(self, func: F) -> F: ...
+    def task(self, func: Callable[P, R]) -> Task[P, R]: ...
 
     @overload
-    def task(self, func: None = None, **options: Any) -> Callable[[F], F]: ...
+    def task(self, func: None = None, **options: Any) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
     def task(self, func: Callable[..., Any] | None = None, **options: Any) -> Any:
         """Make a function a task: calling it registers an invocation for a runner."""
@@ -203,10 +204,10 @@ class Pynenc:
         return decorate(func) if func is not None else decorate
 
     @overload
-    def workflow(self, func: F) -> F: ...
+    def workflow(self, func: Callable[P, R]) -> Task[P, R]: ...
 
     @overload
-    def workflow(self, func: None = None, **options: Any) -> Callable[[F], F]: ...
+    def workflow(self, func: None = None, **options: Any) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
     def workflow(self, func: Callable[..., Any] | None = None, **options: Any) -> Any:
         """A task that roots a workflow: tasks it calls inherit its workflow identity."""

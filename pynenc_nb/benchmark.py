@@ -1,22 +1,26 @@
 """``pynenc benchmark``: end-to-end throughput and round-trip latency of no-op tasks.
 
 One runner process (``pynenc runner start``) with ``workers`` slots serves this process, which
-registers the tasks and waits for their results, exactly as a user's code would.
+registers the tasks and waits for their results, exactly as a user's code would. ``memory:``
+cannot serve another process, so it is measured with a ThreadRunner in this process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pynenc_nb.backends.urls import redact_url, scheme_of
-from pynenc_nb.exceptions import ConfigError, RunnerError
+from pynenc_nb.exceptions import RunnerError
 from pynenc_nb.records import new_id
 
 
@@ -25,71 +29,93 @@ def _wait_for_runner(app: Any, process: subprocess.Popen[bytes], timeout_s: floa
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RunnerError(f"the benchmark runner exited with code {process.returncode}")
-        if app.state_backend.runners():
+        if any(r.state == "running" for r in app.state_backend.runners()):
             return
         time.sleep(0.05)
     raise RunnerError("the benchmark runner did not register within 30 s")
 
 
-def run_benchmark(
-    backend_url: str | None, *, tasks: int = 2000, workers: int = 1, latency_calls: int = 200
-) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="pynenc-bench-"))
-    url = backend_url or f"sqlite://{workdir / 'bench.db'}"
-    if scheme_of(url) == "memory":
-        raise ConfigError(
-            "memory: cannot serve a runner process; benchmark sqlite:///path or redis://… instead", variable="--backend"
-        )
-    app_id = f"bench-{new_id()[:8]}"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PYNENC__")},
-        "PYNENC__APP_ID": app_id,
-        "PYNENC__BACKEND_URL": url,
-        "PYNENC__RUNNER_CLS": "ThreadRunner",
-        "PYNENC__MAX_THREADS": str(workers),
-        "PYNENC__LOGGING_LEVEL": "warning",
-    }
-    saved = {k: os.environ.get(k) for k in env if k.startswith("PYNENC__")}
-    os.environ.update({k: v for k, v in env.items() if k.startswith("PYNENC__")})
+def _load_app(env: dict[str, str]) -> Any:
+    """``pynenc_nb.benchmark_tasks`` rebuilt with ``env``: the same app the runner process loads."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
-        import importlib
-
         import pynenc_nb.benchmark_tasks as bench_tasks
 
-        bench = importlib.reload(bench_tasks)
+        return importlib.reload(bench_tasks)
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    app, noop = bench.app, bench.noop
-    runner = subprocess.Popen(
+
+
+@contextlib.contextmanager
+def _runner(app: Any, env: dict[str, str], workers: int, in_process: bool) -> Iterator[str]:
+    """A runner with ``workers`` slots: a ``pynenc runner start`` process, or a thread for memory:."""
+    if in_process:
+        from pynenc_nb.runners.thread import ThreadRunner
+
+        runner = ThreadRunner(app, max_threads=workers)
+        runner.start_in_thread()
+        try:
+            yield "in-process ThreadRunner (memory: serves no other process)"
+        finally:
+            runner.stop()
+        return
+    process = subprocess.Popen(
         [sys.executable, "-m", "pynenc_nb", "--app", "pynenc_nb.benchmark_tasks:app", "runner", "start"],
-        env=env,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("PYNENC__")}, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_for_runner(app, runner)
-        for i in range(20):  # warm up connections and code paths
-            noop(i).result
+        _wait_for_runner(app, process)
+        yield "one runner process (pynenc runner start)"
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
-        start = time.perf_counter()
-        group = noop.parallelize([(i,) for i in range(tasks)])
-        registered = time.perf_counter()
-        count = sum(1 for _ in group.results)
-        elapsed = time.perf_counter() - start
-        assert count == tasks
 
-        latencies = []
-        for i in range(latency_calls):
-            t0 = time.perf_counter()
-            noop(i).result
-            latencies.append((time.perf_counter() - t0) * 1000)
+def run_benchmark(
+    backend_url: str | None, *, tasks: int = 2000, workers: int = 1, latency_calls: int = 200
+) -> dict[str, Any]:
+    url = backend_url or f"sqlite://{Path(tempfile.mkdtemp(prefix='pynenc-bench-')) / 'bench.db'}"
+    env = {
+        "PYNENC__APP_ID": f"bench-{new_id()[:8]}",
+        "PYNENC__BACKEND_URL": url,
+        "PYNENC__RUNNER_CLS": "ThreadRunner",
+        "PYNENC__MAX_THREADS": str(workers),
+        "PYNENC__LOGGING_LEVEL": "warning",
+    }
+    bench = _load_app(env)
+    app, noop = bench.app, bench.noop
+    try:
+        with _runner(app, env, workers, in_process=scheme_of(url) == "memory") as runner_kind:
+            for i in range(20):  # warm up connections and code paths
+                _ = noop(i).result
+
+            start = time.perf_counter()
+            group = noop.parallelize([(i,) for i in range(tasks)])
+            registered = time.perf_counter()
+            count = sum(1 for _ in group.results)
+            elapsed = time.perf_counter() - start
+            if count != tasks:
+                raise RunnerError(f"benchmark lost results: {count} of {tasks}")
+
+            latencies = []
+            for i in range(latency_calls):
+                t0 = time.perf_counter()
+                _ = noop(i).result
+                latencies.append((time.perf_counter() - t0) * 1000)
         latencies.sort()
         return {
             "backend": redact_url(url),
+            "runner": runner_kind,
             "tasks": tasks,
             "workers": workers,
             "throughput_tasks_per_s": round(tasks / elapsed, 1),
@@ -97,21 +123,16 @@ def run_benchmark(
             "total_s": round(elapsed, 3),
             "latency_calls": latency_calls,
             "latency_p50_ms": round(statistics.median(latencies), 3),
-            "latency_p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 3),
+            "latency_p95_ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)], 3),
         }
     finally:
-        runner.terminate()
-        try:
-            runner.wait(15)
-        except subprocess.TimeoutExpired:
-            runner.kill()
         app.purge()
         app.close()
 
 
 def format_report(report: dict[str, Any]) -> str:
     return (
-        f"backend {report['backend']}: {report['tasks']} no-op tasks, one runner process with "
+        f"backend {report['backend']}: {report['tasks']} no-op tasks, {report['runner']} with "
         f"{report['workers']} slot(s)\n"
         f"  throughput   {report['throughput_tasks_per_s']:>10.1f} tasks/s  ({report['total_s']} s, "
         f"registration {report['registration_s']} s)\n"

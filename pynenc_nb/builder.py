@@ -43,7 +43,9 @@ class PynencBuilder:
     def rabbitmq_broker(self, url: str = "amqp://guest:guest@127.0.0.1:5672/%2F") -> Self:
         """RabbitMQ carries the queues; state stays on the backend chosen separately."""
         if scheme_of(url) not in ("amqp", "amqps"):
-            raise ConfigError(f"rabbitmq_broker takes an amqp:// URL, got scheme {scheme_of(url)!r}", variable="broker_url")
+            raise ConfigError(
+                f"rabbitmq_broker takes an amqp:// URL, got scheme {scheme_of(url)!r}", variable="broker_url"
+            )
         return self._set(broker_url=url)
 
     def _backend_url(self, url: str, schemes: tuple[str, ...]) -> Self:

@@ -111,8 +111,7 @@ def encode_call(
             encoded[name] = encode_value(serializer, cache, value, min_bytes)
         except SerializationError as exc:
             raise SerializationError(
-                f"argument {name!r} of task {task_id} cannot be serialized with serializer "
-                f"{serializer.name!r}: {exc}",
+                f"argument {name!r} of task {task_id} cannot be serialized with serializer {serializer.name!r}: {exc}",
                 argument=name,
                 value_type=exc.value_type or type(value).__qualname__,
                 serializer=serializer.name,

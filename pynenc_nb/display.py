@@ -50,7 +50,9 @@ def invocation_html(invocation: Invocation[Any]) -> str:
         if outcome is not None:
             label = "result" if outcome.kind == "result" else "exception"
             rows.append((label, f"<code>{html.escape(outcome.display)}</code>"))
-    body = "".join(f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
+    body = "".join(
+        f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows
+    )
     return f'<table class="pynenc-invocation">{body}</table>'
 
 

@@ -46,7 +46,7 @@ class MissingDependencyError(ConfigError):
     """An optional dependency needed by the chosen backend or feature is not installed."""
 
     def __init__(self, feature: str, extra: str) -> None:
-        super().__init__(f"{feature} needs an optional dependency: pip install \"pynenc_nb[{extra}]\"")
+        super().__init__(f'{feature} needs an optional dependency: pip install "pynenc_nb[{extra}]"')
         self.feature = feature
         self.extra = extra
 

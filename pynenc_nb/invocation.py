@@ -210,9 +210,9 @@ class InvocationGroup(Generic[R]):
         """Yield results in completion order without blocking the event loop."""
         loop = asyncio.get_running_loop()
         iterator = self.iter_results(timeout)
-        done = object()
+        done: Any = object()
         while True:
-            value = await loop.run_in_executor(None, next, iterator, done)
+            value: Any = await loop.run_in_executor(None, next, iterator, done)
             if value is done:
                 return
             yield value

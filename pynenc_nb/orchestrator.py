@@ -253,7 +253,9 @@ class Orchestrator:
                 f"(max_runner_loss_retries={limit}); last: {reason}",
                 invocation_id=invocation_id,
             )
-            return self.transition(invocation_id, S.FAILED, caller, outcome=self.exception_outcome(error), reason=reason)
+            return self.transition(
+                invocation_id, S.FAILED, caller, outcome=self.exception_outcome(error), reason=reason
+            )
         return self.transition(invocation_id, S.REROUTED, caller, reason=reason)
 
     def exception_outcome(self, exc: BaseException) -> Outcome:

@@ -79,7 +79,9 @@ class Services:
         return recovered
 
     def _recover_owned(self, owner_id: str, reason: str) -> int:
-        records, _ = self.app.state_backend.query(InvocationFilter(statuses=OWNED_STATUSES, owner_id=owner_id), limit=_BATCH)
+        records, _ = self.app.state_backend.query(
+            InvocationFilter(statuses=OWNED_STATUSES, owner_id=owner_id), limit=_BATCH
+        )
         for record in records:
             via = S.PENDING_RECOVERY if record.status is S.PENDING else S.RUNNING_RECOVERY
             self.app.orchestrator.recover(record.invocation_id, self.holder.runner_id, reason, via=via)

@@ -142,9 +142,7 @@ STATUS_TABLE: Mapping[InvocationStatus, StatusSpec] = {
         next=_next(S.REROUTED, S.FAILED),
         description="stopped on request; rerouted or failed",
     ),
-    S.SUCCESS: StatusSpec(
-        final=True, ownership=Ownership.RELEASE, next=_next(), description="finished with a result"
-    ),
+    S.SUCCESS: StatusSpec(final=True, ownership=Ownership.RELEASE, next=_next(), description="finished with a result"),
     S.FAILED: StatusSpec(
         final=True, ownership=Ownership.RELEASE, next=_next(), description="finished with an exception"
     ),
@@ -165,8 +163,7 @@ CLAIMABLE_STATUSES: frozenset[InvocationStatus] = frozenset(
 OWNED_STATUSES: frozenset[InvocationStatus] = frozenset({S.PENDING, S.RUNNING, S.PAUSED})
 
 _SOURCES: dict[InvocationStatus, frozenset[InvocationStatus]] = {
-    target: frozenset(src for src, spec in STATUS_TABLE.items() if target in spec.next)
-    for target in InvocationStatus
+    target: frozenset(src for src, spec in STATUS_TABLE.items() if target in spec.next) for target in InvocationStatus
 }
 
 

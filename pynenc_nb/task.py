@@ -55,7 +55,7 @@ class Task(Generic[P, R]):
         self.is_async = inspect.iscoroutinefunction(func)
         self.version: str | None = None  # set for code shipped by value (notebook cells)
         self.logger = logging.getLogger(f"pynenc.{app.app_id}.{self.task_id}")
-        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+        functools.update_wrapper(self, func)
 
     def __repr__(self) -> str:
         return f"<Task {self.task_id}>"

@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
+.venv/bin/ruff check pynenc_nb kernel_magics tools
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -50,18 +50,20 @@ def engine_basics() -> nbformat.NotebookNode:
             "assert results == [2 * i for i in range(20)]\n"
             "group"
         ),
-        new_code_cell('needs_retries(2).result'),
+        new_code_cell("needs_retries(2).result"),
         new_code_cell(
             "try:\n"
             "    divide(1, 0).result\n"
             "except ZeroDivisionError as error:\n"
             '    print("raised in the caller with its original type:", repr(error))\n'
-            '    print(error.__notes__[0].splitlines()[-1])'
+            "    print(error.__notes__[0].splitlines()[-1])"
         ),
         new_code_cell("%pynenc status"),
         new_code_cell("runner.stop()"),
     ]
-    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    return new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
 
 
 def main() -> None:

@@ -365,9 +365,7 @@ class MemoryTriggerStore:
     ) -> list[tuple[str, str, str, float]]:
         with self._lock:
             found = [
-                e
-                for e in reversed(self._events)
-                if (code is None or e[1] == code) and (since is None or e[3] >= since)
+                e for e in reversed(self._events) if (code is None or e[1] == code) and (since is None or e[3] >= since)
             ]
         return found[:limit]
 

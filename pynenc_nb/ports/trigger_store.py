@@ -36,7 +36,9 @@ class TriggerStore(Protocol):
         self, run_id: str, trigger_id: str, source_id: str, invocation_id: str | None, at: float
     ) -> None: ...
 
-    def trigger_runs(self, *, trigger_id: str | None = None, limit: int = 100) -> list[tuple[str, str, str, str | None, float]]:
+    def trigger_runs(
+        self, *, trigger_id: str | None = None, limit: int = 100
+    ) -> list[tuple[str, str, str, str | None, float]]:
         """(run_id, trigger_id, source_id, invocation_id, at), newest first."""
         ...
 

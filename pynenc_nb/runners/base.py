@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import logging
+import os
 import signal
 import threading
 import time
@@ -86,9 +86,7 @@ class BaseRunner:
             self.context, pid=os.getpid(), thread_id=threading.get_ident(), started_at=time.time()
         )
         state = self.app.state_backend
-        state.put_runner(
-            RunnerInfo(self.context, time.time(), "running", self.slots, 0, json.dumps(self.details()))
-        )
+        state.put_runner(RunnerInfo(self.context, time.time(), "running", self.slots, 0, json.dumps(self.details())))
         heartbeat = threading.Thread(target=self._heartbeat_loop, name=f"{self.context.label}-heartbeat", daemon=True)
         heartbeat.start()
         if self.run_services:

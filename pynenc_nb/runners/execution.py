@@ -91,7 +91,6 @@ def execute(
         return stored.record
 
 
-
 def run_inline(app: Pynenc, record: InvocationRecord) -> InvocationRecord:
     """Dev mode: claim and execute right here, in the calling thread (or its event loop's thread)."""
     runner = app.client_context("DevModeRunner")

@@ -197,8 +197,10 @@ class _PoolRunner(BaseRunner):
             log.warning("%s while running %s", reason, record.invocation_id)
             self.app.orchestrator.recover(record.invocation_id, self.runner_id, reason)
         self.app.broker.requeue_consumer(worker.runner_id)
-        if worker.process.exitcode != 0:  # a worker that stopped cleanly has recorded it itself
-            self.app.state_backend.heartbeat(worker.runner_id, time.time(), 0, "stopped")
+        if worker.process.exitcode != 0:  # a killed worker cannot record its end: list it as lost, not running
+            state = self.app.state_backend
+            last = next((r.last_heartbeat for r in state.runners() if r.context.runner_id == worker.runner_id), None)
+            state.heartbeat(worker.runner_id, last if last is not None else time.time(), 0, "lost")
 
     def details(self) -> dict[str, Any]:
         return {

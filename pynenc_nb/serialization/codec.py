@@ -199,7 +199,7 @@ class Serializer:
         kind = obj.get(TAG)
         if kind is None:
             return obj
-        value = obj.get("v")
+        value: Any = obj.get("v")
         if kind == "datetime" and "tz" in obj:
             return dt.datetime.fromisoformat(value).astimezone(zoneinfo.ZoneInfo(obj["tz"]))
         decoder = _DECODERS.get(kind)

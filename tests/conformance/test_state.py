@@ -35,7 +35,9 @@ def test_registration_key_returns_the_live_holder(state: StateBackend) -> None:
     (first,) = state.register([record(registration_key="reg:k")], None, NON_FINAL)
     # When another one with the same key is registered, also twice within one batch
     second = record(registration_key="reg:k")
-    out = state.register([second, record(registration_key="reg:k"), record(registration_key="reg:other")], None, NON_FINAL)
+    out = state.register(
+        [second, record(registration_key="reg:k"), record(registration_key="reg:other")], None, NON_FINAL
+    )
     # Then the holder comes back in their place and the newcomers are not stored
     assert [r.invocation_id for r in out[:2]] == [first.invocation_id, first.invocation_id]
     assert out[2].registration_key == "reg:other" and state.get(out[2].invocation_id) is not None
@@ -52,6 +54,13 @@ def test_registration_key_of_a_final_invocation_is_not_reused(state: StateBacken
     # Then it is stored as a new invocation
     assert stored.invocation_id == new.invocation_id
     assert state.get(new.invocation_id) is not None
+
+
+def test_registration_key_is_not_reused_without_reuse_statuses(state: StateBackend) -> None:
+    (first,) = state.register([record(registration_key="reg:k")], None, NON_FINAL)
+    (second,) = state.register([record(registration_key="reg:k")], None, frozenset())
+    assert second.invocation_id != first.invocation_id
+    assert state.get(second.invocation_id) == second
 
 
 def test_concurrent_registrations_of_one_key_store_exactly_one(state: StateBackend) -> None:
@@ -92,7 +101,13 @@ def test_transition_applies_and_appends_history(state: StateBackend, registered:
     assert (result.record.status, result.record.owner_id, result.record.updated_at) == (S.PENDING, "r1", 1234.5)
     assert state.get(registered) == result.record
     last = state.history(registered)[-1]
-    assert (last.status, last.owner_id, last.runner_id, last.at, last.reason) == (S.PENDING, "r1", "r1", 1234.5, "claimed")
+    assert (last.status, last.owner_id, last.runner_id, last.at, last.reason) == (
+        S.PENDING,
+        "r1",
+        "r1",
+        1234.5,
+        "claimed",
+    )
 
 
 def test_transition_from_a_wrong_status_is_a_status_conflict(state: StateBackend, registered: str) -> None:
@@ -126,7 +141,10 @@ def test_transition_by_a_non_owner_is_an_owner_conflict(state: StateBackend, reg
 
 def test_running_key_is_exclusive_while_held(state: StateBackend) -> None:
     # Given two invocations sharing running key k, the first one running
-    a, b = (r.invocation_id for r in state.register([record(running_key="run:k"), record(running_key="run:k")], None, NON_FINAL))
+    a, b = (
+        r.invocation_id
+        for r in state.register([record(running_key="run:k"), record(running_key="run:k")], None, NON_FINAL)
+    )
     (c,) = (r.invocation_id for r in state.register([record(running_key="run:other")], None, NON_FINAL))
     for invocation_id, runner in ((a, "r1"), (b, "r2"), (c, "r3")):
         assert state.transition(cas(invocation_id, S.PENDING, runner)).applied
@@ -175,3 +193,25 @@ def test_transition_of_unknown_invocation_raises(state: StateBackend) -> None:
         state.transition(cas("does-not-exist", S.PENDING, "r1"))
     assert state.history("does-not-exist") == []
     assert state.outcome("does-not-exist") is None
+
+
+def test_concurrent_claims_have_one_winner(state: StateBackend, registered: str) -> None:
+    # When eight runners claim the same invocation at once
+    results = race(8, lambda i: state.transition(cas(registered, S.PENDING, f"r{i}")))
+    # Then exactly one claim applied, and it owns the invocation
+    (winner,) = [r for r in results if r.applied]
+    assert state.get(registered) == winner.record
+    assert len(state.history(registered)) == 2
+
+
+def test_concurrent_exclusive_starts_have_one_winner(state: StateBackend) -> None:
+    # Given eight claimed invocations sharing one running key
+    stored = state.register([record(running_key="run:k") for _ in range(8)], None, NON_FINAL)
+    for index, r in enumerate(stored):
+        assert state.transition(cas(r.invocation_id, S.PENDING, f"r{index}")).applied
+    # When they all start at once
+    results = race(
+        8, lambda i: state.transition(cas(stored[i].invocation_id, S.RUNNING, f"r{i}", exclusive_key="run:k"))
+    )
+    # Then exactly one runs; the others are refused as "exclusive"
+    assert sorted(r.conflict or "applied" for r in results) == ["applied"] + ["exclusive"] * 7

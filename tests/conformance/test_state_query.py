@@ -54,7 +54,12 @@ def population(state: StateBackend) -> dict[str, InvocationRecord]:
         "done": record("tests.mul", workflow=flow),
     }
     state.register(list(spec.values()), None, NON_FINAL)
-    moves = {"root": (S.PENDING, "r1"), "child": (S.PENDING, "r2"), "sibling": (S.PENDING, "r1"), "done": (S.FAILED, None)}
+    moves = {
+        "root": (S.PENDING, "r1"),
+        "child": (S.PENDING, "r2"),
+        "sibling": (S.PENDING, "r1"),
+        "done": (S.FAILED, None),
+    }
     for index, name in enumerate(spec):
         to, caller = moves.get(name, (S.REROUTED, None))
         assert state.transition(cas(spec[name].invocation_id, to, caller, at=BASE + index)).applied
@@ -99,7 +104,9 @@ def test_count_by_status_with_and_without_filter(state: StateBackend, population
 
 def test_running_key_filter(state: StateBackend) -> None:
     # Given invocations with two running keys and none
-    keyed = state.register([record(running_key="run:a"), record(running_key="run:a"), record(running_key="run:b")], None, NON_FINAL)
+    keyed = state.register(
+        [record(running_key="run:a"), record(running_key="run:a"), record(running_key="run:b")], None, NON_FINAL
+    )
     state.register([record()], None, NON_FINAL)
     # Then the filter selects by key, also with a status
     assert {r.invocation_id for r in _all(state, InvocationFilter(running_key="run:a"))} == {

@@ -67,6 +67,7 @@ def test_find_by_call_returns_the_newest_match_in_the_statuses(state: StateBacke
     state.register([old, mid, new, other], None, NON_FINAL)
     assert state.transition(cas(old.invocation_id, S.FAILED, None)).applied
     assert state.transition(cas(mid.invocation_id, S.REROUTED, None)).applied
+
     # When looking the call up by status
     def find(*statuses: S) -> str | None:
         hit = state.find_by_call("tests.add", "c1", frozenset(statuses))

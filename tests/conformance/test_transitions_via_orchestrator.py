@@ -19,6 +19,11 @@ def _statuses(app: Pynenc, invocation_id: str) -> list[S]:
     return [change.status for change in app.state_backend.history(invocation_id)]
 
 
+def _submit(task: Any, *args: Any) -> str:
+    """Call a task as user code does; return the new invocation's id."""
+    return str(task(*args).invocation_id)
+
+
 def _claimed(app: Pynenc, runner_id: str = "r1") -> InvocationRecord:
     """Receive the next message and claim its invocation, as a runner does."""
     delivery = app.broker.receive(["default"], runner_id, timeout_s=5)
@@ -46,7 +51,7 @@ def add(app: Pynenc) -> Callable[..., Any]:
 
 def test_success_path(app: Pynenc, add: Callable[..., Any]) -> None:
     # Given a registered call
-    invocation_id = add(1, 2).invocation_id
+    invocation_id = _submit(add, 1, 2)
     assert app.broker.queued_ids([invocation_id]) == {invocation_id}
     # When a runner claims, starts and finishes it
     record = _running(app)
@@ -59,7 +64,7 @@ def test_success_path(app: Pynenc, add: Callable[..., Any]) -> None:
 
 
 def test_failure_stores_the_exception(app: Pynenc, add: Callable[..., Any]) -> None:
-    invocation_id = add(1, 2).invocation_id
+    invocation_id = _submit(add, 1, 2)
     assert app.orchestrator.fail(_running(app), "r1", ValueError("boom")).applied
     with pytest.raises(ValueError, match="boom"):
         app.orchestrator.value_of(app.orchestrator.get(invocation_id))
@@ -68,13 +73,21 @@ def test_failure_stores_the_exception(app: Pynenc, add: Callable[..., Any]) -> N
 
 def test_retry_requeues_and_counts(app: Pynenc, add: Callable[..., Any]) -> None:
     # Given a running invocation that asks for a retry
-    invocation_id = add(1, 2).invocation_id
+    invocation_id = _submit(add, 1, 2)
     retried = app.orchestrator.retry(_running(app), "r1", ConnectionError("flaky"))
     # Then it is queued again with one retry counted, and another runner can finish it
     assert retried.applied and retried.record.num_retries == 1
     assert app.broker.queued_ids([invocation_id]) == {invocation_id}
     assert app.orchestrator.succeed(_running(app, "r2"), "r2", 3).applied
-    assert _statuses(app, invocation_id) == [S.REGISTERED, S.PENDING, S.RUNNING, S.RETRY, S.PENDING, S.RUNNING, S.SUCCESS]
+    assert _statuses(app, invocation_id) == [
+        S.REGISTERED,
+        S.PENDING,
+        S.RUNNING,
+        S.RETRY,
+        S.PENDING,
+        S.RUNNING,
+        S.SUCCESS,
+    ]
     assert history_errors(app) == {}
 
 
@@ -86,7 +99,7 @@ def test_recovery_reroutes_then_fails_past_the_limit(make_app: Callable[..., Pyn
     def add(x: int, y: int) -> int:
         return x + y
 
-    invocation_id = add(1, 2).invocation_id
+    invocation_id = _submit(add, 1, 2)
     # When its runner is lost once
     _running(app, "r1")
     first = app.orchestrator.recover(invocation_id, "monitor", "r1 stopped heartbeating")
@@ -104,7 +117,7 @@ def test_recovery_reroutes_then_fails_past_the_limit(make_app: Callable[..., Pyn
 
 def test_illegal_transitions_are_refused(app: Pynenc, add: Callable[..., Any]) -> None:
     # Given a finished invocation
-    invocation_id = add(1, 2).invocation_id
+    invocation_id = _submit(add, 1, 2)
     record = _running(app)
     assert app.orchestrator.succeed(record, "r1", 3).applied
     before = app.state_backend.history(invocation_id)
@@ -125,7 +138,7 @@ def test_illegal_transitions_are_refused(app: Pynenc, add: Callable[..., Any]) -
 
 def test_only_the_owner_moves_a_claimed_invocation(app: Pynenc, add: Callable[..., Any]) -> None:
     # Given r1 claimed an invocation
-    invocation_id = add(1, 2).invocation_id
+    invocation_id = _submit(add, 1, 2)
     record = _claimed(app, "r1")
     # When r2 claims or starts it
     # Then r2 is refused, and r1 can start it
@@ -141,7 +154,7 @@ def test_running_concurrency_holds_the_second_start_until_the_first_ends(app: Py
     def single(x: int) -> int:
         return x
 
-    first_id, second_id = single(1).invocation_id, single(2).invocation_id
+    first_id, second_id = _submit(single, 1), _submit(single, 2)
     first, second = _claimed(app, "r1"), _claimed(app, "r2")
     assert first.invocation_id == first_id
     # When both start
@@ -163,8 +176,8 @@ def test_running_concurrency_without_reroute_ends_the_blocked_call(app: Pynenc) 
     def single(x: int) -> int:
         return x
 
-    single(1)
-    second_id = single(2).invocation_id
+    _submit(single, 1)
+    second_id = _submit(single, 2)
     first, second = _claimed(app, "r1"), _claimed(app, "r2")
     assert app.orchestrator.start(first, "r1") is not None
     assert app.orchestrator.start(second, "r2") is None
@@ -178,6 +191,5 @@ def test_registration_concurrency_reuses_the_live_invocation(app: Pynenc) -> Non
     def single(x: int) -> int:
         return x
 
-    first, second = single(1), single(2)
-    assert first.invocation_id == second.invocation_id
+    assert _submit(single, 1) == _submit(single, 2)
     assert app.broker.count() == 1

@@ -28,6 +28,13 @@ def test_triggers_are_found_by_each_of_their_conditions(trigger_store: TriggerSt
     assert trigger_store.triggers_for_condition("c3") == {"t1": "def-1b"}
 
 
+def test_a_condition_listed_twice_is_used_once(trigger_store: TriggerStore) -> None:
+    # Given a trigger whose definition names one condition twice (e.g. ``a | a``)
+    trigger_store.put_trigger("t1", "tests.add", "def-1", ["c1", "c1"])
+    # Then it is stored, and found once by that condition
+    assert trigger_store.triggers_for_condition("c1") == {"t1": "def-1"}
+
+
 def _events(store: TriggerStore) -> None:
     for index, code in enumerate(["a", "b", "a", "c", "a"]):
         store.add_event(f"e{index}", code, f"payload-{index}", T0 + index)

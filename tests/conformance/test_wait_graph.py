@@ -42,7 +42,11 @@ def test_an_edge_closing_a_cycle_is_refused_with_the_cycle(state: StateBackend) 
 def test_mutual_waits_started_at_once_cannot_both_succeed(state: StateBackend) -> None:
     # When a starts waiting on b and b on a at the same moment, many times over
     for round_ in range(20):
-        a, b = f"a{round_}", f"b{round_}"
-        outcomes = race(2, lambda i: state.add_waits(*((a, [b]) if i == 0 else (b, [a]))))
+        pair = (f"a{round_}", f"b{round_}")
+
+        def wait(i: int, pair: tuple[str, str] = pair) -> list[str] | None:
+            return state.add_waits(pair[i], [pair[1 - i]])
+
+        outcomes = race(2, wait)
         # Then exactly one of them is refused with the cycle
         assert sorted(o is None for o in outcomes) == [False, True], outcomes

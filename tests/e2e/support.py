@@ -60,8 +60,12 @@ def cli_runner(
     cwd: Path = ROOT,
     command: Sequence[str] = PYTHON_M,
     expected_runners: int = 1,
+    new_session: bool = False,
 ) -> Iterator[subprocess.Popen[str]]:
-    """``<command> ARGS`` (args include ``runner start``) until it registers; stopped with SIGTERM after."""
+    """``<command> ARGS`` (args include ``runner start``) until it registers; stopped with SIGTERM after.
+
+    ``new_session`` gives the runner its own process group, as a terminal does (Ctrl-C signals it all).
+    """
     before = {r.context.runner_id for r in app.state_backend.runners(include_stopped=True)}
     process = subprocess.Popen(
         [*command, *args],
@@ -70,11 +74,14 @@ def cli_runner(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=new_session,
     )
     try:
         poll(
-            lambda: process.poll() is not None
-            or len({r.context.runner_id for r in app.state_backend.runners()} - before) >= expected_runners,
+            lambda: (
+                process.poll() is not None
+                or len({r.context.runner_id for r in app.state_backend.runners()} - before) >= expected_runners
+            ),
             timeout_s=TIMEOUT_S,
             message="the runner process to register",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -15,7 +15,7 @@ from tests.e2e.support import PYNENC_SCRIPT, PYTHON_M, TIMEOUT_S, cli_runner, ru
 from tests.support.oracle import assert_histories_valid
 from tests.support.processes import ROOT
 
-USER_APP = '''from pynenc_nb import Pynenc
+USER_APP = """from pynenc_nb import Pynenc
 
 app = Pynenc()
 
@@ -23,7 +23,7 @@ app = Pynenc()
 @app.task
 def double(x: int) -> int:
     return 2 * x
-'''
+"""
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def user_app(shared_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.Mon
         module.app.close()
 
 
-APP_FORMS = {
+APP_FORMS: dict[str, Callable[[Path, str], str]] = {
     "file": lambda folder, name: str(folder / f"{name}.py"),
     "file:attr": lambda folder, name: f"{folder / name}.py:app",
     "module:attr": lambda folder, name: f"{name}:app",
@@ -61,7 +61,9 @@ def test_runner_start_finds_the_app_from_every_app_form(
         assert user_app.double(21).result_or(TIMEOUT_S) == 42
 
 
-def test_console_script_runs_a_runner_like_python_m(user_app: ModuleType, shared_env: dict[str, str], tmp_path: Path) -> None:
+def test_console_script_runs_a_runner_like_python_m(
+    user_app: ModuleType, shared_env: dict[str, str], tmp_path: Path
+) -> None:
     spec = str(tmp_path / f"{user_app.__name__}.py")
     with cli_runner(user_app.app, shared_env, "--app", spec, "runner", "start", command=[str(PYNENC_SCRIPT)]):
         assert user_app.double(4).result_or(TIMEOUT_S) == 8
@@ -128,7 +130,9 @@ def test_runner_start_refuses_a_memory_backend(shared_env: dict[str, str]) -> No
 
 
 def test_runner_start_refuses_an_unknown_runner_class(shared_env: dict[str, str]) -> None:
-    done = run_cli("--app", "tests.support.tasks_app:app", "runner", "start", "--runner-cls", "FastRunner", env=shared_env)
+    done = run_cli(
+        "--app", "tests.support.tasks_app:app", "runner", "start", "--runner-cls", "FastRunner", env=shared_env
+    )
 
     assert done.returncode == 2
     assert "FastRunner" in done.stderr and "ThreadRunner" in done.stderr

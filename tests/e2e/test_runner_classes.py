@@ -52,8 +52,14 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         module = tasks_app.load()
         try:
             with cli_runner(
-                module.app, env, "--app", "tests.support.tasks_app:app", "runner", "start",
-                *runner_args(runner_cls), expected_runners=registrations(runner_cls),
+                module.app,
+                env,
+                "--app",
+                "tests.support.tasks_app:app",
+                "runner",
+                "start",
+                *runner_args(runner_cls),
+                expected_runners=registrations(runner_cls),
             ) as process:
                 yield Served(runner_cls, module, process, folder)
             assert_histories_valid(module.app)
@@ -157,7 +163,8 @@ def test_tasks_run_in_the_process_the_runner_class_promises(served: Served) -> N
         assert len(set(pids)) == len(pids), "a fresh process per invocation"
     else:
         workers = {
-            r.context.pid for r in served.app.state_backend.runners()
+            r.context.pid
+            for r in served.app.state_backend.runners()
             if r.context.parent_runner_id == top_runner(served.app, runner_pid).context.runner_id
         }
         assert len(workers) == 2 and runner_pid not in workers

@@ -1,8 +1,9 @@
-"""Runner processes under faults: killed workers, code the runner cannot load, SIGTERM."""
+"""Runner processes under faults: killed workers and runners, code a runner cannot load, stop signals."""
 
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -42,21 +43,26 @@ def test_task_killing_its_process_fails_with_runner_lost_and_runner_keeps_servin
         assert statuses.count(S.RUNNING_RECOVERY) == 2
         assert tasks_module.add(3, 4).result_or(TIMEOUT_S) == 7
         assert process.poll() is None
-        # Killed pool workers were replaced, and are no longer listed as running.
+        # Killed pool workers were replaced, and are listed as lost, not running.
+        killed_workers = 0 if runner_cls == "ProcessRunner" else 2
         poll(
-            lambda: len(runners_of(tasks_module.app, process.pid)) == registrations(runner_cls),
+            lambda: (
+                _states(tasks_module.app, process.pid) == {"running": registrations(runner_cls), "lost": killed_workers}
+            ),
             timeout_s=TIMEOUT_S,
-            message="only live runners to be listed",
+            message="killed workers listed as lost and replaced",
         )
+
+
+def _states(app: Any, pid: int) -> dict[str, int]:
+    states = [r.state for r in runners_of(app, pid)]
+    return {"running": states.count("running"), "lost": states.count("lost")}
 
 
 def _module_only_this_process_imports(folder: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     name = f"only_here_{new_id()[:8]}"
     (folder / f"{name}.py").write_text(
-        "from tests.support import tasks_app\n\n\n"
-        "@tasks_app.app.task\n"
-        "def only_here(x: int) -> int:\n"
-        "    return x\n"
+        "from tests.support import tasks_app\n\n\n@tasks_app.app.task\ndef only_here(x: int) -> int:\n    return x\n"
     )
     monkeypatch.syspath_prepend(str(folder))
     monkeypatch.delitem(sys.modules, name, raising=False)
@@ -83,16 +89,22 @@ def test_task_whose_module_the_runner_cannot_import_fails_and_runner_keeps_servi
         assert process.poll() is None
 
 
+@pytest.mark.parametrize("how", ["SIGTERM to the runner", "Ctrl-C in its terminal"])
 @pytest.mark.parametrize("runner_cls", list(RUNNER_ARGS))
-def test_sigterm_lets_the_running_task_finish_and_exits_zero(
-    tasks_module: Any, shared_env: dict[str, str], runner_cls: str
+def test_stop_signal_lets_the_running_task_finish_and_exits_zero(
+    tasks_module: Any, shared_env: dict[str, str], runner_cls: str, how: str
 ) -> None:
     app = tasks_module.app
-    with cli_runner(app, shared_env, *APP, *runner_args(runner_cls), expected_runners=registrations(runner_cls)) as process:
+    with cli_runner(
+        app, shared_env, *APP, *runner_args(runner_cls), expected_runners=registrations(runner_cls), new_session=True
+    ) as process:
         invocation = tasks_module.sleep_then(1.0, 7)
         poll(lambda: invocation.status is S.RUNNING, timeout_s=TIMEOUT_S, message="the task to start")
 
-        process.send_signal(signal.SIGTERM)
+        if how.startswith("SIGTERM"):
+            process.send_signal(signal.SIGTERM)
+        else:  # a terminal sends SIGINT to every process of the group: workers and children too
+            os.killpg(process.pid, signal.SIGINT)
 
         assert process.wait(TIMEOUT_S) == 0
     assert invocation.status is S.SUCCESS
@@ -101,3 +113,32 @@ def test_sigterm_lets_the_running_task_finish_and_exits_zero(
     assert len(mine) == registrations(runner_cls)
     assert {r.state for r in mine} == {"stopped"}
     assert not runners_of(app, process.pid)
+
+
+@pytest.mark.parametrize("runner_cls", ["ThreadRunner", "PersistentProcessRunner"])
+def test_work_of_a_killed_runner_process_is_recovered_by_another_runner(
+    tasks_module: Any, shared_env: dict[str, str], runner_cls: str
+) -> None:
+    app = tasks_module.app
+    env = {
+        **shared_env,
+        "PYNENC__RUNNER_HEARTBEAT_INTERVAL_S": "0.2",
+        "PYNENC__RUNNER_DEAD_AFTER_S": "1",
+        "PYNENC__SERVICES_INTERVAL_S": "0.2",
+    }
+    with cli_runner(
+        app, env, *APP, *runner_args(runner_cls), expected_runners=registrations(runner_cls), new_session=True
+    ) as first:
+        invocation = tasks_module.sleep_then(0.5, 9)
+        poll(lambda: invocation.status is S.RUNNING, timeout_s=TIMEOUT_S, message="the task to start")
+        lost = invocation.record.owner_id
+        os.killpg(first.pid, signal.SIGKILL)  # the runner and all its workers, as if the machine died
+        first.wait(TIMEOUT_S)
+
+    with cli_runner(app, env, *APP, "--runner-cls", "ThreadRunner"):
+        assert invocation.result_or(TIMEOUT_S) == 9
+
+    statuses = [c.status for c in invocation.history()]
+    assert S.RUNNING_RECOVERY in statuses and statuses.count(S.RUNNING) == 2
+    states = {r.context.runner_id: r.state for r in app.state_backend.runners(include_stopped=True)}
+    assert states[lost] == "lost"

@@ -36,7 +36,10 @@ def runner_process(
     expected_runners: int = 1,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``python -m pynenc_nb --app … runner start ARGS`` with ``env``; waits until it heartbeats."""
-    before = {r.context.runner_id for r in app.state_backend.runners()}
+    def runner_ids() -> set[str]:
+        return {r.context.runner_id for r in app.state_backend.runners() if r.state != "client"}
+
+    before = runner_ids()
     full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "pynenc_nb", "--app", app_spec, "runner", "start", *args],
@@ -48,7 +51,7 @@ def runner_process(
     try:
         poll(
             lambda: process.poll() is not None
-            or len({r.context.runner_id for r in app.state_backend.runners()} - before) >= expected_runners,
+            or len(runner_ids() - before) >= expected_runners,
             message="the runner process to register",
         )
         if process.poll() is not None:

@@ -178,9 +178,13 @@ def test_serializer_secret(builder: PynencBuilder) -> None:
 
 
 def test_concurrency_control_sets_task_defaults(builder: PynencBuilder) -> None:
-    app = builder.memory().concurrency_control(
-        running_concurrency=ConcurrencyControlType.TASK, registration_concurrency=ConcurrencyControlType.ARGUMENTS
-    ).build()
+    app = (
+        builder.memory()
+        .concurrency_control(
+            running_concurrency=ConcurrencyControlType.TASK, registration_concurrency=ConcurrencyControlType.ARGUMENTS
+        )
+        .build()
+    )
 
     @app.task
     def job(x: int) -> int:

@@ -90,12 +90,12 @@ def test_call_id_is_equal_for_equal_arguments(make_app: Callable[..., Pynenc]) -
     app = make_app()
 
     @app.task
-    def add(a: int, b: int = 2) -> int:
-        return a + b
+    def add(a: Any, b: int = 2) -> None:
+        return None
 
     @app.task
-    def other(a: int, b: int = 2) -> int:
-        return a - b
+    def other(a: Any, b: int = 2) -> None:
+        return None
 
     base = add(1, 2).call_id
     assert add(1, 2).call_id == base

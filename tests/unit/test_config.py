@@ -41,7 +41,10 @@ def test_defaults(tmp_path: Path) -> None:
 
 
 def test_pyproject_tool_pynenc_is_read(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n[tool.pynenc]\napp_id = "from-pyproject"\nmax_threads = 2\n')
+    write(
+        tmp_path / "pyproject.toml",
+        '[project]\nname = "x"\n[tool.pynenc]\napp_id = "from-pyproject"\nmax_threads = 2\n',
+    )
     conf = conf_of(tmp_path)
     assert (conf.app_id, conf.max_threads) == ("from-pyproject", 2)
 
@@ -54,7 +57,10 @@ def test_pyproject_is_found_in_a_parent_folder(tmp_path: Path) -> None:
 
 
 def test_pyproject_sections(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml", '[tool.pynenc]\napp_id = "s"\n[tool.pynenc.runner]\nmax_threads = 4\nmin_threads = 2\n')
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.pynenc]\napp_id = "s"\n[tool.pynenc.runner]\nmax_threads = 4\nmin_threads = 2\n',
+    )
     conf = conf_of(tmp_path)
     assert (conf.max_threads, conf.min_threads) == (4, 2)
 
@@ -98,7 +104,10 @@ def test_constructor_values_override_everything(tmp_path: Path) -> None:
 
 def test_precedence_through_the_app(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
     clean_env.chdir(tmp_path)
-    write(tmp_path / "pyproject.toml", '[tool.pynenc]\nmax_threads = 2\nmin_threads = 2\nnum_processes = 2\nlog_format = "json"\n')
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.pynenc]\nmax_threads = 2\nmin_threads = 2\nnum_processes = 2\nlog_format = "json"\n',
+    )
     file = write(tmp_path / "c.toml", "max_threads = 3\nmin_threads = 3\nnum_processes = 3\n")
     clean_env.setenv("PYNENC__FILEPATH", str(file))
     clean_env.setenv("PYNENC__MAX_THREADS", "5")

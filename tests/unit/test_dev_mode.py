@@ -52,10 +52,10 @@ def test_failures_reraise_with_their_original_type(dev_app: Pynenc) -> None:
     builtin = fail_builtin("k")
     assert builtin.status is S.FAILED
     with pytest.raises(KeyError) as key_info:
-        builtin.result
+        _ = builtin.result
     assert key_info.value.args == ("k",)
     with pytest.raises(ScoreError) as custom_info:
-        fail_custom(7).result
+        _ = fail_custom(7).result
     assert custom_info.value.args == ("bad score", 7)
 
 
@@ -72,7 +72,7 @@ def test_retry_error_retries_up_to_max_retries(dev_app: Pynenc) -> None:
     assert invocation.status is S.FAILED
     assert invocation.num_retries == 2
     with pytest.raises(RetryError, match="again"):
-        invocation.result
+        _ = invocation.result
     assert [c.status for c in invocation.history()].count(S.RETRY) == 2
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pynenc_nb import DirectTask, Invocation, InvalidTaskOptionsError, InvocationStatus, Pynenc
+from pynenc_nb import DirectTask, InvalidTaskOptionsError, Invocation, InvocationStatus, Pynenc
 from tests.unit.runner_support import running
 
 TIMEOUT_S = 60.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -101,8 +102,8 @@ def test_async_results(app: Pynenc) -> None:
         assert sorted(asyncio.run(collect(group))) == [0, 3, 6, 9, 12]
 
 
-def test_parallelize_in_dev_mode_runs_every_item(make_app: object) -> None:
-    app = make_app(dev_mode_force_sync_tasks=True)  # type: ignore[operator]
+def test_parallelize_in_dev_mode_runs_every_item(make_app: Callable[..., Pynenc]) -> None:
+    app = make_app(dev_mode_force_sync_tasks=True)
 
     @app.task
     def inc(x: int) -> int:

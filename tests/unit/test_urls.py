@@ -20,7 +20,10 @@ SECRET = "s3cr3tPW"
         (f"amqp://guest:{SECRET}@127.0.0.1:5672/%2F", "amqp://guest:***@127.0.0.1:5672/%2F"),
         (f"mongodb+srv://app:{SECRET}@cluster.example.net/db", "mongodb+srv://app:***@cluster.example.net/db"),
         (f"redis://user:{SECRET}@[::1]:6379/0", "redis://user:***@[::1]:6379/0"),
-        (f"mongodb://u:{SECRET}@h1:27017,h2:27017/db?replicaSet=rs", "mongodb://u:***@h1:27017,h2:27017/db?replicaSet=rs"),
+        (
+            f"mongodb://u:{SECRET}@h1:27017,h2:27017/db?replicaSet=rs",
+            "mongodb://u:***@h1:27017,h2:27017/db?replicaSet=rs",
+        ),
         (f"redis://user:p%40{SECRET}@host:6379/0", "redis://user:***@host:6379/0"),
     ],
 )

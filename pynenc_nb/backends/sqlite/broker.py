@@ -74,7 +74,8 @@ class SQLiteBroker:
     def reprioritize(self, invocation_id: str, priority: int) -> bool:
         with self.db.write() as tx:
             changed = tx.execute(
-                "UPDATE messages SET priority = ? WHERE invocation_id = ? AND consumer IS NULL", (priority, invocation_id)
+                "UPDATE messages SET priority = ? WHERE invocation_id = ? AND consumer IS NULL",
+                (priority, invocation_id),
             ).rowcount
         return changed > 0
 

@@ -37,7 +37,9 @@ class Database:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.OperationalError as exc:
             raise BackendUnavailableError(
                 f"cannot open SQLite database {self.path!r}: {exc}; check that the folder exists and is writable"
@@ -108,7 +110,9 @@ class Database:
                 tx.execute(statement)
             row = tx.execute("SELECT value FROM meta WHERE key='app_id'").fetchone()
             if row is None:
-                tx.execute("INSERT INTO meta(key, value) VALUES ('app_id', ?), ('schema', ?)", (self.app_id, SCHEMA_VERSION))
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES ('app_id', ?), ('schema', ?)", (self.app_id, SCHEMA_VERSION)
+                )
             elif row[0] != self.app_id:
                 raise ConfigError(
                     f"SQLite file {self.path!r} belongs to app {row[0]!r}, not {self.app_id!r}: give each app its own "
@@ -120,7 +124,9 @@ class Database:
         with self._all_lock:
             if self._checkpointer is not None:
                 return
-            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="pynenc-sqlite-checkpoint", daemon=True)
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="pynenc-sqlite-checkpoint", daemon=True
+            )
         self._checkpointer.start()
 
     def _checkpoint_loop(self) -> None:

@@ -94,8 +94,18 @@ def _static_row(record: InvocationRecord) -> tuple[Any, ...]:
 def _joined(static: Sequence[Any], mutable: Sequence[Any]) -> InvocationRecord:
     """A record from a row of ``invocations`` (STATIC) and a row of ``statuses`` (MUTABLE)."""
     return _record(
-        (*static[:5], mutable[0], mutable[1], *static[5:12], mutable[2], mutable[3], mutable[4], mutable[5],
-         static[12], mutable[6])
+        (
+            *static[:5],
+            mutable[0],
+            mutable[1],
+            *static[5:12],
+            mutable[2],
+            mutable[3],
+            mutable[4],
+            mutable[5],
+            static[12],
+            mutable[6],
+        )
     )
 
 
@@ -172,9 +182,7 @@ class SQLiteState:
         found: dict[str, InvocationRecord] = {}
         for start in range(0, len(invocation_ids), _ID_CHUNK):
             chunk = invocation_ids[start : start + _ID_CHUNK]
-            rows = self.db.conn.execute(
-                f"{SELECT} WHERE s.invocation_id IN ({','.join('?' * len(chunk))})", chunk
-            )
+            rows = self.db.conn.execute(f"{SELECT} WHERE s.invocation_id IN ({','.join('?' * len(chunk))})", chunk)
             found.update((row[0], _record(row)) for row in rows)
         return found
 
@@ -217,7 +225,14 @@ class SQLiteState:
                 return TransitionResult(False, record, conflict)
             tx.execute(
                 "INSERT INTO history (invocation_id, status, owner_id, runner_id, at, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                (change.invocation_id, change.status.value, change.owner_id, change.runner_id, change.at, change.reason),
+                (
+                    change.invocation_id,
+                    change.status.value,
+                    change.owner_id,
+                    change.runner_id,
+                    change.at,
+                    change.reason,
+                ),
             )
             if request.outcome is not None:
                 outcome = request.outcome
@@ -234,7 +249,9 @@ class SQLiteState:
         """The immutable half of an invocation, cached: it never changes once registered."""
         static = self._static_cache.get(invocation_id)
         if static is None:
-            static = conn.execute(f"SELECT {STATIC} FROM invocations WHERE invocation_id = ?", (invocation_id,)).fetchone()
+            static = conn.execute(
+                f"SELECT {STATIC} FROM invocations WHERE invocation_id = ?", (invocation_id,)
+            ).fetchone()
             if len(self._static_cache) >= _STATIC_CACHE_SIZE:
                 self._static_cache.pop(next(iter(self._static_cache)))
             self._static_cache[invocation_id] = static

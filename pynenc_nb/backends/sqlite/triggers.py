@@ -29,7 +29,7 @@ class SQLiteTriggerStore:
             )
             tx.execute("DELETE FROM trigger_uses WHERE trigger_id = ?", (trigger_id,))
             tx.executemany(
-                "INSERT INTO trigger_uses (trigger_id, condition_id) VALUES (?, ?)",
+                "INSERT OR IGNORE INTO trigger_uses (trigger_id, condition_id) VALUES (?, ?)",
                 [(trigger_id, c) for c in condition_ids],
             )
 
@@ -43,7 +43,9 @@ class SQLiteTriggerStore:
 
     def add_event(self, event_id: str, code: str, payload: str, at: float) -> None:
         with self.db.write() as tx:
-            tx.execute("INSERT INTO events (event_id, code, payload, at) VALUES (?, ?, ?, ?)", (event_id, code, payload, at))
+            tx.execute(
+                "INSERT INTO events (event_id, code, payload, at) VALUES (?, ?, ?, ?)", (event_id, code, payload, at)
+            )
 
     def events(
         self, *, code: str | None = None, since: float | None = None, limit: int = 100
@@ -57,7 +59,7 @@ class SQLiteTriggerStore:
             sql += " AND at >= ?"
             params.append(since)
         rows = self.db.conn.execute(sql + " ORDER BY at DESC, event_id DESC LIMIT ?", (*params, limit))
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
     def claim_tick(self, trigger_id: str, tick: float) -> bool:
         with self.db.write() as tx:
@@ -82,7 +84,7 @@ class SQLiteTriggerStore:
             sql += " WHERE trigger_id = ?"
             params = (trigger_id,)
         rows = self.db.conn.execute(sql + " ORDER BY at DESC, run_id DESC LIMIT ?", (*params, limit))
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
     def purge_events(self, *, older_than: float | None = None, keep_last: int | None = None) -> int:
         removed = 0
