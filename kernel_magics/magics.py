@@ -7,8 +7,46 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import MagicArgumentParser
 
 from kernel_magics.session import NotebookSession
+from pynenc_nb.exceptions import PynencError
+
+
+def _parser() -> MagicArgumentParser:
+    parser = MagicArgumentParser(prog="%pynenc", description="pynenc_nb in a notebook")  # type: ignore[no-untyped-call]
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("app", help="choose the app").add_argument("expression", nargs="+")
+    sub.add_parser("status", help="counts by status, runners, recent failures")
+    sub.add_parser("config", help="the app's effective settings (secrets masked)")
+    emit = sub.add_parser("emit", help="emit an event for on_event triggers")
+    emit.add_argument("event_code")
+    emit.add_argument("payload", nargs="?", default=None, help="a JSON object")
+    runner = sub.add_parser("runner", help="start, list, stop runners and read their logs")
+    rsub = runner.add_subparsers(dest="runner_command", required=True)
+    start = rsub.add_parser("start")
+    start.add_argument("--kind", default="thread", help="thread | process | kernel | remote")
+    start.add_argument("--workers", type=int, default=None)
+    start.add_argument(
+        "--runner",
+        default="ThreadRunner",
+        help="ThreadRunner | MultiThreadRunner | ProcessRunner | PersistentProcessRunner",
+    )
+    start.add_argument(
+        "--command",
+        default=None,
+        help="remote: a command template, e.g. 'ssh HOST {python} -m pynenc_nb {runner_args}'",
+    )
+    start.add_argument("--name", default=None)
+    start.add_argument("--detach", action="store_true", help="keep running after this kernel shuts down")
+    rsub.add_parser("list")
+    stop = rsub.add_parser("stop")
+    stop.add_argument("name", nargs="?")
+    stop.add_argument("--all", action="store_true")
+    logs = rsub.add_parser("logs")
+    logs.add_argument("name")
+    logs.add_argument("--tail", type=int, default=50)
+    return parser
 
 
 @magics_class
@@ -16,20 +54,40 @@ class PynencMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.session = NotebookSession(lambda: self.shell.user_ns if self.shell is not None else {})
+        self.parser = _parser()
 
     @line_magic
     def pynenc(self, line: str) -> Any:
-        """%pynenc status | config | app EXPR"""
-        words = shlex.split(line)
-        if not words:
-            raise UsageError("usage: %pynenc status | config | app EXPR")
-        command, rest = words[0], words[1:]
-        if command == "app":
-            if not rest:
-                raise UsageError("usage: %pynenc app EXPR (an expression naming a Pynenc app)")
-            return self.session.choose(" ".join(rest))
-        if command == "status":
-            return self.session.status()
-        if command == "config":
-            return self.session.config()
-        raise UsageError(f"unknown %pynenc command {command!r}: use status, config or app")
+        """%pynenc app|status|config|emit|runner start/list/stop/logs — see `%pynenc --help`."""
+        args = self.parser.parse_args(shlex.split(line))
+        try:
+            return self._dispatch(args)
+        except PynencError as exc:
+            raise UsageError(str(exc)) from None
+
+    def _dispatch(self, args: Any) -> Any:
+        session = self.session
+        if args.command == "app":
+            return session.choose(" ".join(args.expression))
+        if args.command == "status":
+            return session.status()
+        if args.command == "config":
+            return session.config()
+        if args.command == "emit":
+            return session.emit(args.event_code, args.payload)
+        if args.runner_command == "start":
+            return session.start_runner(
+                kind=args.kind,
+                workers=args.workers,
+                runner_cls=args.runner,
+                command=args.command,
+                name=args.name,
+                detach=args.detach,
+            )
+        if args.runner_command == "list":
+            return session.list_runners()
+        if args.runner_command == "stop":
+            if not args.all and not args.name:
+                raise UsageError("usage: %pynenc runner stop NAME | --all")
+            return session.stop_runners(None if args.all else args.name)
+        return session.logs(args.name, args.tail)

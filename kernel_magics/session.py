@@ -3,30 +3,54 @@
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kernel_magics import launchers
+from kernel_magics.launchers.registry import RunnerRegistry
 from pynenc_nb.app import Pynenc
-from pynenc_nb.exceptions import ConfigError
+from pynenc_nb.exceptions import ConfigError, RunnerError
 from pynenc_nb.summary import app_summary, format_summary
 
 
 class Rendered:
-    """Plain text for terminals, an escaped HTML table for notebooks."""
+    """Plain text for terminals, an escaped HTML table for notebooks (key/value rows or a grid)."""
 
-    def __init__(self, text: str, rows: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        text: str,
+        rows: list[tuple[str, str]],
+        header: list[str] | None = None,
+        grid: list[list[str]] | None = None,
+    ) -> None:
         self.text = text
         self.rows = rows
+        self.header = header
+        self.grid = grid
 
     def __repr__(self) -> str:
         return self.text
 
     def _repr_html_(self) -> str:
+        cell = "style='text-align:left'"
+        if self.header is not None and self.grid is not None:
+            head = "".join(f"<th {cell}>{html.escape(h)}</th>" for h in self.header)
+            body = "".join(
+                "<tr>" + "".join(f"<td {cell}>{html.escape(v)}</td>" for v in row) + "</tr>" for row in self.grid
+            )
+            return f"<table><tr>{head}</tr>{body}</table>"
         body = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
-            for k, v in self.rows
+            f"<tr><th {cell}>{html.escape(k)}</th><td {cell}>{html.escape(v)}</td></tr>" for k, v in self.rows
         )
         return f"<table>{body}</table>"
+
+
+def grid(header: list[str], rows: list[list[str]]) -> Rendered:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
+    return Rendered("\n".join(lines) if rows else "(none)", [], header, rows)
 
 
 class NotebookSession:
@@ -65,6 +89,47 @@ class NotebookSession:
             for r in summary["runners"]
         ]
         return Rendered(format_summary(summary), rows)
+
+    # --- runners ---------------------------------------------------------------------------------
+
+    def start_runner(self, **options: Any) -> Rendered:
+        entry = launchers.start_runner(self.app, **options)
+        return self.list_runners(only=entry.name)
+
+    def list_runners(self, only: str | None = None) -> Rendered:
+        rows = [r for r in launchers.list_runners(self.app) if only is None or r["name"] == only]
+        header = ["name", "kind", "pid / kernel", "runner id", "heartbeat", "state"]
+        return grid(
+            header,
+            [
+                [
+                    r["name"],
+                    r["kind"] + (" (detached)" if r["detach"] else ""),
+                    r["kernel_id"][:8] if r["kernel_id"] else str(r["pid"]),
+                    r["runner_id"][:12],
+                    "-" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.1f}s ago",
+                    r["state"],
+                ]
+                for r in rows
+            ],
+        )
+
+    def stop_runners(self, name: str | None) -> Rendered:
+        stopped = launchers.stop_all(self.app) if name is None else {name: launchers.stop_runner(self.app, name)}
+        return grid(["name", "state"], [[n, state] for n, state in stopped.items()])
+
+    def logs(self, name: str, lines: int) -> Rendered:
+        entry = RunnerRegistry().get(name)
+        if entry is None:
+            raise RunnerError(f"no launched runner named {name!r}")
+        text = launchers.tail(entry, lines)
+        return Rendered(text, [(name, text)])
+
+    def emit(self, event_code: str, payload: str | None) -> str:
+        data = json.loads(payload) if payload else {}
+        if not isinstance(data, dict):
+            raise ConfigError('the event payload must be a JSON object, e.g. \'{"source": "feed"}\'')
+        return self.app.trigger.emit_event(event_code, data)
 
     def config(self) -> Rendered:
         data = self.app.conf.public_dict()

@@ -41,7 +41,7 @@ from pynenc_nb.exceptions import (
     WorkflowError,
     WorkflowMembershipError,
 )
-from pynenc_nb.invocation import Invocation, InvocationGroup
+from pynenc_nb.invocation import Invocation, InvocationGroup, current_invocation
 from pynenc_nb.records import RunnerContext, WorkflowIdentity
 from pynenc_nb.runners import (
     BaseRunner,
@@ -77,6 +77,7 @@ __all__ = [
     "Task",
     "TaskOptions",
     "WorkflowIdentity",
+    "current_invocation",
     # runners
     "BaseRunner",
     "MultiThreadRunner",

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
+from pynenc_nb import shipping
 from pynenc_nb.backends import Backends
 from pynenc_nb.backends.urls import default_sqlite_url, redact_url, scheme_of, sqlite_path
 from pynenc_nb.conf import PynencConfig, load_config
@@ -75,13 +76,19 @@ class Pynenc:
         self._backends: Backends | None = None
         self._lock = threading.Lock()
         self._published: set[str] = set()
+        self._shipped: dict[str, Task[Any, Any]] = {}  # "task_id@version" -> code loaded by value
         self._runner: BaseRunner | None = None
         self._clients: dict[str, RunnerContext] = {}
         configure_logging(conf)
         _apps.add(self)
+        shipping.remember_app(self)
 
     def __repr__(self) -> str:
         return f"<Pynenc {self.app_id} {redact_url(self.conf.backend_url)}>"
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """By reference: code shipped from a notebook uses the runner's own app of this id."""
+        return shipping.restore_app, (self.app_id,)
 
     # --- backends --------------------------------------------------------------------------------
 
@@ -92,7 +99,8 @@ class Pynenc:
             with self._lock:
                 if self._backends is None:
                     if scheme_of(self.conf.backend_url) == "sqlite":
-                        Path(sqlite_path(self.conf.backend_url)).parent.mkdir(parents=True, exist_ok=True)
+                        # arguments and results are stored there: private to this user
+                        Path(sqlite_path(self.conf.backend_url)).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                     self._backends = Backends.open(self.conf.backend_url, self.conf.broker_url, self.app_id)
                 backends = self._backends
         return backends
@@ -177,7 +185,7 @@ class Pynenc:
 
     def _options(self, func: Callable[..., Any], options: Mapping[str, Any]) -> TaskOptions:
         parameters = list(inspect.signature(func).parameters)
-        base = build_options({**self.conf.task, **self._task_overrides.get("*", {})}, "task defaults")
+        base = build_options(self._task_overrides.get("*", {}), "task defaults")
         decorated = build_options(options, f"@app.task on {func.__qualname__}", base, parameters)
         specific = self._task_overrides.get(config_key_of(func))
         if specific:
@@ -237,17 +245,31 @@ class Pynenc:
     # --- lookup ----------------------------------------------------------------------------------
 
     def ensure_task_published(self, task: Task[Any, Any]) -> None:
-        """Record where a task's code lives, once per process, so any runner can load it."""
+        """Record where a task's code lives, once per process and version, so any runner can load it.
+
+        Importable tasks are found by module and name; tasks of ``__main__`` (notebook cells) are
+        stored by value under a content-hash version (see :mod:`pynenc_nb.shipping`).
+        """
         if task.task_id in self._published:
             return
-        info = {"module": task.func.__module__, "qualname": task.func.__qualname__, "version": task.version}
+        info: dict[str, Any] = {"module": task.func.__module__, "qualname": task.func.__qualname__}
+        if shipping.needs_shipping(task.func):
+            version, payload = shipping.pack(task)
+            task.version = version
+            self.state_backend.kv_put(
+                shipping.CODE_NAMESPACE, f"{task.task_id}@{version}", self.serializer.wrap_bytes(payload)
+            )
+            info["version"] = version
         self.state_backend.kv_put(TASKS_NAMESPACE, task.task_id, json.dumps(info))
         self._published.add(task.task_id)
 
-    def get_task(self, task_id: str) -> Task[Any, Any]:
+    def get_task(self, task_id: str, version: str | None = None) -> Task[Any, Any]:
+        """The task for ``task_id`` (at ``version`` for code shipped from a notebook)."""
         task = self.tasks.get(task_id)
-        if task is not None:
+        if task is not None and (version is None or task.version == version):
             return task
+        if version is not None:
+            return self._shipped_task(task_id, version)
         stored = self.state_backend.kv_get(TASKS_NAMESPACE, task_id)
         if stored is None:
             raise TaskNotFoundError(
@@ -256,6 +278,8 @@ class Pynenc:
                 "that defines it in the app module, or pass --app with the module that defines it",
             )
         info = json.loads(stored)
+        if info.get("version"):
+            return self._shipped_task(task_id, info["version"])
         try:
             module = importlib.import_module(info["module"])
         except Exception as exc:
@@ -267,6 +291,18 @@ class Pynenc:
             raise TaskLoadError(task_id, f"{info['module']}.{info['qualname']} is not a pynenc_nb task")
         self.tasks[task_id] = obj
         return obj
+
+    def _shipped_task(self, task_id: str, version: str) -> Task[Any, Any]:
+        key = f"{task_id}@{version}"
+        task = self._shipped.get(key)
+        if task is None:
+            stored = self.state_backend.kv_get(shipping.CODE_NAMESPACE, key)
+            if stored is None:
+                raise TaskLoadError(task_id, f"version {version} of its code is not stored in the backend")
+            task = shipping.unpack(self, task_id, self.serializer.unwrap_bytes(stored))
+            task.version = version
+            self._shipped[key] = task
+        return task
 
     def invocation(self, invocation_id: str) -> Invocation[Any]:
         """A handle on any stored invocation, e.g. one created in another process."""

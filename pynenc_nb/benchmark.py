@@ -21,7 +21,6 @@ from typing import Any
 
 from pynenc_nb.backends.urls import redact_url, scheme_of
 from pynenc_nb.exceptions import RunnerError
-from pynenc_nb.records import new_id
 
 
 def _wait_for_runner(app: Any, process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
@@ -86,7 +85,7 @@ def run_benchmark(
 ) -> dict[str, Any]:
     url = backend_url or f"sqlite://{Path(tempfile.mkdtemp(prefix='pynenc-bench-')) / 'bench.db'}"
     env = {
-        "PYNENC__APP_ID": f"bench-{new_id()[:8]}",
+        "PYNENC__APP_ID": "pynenc-benchmark",
         "PYNENC__BACKEND_URL": url,
         "PYNENC__RUNNER_CLS": "ThreadRunner",
         "PYNENC__MAX_THREADS": str(workers),
@@ -94,6 +93,7 @@ def run_benchmark(
     }
     bench = _load_app(env)
     app, noop = bench.app, bench.noop
+    app.purge()  # a backend reused across runs starts empty
     try:
         with _runner(app, env, workers, in_process=scheme_of(url) == "memory") as runner_kind:
             for i in range(20):  # warm up connections and code paths

@@ -216,3 +216,11 @@ class InvocationGroup(Generic[R]):
             if value is done:
                 return
             yield value
+
+
+def current_invocation() -> Invocation[Any] | None:
+    """Inside a task: a handle on the invocation being executed (its id, ``num_retries``, parent…)."""
+    execution = context.current()
+    if execution is None:
+        return None
+    return Invocation(execution.app, execution.record)

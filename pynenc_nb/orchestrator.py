@@ -164,7 +164,7 @@ class Orchestrator:
         )
         with self.app.backends.atomic():
             result = self.app.state_backend.transition(request)
-            if result.applied and spec.queued:
+            if result.applied and spec.queued and not self.app.conf.dev_mode_force_sync_tasks:
                 record = result.record
                 self.app.broker.send(record.queue, record.invocation_id, record.priority)
         if result.applied and result.record.running_key and to in LEAVES_RUNNING:

@@ -27,7 +27,7 @@ def app_summary(app: Pynenc) -> dict[str, Any]:
                 **info.context.to_dict(),
                 "label": info.context.label,
                 "state": info.state,
-                "heartbeat_age_s": round(now - info.last_heartbeat, 3),
+                "heartbeat_age_s": round(max(0.0, now - info.last_heartbeat), 3),
                 "slots": info.slots,
                 "busy": info.busy,
             }

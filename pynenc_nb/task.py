@@ -60,6 +60,12 @@ class Task(Generic[P, R]):
     def __repr__(self) -> str:
         return f"<Task {self.task_id}>"
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        """By reference (app id, task id): resolved lazily in the process that unpickles it."""
+        from pynenc_nb.shipping import restore_task
+
+        return restore_task, (self.app.app_id, self.task_id)
+
     # --- calling ---------------------------------------------------------------------------------
 
     def args(self, *args: P.args, **kwargs: P.kwargs) -> Arguments:

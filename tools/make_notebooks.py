@@ -11,6 +11,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+KERNEL_METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
 
 
 def engine_basics() -> nbformat.NotebookNode:
@@ -33,8 +34,8 @@ def engine_basics() -> nbformat.NotebookNode:
             "    return x + y\n\n\n"
             "@app.task(max_retries=2)\n"
             "def needs_retries(times: int) -> str:\n"
-            "    from pynenc_nb import context\n"
-            "    done = context.current().record.num_retries\n"
+            "    from pynenc_nb import current_invocation\n"
+            "    done = current_invocation().num_retries\n"
             "    if done < times:\n"
             '        raise RetryError(f"attempt {done + 1} is too early")\n'
             '    return f"done after {done} retries"\n\n\n'
@@ -66,9 +67,141 @@ def engine_basics() -> nbformat.NotebookNode:
     )
 
 
+def quickstart() -> nbformat.NotebookNode:
+    cells = [
+        new_markdown_cell(
+            "# Quickstart\n\n"
+            "Define tasks in a cell, start runners in background processes with one magic, and fan work out. "
+            "Everything lives in the embedded SQLite default (`.pynenc/quickstart.db` next to this notebook): "
+            "no server to install."
+        ),
+        new_code_cell(
+            "%load_ext pynenc_nb\n"
+            "from pynenc_nb import Pynenc, RetryError\n\n"
+            'app = Pynenc(app_id="quickstart")\n'
+            "app.purge()  # a clean history each time the notebook runs"
+        ),
+        new_markdown_cell(
+            "Tasks defined in a notebook cell are shipped to runners by value (with the helpers and imports they "
+            "use), so the runners need no module to import."
+        ),
+        new_code_cell(
+            "import math\n\n"
+            "OFFSET = 1\n\n\n"
+            "def shifted(x: float) -> float:\n"
+            "    return x + OFFSET\n\n\n"
+            "@app.task\n"
+            "def score(chunk: int) -> float:\n"
+            "    return round(math.sqrt(shifted(chunk)), 3)\n\n\n"
+            "@app.task(max_retries=2)\n"
+            "def fetch(url: str) -> str:\n"
+            "    from pynenc_nb import current_invocation\n"
+            "    attempt = current_invocation().num_retries + 1\n"
+            "    if attempt < 3:\n"
+            '        raise RetryError(f"{url}: temporary error on attempt {attempt}")\n'
+            '    return f"{url}: ok after {attempt} attempts"\n\n\n'
+            "@app.task\n"
+            "def parse(text: str) -> int:\n"
+            "    return int(text)"
+        ),
+        new_markdown_cell("Two runner processes, each with two worker threads:"),
+        new_code_cell(
+            "%pynenc runner start --kind process --workers 2 --name worker-a\n%pynenc runner start --kind process --workers 2 --name worker-b"
+        ),
+        new_code_cell("%pynenc runner list"),
+        new_code_cell("score(15).result"),
+        new_markdown_cell("`parallelize` registers many calls at once; `.results` yields them as they complete."),
+        new_code_cell(
+            "group = score.parallelize([(i,) for i in range(100)])\n"
+            "results = list(group.results)\n"
+            "assert sorted(results) == sorted(round(math.sqrt(i + 1), 3) for i in range(100))\n"
+            "group"
+        ),
+        new_markdown_cell("A failure comes back with its original type, and the runner's traceback attached:"),
+        new_code_cell(
+            "try:\n"
+            '    parse("not a number").result\n'
+            "except ValueError as error:\n"
+            "    print(type(error).__name__, error)\n"
+            "    print(error.__notes__[0])"
+        ),
+        new_markdown_cell("`RetryError` asks for another attempt, up to `max_retries`:"),
+        new_code_cell('attempts = fetch("https://example.org/feed")\nattempts.result, attempts.num_retries'),
+        new_markdown_cell("Redefine a task and run the cell again: new calls use the new code at once."),
+        new_code_cell(
+            "@app.task\n"
+            "def score(chunk: int) -> float:\n"
+            "    return float(chunk * 100)\n\n\n"
+            "assert score(3).result == 300.0\n"
+            "score(3)"
+        ),
+        new_code_cell("%pynenc status"),
+        new_code_cell("%pynenc runner stop --all"),
+    ]
+    return new_notebook(cells=cells, metadata=KERNEL_METADATA)
+
+
+def runners() -> nbformat.NotebookNode:
+    cells = [
+        new_markdown_cell(
+            "# Runners\n\n"
+            "Every way to run tasks from a notebook: `thread` (inside this kernel), `process` (a local "
+            "`pynenc runner start` process), `kernel` (a background Jupyter kernel — listed in JupyterLab's "
+            "running-kernels panel when this notebook runs under JupyterLab) and `remote` (any command "
+            "template, e.g. over ssh; here a local command stands in for the remote host)."
+        ),
+        new_code_cell(
+            "%load_ext pynenc_nb\n"
+            "import os\n"
+            "from pynenc_nb import Pynenc\n\n"
+            'app = Pynenc(app_id="runners_tour")\n'
+            "app.purge()\n\n\n"
+            "@app.task\n"
+            "def where(tag: str) -> dict:\n"
+            '    return {"tag": tag, "pid": os.getpid()}'
+        ),
+        new_code_cell("%pynenc runner start --kind thread --workers 2 --name in-kernel"),
+        new_code_cell('in_kernel = where("thread").result\nassert in_kernel["pid"] == os.getpid()\nin_kernel'),
+        new_code_cell("%pynenc runner stop in-kernel"),
+        new_markdown_cell("A process runner; its log is kept under `.pynenc/runners/`:"),
+        new_code_cell("%pynenc runner start --kind process --name proc"),
+        new_code_cell(
+            'from_process = where("process").result\nassert from_process["pid"] != os.getpid()\nfrom_process'
+        ),
+        new_code_cell("%pynenc runner logs proc --tail 5"),
+        new_code_cell("%pynenc runner stop proc"),
+        new_markdown_cell("A background kernel:"),
+        new_code_cell("%pynenc runner start --kind kernel --name bg-kernel"),
+        new_code_cell('from_kernel = where("kernel").result\nassert from_kernel["pid"] != os.getpid()\nfrom_kernel'),
+        new_markdown_cell("Redefining the task: the kernel runner picks up the new code for new calls."),
+        new_code_cell(
+            "@app.task\n"
+            "def where(tag: str) -> dict:\n"
+            '    return {"tag": tag.upper(), "pid": os.getpid(), "version": 2}\n\n\n'
+            'redefined = where("kernel").result\n'
+            'assert redefined["version"] == 2 and redefined["tag"] == "KERNEL"\n'
+            "redefined"
+        ),
+        new_code_cell("%pynenc runner stop bg-kernel"),
+        new_markdown_cell(
+            "A remote runner is started from a command template, given as an argument list (never a shell string). "
+            "`{python}` is this kernel's interpreter and `{runner_args}` the arguments of `pynenc runner start`; "
+            "the app's settings travel in the environment, never on the command line. On a real cluster: "
+            "`--command 'ssh -o SendEnv=PYNENC__* HOST {python} -m pynenc_nb {runner_args}'`."
+        ),
+        new_code_cell("%pynenc runner start --kind remote --name far --command '{python} -m pynenc_nb {runner_args}'"),
+        new_code_cell('where("remote").result'),
+        new_code_cell("%pynenc runner list"),
+        new_code_cell("%pynenc runner stop --all"),
+    ]
+    return new_notebook(cells=cells, metadata=KERNEL_METADATA)
+
+
 def main() -> None:
     NOTEBOOKS.mkdir(exist_ok=True)
     nbformat.write(engine_basics(), NOTEBOOKS / "00_engine_basics.ipynb")
+    nbformat.write(quickstart(), NOTEBOOKS / "01_quickstart.ipynb")
+    nbformat.write(runners(), NOTEBOOKS / "02_runners.ipynb")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Tasks of the quickstart. ``pynenc runner start`` run in this folder finds ``app`` by itself."""
 
-from pynenc_nb import Pynenc, RetryError
+from pynenc_nb import Pynenc, RetryError, current_invocation
 
 app = Pynenc(app_id="quickstart")  # embedded SQLite default: ./.pynenc/quickstart.db
 
@@ -19,10 +19,8 @@ def square(x: int) -> int:
 @app.task(max_retries=2)
 def unreliable(attempts_needed: int) -> str:
     """Asks for a retry until its own invocation has been retried enough times."""
-    from pynenc_nb import context
-
-    execution = context.current()
-    done = execution.record.num_retries if execution else 0
+    invocation = current_invocation()
+    done = invocation.num_retries if invocation else 0
     if done < attempts_needed:
         raise RetryError(f"attempt {done + 1} is too early")
     return f"succeeded after {done} retries"

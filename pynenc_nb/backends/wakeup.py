@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from pynenc_nb.exceptions import BackendUnavailableError
+
 
 def wake_dir_for(database: str) -> Path:
     digest = hashlib.sha1(os.path.realpath(database).encode()).hexdigest()[:16]
@@ -49,6 +51,12 @@ class WakeupHub:
             if self._sock is not None:
                 return
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = self.directory.stat()
+            if info.st_uid != os.getuid() or info.st_mode & 0o077:
+                raise BackendUnavailableError(
+                    f"wake-up folder {self.directory} is not private to this user (owner {info.st_uid}, mode "
+                    f"{oct(info.st_mode & 0o777)}); remove it and retry"
+                )
             path = str(self.directory / f"{os.getpid()}-{os.urandom(4).hex()}.sock")
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             sock.bind(path)

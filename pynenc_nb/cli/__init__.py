@@ -17,7 +17,12 @@ from pynenc_nb.summary import app_summary, format_summary
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pynenc", description="pynenc_nb: distributed tasks, native in Jupyter")
-    parser.add_argument("--app", help="module.attr, module:attr or path.py[:attr]; default: the only app here")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--app", help="module.attr, module:attr or path.py[:attr]; default: the only app here")
+    target.add_argument(
+        "--app-id",
+        help="an app defined elsewhere (a notebook): built from PYNENC__* settings, its tasks loaded from the backend",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     runner = sub.add_parser("runner", help="run tasks").add_subparsers(dest="runner_command", required=True)
@@ -27,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--num-processes", type=int)
     start.add_argument("--max-processes", type=int)
     start.add_argument("--queues", help="comma-separated queue names (default: the app's queues)")
+    start.add_argument("--name", help="a label shown by `%%pynenc runner list` and monitors")
+    start.add_argument("--stop-with-pid", type=int, help="stop gracefully when this process ends")
 
     status = sub.add_parser("status", help="counts by status and runners")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -47,7 +54,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _app(args: argparse.Namespace) -> Pynenc:
-    return load_app(args.app) if args.app else discover_app()
+    if args.app:
+        return load_app(args.app)
+    if args.app_id:
+        return Pynenc(app_id=args.app_id)
+    return discover_app()
 
 
 def _runner_start(args: argparse.Namespace) -> int:
@@ -70,7 +81,10 @@ def _runner_start(args: argparse.Namespace) -> int:
         typed = {k: coerce(v, _HINTS[k], f"--{k.replace('_', '-')}") for k, v in overrides.items()}
         app.conf = app.conf.replace(**typed)
     runner = make_runner(app)
+    runner.name = args.name
     runner.install_signal_handlers()
+    if args.stop_with_pid:
+        runner.stop_when_process_ends(args.stop_with_pid)
     runner.run()
     return 0
 

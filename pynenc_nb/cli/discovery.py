@@ -74,17 +74,27 @@ def load_app(spec: str) -> Pynenc:
 def discover_app(folder: Path | None = None) -> Pynenc:
     """The one app defined by a ``*.py`` file in ``folder`` (only files that mention Pynenc are imported)."""
     folder = (folder or Path.cwd()).resolve()
-    candidates = sorted(p for p in folder.glob("*.py") if _MENTIONS_APP.search(p.read_text(errors="ignore")))
+    # Only files that construct an app, and never scripts (their top-level code would run here).
+    candidates = sorted(
+        p
+        for p in folder.glob("*.py")
+        if _MENTIONS_APP.search(text := p.read_text(errors="ignore")) and "__main__" not in text
+    )
     found: dict[str, Pynenc] = {}
+    skipped: list[str] = []
     for file in candidates:
         try:
             module = _import(file.stem, folder)
-        except ConfigError:
+        except Exception as exc:  # a broken candidate must not hide the good one
+            skipped.append(f"{file.name} ({type(exc).__name__}: {exc})")
             continue
         for name, app in _apps_in(module).items():
-            found[f"{file.stem}.{name}"] = app
-    if len(found) == 1:
-        return next(iter(found.values()))
+            found.setdefault(f"{file.stem}.{name}", app)
+    unique = {id(app): app for app in found.values()}
+    if len(unique) == 1:
+        return next(iter(unique.values()))
+    if skipped and not found:
+        raise ConfigError(f"no importable Pynenc app in {folder}; skipped: {'; '.join(skipped)}", variable="--app")
     if not found:
         raise ConfigError(
             f"no Pynenc app found in {folder}: pass --app module.attr (or set it in the folder's only .py file)",

@@ -202,6 +202,7 @@ def load_config(
         else:
             merged[key] = (key, value)
     typed = {key: coerce(value, _HINTS[key], source) for key, (source, value) in merged.items()}
+    typed["task"] = task_overrides
     return PynencConfig(**typed), task_overrides
 
 

@@ -14,6 +14,14 @@ RunnerClsName = Literal["ThreadRunner", "MultiThreadRunner", "ProcessRunner", "P
 RUNNER_CLASSES: tuple[str, ...] = ("ThreadRunner", "MultiThreadRunner", "ProcessRunner", "PersistentProcessRunner")
 
 SECRET_FIELDS = frozenset({"serializer_secret"})
+POSITIVE_FIELDS = (
+    "runner_heartbeat_interval_s",
+    "runner_dead_after_s",
+    "max_pending_seconds",
+    "services_interval_s",
+    "graceful_stop_timeout_s",
+    "arg_cache_min_bytes",
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +57,18 @@ class PynencConfig:
     event_max_records: int = 100_000
     trigger_run_max_records: int = 100_000
     event_auto_purge_enabled: bool = True
-    # App-wide defaults for task options (see TaskOptions for the names)
+    # Task options from files and the environment: "*" holds app-wide defaults, "module#qualname"
+    # the settings of one task (see TaskOptions for the names). Filled by the loader.
     task: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from pynenc_nb.exceptions import ConfigError
+
+        for name in POSITIVE_FIELDS:
+            if getattr(self, name) <= 0:
+                raise ConfigError(
+                    f"{name}={getattr(self, name)!r} is not valid: it must be greater than 0", variable=name
+                )
 
     def replace(self, **changes: Any) -> PynencConfig:
         return dataclasses.replace(self, **changes)

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pynenc_nb import context
+from pynenc_nb.backends.urls import redact_url
 from pynenc_nb.records import InvocationFilter, RunnerContext, RunnerInfo
 from pynenc_nb.services import Services
 from pynenc_nb.status import OWNED_STATUSES, InvocationStatus
@@ -49,7 +50,9 @@ class BaseRunner:
             self.context = dataclasses.replace(self.context, runner_id=runner_id)
         self._stop = threading.Event()
         self._stopped = threading.Event()
+        self._wound_down = threading.Event()
         self._thread: threading.Thread | None = None
+        self.name: str | None = None  # a label given by whoever launched it (``%pynenc runner start --name``)
 
     def __repr__(self) -> str:
         return f"<{self.context.label} app={self.app.app_id}>"
@@ -73,7 +76,7 @@ class BaseRunner:
         raise NotImplementedError
 
     def details(self) -> dict[str, Any]:
-        return {"queues": list(self.queues)}
+        return {"queues": list(self.queues), "name": self.name}
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -82,6 +85,7 @@ class BaseRunner:
             self.app.require_shared_backend(type(self).__name__)
         self._stop.clear()
         self._stopped.clear()
+        self._wound_down.clear()
         self.context = dataclasses.replace(
             self.context, pid=os.getpid(), thread_id=threading.get_ident(), started_at=time.time()
         )
@@ -94,12 +98,20 @@ class BaseRunner:
             threading.Thread(
                 target=services.run, args=(self._stop,), name=f"{self.context.label}-services", daemon=True
             ).start()
-        log.info("%s started on queues %s with %d slots", self.context.label, ",".join(self.queues), self.slots)
+        log.info(
+            "%s started for app %s on %s, queues %s, %d slots",
+            self.context.label,
+            self.app.app_id,
+            redact_url(self.app.conf.backend_url),
+            ",".join(self.queues),
+            self.slots,
+        )
         try:
             with context.in_runner(self.context):
                 self._serve()
         finally:
             self._stop.set()
+            self._wound_down.set()
             heartbeat.join(timeout=5)
             try:
                 state.heartbeat(self.runner_id, time.time(), 0, "stopped")
@@ -137,6 +149,21 @@ class BaseRunner:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    def stop_when_process_ends(self, pid: int, check_interval_s: float = 0.5) -> None:
+        """Stop gracefully once process ``pid`` is gone (a runner tied to the kernel that started it)."""
+
+        def watch() -> None:
+            while not self._stop.wait(check_interval_s):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    log.info("%s: process %d is gone, stopping", self.context.label, pid)
+                    self._stop.set()
+                except PermissionError:
+                    pass  # exists, owned by someone else
+
+        threading.Thread(target=watch, name=f"{self.context.label}-watch-{pid}", daemon=True).start()
+
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop the runner gracefully (only possible from the main thread)."""
 
@@ -153,5 +180,10 @@ class BaseRunner:
         while not self._stop.wait(interval):
             try:
                 state.heartbeat(self.runner_id, time.time(), self.busy, "running")
+            except Exception:
+                log.warning("%s could not heartbeat", self.context.label, exc_info=True)
+        while not self._wound_down.wait(interval):  # winding down: still alive, so not recovered as dead
+            try:
+                state.heartbeat(self.runner_id, time.time(), self.busy, "stopping")
             except Exception:
                 log.warning("%s could not heartbeat", self.context.label, exc_info=True)

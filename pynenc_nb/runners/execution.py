@@ -58,7 +58,7 @@ def execute(
     execution = Execution(app, started, runner, waits)
     with context.executing(execution):
         try:
-            task = app.get_task(started.task_id)
+            task = app.get_task(started.task_id, started.task_version)
             values = decode_values(started.arguments, app.serializer, app.arg_cache)
         except Exception as exc:
             app.logger.error("cannot start %s: %s", started.task_id, exc)

@@ -78,6 +78,19 @@ class Serializer:
             return json.dumps(value)
         return json.dumps(self.encode(value), separators=(",", ":"), allow_nan=False)
 
+    def wrap_bytes(self, payload: bytes) -> str:
+        """Opaque pickled bytes (shipped task code) as text, signed when a secret is set."""
+        data = {"v": base64.b64encode(payload).decode()}
+        if self.signer.enabled:
+            data["sig"] = self.signer.sign(payload)
+        return json.dumps(data)
+
+    def unwrap_bytes(self, text: str) -> bytes:
+        data = json.loads(text)
+        payload = base64.b64decode(data["v"])
+        self.signer.verify(payload, data.get("sig"))
+        return payload
+
     def loads(self, text: str, refs: Callable[[str], str] | None = None) -> Any:
         """Decode ``text``; ``refs`` resolves arg-cache references (large values stored apart)."""
         if refs is None:
@@ -208,21 +221,32 @@ class Serializer:
         if kind == "dict":
             return {k: v for k, v in value}
         if kind == "pickle":
+            if self.name == "json":
+                raise SerializationError(
+                    "refusing to unpickle a stored value: the serializer is 'json', which never loads pickles",
+                    serializer=self.name,
+                )
             return self._unpickle(obj)
         if kind == "exception":
             return self.decode_exception(obj)
         if kind == "path":  # "cls" names a pathlib class here, not an import path
             return getattr(pathlib, obj["cls"], pathlib.PurePath)(value)
+        check = _CLASS_CHECKS.get(kind)
+        if check is None:
+            raise SerializationError(f"unknown serialized tag {kind!r}: written by a newer pynenc_nb?")
         cls = import_class(obj["cls"])
+        if not (isinstance(cls, type) and check(cls)):
+            # The tag names what it may construct; anything else (a function, another kind of class)
+            # is refused, so stored data cannot make us call arbitrary importable callables.
+            raise SerializationError(f"refusing to decode a {kind!r} tag naming {obj['cls']!r}: not a {kind} class")
         if kind == "enum":
             return cls(value)
         if kind == "namedtuple":
             return cls(*value)
         if kind == "dataclass":
             return cls(**value)
-        if kind == "json":
-            return cls.from_json(value)
-        raise SerializationError(f"unknown serialized tag {kind!r}: written by a newer pynenc_nb?")
+        serializable: Any = cls
+        return serializable.from_json(value)
 
     def _unpickle(self, obj: dict[str, Any]) -> Any:
         payload = base64.b64decode(obj["v"])
@@ -246,9 +270,9 @@ class Serializer:
                 pass
         if "cls" in obj:
             try:
-                rebuilt = import_class(obj["cls"])(*obj.get("args", []))
-                if isinstance(rebuilt, BaseException):
-                    return rebuilt
+                cls = import_class(obj["cls"])
+                if isinstance(cls, type) and issubclass(cls, BaseException):
+                    return cls(*obj.get("args", []))
             except Exception:
                 pass
         from pynenc_nb.exceptions import TaskFailedError
@@ -259,6 +283,14 @@ class Serializer:
             exc_type=obj["type"],
             remote_traceback=obj.get("traceback", ""),
         )
+
+
+_CLASS_CHECKS: dict[str, Any] = {
+    "enum": lambda cls: issubclass(cls, enum.Enum),
+    "namedtuple": lambda cls: issubclass(cls, tuple) and hasattr(cls, "_fields"),
+    "dataclass": dataclasses.is_dataclass,
+    "json": lambda cls: callable(getattr(cls, "from_json", None)) and callable(getattr(cls, "to_json", None)),
+}
 
 
 def _time_decoder(value: list[int]) -> dt.timedelta:

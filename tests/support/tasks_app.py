@@ -96,3 +96,31 @@ def fibonacci(n: int) -> int:
         return n
     first, second = fibonacci(n - 1), fibonacci(n - 2)
     return first.result + second.result
+
+
+@app.task
+def wait_on(invocation_id: str) -> Any:
+    """Waits on any invocation by id (a parent, a sibling, itself): blocking control and cycles."""
+    return app.invocation(invocation_id).result
+
+
+@app.task
+def until_file_exists(path: str, value: int) -> int:
+    """Runs until the test creates ``path``: a task that is surely still running when its runner dies."""
+    while not os.path.exists(path):
+        time.sleep(0.02)
+    return value
+
+
+@app.task(running_concurrency="TASK")
+def one_at_a_time(seconds: float, value: int) -> int:
+    """Never two RUNNING at once, across every runner and process."""
+    time.sleep(seconds)
+    return value
+
+
+@app.task(running_concurrency="KEYS", key_arguments=("key",))
+def one_per_key(key: str, seconds: float, value: int) -> int:
+    """Never two RUNNING at once with the same ``key``; different keys run side by side."""
+    time.sleep(seconds)
+    return value

@@ -53,6 +53,7 @@ EXPECTED_ALL = [
     "WorkflowError",
     "WorkflowIdentity",
     "WorkflowMembershipError",
+    "current_invocation",
     "load_ipython_extension",
 ]
 

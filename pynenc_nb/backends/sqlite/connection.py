@@ -8,6 +8,7 @@ fails half-way with SQLITE_BUSY on upgrade. One file serves one app (checked on 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -102,7 +103,9 @@ class Database:
             callback()
 
     def _init_schema(self) -> None:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not os.path.exists(self.path):  # arguments and results live here: private to this user
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         conn = self.conn
         conn.execute("PRAGMA journal_mode=WAL")
         with self.write() as tx:

@@ -1,0 +1,60 @@
+"""What runs inside a background runner kernel: start a runner in a thread, stop it on request.
+
+The launching kernel sends ``serve(...)`` as code; the app's settings arrive in a private file
+(deleted once read) so they never appear in the kernel's input history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from pynenc_nb.runners.base import BaseRunner
+
+_runner: BaseRunner | None = None
+
+
+def serve(
+    settings_file: str, name: str, runner_cls: str, overrides: dict[str, Any], stop_with_pid: int | None, log_file: str
+) -> str:
+    """Start the runner in this kernel's background and return its runner id."""
+    global _runner
+    from pynenc_nb.app import Pynenc
+    from pynenc_nb.runners import make_runner
+
+    path = Path(settings_file)
+    settings = json.loads(path.read_text())
+    path.unlink(missing_ok=True)
+    os.environ.update(settings)
+    handler = logging.FileHandler(log_file)
+    logging.getLogger("pynenc").addHandler(handler)
+    app = Pynenc(app_id=settings["PYNENC__APP_ID"])
+    if overrides:
+        app.conf = app.conf.replace(**overrides)
+    runner = make_runner(app, runner_cls)
+    runner.name = name
+    handler.setFormatter(logging.getLogger("pynenc").handlers[0].formatter)
+    if stop_with_pid:
+        runner.stop_when_process_ends(stop_with_pid)
+        threading.Thread(target=_exit_after_stop, args=(runner,), daemon=True).start()
+    runner.start_in_thread()
+    _runner = runner
+    return runner.runner_id
+
+
+def _exit_after_stop(runner: BaseRunner) -> None:
+    """A runner tied to its launcher ends its kernel too once it stopped."""
+    runner._stopped.wait()
+    if runner.stopping:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def stop() -> None:
+    """Graceful stop (running invocations get the grace period); returns when stopped."""
+    if _runner is not None:
+        _runner.stop(wait=True)
