@@ -8,7 +8,6 @@ target is final the invocation goes back to RUNNING (respecting running concurre
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
@@ -20,7 +19,6 @@ from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
 
-log = logging.getLogger("pynenc.runner")
 _POLL_CAP_S = 1.0
 _RESUME_RETRY_S = 0.05
 

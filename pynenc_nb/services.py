@@ -9,7 +9,6 @@ broker message was lost, and concurrency-controlled invocations nobody will rele
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -20,7 +19,6 @@ from pynenc_nb.status import OWNED_STATUSES, InvocationStatus
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
 
-log = logging.getLogger("pynenc.services")
 LEASE = "services"
 _BATCH = 500
 S = InvocationStatus
@@ -45,11 +43,11 @@ class Services:
                 if state.acquire_lease(LEASE, self.holder.runner_id, self.lease_ttl_s, time.time()):
                     self.tick(time.time())
             except Exception:
-                log.warning("%s: background services failed", self.holder.label, exc_info=True)
+                self.app.logger.warning("%s: background services failed", self.holder.label, exc_info=True)
         try:
             state.release_lease(LEASE, self.holder.runner_id)
         except Exception:
-            log.debug("could not release the services lease", exc_info=True)
+            self.app.logger.debug("could not release the services lease", exc_info=True)
 
     def tick(self, now: float) -> dict[str, int]:
         done = {
@@ -70,7 +68,7 @@ class Services:
             if info.state not in ("running", "stopping") or now - info.last_heartbeat <= conf.runner_dead_after_s:
                 continue
             runner_id = info.context.runner_id
-            log.warning(
+            self.app.logger.warning(
                 "runner %s silent for %.1f s: recovering its invocations", info.context.label, now - info.last_heartbeat
             )
             state.heartbeat(runner_id, info.last_heartbeat, 0, "lost")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import signal
 import threading
@@ -19,8 +18,6 @@ from pynenc_nb.status import OWNED_STATUSES, InvocationStatus
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
-
-log = logging.getLogger("pynenc.runner")
 
 
 class BaseRunner:
@@ -98,7 +95,7 @@ class BaseRunner:
             threading.Thread(
                 target=services.run, args=(self._stop,), name=f"{self.context.label}-services", daemon=True
             ).start()
-        log.info(
+        self.app.logger.info(
             "%s started for app %s on %s, queues %s, %d slots",
             self.context.label,
             self.app.app_id,
@@ -116,8 +113,8 @@ class BaseRunner:
             try:
                 state.heartbeat(self.runner_id, time.time(), 0, "stopped")
             except Exception:  # the backend may be gone at interpreter exit
-                log.debug("could not record the stop of %s", self.context.label, exc_info=True)
-            log.info("%s stopped", self.context.label)
+                self.app.logger.debug("could not record the stop of %s", self.context.label, exc_info=True)
+            self.app.logger.info("%s stopped", self.context.label)
             self._stopped.set()
 
     def start_in_thread(self) -> threading.Thread:
@@ -134,7 +131,9 @@ class BaseRunner:
             InvocationFilter(statuses=OWNED_STATUSES, owner_id=self.runner_id), limit=1000
         )
         for record in records:
-            log.warning("%s stopping: rerouting %s, still %s", self.context.label, record.invocation_id, record.status)
+            self.app.logger.warning(
+                "%s stopping: rerouting %s, still %s", self.context.label, record.invocation_id, record.status
+            )
             self.app.orchestrator.transition(
                 record.invocation_id, InvocationStatus.REROUTED, self.runner_id, reason="runner stopped"
             )
@@ -157,7 +156,7 @@ class BaseRunner:
                 try:
                     os.kill(pid, 0)
                 except ProcessLookupError:
-                    log.info("%s: process %d is gone, stopping", self.context.label, pid)
+                    self.app.logger.info("%s: process %d is gone, stopping", self.context.label, pid)
                     self._stop.set()
                 except PermissionError:
                     pass  # exists, owned by someone else
@@ -168,7 +167,7 @@ class BaseRunner:
         """SIGTERM and SIGINT stop the runner gracefully (only possible from the main thread)."""
 
         def handle(signum: int, _frame: Any) -> None:
-            log.info("%s received signal %d, stopping", self.context.label, signum)
+            self.app.logger.info("%s received signal %d, stopping", self.context.label, signum)
             self._stop.set()
 
         signal.signal(signal.SIGTERM, handle)
@@ -181,9 +180,9 @@ class BaseRunner:
             try:
                 state.heartbeat(self.runner_id, time.time(), self.busy, "running")
             except Exception:
-                log.warning("%s could not heartbeat", self.context.label, exc_info=True)
+                self.app.logger.warning("%s could not heartbeat", self.context.label, exc_info=True)
         while not self._wound_down.wait(interval):  # winding down: still alive, so not recovered as dead
             try:
                 state.heartbeat(self.runner_id, time.time(), self.busy, "stopping")
             except Exception:
-                log.warning("%s could not heartbeat", self.context.label, exc_info=True)
+                self.app.logger.warning("%s could not heartbeat", self.context.label, exc_info=True)

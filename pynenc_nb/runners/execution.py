@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -14,8 +13,6 @@ from pynenc_nb.records import Delivery, InvocationRecord, RunnerContext
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
-
-log = logging.getLogger("pynenc.runner")
 
 
 def take_next(app: Pynenc, queues: Sequence[str], runner_id: str, timeout_s: float) -> InvocationRecord | None:

@@ -10,7 +10,6 @@ The parent watches its children: a child that dies has its invocations recovered
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import signal
@@ -30,7 +29,6 @@ from pynenc_nb.status import OWNED_STATUSES
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
 
-log = logging.getLogger("pynenc.runner")
 _fork = multiprocessing.get_context("fork")
 _WATCH_INTERVAL_S = 0.05
 
@@ -104,7 +102,7 @@ class ProcessRunner(BaseRunner):
             del self._children[pid]
             if process.exitcode != 0:
                 reason = f"worker process {pid} of {self.context.label} exited with code {process.exitcode}"
-                log.warning("%s while running %s", reason, child.record.invocation_id)
+                self.app.logger.warning("%s while running %s", reason, child.record.invocation_id)
                 self.app.orchestrator.recover(child.record.invocation_id, self.runner_id, reason)
 
     def details(self) -> dict[str, Any]:
@@ -194,7 +192,7 @@ class _PoolRunner(BaseRunner):
         )
         for record in owned:
             reason = f"worker process {worker.process.pid} exited with code {worker.process.exitcode}"
-            log.warning("%s while running %s", reason, record.invocation_id)
+            self.app.logger.warning("%s while running %s", reason, record.invocation_id)
             self.app.orchestrator.recover(record.invocation_id, self.runner_id, reason)
         self.app.broker.requeue_consumer(worker.runner_id)
         if worker.process.exitcode != 0:  # a killed worker cannot record its end: list it as lost, not running

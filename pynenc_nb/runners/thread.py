@@ -8,7 +8,6 @@ paused ones resume. So nested ``.result`` calls never deadlock, even with one th
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,6 @@ from pynenc_nb.runners.execution import execute, take_next
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
 
-log = logging.getLogger("pynenc.runner")
 _RECEIVE_TIMEOUT_S = 0.5  # how often an idle worker looks at the stop flag
 
 
@@ -111,7 +109,7 @@ class ThreadRunner(BaseRunner):
                     try:
                         record = take_next(app, self.queues, self.runner_id, _RECEIVE_TIMEOUT_S)
                     except Exception:
-                        log.exception("%s could not take work", self.context.label)
+                        self.app.logger.exception("%s could not take work", self.context.label)
                         self._stop.wait(_RECEIVE_TIMEOUT_S)
                         continue
                     if record is None:
@@ -121,7 +119,9 @@ class ThreadRunner(BaseRunner):
                     try:
                         execute(app, record, self.context, self._waits)
                     except BaseException:
-                        log.exception("%s: invocation %s broke its worker", self.context.label, record.invocation_id)
+                        self.app.logger.exception(
+                            "%s: invocation %s broke its worker", self.context.label, record.invocation_id
+                        )
                     finally:
                         with self._lock:
                             self._busy -= 1

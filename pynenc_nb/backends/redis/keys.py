@@ -1,0 +1,122 @@
+"""Key layout of the Redis backend. Every key of an app starts with ``pynenc:{<app_id>}:``.
+
+The braces make the app id a Redis Cluster hash tag: all keys of one app live in one slot, so the
+Lua scripts, which compute index keys from the prefix, stay valid on a cluster. One letter after
+the prefix names the port, which is what each port's ``purge`` deletes (SCAN + UNLINK).
+
+State (``s:``)::
+
+    s:inv:<id>              hash    the invocation (field names in ``codec.py``)
+    s:hist:<id>             list    status changes, oldest first (JSON arrays)
+    s:out:<id>              hash    kind, payload, display of the final outcome
+    s:ix:all                zset    every invocation, score updated_at (monitor pages)
+    s:ix:st:<STATUS>        zset    invocations in STATUS, score updated_at
+    s:ix:task:<task_id>     zset    by task, score updated_at
+    s:ix:owner:<runner_id>  zset    owned by the runner, score updated_at
+    s:ix:parent:<id>        zset    children of an invocation, score updated_at
+    s:ix:wf:<workflow_id>   zset    members of a workflow, score updated_at
+    s:ix:run:<running_key>  zset    invocations with the running key, score updated_at
+    s:ix:call:<task>|<call> zset    invocations of one call, score created_at (result cache)
+    s:rk:<STATUS>:<key>     zset    running-key holders per status (exclusive starts, releases)
+    s:rg:<STATUS>:<key>     set     registration-key holders per status (registration reuse)
+    s:waits:<waiter>        set     targets a paused invocation waits on
+    s:waiters:<target>      set     invocations waiting on a target
+    s:runners               set     runner ids
+    s:runner:<runner_id>    hash    ctx (JSON), hb, state, slots, busy, details
+    s:lease:<name>          hash    holder, expires
+    s:kv:<namespace>        hash    key -> value
+    final                   channel ids of invocations that just became final (pub/sub)
+
+Broker (``b:``)::
+
+    b:queues                set     queue names ever used
+    b:q:<queue>             zset    waiting invocation ids; score = -priority * 2**40 + seq
+    b:loc                   hash    waiting id -> its queue
+    b:seq                   string  send counter (FIFO order within a priority)
+    b:fly:<consumer>        hash    in flight: seq -> "<queue>\\t<score>\\t<id>"
+    b:flying                hash    id -> number of in-flight copies
+    b:wake:<queue>          list    wake-up tokens for consumers blocked in BLPOP (capped)
+
+Triggers (``t:``)::
+
+    t:cond                  hash    condition_id -> definition
+    t:trig:<trigger_id>     hash    task, def, conds (JSON list)
+    t:uses:<condition_id>   set     trigger ids using the condition
+    t:ev:<event_id>         hash    code, payload, at
+    t:evs / t:evs:<code>    zset    event ids, score at
+    t:ticks                 set     "<trigger_id>|<tick>" claimed cron ticks
+    t:run:<run_id>          hash    trigger, source, inv, at
+    t:runs / t:runs:<trig>  zset    trigger run ids, score at
+
+Argument cache (``c:``)::
+
+    c:<content hash>        string  the cached value (SET NX: never changes)
+"""
+
+from __future__ import annotations
+
+import re
+
+PORTS = ("s", "b", "t", "c")
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+def prefix_for(app_id: str) -> str:
+    return f"pynenc:{{{app_id}}}:"
+
+
+def match_pattern(prefix: str) -> str:
+    """A SCAN MATCH pattern for every key starting with ``prefix`` (glob characters escaped)."""
+    return _GLOB_SPECIAL.sub(r"\\\1", prefix) + "*"
+
+
+class Keys:
+    """Key builders for one app; Lua scripts build the same names from ``prefix``."""
+
+    def __init__(self, app_id: str) -> None:
+        self.prefix = prefix_for(app_id)
+        p = self.prefix
+        self.final_channel = f"{p}final"
+        self.runners = f"{p}s:runners"
+        self.queues = f"{p}b:queues"
+        self.cond = f"{p}t:cond"
+        self.ticks = f"{p}t:ticks"
+
+    def port(self, letter: str) -> str:
+        return f"{self.prefix}{letter}:"
+
+    # --- state
+    def inv(self, invocation_id: str) -> str:
+        return f"{self.prefix}s:inv:{invocation_id}"
+
+    def hist(self, invocation_id: str) -> str:
+        return f"{self.prefix}s:hist:{invocation_id}"
+
+    def out(self, invocation_id: str) -> str:
+        return f"{self.prefix}s:out:{invocation_id}"
+
+    def call(self, task_id: str, call_id: str) -> str:
+        return f"{self.prefix}s:ix:call:{task_id}|{call_id}"
+
+    def waiters(self, target_id: str) -> str:
+        return f"{self.prefix}s:waiters:{target_id}"
+
+    def runner(self, runner_id: str) -> str:
+        return f"{self.prefix}s:runner:{runner_id}"
+
+    def lease(self, name: str) -> str:
+        return f"{self.prefix}s:lease:{name}"
+
+    def kv(self, namespace: str) -> str:
+        return f"{self.prefix}s:kv:{namespace}"
+
+    # --- broker
+    def queue(self, name: str) -> str:
+        return f"{self.prefix}b:q:{name}"
+
+    def wake(self, name: str) -> str:
+        return f"{self.prefix}b:wake:{name}"
+
+    # --- arg cache
+    def cached(self, key: str) -> str:
+        return f"{self.prefix}c:{key}"
