@@ -17,6 +17,7 @@ from typing import Any
 from pynenc_nb.runners.base import BaseRunner
 
 _runner: BaseRunner | None = None
+_stop_requested = threading.Event()  # stop() asked by the launcher: it shuts the kernel down itself
 
 
 def serve(
@@ -48,13 +49,18 @@ def serve(
 
 
 def _exit_after_stop(runner: BaseRunner) -> None:
-    """A runner tied to its launcher ends its kernel too once it stopped."""
+    """A runner tied to its launcher ends its kernel too once it stopped because the launcher is gone.
+
+    Not when the launcher asked for the stop: it is waiting for the reply of ``stop()`` and then
+    shuts the kernel down itself (killing the kernel first made every stop wait out the timeout).
+    """
     runner._stopped.wait()
-    if runner.stopping:
+    if runner.stopping and not _stop_requested.is_set():
         os.kill(os.getpid(), signal.SIGTERM)
 
 
 def stop() -> None:
     """Graceful stop (running invocations get the grace period); returns when stopped."""
+    _stop_requested.set()
     if _runner is not None:
         _runner.stop(wait=True)

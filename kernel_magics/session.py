@@ -71,7 +71,10 @@ class NotebookSession:
         raise ConfigError(f"several apps ({', '.join(sorted(apps))}): choose one with %pynenc app NAME")
 
     def choose(self, expression: str) -> Pynenc:
-        value = eval(expression, {}, dict(self._namespace()))  # the user's own expression, in their kernel
+        try:
+            value = eval(expression, {}, dict(self._namespace()))  # the user's own expression, in their kernel
+        except Exception as exc:
+            raise ConfigError(f"%pynenc app {expression}: {type(exc).__name__}: {exc}") from None
         if not isinstance(value, Pynenc):
             raise ConfigError(f"{expression!r} is a {type(value).__name__}, not a Pynenc app")
         self._app = value
@@ -126,9 +129,13 @@ class NotebookSession:
         return Rendered(text, [(name, text)])
 
     def emit(self, event_code: str, payload: str | None) -> str:
-        data = json.loads(payload) if payload else {}
+        expected = 'the event payload must be a JSON object, e.g. \'{"source": "feed"}\''
+        try:
+            data = json.loads(payload) if payload else {}
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{expected}; {payload!r} is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
-            raise ConfigError('the event payload must be a JSON object, e.g. \'{"source": "feed"}\'')
+            raise ConfigError(expected)
         return self.app.trigger.emit_event(event_code, data)
 
     def config(self) -> Rendered:

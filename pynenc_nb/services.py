@@ -13,6 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from pynenc_nb import forking
 from pynenc_nb.records import InvocationFilter, RunnerContext
 from pynenc_nb.status import OWNED_STATUSES, InvocationStatus
 
@@ -40,12 +41,14 @@ class Services:
         state = self.app.state_backend
         while not stop.wait(interval):
             try:
-                if state.acquire_lease(LEASE, self.holder.runner_id, self.lease_ttl_s, time.time()):
-                    self.tick(time.time())
+                with forking.quiet():
+                    if state.acquire_lease(LEASE, self.holder.runner_id, self.lease_ttl_s, time.time()):
+                        self.tick(time.time())
             except Exception:
                 self.app.logger.warning("%s: background services failed", self.holder.label, exc_info=True)
         try:
-            state.release_lease(LEASE, self.holder.runner_id)
+            with forking.quiet():
+                state.release_lease(LEASE, self.holder.runner_id)
         except Exception:
             self.app.logger.debug("could not release the services lease", exc_info=True)
 

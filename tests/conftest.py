@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,16 @@ from typing import Any
 import pytest
 
 from pynenc_nb import Pynenc
+from pynenc_nb.backends.urls import redact_url, scheme_of
 from pynenc_nb.records import new_id
 from tests.support.oracle import assert_histories_valid
 
 # Backends every conformance test runs on. Server backends join this list as they land.
-BACKENDS = ["memory", "sqlite"]
-SHARED_BACKENDS = ["sqlite"]  # usable by runners in other processes
+BACKENDS = ["memory", "sqlite", "redis"]
+SHARED_BACKENDS = ["sqlite", "redis"]  # usable by runners in other processes
+SERVER_BACKENDS = {"redis"}  # need a running server (services.md); skipped locally when it is down
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+_service_problems: dict[str, str | None] = {}  # kind -> why it cannot be used (None: it can), per session
 
 
 def backend_url_for(kind: str, tmp_path: Path) -> str:
@@ -22,7 +27,38 @@ def backend_url_for(kind: str, tmp_path: Path) -> str:
         return "memory:"
     if kind == "sqlite":
         return f"sqlite://{tmp_path / 'pynenc.db'}"
+    if kind == "redis":
+        return os.environ.get("PYNENC_NB_REDIS_URL", DEFAULT_REDIS_URL)
     raise ValueError(kind)
+
+
+def _service_problem(kind: str, url: str) -> str | None:
+    if kind == "redis":
+        try:
+            import redis
+        except ImportError:
+            return 'the redis package is not installed (pip install "pynenc_nb[redis]")'
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client.ping()
+        except redis.exceptions.RedisError as exc:
+            return f"no Redis server at {redact_url(url)} ({type(exc).__name__})"
+        finally:
+            client.close()
+    return None
+
+
+def require_service(kind: str, url: str) -> None:
+    """Skip a test whose server is down, or fail it when ``PYNENC_NB_REQUIRE_SERVICES=1`` (CI)."""
+    if kind not in SERVER_BACKENDS:
+        return
+    if kind not in _service_problems:
+        _service_problems[kind] = _service_problem(kind, url)
+    problem = _service_problems[kind]
+    if problem is not None:
+        if os.environ.get("PYNENC_NB_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{problem}; PYNENC_NB_REQUIRE_SERVICES=1 requires it (see services.md)")
+        pytest.skip(problem)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -32,7 +68,9 @@ def backend_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def backend_url(backend_kind: str, tmp_path: Path) -> str:
-    return backend_url_for(backend_kind, tmp_path)
+    url = backend_url_for(backend_kind, tmp_path)
+    require_service(backend_kind, url)
+    return url
 
 
 @pytest.fixture
@@ -53,7 +91,11 @@ def make_app(backend_url: str) -> Iterator[Callable[..., Pynenc]]:
         try:
             assert_histories_valid(app)
         finally:
-            app.close()
+            try:
+                if scheme_of(app.conf.backend_url) in ("redis", "rediss"):
+                    app.purge()  # a server outlives the test: leave none of its keys behind
+            finally:
+                app.close()
 
 
 @pytest.fixture

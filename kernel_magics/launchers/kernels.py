@@ -120,7 +120,10 @@ def start_kernel_runner(
 
         manager = KernelManager(kernel_name="python3")
         log = open(log_file, "ab")  # noqa: SIM115 - kept open for the kernel's lifetime
-        manager.start_kernel(cwd=cwd, stdout=log, stderr=log, env={**os.environ})
+        # ipykernel ends a kernel whose parent (JPY_PARENT_PID, or ours when inherited) exits: right
+        # for attached runners, wrong for detached ones, which must outlive this process.
+        kernel_env = {k: v for k, v in os.environ.items() if not (detach and k == "JPY_PARENT_PID")}
+        manager.start_kernel(cwd=cwd, stdout=log, stderr=log, env=kernel_env, independent=detach)
         kernel_id = manager.kernel_id or name
         _managers[kernel_id] = manager
         connection_file = manager.connection_file
@@ -184,6 +187,9 @@ def stop_kernel_runner(kernel: dict[str, Any], timeout_s: float) -> None:
             client.stop_channels()
         except Exception:
             pass
+    if connection_file:  # its manager died with the launching kernel: nobody else removes the file
+        with contextlib.suppress(OSError):
+            os.remove(connection_file)
     pid = int(kernel.get("pid") or 0)
     deadline = time.monotonic() + 5
     while pid and time.monotonic() < deadline:

@@ -10,7 +10,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from pynenc_nb import context
+from pynenc_nb import context, forking
 from pynenc_nb.backends.urls import redact_url
 from pynenc_nb.records import InvocationFilter, RunnerContext, RunnerInfo
 from pynenc_nb.services import Services
@@ -80,7 +80,8 @@ class BaseRunner:
     def run(self) -> None:
         if self.uses_other_processes:
             self.app.require_shared_backend(type(self).__name__)
-        self._stop.clear()
+        # ``_stop`` is not cleared here: a stop asked for before ``run`` (a SIGTERM to a pool worker
+        # that is still starting) must not be lost. ``start_in_thread`` clears it for a restart.
         self._stopped.clear()
         self._wound_down.clear()
         self.context = dataclasses.replace(
@@ -119,6 +120,7 @@ class BaseRunner:
 
     def start_in_thread(self) -> threading.Thread:
         """Run in a daemon thread of this process; ``stop()`` ends it."""
+        self._stop.clear()
         self._stopped.clear()
         thread = threading.Thread(target=self.run, name=f"{type(self).__name__}-main", daemon=True)
         self._thread = thread
@@ -166,7 +168,16 @@ class BaseRunner:
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop the runner gracefully (only possible from the main thread)."""
 
+        signalled = False
+
         def handle(signum: int, _frame: Any) -> None:
+            # A second signal may interrupt this handler inside ``Event.set`` (Ctrl-C reaches a pool
+            # worker together with its supervisor's SIGTERM); re-entering it would deadlock on the
+            # Event's lock, so only the first signal acts.
+            nonlocal signalled
+            if signalled or self._stop.is_set():
+                return
+            signalled = True
             self.app.logger.info("%s received signal %d, stopping", self.context.label, signum)
             self._stop.set()
 
@@ -178,11 +189,13 @@ class BaseRunner:
         state = self.app.state_backend
         while not self._stop.wait(interval):
             try:
-                state.heartbeat(self.runner_id, time.time(), self.busy, "running")
+                with forking.quiet():
+                    state.heartbeat(self.runner_id, time.time(), self.busy, "running")
             except Exception:
                 self.app.logger.warning("%s could not heartbeat", self.context.label, exc_info=True)
         while not self._wound_down.wait(interval):  # winding down: still alive, so not recovered as dead
             try:
-                state.heartbeat(self.runner_id, time.time(), self.busy, "stopping")
+                with forking.quiet():
+                    state.heartbeat(self.runner_id, time.time(), self.busy, "stopping")
             except Exception:
                 self.app.logger.warning("%s could not heartbeat", self.context.label, exc_info=True)

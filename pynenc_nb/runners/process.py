@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
+from pynenc_nb import forking
 from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.records import InvocationFilter, InvocationRecord, new_id
 from pynenc_nb.runners.base import BaseRunner
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 _fork = multiprocessing.get_context("fork")
 _WATCH_INTERVAL_S = 0.05
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def _cpu_count() -> int:
@@ -81,7 +83,8 @@ class ProcessRunner(BaseRunner):
                 continue
             paused = _fork.Value("b", 0, lock=False)
             process = _fork.Process(target=_execute_in_child, args=(self.app, record, self, paused), daemon=True)
-            process.start()
+            with forking.forking():
+                process.start()
             assert process.pid is not None
             self._children[process.pid] = _Child(process, record, paused)
         deadline = time.monotonic() + self.app.conf.graceful_stop_timeout_s
@@ -167,7 +170,14 @@ class _PoolRunner(BaseRunner):
             args=(self.app, runner_id, self.runner_id, self.queues, self.threads_per_worker),
             daemon=False,
         )
-        process.start()
+        # A stop signal reaching the child before it installs its own handlers would run the copy of
+        # ours and be lost: the child starts with them blocked and unblocks once its handlers are in.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            with forking.forking():
+                process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         return _Worker(runner_id, process)
 
     def _serve(self) -> None:
@@ -213,6 +223,7 @@ def _pool_worker(app: Pynenc, runner_id: str, parent_id: str, queues: tuple[str,
     runner = ThreadRunner(app, max_threads=threads, queues=queues, parent_runner_id=parent_id, runner_id=runner_id)
     runner.run_services = False  # the supervisor competes for the services lease, not each worker
     runner.install_signal_handlers()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by ``_spawn`` until now
     watcher = threading.Thread(target=_stop_when_orphaned, args=(runner, os.getppid()), daemon=True)
     watcher.start()
     runner.run()

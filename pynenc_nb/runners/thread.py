@@ -82,7 +82,8 @@ class ThreadRunner(BaseRunner):
         with self._lock:
             for _ in range(self.max_threads):
                 self._spawn()
-        self._stop.wait()
+        while not self._stop.wait(_RECEIVE_TIMEOUT_S):
+            pass  # timed: a stop signal caught by another thread is handled here within this interval
         deadline = time.monotonic() + self.app.conf.graceful_stop_timeout_s
         while time.monotonic() < deadline:
             with self._lock:

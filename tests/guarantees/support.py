@@ -89,9 +89,16 @@ def top_level_runners(app: Pynenc) -> dict[str, RunnerContext]:
 
 @contextlib.contextmanager
 def runner_processes(
-    app: Pynenc, env: Mapping[str, str], count: int, *args: str, registrations_each: int = 1
+    app: Pynenc,
+    env: Mapping[str, str],
+    count: int,
+    *args: str,
+    registrations_each: int = 1,
+    new_session: bool = False,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Start ``count`` runner processes at once (``runner start ARGS``) and wait until all registered.
+
+    ``new_session`` gives each its own process group, as a terminal does (Ctrl-C signals it all).
 
     Leftovers are stopped with SIGTERM (SIGKILL if they do not stop) when the block ends.
     """
@@ -104,6 +111,7 @@ def runner_processes(
             cwd=str(ROOT),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=new_session,
         )
         for _ in range(count)
     ]

@@ -135,7 +135,7 @@ def test_two_invocations_waiting_on_each_other_raise_cycle_detected_at_once(app:
     (child,) = [r for r in _all(app) if r.parent_invocation_id == parent.invocation_id]
     assert child.status is S.FAILED and parent.status is S.FAILED
     with pytest.raises(CycleDetectedError):
-        app.invocation(child.invocation_id).result
+        _ = app.invocation(child.invocation_id).result
     # And it was raised within a second of the cycle's last member starting
     histories = [parent.history(), app.state_backend.history(child.invocation_id)]
     cycle_closed = max(first(h, S.RUNNING).at for h in histories)

@@ -99,12 +99,6 @@ def fibonacci(n: int) -> int:
 
 
 @app.task
-def wait_on(invocation_id: str) -> Any:
-    """Waits on any invocation by id (a parent, a sibling, itself): blocking control and cycles."""
-    return app.invocation(invocation_id).result
-
-
-@app.task
 def until_file_exists(path: str, value: int) -> int:
     """Runs until the test creates ``path``: a task that is surely still running when its runner dies."""
     while not os.path.exists(path):

@@ -9,8 +9,7 @@ State (``s:``)::
     s:inv:<id>              hash    the invocation (field names in ``codec.py``)
     s:hist:<id>             list    status changes, oldest first (JSON arrays)
     s:out:<id>              hash    kind, payload, display of the final outcome
-    s:ix:all                zset    every invocation, score updated_at (monitor pages)
-    s:ix:st:<STATUS>        zset    invocations in STATUS, score updated_at
+    s:ix:st:<STATUS>        zset    invocations in STATUS, score updated_at (their union: all of them)
     s:ix:task:<task_id>     zset    by task, score updated_at
     s:ix:owner:<runner_id>  zset    owned by the runner, score updated_at
     s:ix:parent:<id>        zset    children of an invocation, score updated_at
@@ -97,6 +96,9 @@ class Keys:
 
     def call(self, task_id: str, call_id: str) -> str:
         return f"{self.prefix}s:ix:call:{task_id}|{call_id}"
+
+    def waits(self, waiter_id: str) -> str:
+        return f"{self.prefix}s:waits:{waiter_id}"
 
     def waiters(self, target_id: str) -> str:
         return f"{self.prefix}s:waiters:{target_id}"

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pynenc_nb import forking
 from pynenc_nb.backends.sqlite.schema import SCHEMA, SCHEMA_VERSION
 from pynenc_nb.exceptions import BackendUnavailableError, ConfigError
 
@@ -133,9 +134,10 @@ class Database:
         self._checkpointer.start()
 
     def _checkpoint_loop(self) -> None:
-        conn = self._connect()
+        with forking.quiet():  # a runner may fork meanwhile: never while this thread is inside SQLite
+            conn = self._connect()
         while not self._closed.wait(CHECKPOINT_INTERVAL_S):
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(sqlite3.Error), forking.quiet():
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:

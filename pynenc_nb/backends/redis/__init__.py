@@ -1,0 +1,63 @@
+"""Redis backend: every port on one Redis server (or cluster slot), shared by any number of hosts.
+
+``redis://[[user]:password@]host[:port][/db]`` or ``rediss://`` for TLS; redis-py options such as
+``?socket_timeout=30`` go in the query string. Each app's keys live under ``pynenc:{<app_id>}:``
+(layout in ``keys.py``); every status change is one Lua script (``scripts/``). Needs the
+``redis`` extra: ``pip install "pynenc_nb[redis]"``.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+from pynenc_nb.backends.redis.broker import RedisBroker
+from pynenc_nb.backends.redis.connection import Connection
+from pynenc_nb.backends.redis.state import RedisState
+from pynenc_nb.backends.redis.triggers import RedisArgCache, RedisTriggerStore
+
+__all__ = ["RedisBackend"]
+
+
+class RedisBackend:
+    serves_other_processes = True
+
+    def __init__(self, url: str, app_id: str) -> None:
+        self.app_id = app_id
+        self.conn = Connection(url, app_id)
+        self._state = RedisState(self.conn)
+        self._broker = RedisBroker(self.conn)
+        self._triggers = RedisTriggerStore(self.conn)
+        self._cache = RedisArgCache(self.conn)
+
+    def __repr__(self) -> str:
+        return f"<RedisBackend {self.conn.url} app={self.app_id}>"
+
+    @property
+    def url(self) -> str:
+        """The URL with any password redacted."""
+        return self.conn.url
+
+    def state(self) -> RedisState:
+        return self._state
+
+    def broker(self) -> RedisBroker:
+        return self._broker
+
+    def trigger_store(self) -> RedisTriggerStore:
+        return self._triggers
+
+    def arg_cache(self) -> RedisArgCache:
+        return self._cache
+
+    def atomic(self) -> AbstractContextManager[object]:
+        """Not a transaction: every operation is atomic on its own. Inside, acks ride along with
+        the next script of the thread, saving a round trip on the claim + ack + start path."""
+        return self.conn.group()
+
+    def purge(self) -> None:
+        """Delete every key of this app, whatever port wrote it."""
+        self.conn.delete_prefix(self.conn.keys.prefix)
+
+    def close(self) -> None:
+        self._state.close()
+        self.conn.close()

@@ -1,0 +1,132 @@
+"""Redis broker: a sorted set per queue, a per-consumer in-flight hash, blocking on wake-up lists.
+
+``receive`` moves the best waiting message across the requested queues into the consumer's
+in-flight hash in one script, so a message is always either waiting or in flight: a consumer that
+dies holding messages loses nothing, ``requeue_consumer`` gives them back. When the queues are
+empty a consumer blocks in BLPOP on the queues' wake-up lists (one token per message sent), then
+tries again: no polling, and a token pushed between the try and the BLPOP is not missed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pynenc_nb.backends.redis.connection import Connection
+from pynenc_nb.records import Delivery
+
+RECENT_EMPTY_S = 1.0  # a consumer that just found its queues empty goes straight to BLPOP
+MAX_PRIORITY = 4095  # |priority| bound that keeps queue scores exact (score = -priority * 2**40 + seq)
+_CHUNK = 500
+
+
+def _clamp(priority: int) -> int:
+    return max(-MAX_PRIORITY, min(MAX_PRIORITY, int(priority)))
+
+
+class RedisBroker:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.keys = conn.keys
+        self._local = threading.local()  # (consumer, queues, when) of this thread's last empty take
+
+    def __repr__(self) -> str:
+        return f"<RedisBroker {self.conn.url} {self.keys.prefix}>"
+
+    def send(self, queue: str, invocation_id: str, priority: int = 0) -> None:
+        self.send_many([(queue, invocation_id, priority)])
+
+    def send_many(self, items: Sequence[tuple[str, str, int]]) -> None:
+        for start in range(0, len(items), _CHUNK):
+            args: list[Any] = [self.keys.prefix]
+            for queue, invocation_id, priority in items[start : start + _CHUNK]:
+                args += [queue, invocation_id, _clamp(priority)]
+            self.conn.eval("send", [], args)
+
+    def _take(self, queues: Sequence[str], consumer_id: str) -> Delivery | None:
+        reply = self.conn.eval("receive", [], [self.keys.prefix, consumer_id, *queues])
+        if not reply:
+            self._local.empty = (consumer_id, tuple(queues), time.monotonic())
+            return None
+        invocation_id, queue, seq = reply
+        return Delivery(invocation_id, queue, f"{seq}:{consumer_id}")
+
+    def receive(self, queues: Sequence[str], consumer_id: str, timeout_s: float) -> Delivery | None:
+        if not queues:
+            return None
+        # Every message added to a queue pushes a wake-up token, so after an empty take of these
+        # queues a token (not another take) is what tells that something arrived.
+        empty = getattr(self._local, "empty", None)
+        just_empty = (
+            timeout_s > 0
+            and empty is not None
+            and empty[:2] == (consumer_id, tuple(queues))
+            and time.monotonic() - empty[2] < RECENT_EMPTY_S
+        )
+        if not just_empty:
+            delivery = self._take(queues, consumer_id)
+            if delivery is not None or timeout_s <= 0:
+                return delivery
+        deadline = time.monotonic() + timeout_s
+        wake_keys = [self.keys.wake(q) for q in queues]
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            block_s = max(0.01, min(remaining, self.conn.max_block_s))
+            woken = self._block(wake_keys, block_s)
+            if woken is None and deadline - time.monotonic() <= 0.01:
+                return None  # the caller's next receive starts with a take: nothing waits unseen for long
+            delivery = self._take(queues, consumer_id)  # also between long blocks: a token may have gone astray
+            if delivery is not None:
+                return delivery
+
+    def _block(self, wake_keys: list[str], timeout_s: float) -> Any:
+        return self.conn.run(lambda c: c.blpop(wake_keys, timeout=timeout_s))
+
+    def ack(self, delivery: Delivery) -> None:
+        seq, _, consumer = delivery.token.partition(":")
+        keys = [f"{self.keys.prefix}b:fly:{consumer}", f"{self.keys.prefix}b:loc"]
+        self.conn.defer("ack", keys, [seq, delivery.invocation_id, f"@{consumer}\t{seq}"])
+
+    def nack(self, delivery: Delivery) -> None:
+        seq, _, consumer = delivery.token.partition(":")
+        self.conn.eval("nack", [f"{self.keys.prefix}b:fly:{consumer}"], [self.keys.prefix, seq])
+
+    def reprioritize(self, invocation_id: str, priority: int) -> bool:
+        keys = [f"{self.keys.prefix}b:loc"]
+        return bool(self.conn.eval("reprioritize", keys, [self.keys.prefix, invocation_id, _clamp(priority)]))
+
+    def requeue_consumer(self, consumer_id: str) -> int:
+        keys = [f"{self.keys.prefix}b:fly:{consumer_id}"]
+        return int(self.conn.eval("requeue", keys, [self.keys.prefix]))
+
+    def count(self, queue: str | None = None) -> int:
+        def read(client: Any) -> int:
+            names = [queue] if queue is not None else sorted(client.smembers(self.keys.queues))
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                pipe.zcard(self.keys.queue(name))
+            return sum(pipe.execute())
+
+        return int(self.conn.run(read))
+
+    def queued_ids(self, invocation_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(invocation_ids), _CHUNK):
+            chunk = list(invocation_ids[start : start + _CHUNK])
+            where = self._locations(chunk)
+            found.update(i for i, w in zip(chunk, where, strict=True) if w is not None)
+        return found
+
+    def _locations(self, invocation_ids: list[str]) -> list[str | None]:
+        """Where each id is: its queue while waiting, ``@<consumer>\t<seq>`` in flight, else None."""
+        return list(self.conn.run(lambda c: c.hmget(f"{self.keys.prefix}b:loc", invocation_ids)))
+
+    def purge(self) -> None:
+        self.conn.delete_prefix(self.keys.port("b"))
+
+    def close(self) -> None:
+        pass

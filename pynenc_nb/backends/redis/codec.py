@@ -1,0 +1,87 @@
+"""Invocation records and history entries as Redis hash fields and list items.
+
+Optional fields are left out of the hash when they are ``None``; an empty string means ``None``
+in script arguments (ids and keys are never empty). Times are ``repr(float)``, exact both ways.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pynenc_nb.records import InvocationRecord, StatusChange, WorkflowIdentity
+from pynenc_nb.status import InvocationStatus
+
+# Written once at registration; a process caches them (they never change).
+STATIC_FIELDS = (
+    "id", "task", "call", "args", "disp", "parent", "wf", "wft", "pwf", "ver", "queue", "prio", "regk", "runk",
+    "created",
+)  # fmt: skip
+# Rewritten by status changes; ``chg`` names the last change (it makes a retried script idempotent).
+MUTABLE_FIELDS = ("status", "owner", "retries", "recov", "updated")
+
+
+def static_values(record: InvocationRecord) -> list[str]:
+    """Script arguments in ``STATIC_FIELDS`` order."""
+    wf = record.workflow
+    return [
+        record.invocation_id,
+        record.task_id,
+        record.call_id,
+        record.arguments,
+        record.args_display,
+        record.parent_invocation_id or "",
+        wf.workflow_id if wf else "",
+        wf.workflow_type if wf else "",
+        (wf.parent_workflow_id or "") if wf else "",
+        record.task_version or "",
+        record.queue,
+        str(record.priority),
+        record.registration_key or "",
+        record.running_key or "",
+        repr(record.created_at),
+    ]
+
+
+def pairs(flat: Sequence[Any]) -> dict[str, str]:
+    """A dict from a flat ``[field, value, ...]`` reply (HGETALL inside a script)."""
+    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def to_record(h: Mapping[str, str]) -> InvocationRecord:
+    wf = h.get("wf")
+    return InvocationRecord(
+        invocation_id=h["id"],
+        task_id=h["task"],
+        call_id=h["call"],
+        arguments=h["args"],
+        args_display=h["disp"],
+        status=InvocationStatus(h["status"]),
+        owner_id=h.get("owner") or None,
+        parent_invocation_id=h.get("parent") or None,
+        workflow=WorkflowIdentity(wf, h.get("wft", ""), h.get("pwf") or None) if wf else None,
+        task_version=h.get("ver") or None,
+        queue=h["queue"],
+        priority=int(h["prio"]),
+        registration_key=h.get("regk") or None,
+        running_key=h.get("runk") or None,
+        num_retries=int(h.get("retries", 0)),
+        recoveries=int(h.get("recov", 0)),
+        created_at=float(h["created"]),
+        updated_at=float(h["updated"]),
+    )
+
+
+def entry(change: StatusChange) -> str:
+    return json.dumps([change.status.value, change.owner_id, change.runner_id, change.at, change.reason])
+
+
+def to_change(invocation_id: str, text: str) -> StatusChange:
+    status, owner, runner, at, reason = json.loads(text)
+    return StatusChange(invocation_id, InvocationStatus(status), owner, runner, float(at), reason)
+
+
+def change_token(change: StatusChange) -> str:
+    """Names one requested change: a retried script that already applied it reports success."""
+    return f"{change.status.value}|{change.owner_id or ''}|{change.runner_id or ''}|{change.at!r}"

@@ -1,0 +1,219 @@
+"""One Redis client per backend: pooled connections, timeouts, retries, Lua scripts, error translation.
+
+The pool is redis-py's: it checks the pid on every use, so a forked child opens its own sockets and
+never talks over the parent's. Every call goes through :meth:`Connection.run` or
+:meth:`Connection.eval`, which turn client errors into ``BackendUnavailableError`` /
+``BackendError`` with the URL redacted. Inside :meth:`Connection.group`, fire-and-forget scripts
+(``defer``) are sent in the same round trip as the next script of the thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from importlib import resources
+from typing import Any, TypeVar
+
+from pynenc_nb.backends.redis.keys import Keys, match_pattern
+from pynenc_nb.backends.urls import redact_text, redact_url
+from pynenc_nb.exceptions import BackendError, BackendUnavailableError, MissingDependencyError
+
+try:
+    import redis
+    from redis.backoff import ExponentialBackoff, NoBackoff
+    from redis.exceptions import NoScriptError
+    from redis.retry import Retry
+except ImportError as exc:  # pragma: no cover - exercised by a test that hides the package
+    raise MissingDependencyError("Redis backend", "redis") from exc
+
+T = TypeVar("T")
+SOCKET_TIMEOUT_S = 10.0  # a reply slower than this is a dead connection (blocking reads stay below it)
+CONNECT_TIMEOUT_S = 5.0
+HEALTH_CHECK_INTERVAL_S = 30
+RETRIES = 3  # reconnect attempts per command, with exponential backoff
+BACKOFF_BASE_S = 0.05
+BACKOFF_CAP_S = 1.0
+_UNLINK_BATCH = 500
+
+SCRIPT_NAMES = (
+    "register", "transition", "query", "count", "find_by_call", "final_among",
+    "add_waits", "remove_waits", "heartbeat", "lease", "runners",
+    "send", "receive", "ack", "nack", "requeue", "reprioritize",
+    "put_trigger", "triggers_for", "events", "purge_events", "trigger_runs",
+)  # fmt: skip
+
+
+def _source(name: str) -> str:
+    folder = resources.files("pynenc_nb.backends.redis") / "scripts"
+    text = (folder / f"{name}.lua").read_text(encoding="utf-8")
+    if "--! uses lib" in text:
+        text = (folder / "lib.lua").read_text(encoding="utf-8") + "\n" + text
+    return text
+
+
+class Script:
+    def __init__(self, name: str, source: str, sha: str) -> None:
+        self.name = name
+        self.source = source
+        self.sha = sha
+
+
+class Connection:
+    def __init__(self, url: str, app_id: str) -> None:
+        self.url = redact_url(url)
+        self.keys = Keys(app_id)
+        self._local = threading.local()
+        backoff = ExponentialBackoff(cap=BACKOFF_CAP_S, base=BACKOFF_BASE_S)
+        self.client = self._client(url, SOCKET_TIMEOUT_S, Retry(backoff, RETRIES))
+        timeout = self.client.connection_pool.connection_kwargs.get("socket_timeout")
+        self.max_block_s = max(0.05, float(timeout) - 1.0) if timeout else 60.0
+        # Opening fails fast (one attempt, short timeouts) on a wrong address, password or TLS setting;
+        # later commands retry with backoff. The probe also loads every script in one round trip.
+        probe = self._client(url, CONNECT_TIMEOUT_S, Retry(NoBackoff(), 0))
+        try:
+            self.scripts = self._load_scripts(probe)
+        finally:
+            probe.close()
+
+    def _client(self, url: str, socket_timeout_s: float, retry: Retry) -> Any:
+        try:
+            return redis.Redis.from_url(
+                url,
+                decode_responses=True,
+                protocol=2,
+                socket_timeout=socket_timeout_s,
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
+                socket_keepalive=True,
+                health_check_interval=HEALTH_CHECK_INTERVAL_S,
+                retry=retry,
+            )
+        except ValueError as exc:
+            raise BackendError(f"invalid Redis URL {self.url!r}: {redact_text(str(exc))}") from None
+
+    def __repr__(self) -> str:
+        return f"<RedisConnection {self.url}>"
+
+    # --- errors ----------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Client errors as our errors, with any password in the message redacted."""
+        try:
+            yield
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            exc.args = tuple(redact_text(str(a)) for a in exc.args)
+            what = "authenticate to" if isinstance(exc, redis.exceptions.AuthenticationError) else "reach"
+            detail = redact_text(str(exc)).rstrip(". ")
+            detail += " " if detail.endswith(("?", "!")) else ". "
+            raise BackendUnavailableError(
+                f"cannot {what} Redis at {self.url}: {detail}Check that the server is running "
+                "and that the URL (host, port, password, rediss:// for TLS) is right; set it with "
+                "PYNENC__BACKEND_URL or backend_url.",
+                url=self.url,
+            ) from exc
+        except redis.exceptions.RedisError as exc:
+            exc.args = tuple(redact_text(str(a)) for a in exc.args)
+            raise BackendError(f"Redis at {self.url} refused an operation: {redact_text(str(exc))}") from exc
+
+    def run(self, operation: Callable[[Any], T]) -> T:
+        """``operation(client)`` with errors translated."""
+        with self.guard():
+            return operation(self.client)
+
+    # --- scripts ---------------------------------------------------------------------------------
+
+    def _load_scripts(self, client: Any) -> dict[str, Script]:
+        sources = {name: _source(name) for name in SCRIPT_NAMES}
+        with self.guard():
+            pipe = client.pipeline(transaction=False)
+            for source in sources.values():
+                pipe.script_load(source)
+            shas = pipe.execute()
+        return {name: Script(name, sources[name], sha) for name, sha in zip(sources, shas, strict=True)}
+
+    def _evalsha(self, client: Any, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+
+    def eval(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """Run a script; deferred scripts of this thread go in the same round trip, first."""
+        script = self.scripts[name]
+        pending: list[tuple[Script, Sequence[str], Sequence[Any]]] = getattr(self._local, "pending", [])
+        with self.guard():
+            if pending:
+                self._local.pending = []
+                return self._pipelined([*pending, (script, keys, args)])
+            try:
+                return self._evalsha(self.client, script, keys, args)
+            except NoScriptError:  # the server lost its script cache (restart, SCRIPT FLUSH)
+                script.sha = self.client.script_load(script.source)
+                return self._evalsha(self.client, script, keys, args)
+
+    def _pipelined(self, calls: Sequence[tuple[Script, Sequence[str], Sequence[Any]]]) -> Any:
+        pipe = self.client.pipeline(transaction=False)
+        for script, keys, args in calls:
+            self._evalsha(pipe, script, keys, args)
+        results = pipe.execute(raise_on_error=False)
+        for index, result in enumerate(results):
+            if isinstance(result, NoScriptError):
+                script, keys, args = calls[index]
+                script.sha = self.client.script_load(script.source)
+                results[index] = self._evalsha(self.client, script, keys, args)
+            elif isinstance(result, Exception):
+                raise result
+        return results[-1]
+
+    def defer(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+        """A script whose reply nobody needs: inside a group it rides along with the next call."""
+        if getattr(self._local, "depth", 0):
+            pending = getattr(self._local, "pending", None)
+            if pending is None:
+                pending = self._local.pending = []
+            pending.append((self.scripts[name], keys, args))
+            return
+        self.eval(name, keys, args)
+
+    @contextlib.contextmanager
+    def group(self) -> Iterator[None]:
+        local = self._local
+        local.depth = getattr(local, "depth", 0) + 1
+        try:
+            yield
+        except BaseException:
+            local.depth -= 1
+            if not local.depth:
+                with contextlib.suppress(Exception):  # the group's own error is the one to report
+                    self._flush()
+            raise
+        local.depth -= 1
+        if not local.depth:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending = getattr(self._local, "pending", None)
+        if pending:
+            self._local.pending = []
+            with self.guard():
+                self._pipelined(pending)
+
+    # --- housekeeping ----------------------------------------------------------------------------
+
+    def delete_prefix(self, prefix: str) -> int:
+        """UNLINK every key starting with ``prefix`` (SCAN, so the server never blocks)."""
+        removed = 0
+        with self.guard():
+            batch: list[str] = []
+            for key in self.client.scan_iter(match=match_pattern(prefix), count=1000):
+                batch.append(key)
+                if len(batch) >= _UNLINK_BATCH:
+                    removed += self.client.unlink(*batch)
+                    batch = []
+            if batch:
+                removed += self.client.unlink(*batch)
+        return removed
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+        with contextlib.suppress(Exception):
+            self.client.connection_pool.disconnect()

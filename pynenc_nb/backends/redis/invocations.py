@@ -1,0 +1,274 @@
+"""InvocationStore on Redis: every write is one Lua script, with its history entry and indexes.
+
+Registration and status changes are ``register.lua`` and ``transition.lua``; monitor pages walk
+the most selective index (``query.lua``). Waiting for final invocations is push-based (``notify.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pynenc_nb.backends.paging import decode_cursor, encode_cursor
+from pynenc_nb.backends.redis import codec
+from pynenc_nb.backends.redis.connection import Connection
+from pynenc_nb.backends.redis.notify import FinalWatcher
+from pynenc_nb.exceptions import InvocationNotFoundError
+from pynenc_nb.records import (
+    InvocationFilter,
+    InvocationRecord,
+    Outcome,
+    StatusChange,
+    TransitionRequest,
+    TransitionResult,
+)
+from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+
+_FINALS = [s.value for s in FINAL_STATUSES]
+_ALL_STATUSES = [s.value for s in InvocationStatus]
+_COUNTERS = {None: "", "num_retries": "retries", "recoveries": "recov"}
+_CHUNK = 500  # ids per script call or pipeline
+_STATIC_CACHE_SIZE = 4096  # static halves of invocations kept per process (oldest evicted first)
+
+
+class RedisInvocations:
+    def __init__(self, conn: Connection, watcher: FinalWatcher) -> None:
+        self.conn = conn
+        self.keys = conn.keys
+        self.watcher = watcher
+        self._static: dict[str, dict[str, str]] = {}
+        self._static_lock = threading.Lock()
+
+    def _remember(self, fields: dict[str, str]) -> None:
+        static = {k: fields[k] for k in codec.STATIC_FIELDS if k in fields}
+        with self._static_lock:
+            if len(self._static) >= _STATIC_CACHE_SIZE:
+                self._static.pop(next(iter(self._static)))
+            self._static[fields["id"]] = static
+
+    def register(
+        self,
+        records: Sequence[InvocationRecord],
+        registered_by: str | None,
+        reuse_statuses: frozenset[InvocationStatus],
+    ) -> list[InvocationRecord]:
+        out: list[InvocationRecord] = []
+        reuse = [s.value for s in reuse_statuses]
+        generation = self.watcher.ready_generation()
+        for start in range(0, len(records), _CHUNK):
+            chunk = records[start : start + _CHUNK]
+            now = time.time()
+            args: list[str] = [self.keys.prefix, repr(now), str(len(reuse)), *reuse]
+            for record in chunk:
+                args += codec.static_values(record)
+                args.append(
+                    codec.entry(
+                        StatusChange(record.invocation_id, InvocationStatus.REGISTERED, None, registered_by, now)
+                    )
+                )
+            replies = self.conn.eval("register", [], args)
+            for record, reply in zip(chunk, replies, strict=True):
+                if reply == 0:
+                    out.append(
+                        replace(
+                            record,
+                            status=InvocationStatus.REGISTERED,
+                            owner_id=None,
+                            updated_at=now,
+                            num_retries=0,
+                            recoveries=0,
+                        )
+                    )
+                else:
+                    out.append(codec.to_record(codec.pairs(reply)))
+        if generation is not None:
+            fresh = {r.invocation_id for r in records}
+            self.watcher.registered([r.invocation_id for r in out if r.invocation_id in fresh], generation)
+        return out
+
+    def get(self, invocation_id: str) -> InvocationRecord | None:
+        fields = self.conn.run(lambda c: c.hgetall(self.keys.inv(invocation_id)))
+        return codec.to_record(fields) if fields else None
+
+    def get_many(self, invocation_ids: Sequence[str]) -> dict[str, InvocationRecord]:
+        found: dict[str, InvocationRecord] = {}
+        for start in range(0, len(invocation_ids), _CHUNK):
+            chunk = invocation_ids[start : start + _CHUNK]
+
+            def read(client: object, chunk: Sequence[str] = chunk) -> list[dict[str, str]]:
+                pipe = client.pipeline(transaction=False)  # type: ignore[attr-defined]
+                for invocation_id in chunk:
+                    pipe.hgetall(self.keys.inv(invocation_id))
+                return list(pipe.execute())
+
+            for fields in self.conn.run(read):
+                if fields:
+                    record = codec.to_record(fields)
+                    found[record.invocation_id] = record
+        return found
+
+    def transition(self, request: TransitionRequest) -> TransitionResult:
+        change = request.change
+        invocation_id = change.invocation_id
+        with self._static_lock:
+            static = self._static.get(invocation_id)
+        owners = request.allowed_owners
+        args: list[str] = [
+            self.keys.prefix,
+            invocation_id,
+            change.status.value,
+            change.owner_id or "",
+            repr(change.at),
+            _COUNTERS[request.counter],
+            codec.entry(change),
+            codec.change_token(change),
+            "1" if change.status in FINAL_STATUSES else "0",
+            request.exclusive_key or "",
+            "0" if static is not None else "1",
+            "," + ",".join(s.value for s in request.allowed_from) + ",",
+            "*" if owners is None else "\x1f" + "\x1f".join(o or "" for o in owners) + "\x1f",
+            "," + ",".join(s.value for s in request.exclusive_statuses) + "," if request.exclusive_key else "",
+        ]
+        if request.outcome is not None:
+            args += [request.outcome.kind, request.outcome.payload, request.outcome.display]
+        keys = [self.keys.inv(invocation_id), self.keys.hist(invocation_id), self.keys.out(invocation_id)]
+        reply = self.conn.eval("transition", keys, args)
+        if reply[0] == "missing":
+            raise InvocationNotFoundError(f"invocation {invocation_id} does not exist", invocation_id=invocation_id)
+        result, (status, owner, retries, recoveries, updated), full = reply
+        if full:
+            fields = codec.pairs(full)
+            self._remember(fields)
+        else:
+            assert static is not None
+            fields = dict(static)
+        fields.update(status=status, owner=owner, retries=retries, recov=recoveries, updated=updated)
+        record = codec.to_record(fields)
+        if result == "applied":
+            return TransitionResult(True, record)
+        return TransitionResult(False, record, result)
+
+    def history(self, invocation_id: str) -> list[StatusChange]:
+        items = self.conn.run(lambda c: c.lrange(self.keys.hist(invocation_id), 0, -1))
+        return [codec.to_change(invocation_id, item) for item in items]
+
+    def outcome(self, invocation_id: str) -> Outcome | None:
+        kind, payload, display = self.conn.run(
+            lambda c: c.hmget(self.keys.out(invocation_id), "kind", "payload", "display")
+        )
+        return Outcome(kind, payload, display) if kind is not None else None
+
+    # --- waiting ---------------------------------------------------------------------------------
+
+    def _final_among(self, invocation_ids: Sequence[str]) -> set[str]:
+        done: set[str] = set()
+        for start in range(0, len(invocation_ids), _CHUNK):
+            chunk = invocation_ids[start : start + _CHUNK]
+            done.update(self.conn.eval("final_among", [], [self.keys.prefix, len(_FINALS), *_FINALS, *chunk]))
+        return done
+
+    def wait_final(self, invocation_ids: Sequence[str], timeout_s: float) -> set[str]:
+        ids = list(dict.fromkeys(invocation_ids))
+        if not ids:
+            return set()
+        known = self.watcher.known_final(ids)
+        if known:
+            return known
+        if timeout_s <= 0:
+            return self._final_among(ids)
+        deadline = time.monotonic() + timeout_s
+        with self.watcher.watch(ids) as watch:
+            while True:
+                unverified = self.watcher.unverified(watch)
+                done = self._final_among(unverified) if unverified else set()
+                if done:
+                    return done
+                self.watcher.verified(watch, unverified)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return done
+                hits = self.watcher.wait(watch, remaining)
+                if hits:
+                    return hits
+
+    # --- lookups and monitor queries -------------------------------------------------------------
+
+    def find_by_call(
+        self, task_id: str, call_id: str, statuses: frozenset[InvocationStatus]
+    ) -> InvocationRecord | None:
+        if not statuses:
+            return None
+        flat = self.conn.eval(
+            "find_by_call", [self.keys.call(task_id, call_id)], [self.keys.prefix, *(s.value for s in statuses)]
+        )
+        return codec.to_record(codec.pairs(flat)) if flat else None
+
+    def _groups(self, flt: InvocationFilter) -> list[list[str]]:
+        """Candidate indexes for a filter, each a union of zsets; the script walks the smallest."""
+        ix = f"{self.keys.prefix}s:ix:"
+        groups = [
+            [f"{ix}{name}:{value}"]
+            for name, value in (
+                ("task", flt.task_id),
+                ("owner", flt.owner_id),
+                ("parent", flt.parent_invocation_id),
+                ("wf", flt.workflow_id),
+                ("run", flt.running_key),
+            )
+            if value is not None
+        ]
+        if flt.statuses is not None:
+            if flt.running_key is not None:
+                groups.append([f"{self.keys.prefix}s:rk:{s.value}:{flt.running_key}" for s in flt.statuses])
+            else:
+                groups.append([f"{ix}st:{s.value}" for s in flt.statuses])
+        return groups or [[f"{ix}st:{s}" for s in _ALL_STATUSES]]
+
+    @staticmethod
+    def _fields(flt: InvocationFilter) -> list[str]:
+        values = (flt.task_id, flt.owner_id, flt.parent_invocation_id, flt.workflow_id, flt.running_key)
+        return ["" if v is None else v for v in values]
+
+    def query(
+        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[InvocationRecord], str | None]:
+        if limit <= 0 or (flt.statuses is not None and not flt.statuses):
+            return [], None
+        upper = "+inf" if flt.updated_before is None else f"({flt.updated_before!r}"
+        cursor_at, cursor_id = "", ""
+        if cursor:
+            at, cursor_id = decode_cursor(cursor)
+            cursor_at = repr(at)
+            if flt.updated_before is None or at < flt.updated_before:
+                upper = cursor_at
+        lower = "-inf" if flt.updated_after is None else repr(flt.updated_after)
+        statuses = [] if flt.statuses is None else [s.value for s in flt.statuses]
+        groups = self._groups(flt)
+        args: list[str | int] = [self.keys.prefix, limit, upper, lower, cursor_at, cursor_id]
+        args += [len(statuses) if flt.statuses is not None else -1, *statuses, *self._fields(flt), len(groups)]
+        for group in groups:
+            args += [len(group), *group]
+        reply = self.conn.eval("query", [], args)
+        records = [codec.to_record(codec.pairs(flat)) for flat in reply[1:]]
+        return records, (encode_cursor(records[-1]) if reply[0] and records else None)
+
+    def count_by_status(self, flt: InvocationFilter | None = None) -> dict[InvocationStatus, int]:
+        flt = flt or InvocationFilter()
+        statuses = _ALL_STATUSES if flt.statuses is None else [s.value for s in flt.statuses]
+        if not statuses:
+            return {}
+        lower = "-inf" if flt.updated_after is None else repr(flt.updated_after)
+        upper = "+inf" if flt.updated_before is None else f"({flt.updated_before!r}"
+        args: list[str | int] = [self.keys.prefix, lower, upper, len(statuses), *statuses]
+        fields = self._fields(flt)
+        if any(fields):
+            groups = self._groups(flt)
+            args += ["scan", *fields, len(groups)]
+            for group in groups:
+                args += [len(group), *group]
+        else:
+            args.append("fast")
+        flat = self.conn.eval("count", [], args)
+        return {InvocationStatus(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}

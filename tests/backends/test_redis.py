@@ -1,0 +1,324 @@
+"""What only the Redis backend has: URLs and failures, fork safety, its key layout, push-based waits.
+
+The shared conformance suite covers the ports; these tests need a Redis server (skipped locally
+without one, failing under ``PYNENC_NB_REQUIRE_SERVICES=1``) except where a test says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from pynenc_nb import Pynenc
+from pynenc_nb.backends import open_backend
+from pynenc_nb.backends.redis import RedisBackend
+from pynenc_nb.backends.redis.connection import Connection
+from pynenc_nb.backends.redis.keys import prefix_for
+from pynenc_nb.exceptions import BackendUnavailableError, MissingDependencyError
+from pynenc_nb.records import InvocationFilter, new_id
+from tests.conformance.builders import NON_FINAL, S, cas, record
+from tests.conftest import backend_url_for, require_service
+from tests.e2e.support import TIMEOUT_S, cli_runner
+from tests.support import tasks_app
+from tests.support.oracle import assert_histories_valid
+
+SECRET = "s3cr3t-Pa55"
+KEY_LAYOUT_DB = 9  # a database no other test writes to, so its whole key set can be inspected
+
+
+@pytest.fixture
+def url(tmp_path: Any) -> str:
+    value = backend_url_for("redis", tmp_path)
+    require_service("redis", value)
+    return value
+
+
+def _with_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def backend(url: str) -> Iterator[RedisBackend]:
+    opened = open_backend(url, f"test-{new_id()[:8]}")
+    assert isinstance(opened, RedisBackend)
+    yield opened
+    opened.purge()
+    opened.close()
+
+
+# --- URLs, errors and the optional dependency ----------------------------------------------------
+
+
+def test_reprs_never_show_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a backend on a URL with a password (no server needed: scripts are not loaded)
+    monkeypatch.setattr(Connection, "_load_scripts", lambda self, client: {})
+    backend = RedisBackend(f"rediss://user:{SECRET}@redis.example.net:6380/2", "secret-app")
+    # Then no repr of it or of its ports shows the password, but they say where it points
+    shown = [repr(backend), backend.url, repr(backend.state()), repr(backend.broker())]
+    shown += [repr(backend.trigger_store()), repr(backend.arg_cache()), repr(backend.conn)]
+    assert all(SECRET not in text and "user:***@redis.example.net:6380" in text for text in shown), shown
+    # And rediss:// means TLS
+    assert backend.conn.client.connection_pool.connection_class.__name__ == "SSLConnection"
+    app = Pynenc(config_values={"app_id": "secret-app", "backend_url": f"redis://:{SECRET}@h:6379/0"})
+    assert SECRET not in repr(app)
+
+
+def test_a_wrong_password_is_refused_with_a_redacted_message(url: str) -> None:
+    parts = urlsplit(url)
+    wrong = urlunsplit((parts.scheme, f"nobody:{SECRET}@{parts.hostname}:{parts.port or 6379}", parts.path, "", ""))
+    with pytest.raises(BackendUnavailableError) as caught:
+        open_backend(wrong, "test-auth")
+    error = caught.value
+    assert "cannot authenticate to Redis" in str(error) and "nobody:***@" in str(error)
+    assert all(SECRET not in text for text in (str(error), repr(error), str(error.url), str(error.__cause__)))
+
+
+def test_an_unreachable_server_fails_fast_saying_what_to_do() -> None:
+    # Given nothing listens on the port
+    dead = f"redis://:{SECRET}@127.0.0.1:{_free_port()}/0"
+    app = Pynenc(config_values={"app_id": "test-unreachable", "backend_url": dead, "logging_level": "error"})
+    # When the app first needs its backend
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailableError) as caught:
+        _ = app.state_backend
+    # Then it fails within seconds, naming the (redacted) URL and the fix
+    assert time.monotonic() - started < 5
+    message = str(caught.value)
+    assert "cannot reach Redis at redis://:***@127.0.0.1" in message and SECRET not in message
+    assert "Check that the server is running" in message and "PYNENC__BACKEND_URL" in message
+
+
+def test_missing_redis_package_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the redis package cannot be imported, and our backend module was not imported yet
+    monkeypatch.setitem(sys.modules, "redis", None)  # type: ignore[arg-type]
+    for name in [m for m in sys.modules if m.startswith("pynenc_nb.backends.redis")]:
+        monkeypatch.delitem(sys.modules, name)
+    # When a redis:// backend is opened
+    with pytest.raises(MissingDependencyError) as caught:
+        open_backend("redis://127.0.0.1:6379/0", "test-missing")
+    # Then the error names the fix
+    assert 'pip install "pynenc_nb[redis]"' in str(caught.value)
+    assert (caught.value.feature, caught.value.extra) == ("Redis backend", "redis")
+
+
+def test_services_skip_locally_and_fail_when_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.conftest as conftest
+
+    dead = f"redis://127.0.0.1:{_free_port()}/0"
+    monkeypatch.setattr(conftest, "_service_problems", {})
+    monkeypatch.delenv("PYNENC_NB_REQUIRE_SERVICES", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        require_service("redis", dead)
+    monkeypatch.setenv("PYNENC_NB_REQUIRE_SERVICES", "1")
+    with pytest.raises(pytest.fail.Exception):
+        require_service("redis", dead)
+
+
+# --- connections ---------------------------------------------------------------------------------
+
+
+def test_a_forked_child_opens_its_own_connections(backend: RedisBackend) -> None:
+    # Given the parent has used its pool
+    state = backend.state()
+    (stored,) = state.register([record()], None, NON_FINAL)
+    parent_client = backend.conn.run(lambda c: c.client_id())
+    read_end, write_end = os.pipe()
+    # When a forked child uses the very same backend object
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            child_client = backend.conn.run(lambda c: c.client_id())
+            found = state.get(stored.invocation_id) is not None
+            os.write(write_end, f"{child_client} {found}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        child_client, found = pipe.read().split()
+    os.waitpid(pid, 0)
+    # Then the child talked over a connection of its own, and the parent's still works as before
+    assert found == "True" and int(child_client) != parent_client
+    assert backend.conn.run(lambda c: c.client_id()) == parent_client
+    assert state.get(stored.invocation_id) == stored
+
+
+def test_commands_reconnect_after_the_server_drops_the_connection(backend: RedisBackend) -> None:
+    state = backend.state()
+    (stored,) = state.register([record()], None, NON_FINAL)
+    own = backend.conn.run(lambda c: c.client_id())
+    backend.conn.run(lambda c: c.client_kill_filter(_id=own, skipme=False))
+    assert state.transition(cas(stored.invocation_id, S.PENDING, "r1")).applied
+    assert backend.conn.run(lambda c: c.client_id()) != own
+
+
+def test_a_retried_status_change_that_already_applied_reports_success(backend: RedisBackend) -> None:
+    # Given a claim whose reply was lost (the client retries the same request after reconnecting)
+    state = backend.state()
+    (stored,) = state.register([record()], None, NON_FINAL)
+    request = cas(stored.invocation_id, S.PENDING, "r1")
+    first = state.transition(request)
+    # When the same request arrives again
+    again = state.transition(request)
+    # Then it reports the change as applied, once, while another runner's claim still loses
+    assert first.applied and again.applied and again.record == first.record
+    assert [c.status for c in state.history(stored.invocation_id)] == [S.REGISTERED, S.PENDING]
+    assert state.transition(cas(stored.invocation_id, S.PENDING, "r2")).conflict == "status"
+
+
+def test_wait_final_recovers_when_its_subscription_is_dropped(backend: RedisBackend) -> None:
+    # Given a process subscribed to final statuses (a first wait starts the listener)
+    state = backend.state()
+    a, b = (r.invocation_id for r in state.register([record(), record()], None, NON_FINAL))
+    assert state.wait_final([a], 0.05) == set()
+    listener = state.watcher._pubsub
+    assert listener is not None
+    host, port = listener.connection._sock.getsockname()[:2]
+    address = f"{host}:{port}"
+    # When the server drops that subscription, and the invocation finishes soon after
+    backend.conn.run(lambda c: c.client_kill_filter(addr=address, skipme=False))
+    finisher = threading.Timer(0.3, lambda: state.transition(cas(b, S.FAILED, None)))
+    finisher.start()
+    try:
+        started = time.monotonic()
+        done = state.wait_final([a, b], timeout_s=20)
+        elapsed = time.monotonic() - started
+    finally:
+        finisher.join()
+    # Then the waiter still learns about it at once
+    assert done == {b} and elapsed < 3, elapsed
+
+
+# --- key layout and purge ------------------------------------------------------------------------
+
+
+def _exercise(app: Pynenc) -> None:
+    """Touch every port: tasks with keys and parents run on a thread runner, events, runs, cache, kv."""
+    from tests.unit.runner_support import running
+
+    @app.task(registration_concurrency="ARGUMENTS", running_concurrency="TASK")
+    def double(x: int) -> int:
+        return 2 * x
+
+    @app.workflow
+    def flow(n: int) -> int:
+        return sum(double(i).result for i in range(n))
+
+    with running(app, max_threads=2):
+        assert flow(3).result == 6
+    app.trigger_store.add_event("e1", "code", "{}", time.time())
+    app.trigger_store.add_trigger_run("run1", "t1", "e1", None, time.time())
+    app.trigger_store.put_trigger("t1", "tests.task", "def", ["c1"])
+    assert app.trigger_store.claim_tick("t1", 60.0)
+    app.arg_cache.put("hash", "value")
+    app.state_backend.add_waits("w", ["t"])
+    app.state_backend.acquire_lease("services", "me", 10, time.time())
+    app.broker.send("other-queue", "id-1", 3)
+
+
+def test_every_key_is_under_the_app_prefix_in_one_cluster_slot(url: str) -> None:
+    from redis.crc import key_slot
+
+    # Given a database nobody else writes to, and an app id with glob characters in it
+    db_url = _with_db(url, KEY_LAYOUT_DB)
+    app_id = f"test-{new_id()[:6]}-*?[x]"
+    app = Pynenc(config_values={"app_id": app_id, "backend_url": db_url, "logging_level": "warning"})
+    backend = app.backends.owned[0]
+    assert isinstance(backend, RedisBackend)
+    before = set(backend.conn.run(lambda c: c.keys("*")))
+    try:
+        # When the app uses every port
+        _exercise(app)
+        assert_histories_valid(app)
+        written = set(backend.conn.run(lambda c: c.keys("*"))) - before
+        # Then every key it wrote starts with its prefix and a port letter, all in one cluster slot
+        prefix = prefix_for(app_id)
+        assert written and all(key.startswith(prefix) for key in written), sorted(written)
+        assert {key[len(prefix) : len(prefix) + 2] for key in written} == {"s:", "b:", "t:", "c:"}
+        assert len({key_slot(key.encode()) for key in written}) == 1
+    finally:
+        app.purge()
+        app.close()
+    assert not [k for k in backend.conn.client.keys("*") if k.startswith(prefix_for(app_id))]
+
+
+def test_purge_removes_all_keys_of_the_app_and_nothing_else(url: str) -> None:
+    # Given two apps whose ids one glob pattern would confuse, and a key of someone else
+    db_url = _with_db(url, KEY_LAYOUT_DB)
+    tag = new_id()[:6]
+    apps = [
+        Pynenc(config_values={"app_id": app_id, "backend_url": db_url, "logging_level": "warning"})
+        for app_id in (f"test-{tag}-*", f"test-{tag}-kept")
+    ]
+    purged, kept = apps
+    conn = purged.backends.owned[0].conn  # type: ignore[attr-defined]
+    foreign = f"someone-else:{tag}"
+    conn.run(lambda c: c.set(foreign, "1"))
+    try:
+        for app in apps:
+            app.state_backend.register([record()], None, NON_FINAL)
+            app.broker.send("q", "id")
+            app.arg_cache.put("h", "v")
+            app.trigger_store.add_event("e", "c", "{}", 1.0)
+        kept_keys = set(conn.run(lambda c: c.keys(f"pynenc:{{test-{tag}-kept}}:*")))
+        # When one app is purged
+        purged.purge()
+        # Then its keys are gone, the other app and the foreign key are untouched
+        assert conn.run(lambda c: c.keys(f"pynenc:{{test-{tag}-\\*}}:*")) == []
+        assert set(conn.run(lambda c: c.keys(f"pynenc:{{test-{tag}-kept}}:*"))) == kept_keys and kept_keys
+        assert conn.run(lambda c: c.get(foreign)) == "1"
+        assert kept.state_backend.count_by_status() == {S.REGISTERED: 1}
+        assert purged.state_backend.query(InvocationFilter()) == ([], None)
+    finally:
+        conn.run(lambda c: c.delete(foreign))
+        for app in apps:
+            app.purge()
+            app.close()
+
+
+# --- runners in other processes ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "runner_args", [("PersistentProcessRunner", "--num-processes", "2"), ("ProcessRunner", "--max-processes", "2")]
+)
+def test_forking_runners_serve_calls_and_nested_waits(
+    url: str, runner_args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given tasks_app on Redis, served by a runner that forks its workers
+    env = {"PYNENC__APP_ID": f"test-{new_id()[:8]}", "PYNENC__BACKEND_URL": url, "PYNENC__LOGGING_LEVEL": "warning"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    module = tasks_app.load()
+    app = module.app
+    try:
+        with cli_runner(
+            app, env, "--app", "tests.support.tasks_app:app", "runner", "start", "--runner-cls", *runner_args
+        ):
+            # When calls, a failure and nested waits (children wait on grandchildren) run there
+            assert [inv.result_or(TIMEOUT_S) for inv in module.add.parallelize([(i, i) for i in range(6)])] == [
+                2 * i for i in range(6)
+            ]
+            assert module.fibonacci(6).result_or(TIMEOUT_S) == 8
+            with pytest.raises(ValueError, match="boom"):
+                module.fail("boom").result_or(TIMEOUT_S)
+        # Then every history is legal
+        assert_histories_valid(app)
+    finally:
+        app.purge()
+        app.close()

@@ -1,0 +1,110 @@
+"""Cell-defined tasks (module ``__main__``) on runners launched as processes and as kernels.
+
+Their code is shipped by value under a content-hash version: a redefinition makes new calls use
+the new code while an invocation already running finishes on the old one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kernel_magics import launchers
+from kernel_magics.launchers.registry import RunnerRegistry
+from kernel_magics.session import NotebookSession
+from pynenc_nb import InvocationStatus, Pynenc
+from tests.notebook_layer.support import TIMEOUT_S, alive, cell_task
+from tests.support.processes import poll
+
+S = InvocationStatus
+KINDS = ["thread", "process", "kernel"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cell_task_runs_on_a_launched_runner_and_a_redefinition_applies_to_new_calls_only(
+    make_app: Callable[..., Pynenc], kind: str, tmp_path: Path
+) -> None:
+    app = make_app()
+    gate = tmp_path / "gate"
+
+    def compute(x: int, gate_path: str = "") -> tuple[str, int, int]:
+        deadline = time.monotonic() + 60
+        while gate_path and not os.path.exists(gate_path) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return ("old", x * 2, os.getpid())
+
+    task = cell_task(app, compute)
+    # Given a runner launched from "the notebook" (this process), two slots
+    entry = launchers.start_runner(app, kind, workers=2, name=f"{kind}-runner")
+    assert alive(entry.pid) and (entry.pid == os.getpid()) is (kind == "thread")
+    # Then a cell-defined task runs there, from its shipped code
+    label, doubled, pid = task(21).result_or(TIMEOUT_S)
+    assert (label, doubled, pid) == ("old", 42, entry.pid)
+
+    # Given an invocation of the old code that is still running
+    slow = task(5, str(gate))
+    poll(lambda: slow.status is S.RUNNING, timeout_s=TIMEOUT_S, message="the old invocation to run")
+
+    # When the cell is re-run with a new body (same name)
+    def compute(x: int, gate_path: str = "") -> tuple[str, int, int]:  # type: ignore[no-redef]  # noqa: F811
+        return ("new", x * 3, os.getpid())
+
+    new_task = cell_task(app, compute)
+    assert new_task.task_id == task.task_id
+    fresh = new_task(21)
+    # Then new calls run the new code, while the old invocation is still running
+    assert fresh.result_or(TIMEOUT_S) == ("new", 63, entry.pid)
+    assert slow.status is S.RUNNING
+    # And the old invocation finishes on its own version
+    gate.touch()
+    assert slow.result_or(TIMEOUT_S) == ("old", 10, entry.pid)
+    assert slow.record.task_version is not None and fresh.record.task_version is not None
+    assert slow.record.task_version != fresh.record.task_version
+
+    assert launchers.stop_runner(app, entry.name) == "stopped"
+    if kind != "thread":
+        poll(lambda: not alive(entry.pid), timeout_s=TIMEOUT_S, message=f"the {kind} runner's process to end")
+
+
+def test_kernel_runner_is_listed_with_its_kernel_id_and_stops(make_app: Callable[..., Pynenc]) -> None:
+    app = make_app()
+    entry = launchers.start_runner(app, "kernel", name="bg")
+    kernel_id = entry.kernel["kernel_id"]
+    # Then the state file and the list show it by kernel id
+    (row,) = launchers.list_runners(app)
+    assert row["kind"] == "kernel" and row["kernel_id"] == kernel_id and row["state"] == "running"
+    assert row["pid"] == entry.pid and alive(entry.pid)
+    info = launchers.backend_runner(app, entry)
+    assert info is not None and info.context.pid == entry.pid and row["runner_id"] == info.context.runner_id
+    rendered = NotebookSession(lambda: {"app": app}).list_runners()
+    assert rendered.grid[0][:3] == ["bg", "kernel", kernel_id[:8]]
+    # When stopped: the runner stops gracefully, then the kernel is shut down
+    started = time.monotonic()
+    assert launchers.stop_runner(app, "bg") == "stopped"
+    assert time.monotonic() - started < app.conf.graceful_stop_timeout_s, "stopping must not wait out a timeout"
+    assert not alive(entry.pid)
+    info = launchers.backend_runner(app, entry)
+    assert info is not None and info.state == "stopped"
+    assert RunnerRegistry().all() == []
+
+
+def test_process_runner_uses_the_notebook_apps_settings(make_app: Callable[..., Pynenc]) -> None:
+    app = make_app(max_pending_seconds=33.0)
+
+    def settings() -> dict[str, Any]:
+        conf = app.conf  # the app travels by reference: this is the runner's own app of that id
+        return {"pid": os.getpid(), "backend_url": conf.backend_url, "max_pending_seconds": conf.max_pending_seconds}
+
+    task = cell_task(app, settings)
+    entry = launchers.start_runner(app, "process")
+    assert task().result_or(TIMEOUT_S) == {
+        "pid": entry.pid,
+        "backend_url": app.conf.backend_url,
+        "max_pending_seconds": 33.0,
+    }
+    launchers.stop_all(app)
