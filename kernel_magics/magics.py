@@ -6,7 +6,7 @@ import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from kernel_magics.session import NotebookSession
@@ -56,6 +56,7 @@ class PynencMagics(Magics):
         self.session = NotebookSession(lambda: self.shell.user_ns if self.shell is not None else {})
         self.parser = _parser()
 
+    @no_var_expand  # command templates hold {python}/{runner_args}: IPython must not fill them
     @line_magic
     def pynenc(self, line: str) -> Any:
         """%pynenc app|status|config|emit|runner start/list/stop/logs — see `%pynenc --help`."""
