@@ -30,7 +30,6 @@ from pynenc_nb.records import (
     new_id,
 )
 from pynenc_nb.status import (
-    CLAIMABLE_STATUSES,
     FINAL_STATUSES,
     STATUS_TABLE,
     InvocationStatus,
@@ -293,6 +292,3 @@ class Orchestrator:
                 raise value
             raise InvocationError(f"invocation {record.invocation_id} failed: {outcome.display}")
         return value
-
-    def is_claimable(self, record: InvocationRecord) -> bool:
-        return record.status in CLAIMABLE_STATUSES

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pynenc_nb import forking
 from pynenc_nb.records import InvocationFilter, RunnerContext
-from pynenc_nb.status import OWNED_STATUSES, InvocationStatus
+from pynenc_nb.status import OWNED_STATUSES, QUEUED_STATUSES, InvocationStatus
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 LEASE = "services"
 _BATCH = 500
 S = InvocationStatus
-QUEUED_STATUSES = frozenset({S.REGISTERED, S.REROUTED, S.RETRY})
 
 
 class Services:

@@ -155,10 +155,8 @@ STATUS_TABLE: Mapping[InvocationStatus, StatusSpec] = {
 }
 
 FINAL_STATUSES: frozenset[InvocationStatus] = frozenset(s for s, spec in STATUS_TABLE.items() if spec.final)
-# Statuses from which a runner may claim an invocation it received from the broker.
-CLAIMABLE_STATUSES: frozenset[InvocationStatus] = frozenset(
-    s for s, spec in STATUS_TABLE.items() if S.PENDING in spec.next
-)
+# Statuses whose invocation waits on the broker for a runner.
+QUEUED_STATUSES: frozenset[InvocationStatus] = frozenset(s for s, spec in STATUS_TABLE.items() if spec.queued)
 # Statuses in which a runner holds the invocation (its death must be recovered).
 OWNED_STATUSES: frozenset[InvocationStatus] = frozenset({S.PENDING, S.RUNNING, S.PAUSED})
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 RunnerClsName = Literal["ThreadRunner", "MultiThreadRunner", "ProcessRunner", "PersistentProcessRunner"]
-RUNNER_CLASSES: tuple[str, ...] = ("ThreadRunner", "MultiThreadRunner", "ProcessRunner", "PersistentProcessRunner")
 
 SECRET_FIELDS = frozenset({"serializer_secret"})
 POSITIVE_FIELDS = (

@@ -50,10 +50,6 @@ class ThreadRunner(BaseRunner):
     def busy(self) -> int:
         return self._busy - self._paused
 
-    @property
-    def paused_workers(self) -> int:
-        return self._paused
-
     # --- slot control (called by BlockingWaits from a worker) -------------------------------------
 
     def paused(self) -> None:
