@@ -3,6 +3,11 @@
 One runner process (``pynenc runner start``) with ``workers`` slots serves this process, which
 registers the tasks and waits for their results, exactly as a user's code would. ``memory:``
 cannot serve another process, so it is measured with a ThreadRunner in this process.
+
+On Redis the same run also counts server commands per task (``INFO commandstats``) and measures a
+raw redis-py floor: a producer LPUSHes items, a consumer *process* BRPOPs each and SETs a result,
+the producer GETs the results — four commands per item, the least any task queue with results
+can do. Our figures are reported as a ratio to it, so they mean something on any machine.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,6 +86,59 @@ def _runner(app: Any, env: dict[str, str], workers: int, in_process: bool) -> It
             process.kill()
 
 
+def _commandstats(client: Any) -> Counter[str]:
+    """Commands the server has run so far, by name (those inside Lua scripts included)."""
+    stats = client.info("commandstats")
+    return Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
+
+
+def _floor_consumer(url: str, queue: str, items: int) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True)
+    for _ in range(items):
+        popped = client.brpop([queue], timeout=30)
+        if popped is None:
+            return
+        item = popped[1] if isinstance(popped[1], str) else popped[1].decode()
+        client.set(f"{queue}:r:{item}", item)
+
+
+def redis_floor(url: str, items: int) -> dict[str, Any]:
+    """Items per second and commands per item of the simplest redis-py queue with results."""
+    import multiprocessing
+
+    import redis
+
+    from pynenc_nb.records import new_id
+
+    producer = redis.Redis.from_url(url, decode_responses=True)
+    queue = f"pynenc-floor-{new_id()[:8]}"
+    before = _commandstats(producer)
+    consumer = multiprocessing.get_context("spawn").Process(target=_floor_consumer, args=(url, queue, items))
+    consumer.start()
+    try:
+        producer.brpop([f"{queue}:never"], timeout=0.5)  # let the consumer process start before the clock
+        started = time.perf_counter()
+        for i in range(items):
+            producer.lpush(queue, str(i))
+        for i in range(items):
+            while producer.get(f"{queue}:r:{i}") != str(i):
+                time.sleep(0.0005)  # results come in order; almost always there at the first GET
+        elapsed = time.perf_counter() - started
+    finally:
+        consumer.join(10)
+        if consumer.is_alive():
+            consumer.kill()
+    delta = _commandstats(producer) - before
+    delta.pop("info", None)
+    producer.delete(*[f"{queue}:r:{i}" for i in range(items)], queue)
+    return {
+        "floor_tasks_per_s": round(items / elapsed, 1),
+        "floor_commands_per_task": round(sum(delta.values()) / items, 1),
+    }
+
+
 def run_benchmark(
     backend_url: str | None, *, tasks: int = 2000, workers: int = 1, latency_calls: int = 200
 ) -> dict[str, Any]:
@@ -99,6 +158,8 @@ def run_benchmark(
             for i in range(20):  # warm up connections and code paths
                 _ = noop(i).result
 
+            stats = _stats_client(url)
+            commands_before = _commandstats(stats) if stats is not None else None
             start = time.perf_counter()
             group = noop.parallelize([(i,) for i in range(tasks)])
             registered = time.perf_counter()
@@ -106,6 +167,11 @@ def run_benchmark(
             elapsed = time.perf_counter() - start
             if count != tasks:
                 raise RunnerError(f"benchmark lost results: {count} of {tasks}")
+            extra: dict[str, Any] = {}
+            if stats is not None and commands_before is not None:
+                delta = _commandstats(stats) - commands_before
+                delta.pop("info", None)
+                extra["commands_per_task"] = round(sum(delta.values()) / tasks, 1)
 
             latencies = []
             for i in range(latency_calls):
@@ -113,6 +179,9 @@ def run_benchmark(
                 _ = noop(i).result
                 latencies.append((time.perf_counter() - t0) * 1000)
         latencies.sort()
+        if stats is not None:
+            extra.update(redis_floor(url, tasks))
+            extra["ratio_to_floor"] = round(tasks / elapsed / extra["floor_tasks_per_s"], 2)
         return {
             "backend": redact_url(url),
             "runner": runner_kind,
@@ -124,14 +193,24 @@ def run_benchmark(
             "latency_calls": latency_calls,
             "latency_p50_ms": round(statistics.median(latencies), 3),
             "latency_p95_ms": round(latencies[max(0, int(len(latencies) * 0.95) - 1)], 3),
+            **extra,
         }
     finally:
         app.purge()
         app.close()
 
 
+def _stats_client(url: str) -> Any:
+    """A client for ``INFO commandstats`` when the backend is Redis, else None."""
+    if scheme_of(url) not in ("redis", "rediss"):
+        return None
+    import redis
+
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
 def format_report(report: dict[str, Any]) -> str:
-    return (
+    text = (
         f"backend {report['backend']}: {report['tasks']} no-op tasks, {report['runner']} with "
         f"{report['workers']} slot(s)\n"
         f"  throughput   {report['throughput_tasks_per_s']:>10.1f} tasks/s  ({report['total_s']} s, "
@@ -139,3 +218,12 @@ def format_report(report: dict[str, Any]) -> str:
         f"  round trip   p50 {report['latency_p50_ms']:.3f} ms   p95 {report['latency_p95_ms']:.3f} ms"
         f"  ({report['latency_calls']} sequential calls)"
     )
+    if "commands_per_task" in report:
+        text += f"\n  server       {report['commands_per_task']:.1f} Redis commands per task"
+    if "floor_tasks_per_s" in report:
+        text += (
+            f"\n  floor        {report['floor_tasks_per_s']:>10.1f} items/s raw redis-py (LPUSH, BRPOP + SET in "
+            f"another process, GET; {report['floor_commands_per_task']:.1f} commands/item): "
+            f"we reach {report['ratio_to_floor']:.2f}x"
+        )
+    return text

@@ -238,3 +238,27 @@ class DeterministicOperationScopeError(WorkflowError):
 
 class WorkflowMembershipError(WorkflowError):
     """A workflow-scoped operation was called outside any workflow."""
+
+
+# --- monitor -------------------------------------------------------------------------------------
+
+
+class MonitorError(PynencError):
+    """Root of the errors of the monitor query layer (``pynenc_nb.monitor``)."""
+
+
+class InvalidMonitorQueryError(MonitorError):
+    """A monitor query got an argument it cannot use: a malformed cursor, an unknown status, a bad bound."""
+
+    def __init__(self, message: str, *, argument: str, value: Any) -> None:
+        super().__init__(message)
+        self.argument = argument
+        self.value = value
+
+
+class AppNotFoundError(MonitorError):
+    """A monitor server was asked for an app key it does not know (or whose database is gone)."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key

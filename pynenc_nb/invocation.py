@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pynenc_nb import context
 from pynenc_nb.call import decode_values
-from pynenc_nb.exceptions import InvocationTimeoutError
-from pynenc_nb.records import InvocationRecord, StatusChange, WorkflowIdentity
+from pynenc_nb.exceptions import InvocationNotFoundError, InvocationTimeoutError
+from pynenc_nb.records import InvocationRecord, Outcome, StatusChange, WorkflowIdentity
 from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 
 if TYPE_CHECKING:
@@ -47,11 +47,12 @@ def wait_until_final(app: Pynenc, invocation_ids: Sequence[str], timeout_s: floa
 class Invocation(Generic[R]):
     """One call of a task. ``.result`` blocks until it is final and returns or re-raises."""
 
-    __slots__ = ("app", "_record")
+    __slots__ = ("app", "_record", "_outcome")
 
     def __init__(self, app: Pynenc, record: InvocationRecord) -> None:
         self.app = app
         self._record = record
+        self._outcome: Outcome | None = None  # read together with the final record
 
     def __repr__(self) -> str:
         return f"<Invocation {self.invocation_id[:12]} {self.task_id} {self._record.status.value}>"
@@ -116,7 +117,8 @@ class Invocation(Generic[R]):
         """Block until final; raise :class:`InvocationTimeoutError` after ``timeout`` seconds."""
         if self._record.status not in FINAL_STATUSES:
             wait_until_final(self.app, [self.invocation_id], timeout)
-        status = self.status
+            self._settle()
+        status = self._record.status
         if status not in FINAL_STATUSES:
             raise InvocationTimeoutError(
                 f"invocation {self.invocation_id} of {self.task_id} is still {status} after {timeout} s; "
@@ -125,10 +127,20 @@ class Invocation(Generic[R]):
             )
         return status
 
+    def _settle(self, settled: tuple[InvocationRecord, Outcome | None] | None = None) -> None:
+        """The record and its outcome from one read (``settled``), once the invocation may be final."""
+        if settled is None:
+            settled = self.app.state_backend.settled([self.invocation_id]).get(self.invocation_id)
+            if settled is None:
+                raise InvocationNotFoundError(
+                    f"invocation {self.invocation_id} does not exist", invocation_id=self.invocation_id
+                )
+        self._record, self._outcome = settled
+
     @property
     def result(self) -> R:
         self.wait()
-        value: R = self.app.orchestrator.value_of(self._record)
+        value: R = self.app.orchestrator.value_of(self._record, self._outcome)
         return value
 
     def result_or(self, timeout: float, default: Any = _MISSING) -> R | Any:
@@ -193,8 +205,11 @@ class InvocationGroup(Generic[R]):
             if not finished:
                 continue
             pending = [i for i in pending if i not in finished]
+            settled = self.app.state_backend.settled(list(finished))
             for invocation_id in finished:
-                yield by_id[invocation_id].result
+                invocation = by_id[invocation_id]
+                invocation._settle(settled.get(invocation_id))
+                yield invocation.result
             if len(pending) > 200:
                 # Let completions accumulate: each backend check costs O(len(pending)).
                 time.sleep(min(0.05, len(pending) / 200_000))

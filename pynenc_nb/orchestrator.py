@@ -10,6 +10,7 @@ import json
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pynenc_nb.call import EncodedCall, display, key_of
@@ -40,6 +41,7 @@ from pynenc_nb.task_options import ConcurrencyControlType
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
+    from pynenc_nb.ports import TakeAndStart
     from pynenc_nb.task import Task
 
 S = InvocationStatus
@@ -139,6 +141,28 @@ class Orchestrator:
 
     # --- status changes --------------------------------------------------------------------------
 
+    def request(
+        self,
+        invocation_id: str,
+        to: InvocationStatus,
+        caller: str | None,
+        *,
+        outcome: Outcome | None = None,
+        reason: str | None = None,
+        exclusive_key: str | None = None,
+    ) -> TransitionRequest:
+        """The compare-and-set for moving ``invocation_id`` to ``to``, from the status table."""
+        allowed_owners, new_owner = owner_rule(to, caller)
+        return TransitionRequest(
+            change=StatusChange(invocation_id, to, new_owner, caller, time.time(), reason),
+            allowed_from=sources_of(to),
+            allowed_owners=allowed_owners,
+            counter=STATUS_TABLE[to].counter,
+            outcome=outcome,
+            exclusive_key=exclusive_key,
+            exclusive_statuses=RUNNING_CONTROLLED if exclusive_key else frozenset(),
+        )
+
     def transition(
         self,
         invocation_id: str,
@@ -150,20 +174,12 @@ class Orchestrator:
         exclusive_key: str | None = None,
     ) -> TransitionResult:
         """One compare-and-set built from the status table; queued statuses go to the broker."""
-        spec = STATUS_TABLE[to]
-        allowed_owners, new_owner = owner_rule(to, caller)
-        request = TransitionRequest(
-            change=StatusChange(invocation_id, to, new_owner, caller, time.time(), reason),
-            allowed_from=sources_of(to),
-            allowed_owners=allowed_owners,
-            counter=spec.counter,
-            outcome=outcome,
-            exclusive_key=exclusive_key,
-            exclusive_statuses=RUNNING_CONTROLLED if exclusive_key else frozenset(),
+        request = self.request(
+            invocation_id, to, caller, outcome=outcome, reason=reason, exclusive_key=exclusive_key
         )
         with self.app.backends.atomic():
             result = self.app.state_backend.transition(request)
-            if result.applied and spec.queued and not self.app.conf.dev_mode_force_sync_tasks:
+            if result.applied and STATUS_TABLE[to].queued and not self.app.conf.dev_mode_force_sync_tasks:
                 record = result.record
                 self.app.broker.send(record.queue, record.invocation_id, record.priority)
         if result.applied and result.record.running_key and to in LEAVES_RUNNING:
@@ -185,6 +201,9 @@ class Orchestrator:
         key stops running, or ends CONCURRENCY_CONTROLLED_FINAL if the task says not to reroute.
         """
         result = self.transition(record.invocation_id, S.RUNNING, runner_id, exclusive_key=record.running_key)
+        return self._started(record, result, runner_id)
+
+    def _started(self, record: InvocationRecord, result: TransitionResult, runner_id: str) -> InvocationRecord | None:
         if result.applied:
             return result.record
         if result.conflict == "exclusive":
@@ -201,6 +220,21 @@ class Orchestrator:
                     record.invocation_id, S.CONCURRENCY_CONTROLLED_FINAL, runner_id, reason="running concurrency"
                 )
         return None
+
+    def take_and_start(
+        self, fused: TakeAndStart, queues: Sequence[str], runner_id: str, timeout_s: float
+    ) -> InvocationRecord | None:
+        """``claim`` + ``start`` of the next queued invocation, in one step of a backend that can."""
+
+        def plan() -> tuple[TransitionRequest, TransitionRequest]:
+            claim = self.request("", S.PENDING, runner_id)
+            start = self.request("", S.RUNNING, runner_id)
+            return claim, replace(start, exclusive_statuses=RUNNING_CONTROLLED)  # on the record's own running key
+
+        taken = fused.take_and_start(queues, runner_id, plan, timeout_s)
+        if taken is None or taken.claimed is None or not taken.claimed.applied or taken.started is None:
+            return None
+        return self._started(taken.claimed.record, taken.started, runner_id)
 
     def release_if_free(self, record: InvocationRecord) -> bool:
         """Reroute a CONCURRENCY_CONTROLLED invocation if nothing runs with its key any more."""
@@ -270,7 +304,7 @@ class Orchestrator:
             raise InvocationNotFoundError(f"invocation {invocation_id} does not exist", invocation_id=invocation_id)
         return record
 
-    def value_of(self, record: InvocationRecord) -> Any:
+    def value_of(self, record: InvocationRecord, outcome: Outcome | None = None) -> Any:
         """The result of a final invocation, or its exception raised with its original type."""
         from pynenc_nb.call import decode_values
 
@@ -280,7 +314,8 @@ class Orchestrator:
                 "its concurrency slot and the task has reroute_on_concurrency_control=False",
                 invocation_id=record.invocation_id,
             )
-        outcome = self.app.state_backend.outcome(record.invocation_id)
+        if outcome is None:
+            outcome = self.app.state_backend.outcome(record.invocation_id)
         if outcome is None:
             raise InvocationError(
                 f"invocation {record.invocation_id} is {record.status} and has no stored outcome",

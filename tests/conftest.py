@@ -104,11 +104,20 @@ def app(make_app: Callable[..., Pynenc]) -> Pynenc:
 
 
 @pytest.fixture
-def shared_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """``PYNENC__*`` settings for an app shared with runner processes (a SQLite file per test)."""
+def shared_kind() -> str:
+    """The backend of ``shared_env``: SQLite unless a test package overrides this fixture with
+    ``params=SHARED_BACKENDS`` (the guarantees run on every backend runner processes can share)."""
+    return "sqlite"
+
+
+@pytest.fixture
+def shared_env(shared_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """``PYNENC__*`` settings for an app shared with runner processes (a fresh app id per test)."""
+    url = f"sqlite://{tmp_path / 'shared.db'}" if shared_kind == "sqlite" else backend_url_for(shared_kind, tmp_path)
+    require_service(shared_kind, url)
     env = {
         "PYNENC__APP_ID": f"test-{new_id()[:8]}",
-        "PYNENC__BACKEND_URL": f"sqlite://{tmp_path / 'shared.db'}",
+        "PYNENC__BACKEND_URL": url,
         "PYNENC__LOGGING_LEVEL": "warning",
     }
     for key, value in env.items():
@@ -126,4 +135,22 @@ def tasks_module(shared_env: dict[str, str]) -> Iterator[Any]:
     try:
         assert_histories_valid(module.app)
     finally:
-        module.app.close()
+        try:
+            if scheme_of(module.app.conf.backend_url) in ("redis", "rediss"):
+                module.app.purge()  # a server outlives the test: leave none of its keys behind
+        finally:
+            module.app.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_app_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Apps made by tests (and the processes they start) record themselves in a throwaway app
+    registry, never in the user's Jupyter data dir."""
+    path = tmp_path_factory.mktemp("app-registry") / "apps.json"
+    previous = os.environ.get("PYNENC_NB_APP_REGISTRY")
+    os.environ["PYNENC_NB_APP_REGISTRY"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("PYNENC_NB_APP_REGISTRY", None)
+    else:
+        os.environ["PYNENC_NB_APP_REGISTRY"] = previous

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pynenc_nb.backends.urls import redact_url, scheme_of
 from pynenc_nb.exceptions import ConfigError
-from pynenc_nb.ports import ArgCache, Broker, StateBackend, TriggerStore
+from pynenc_nb.ports import ArgCache, Broker, StateBackend, TakeAndStart, TriggerStore
 
 
 class Backend(Protocol):
@@ -95,6 +95,8 @@ class Backends:
     arg_cache: ArgCache
     serves_other_processes: bool
     owned: list[Backend]
+    # receive + claim + ack + start in one server step, when one backend holds queues and state
+    take_and_start: TakeAndStart | None = None
 
     @classmethod
     def open(cls, backend_url: str, broker_url: str, app_id: str) -> Backends:
@@ -111,6 +113,7 @@ class Backends:
             arg_cache=main.arg_cache(),
             serves_other_processes=all(b.serves_other_processes for b in owned),
             owned=owned,
+            take_and_start=main if len(owned) == 1 and isinstance(main, TakeAndStart) else None,
         )
 
     def atomic(self) -> AbstractContextManager[object]:

@@ -119,9 +119,19 @@ class MemoryState:
         with self._cond:
             return list(self._history.get(invocation_id, ()))
 
+    def histories(self, invocation_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
+        with self._cond:
+            return {i: list(self._history[i]) for i in dict.fromkeys(invocation_ids) if self._history.get(i)}
+
     def outcome(self, invocation_id: str) -> Outcome | None:
         with self._cond:
             return self._outcomes.get(invocation_id)
+
+    def settled(self, invocation_ids: Sequence[str]) -> dict[str, tuple[InvocationRecord, Outcome | None]]:
+        with self._cond:
+            return {
+                i: (self._records[i], self._outcomes.get(i)) for i in dict.fromkeys(invocation_ids) if i in self._records
+            }
 
     def wait_final(self, invocation_ids: Sequence[str], timeout_s: float) -> set[str]:
         deadline = time.monotonic() + timeout_s

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
-from pynenc_nb.records import Delivery
+from pynenc_nb.records import Delivery, TakenStart, TransitionRequest
 
 
 class Broker(Protocol):
@@ -52,3 +52,30 @@ class Broker(Protocol):
     def purge(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class TakeAndStart(Protocol):
+    """Optional: receive, claim, ack and start as ONE atomic step on the server.
+
+    A backend that holds both the queues and the invocations (Redis) offers it so that a runner
+    pays one round trip per invocation taken instead of four. The generic path (``receive`` ->
+    claim -> ``ack`` -> start) stays the reference behaviour; this must be indistinguishable from it.
+    """
+
+    def take_and_start(
+        self,
+        queues: Sequence[str],
+        runner_id: str,
+        plan: Callable[[], tuple[TransitionRequest, TransitionRequest]],
+        timeout_s: float,
+    ) -> TakenStart | None:
+        """Take the next message of ``queues`` and apply the claim then the start to its invocation.
+
+        ``plan()`` builds the (claim, start) requests at each attempt, so their times are the
+        times of the take, not of the call. They are templates: their invocation id is ignored
+        (the message names it) and the start is exclusive on the record's own running key with
+        its ``exclusive_statuses``. The message is consumed whatever the outcome. Blocks up to
+        ``timeout_s`` for a message like ``Broker.receive``; None when none came.
+        """
+        ...

@@ -41,7 +41,21 @@ class InvocationStore(Protocol):
 
     def history(self, invocation_id: str) -> list[StatusChange]: ...
 
+    def histories(self, invocation_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
+        """The histories of many invocations in a few indexed reads (the monitor's timeline needs
+        thousands at once; one read per id would make it O(n) round trips). Unknown ids are left out.
+        """
+        ...
+
     def outcome(self, invocation_id: str) -> Outcome | None: ...
+
+    def settled(self, invocation_ids: Sequence[str]) -> dict[str, tuple[InvocationRecord, Outcome | None]]:
+        """Records with their outcomes (None while not final), in one read where possible.
+
+        What collecting results needs: one round trip per batch of finished ids, not two per id.
+        Unknown ids are left out.
+        """
+        ...
 
     def wait_final(self, invocation_ids: Sequence[str], timeout_s: float) -> set[str]:
         """Block until at least one of the ids is final or the timeout passes; return the final ones.

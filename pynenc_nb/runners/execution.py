@@ -20,8 +20,12 @@ def take_next(app: Pynenc, queues: Sequence[str], runner_id: str, timeout_s: flo
 
     While work is queued this is one transaction per invocation on backends that group
     operations (one non-blocking receive inside ``atomic()``); only when the queues are empty does
-    it block in the broker for up to ``timeout_s``.
+    it block in the broker for up to ``timeout_s``. A backend that can do all of it in one server
+    step (``Backends.take_and_start``) does.
     """
+    fused = app.backends.take_and_start
+    if fused is not None:
+        return app.orchestrator.take_and_start(fused, queues, runner_id, timeout_s)
     with app.backends.atomic():
         delivery = app.broker.receive(queues, runner_id, 0)
         if delivery is not None:

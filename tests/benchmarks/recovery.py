@@ -1,7 +1,10 @@
 """Seconds from ``kill -9`` of a runner process to its invocation running again elsewhere.
 
-Two ThreadRunner processes share a SQLite file with default settings; the one running a long
-task is killed; we measure until the invocation is RUNNING under another owner. Median of N.
+Two ThreadRunner processes share a SQLite file (or ``--backend URL``, e.g. Redis) with default
+settings; the one running a long task is killed; we measure until the invocation is RUNNING under
+another owner. Median of N.
+
+    .venv/bin/python tests/benchmarks/recovery.py --runs 5 [--backend redis://127.0.0.1:6379/0]
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 
-def measure_once(workdir: Path, index: int) -> float:
+def measure_once(workdir: Path, index: int, backend: str | None) -> float:
     os.environ.update(
         {
-            "PYNENC__APP_ID": f"recovery-{index}",
-            "PYNENC__BACKEND_URL": f"sqlite://{workdir / f'recovery-{index}.db'}",
+            "PYNENC__APP_ID": f"recovery-{index}-{os.getpid()}",
+            "PYNENC__BACKEND_URL": backend or f"sqlite://{workdir / f'recovery-{index}.db'}",
             "PYNENC__LOGGING_LEVEL": "error",
         }
     )
@@ -49,6 +52,7 @@ def measure_once(workdir: Path, index: int) -> float:
             )
             elapsed = time.monotonic() - killed_at
             assert invocation.result == index
+    module.app.purge()
     module.app.close()
     return elapsed
 
@@ -56,9 +60,10 @@ def measure_once(workdir: Path, index: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--backend", default=None, help="backend URL shared by the runners (default: SQLite file)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="pynenc-recovery-"))
-    times = [measure_once(workdir, i) for i in range(args.runs)]
+    times = [measure_once(workdir, i, args.backend) for i in range(args.runs)]
     print("kill -9 -> running again (s):", ", ".join(f"{t:.2f}" for t in times))
     print(f"median {statistics.median(times):.2f} s over {args.runs} runs (default settings)")
 

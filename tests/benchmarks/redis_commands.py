@@ -7,7 +7,7 @@ run inside Lua scripts) and prints commands per task, the top commands, and thro
 * ``parallel``:   N no-op tasks from one ``parallelize``, results collected in completion order;
 * ``sequential``: M calls of ``noop(i).result`` one after another (round-trip latency);
 * ``idle``:       the runner and this client doing nothing for a few seconds (commands per second);
-* ``floor``:      LPUSH by a producer, BRPOP + SET by a consumer thread, GET by the producer, per item.
+* ``floor``:      LPUSH by a producer, BRPOP + SET by a consumer process, GET by the producer, per item.
 
 With ``--monitor`` the sequential phase is repeated under ``MONITOR`` to split top-level commands
 (round trips, pipelined ones counted each) from the commands Lua scripts ran.
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
-from pynenc_nb.benchmark import _load_app, _runner  # noqa: E402
+from pynenc_nb.benchmark import _load_app, _runner, redis_floor  # noqa: E402
 from pynenc_nb.records import new_id  # noqa: E402
 
 IDLE_S = 5.0
@@ -93,35 +93,6 @@ def report(name: str, delta: Counter[str], units: int, unit: str, seconds: float
     common = ", ".join(f"{cmd} {count / max(units, 1):.1f}" for cmd, count in delta.most_common(top))
     print(f"{'':<11} {common}")
     return per
-
-
-def floor(url: str, items: int) -> tuple[float, float, Counter[str]]:
-    """Commands per item and items per second of the simplest redis-py queue with results."""
-    producer = redis.Redis.from_url(url, decode_responses=True)
-    tag = f"floor-{new_id()[:8]}"
-    before = commandstats(producer)
-
-    def consume() -> None:
-        consumer = redis.Redis.from_url(url, decode_responses=True)
-        for _ in range(items):
-            popped = consumer.brpop([f"{tag}:q"], timeout=30)
-            assert popped is not None
-            consumer.set(f"{tag}:r:{popped[1]}", popped[1])
-
-    started = time.perf_counter()
-    thread = threading.Thread(target=consume)
-    thread.start()
-    for i in range(items):
-        producer.lpush(f"{tag}:q", str(i))
-    thread.join()
-    for i in range(items):
-        assert producer.get(f"{tag}:r:{i}") == str(i)
-    elapsed = time.perf_counter() - started
-    delta = commandstats(producer) - before
-    delta["info"] = 0
-    delta = +delta
-    producer.delete(*[f"{tag}:r:{i}" for i in range(items)])
-    return sum(delta.values()) / items, items / elapsed, delta
 
 
 def monitor_split(url: str, run: Any) -> tuple[int, int]:
@@ -210,8 +181,9 @@ def measure(url: str, tasks: int, calls: int, with_monitor: bool) -> None:
         app.purge()
         app.close()
 
-    per_item, items_per_s, delta = floor(url, tasks)
-    print(f"{'floor':<11} {per_item:7.1f} commands/item  {items_per_s:9.1f} items/s  ({dict(delta)})")
+    floor = redis_floor(url, tasks)
+    per_item, items_per_s = floor["floor_commands_per_task"], floor["floor_tasks_per_s"]
+    print(f"{'floor':<11} {per_item:7.1f} commands/item  {items_per_s:9.1f} items/s  (consumer in another process)")
     per_task = sum((+parallel).values()) / tasks
     print(
         f"ratio       {per_task / per_item:7.1f}x the floor's commands per item, "

@@ -8,12 +8,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 
 from pynenc_nb.backends.redis.broker import RedisBroker
 from pynenc_nb.backends.redis.connection import Connection
+from pynenc_nb.backends.redis.invocations import request_args
 from pynenc_nb.backends.redis.state import RedisState
 from pynenc_nb.backends.redis.triggers import RedisArgCache, RedisTriggerStore
+from pynenc_nb.records import TakenStart, TransitionRequest, TransitionResult, new_id
+from pynenc_nb.status import InvocationStatus
 
 __all__ = ["RedisBackend"]
 
@@ -48,6 +53,40 @@ class RedisBackend:
 
     def arg_cache(self) -> RedisArgCache:
         return self._cache
+
+    def take_and_start(
+        self,
+        queues: Sequence[str],
+        runner_id: str,
+        plan: Callable[[], tuple[TransitionRequest, TransitionRequest]],
+        timeout_s: float,
+    ) -> TakenStart | None:
+        """Receive, claim, ack and start in one script (``take_start.lua``): one round trip."""
+        state = self._state
+
+        def attempt() -> TakenStart | None:
+            claim, start = plan()
+            args = [
+                self.conn.keys.prefix,
+                "1",
+                *request_args(claim),
+                *request_args(start, own_running_key=True),
+                new_id(),  # names this take: a resent script returns what it took instead of taking again
+                *queues,
+            ]
+            reply = self.conn.eval("take_start", [], args)
+            if not reply:
+                return None
+            invocation_id, step, result, values, full = reply
+            if result == "missing":
+                return TakenStart(invocation_id, None)
+            outcome = state.reply_result(result, values, full)
+            if step == "claim":
+                return TakenStart(invocation_id, outcome)
+            pending = outcome.record if not outcome.applied else replace(outcome.record, status=InvocationStatus.PENDING)
+            return TakenStart(invocation_id, TransitionResult(True, pending), outcome)
+
+        return self._broker.wait_for(queues, runner_id, timeout_s, attempt)
 
     def atomic(self) -> AbstractContextManager[object]:
         """Not a transaction: every operation is atomic on its own. Inside, acks ride along with

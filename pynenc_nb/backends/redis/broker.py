@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.records import Delivery
@@ -20,6 +20,7 @@ from pynenc_nb.records import Delivery
 RECENT_EMPTY_S = 1.0  # a consumer that just found its queues empty goes straight to BLPOP
 MAX_PRIORITY = 4095  # |priority| bound that keeps queue scores exact (score = -priority * 2**40 + seq)
 _CHUNK = 500
+T = TypeVar("T")
 
 
 def _clamp(priority: int) -> int:
@@ -48,12 +49,20 @@ class RedisBroker:
     def _take(self, queues: Sequence[str], consumer_id: str) -> Delivery | None:
         reply = self.conn.eval("receive", [], [self.keys.prefix, consumer_id, *queues])
         if not reply:
-            self._local.empty = (consumer_id, tuple(queues), time.monotonic())
             return None
         invocation_id, queue, seq = reply
         return Delivery(invocation_id, queue, f"{seq}:{consumer_id}")
 
     def receive(self, queues: Sequence[str], consumer_id: str, timeout_s: float) -> Delivery | None:
+        return self.wait_for(queues, consumer_id, timeout_s, lambda: self._take(queues, consumer_id))
+
+    def wait_for(
+        self, queues: Sequence[str], consumer_id: str, timeout_s: float, attempt: Callable[[], T | None]
+    ) -> T | None:
+        """``attempt()`` (a script taking from ``queues``) until it returns something or time is up.
+
+        Between attempts the consumer blocks on the queues' wake-up lists, never polls.
+        """
         if not queues:
             return None
         # Every message added to a queue pushes a wake-up token, so after an empty take of these
@@ -66,9 +75,9 @@ class RedisBroker:
             and time.monotonic() - empty[2] < RECENT_EMPTY_S
         )
         if not just_empty:
-            delivery = self._take(queues, consumer_id)
-            if delivery is not None or timeout_s <= 0:
-                return delivery
+            taken = self._attempt(queues, consumer_id, attempt)
+            if taken is not None or timeout_s <= 0:
+                return taken
         deadline = time.monotonic() + timeout_s
         wake_keys = [self.keys.wake(q) for q in queues]
         while True:
@@ -79,9 +88,15 @@ class RedisBroker:
             woken = self._block(wake_keys, block_s)
             if woken is None and deadline - time.monotonic() <= 0.01:
                 return None  # the caller's next receive starts with a take: nothing waits unseen for long
-            delivery = self._take(queues, consumer_id)  # also between long blocks: a token may have gone astray
-            if delivery is not None:
-                return delivery
+            taken = self._attempt(queues, consumer_id, attempt)  # also between long blocks: a token may have gone astray
+            if taken is not None:
+                return taken
+
+    def _attempt(self, queues: Sequence[str], consumer_id: str, attempt: Callable[[], T | None]) -> T | None:
+        taken = attempt()
+        if taken is None:
+            self._local.empty = (consumer_id, tuple(queues), time.monotonic())
+        return taken
 
     def _block(self, wake_keys: list[str], timeout_s: float) -> Any:
         return self.conn.run(lambda c: c.blpop(wake_keys, timeout=timeout_s))

@@ -39,7 +39,7 @@ _UNLINK_BATCH = 500
 SCRIPT_NAMES = (
     "register", "transition", "query", "count", "find_by_call", "final_among",
     "add_waits", "remove_waits", "heartbeat", "lease", "runners",
-    "send", "receive", "ack", "nack", "requeue", "reprioritize",
+    "send", "receive", "take_start", "ack", "nack", "requeue", "reprioritize",
     "put_trigger", "triggers_for", "events", "purge_events", "trigger_runs",
 )  # fmt: skip
 

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor
 from pynenc_nb.backends.redis import codec
@@ -31,6 +32,33 @@ _ALL_STATUSES = [s.value for s in InvocationStatus]
 _COUNTERS = {None: "", "num_retries": "retries", "recoveries": "recov"}
 _CHUNK = 500  # ids per script call or pipeline
 _STATIC_CACHE_SIZE = 4096  # static halves of invocations kept per process (oldest evicted first)
+
+
+def request_args(request: TransitionRequest, *, own_running_key: bool = False) -> list[str]:
+    """A TransitionRequest as the script arguments ``request_at`` of lib.lua reads.
+
+    With ``own_running_key`` the exclusive check uses the record's own running key (``=``), for
+    requests built before the invocation is known.
+    """
+    change = request.change
+    owners = request.allowed_owners
+    exclusive = "=" if own_running_key else (request.exclusive_key or "")
+    args = [
+        change.status.value,
+        change.owner_id or "",
+        repr(change.at),
+        _COUNTERS[request.counter],
+        codec.entry(change),
+        codec.change_token(change),
+        "1" if change.status in FINAL_STATUSES else "0",
+        exclusive,
+        "," + ",".join(s.value for s in request.allowed_from) + ",",
+        "*" if owners is None else "\x1f" + "\x1f".join(o or "" for o in owners) + "\x1f",
+        "," + ",".join(s.value for s in request.exclusive_statuses) + "," if exclusive else "",
+    ]
+    if request.outcome is not None:
+        args += [request.outcome.kind, request.outcome.payload, request.outcome.display]
+    return args
 
 
 class RedisInvocations:
@@ -110,34 +138,24 @@ class RedisInvocations:
         return found
 
     def transition(self, request: TransitionRequest) -> TransitionResult:
-        change = request.change
-        invocation_id = change.invocation_id
-        with self._static_lock:
-            static = self._static.get(invocation_id)
-        owners = request.allowed_owners
-        args: list[str] = [
-            self.keys.prefix,
-            invocation_id,
-            change.status.value,
-            change.owner_id or "",
-            repr(change.at),
-            _COUNTERS[request.counter],
-            codec.entry(change),
-            codec.change_token(change),
-            "1" if change.status in FINAL_STATUSES else "0",
-            request.exclusive_key or "",
-            "0" if static is not None else "1",
-            "," + ",".join(s.value for s in request.allowed_from) + ",",
-            "*" if owners is None else "\x1f" + "\x1f".join(o or "" for o in owners) + "\x1f",
-            "," + ",".join(s.value for s in request.exclusive_statuses) + "," if request.exclusive_key else "",
-        ]
-        if request.outcome is not None:
-            args += [request.outcome.kind, request.outcome.payload, request.outcome.display]
-        keys = [self.keys.inv(invocation_id), self.keys.hist(invocation_id), self.keys.out(invocation_id)]
-        reply = self.conn.eval("transition", keys, args)
+        invocation_id = request.change.invocation_id
+        static = self._cached_static(invocation_id)
+        args = [self.keys.prefix, invocation_id, "0" if static is not None else "1", *request_args(request)]
+        reply = self.conn.eval("transition", [], args)
         if reply[0] == "missing":
             raise InvocationNotFoundError(f"invocation {invocation_id} does not exist", invocation_id=invocation_id)
-        result, (status, owner, retries, recoveries, updated), full = reply
+        result, values, full = reply
+        return self.reply_result(result, values, full, static)
+
+    def _cached_static(self, invocation_id: str) -> dict[str, str] | None:
+        with self._static_lock:
+            return self._static.get(invocation_id)
+
+    def reply_result(
+        self, result: str, values: Sequence[str], full: Sequence[str] | None, static: dict[str, str] | None = None
+    ) -> TransitionResult:
+        """A script's reply as a TransitionResult: the mutable values over the (cached) static fields."""
+        status, owner, retries, recoveries, updated = values
         if full:
             fields = codec.pairs(full)
             self._remember(fields)
@@ -159,6 +177,27 @@ class RedisInvocations:
             lambda c: c.hmget(self.keys.out(invocation_id), "kind", "payload", "display")
         )
         return Outcome(kind, payload, display) if kind is not None else None
+
+    def settled(self, invocation_ids: Sequence[str]) -> dict[str, tuple[InvocationRecord, Outcome | None]]:
+        found: dict[str, tuple[InvocationRecord, Outcome | None]] = {}
+        ids = list(dict.fromkeys(invocation_ids))
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+
+            def read(client: Any, chunk: Sequence[str] = chunk) -> list[Any]:
+                pipe = client.pipeline(transaction=False)
+                for invocation_id in chunk:
+                    pipe.hgetall(self.keys.inv(invocation_id))
+                    pipe.hmget(self.keys.out(invocation_id), "kind", "payload", "display")
+                return list(pipe.execute())
+
+            replies = self.conn.run(read)
+            for index, invocation_id in enumerate(chunk):
+                fields, (kind, payload, display) = replies[2 * index], replies[2 * index + 1]
+                if fields:
+                    outcome = Outcome(kind, payload, display) if kind is not None else None
+                    found[invocation_id] = (codec.to_record(fields), outcome)
+        return found
 
     # --- waiting ---------------------------------------------------------------------------------
 
@@ -272,3 +311,23 @@ class RedisInvocations:
             args.append("fast")
         flat = self.conn.eval("count", [], args)
         return {InvocationStatus(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    # --- bulk reads for the monitor --------------------------------------------------------------
+
+    def histories(self, invocation_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
+        """One pipelined LRANGE per id, ``_CHUNK`` ids per round trip (no script: reads only)."""
+        found: dict[str, list[StatusChange]] = {}
+        ids = list(dict.fromkeys(invocation_ids))
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+
+            def read(client: object, chunk: Sequence[str] = chunk) -> list[list[str]]:
+                pipe = client.pipeline(transaction=False)  # type: ignore[attr-defined]
+                for invocation_id in chunk:
+                    pipe.lrange(self.keys.hist(invocation_id), 0, -1)
+                return list(pipe.execute())
+
+            for invocation_id, items in zip(chunk, self.conn.run(read), strict=True):
+                if items:
+                    found[invocation_id] = [codec.to_change(invocation_id, item) for item in items]
+        return found

@@ -33,7 +33,7 @@ Broker (``b:``)::
     b:loc                   hash    waiting id -> its queue
     b:seq                   string  send counter (FIFO order within a priority)
     b:fly:<consumer>        hash    in flight: seq -> "<queue>\\t<score>\\t<id>"
-    b:flying                hash    id -> number of in-flight copies
+    b:took                  hash    runner id -> "<nonce>\\t<id>" of its last fused take (take_start.lua)
     b:wake:<queue>          list    wake-up tokens for consumers blocked in BLPOP (capped)
 
 Triggers (``t:``)::

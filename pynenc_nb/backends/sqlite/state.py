@@ -45,6 +45,7 @@ SELECT = (
 _FINALS = tuple(s.value for s in FINAL_STATUSES)
 _FINALS_SQL = ",".join("?" * len(_FINALS))
 _ID_CHUNK = 500  # ids per IN (...) query
+_STATUS_BY_VALUE = {s.value: s for s in InvocationStatus}  # bulk reads: a dict lookup, not an enum call
 _STATIC_CACHE_SIZE = 4096  # immutable invocation rows kept per process (oldest evicted first)
 
 
@@ -265,11 +266,41 @@ class SQLiteState:
         )
         return [StatusChange(r[0], InvocationStatus(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
+    def histories(self, invocation_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
+        """Chunked ``IN`` reads on the ``history_invocation`` index, in append order per invocation."""
+        found: dict[str, list[StatusChange]] = {}
+        ids = list(dict.fromkeys(invocation_ids))
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            rows = self.db.conn.execute(
+                "SELECT invocation_id, status, owner_id, runner_id, at, reason FROM history "
+                f"WHERE invocation_id IN ({','.join('?' * len(chunk))}) ORDER BY invocation_id, seq",
+                chunk,
+            )
+            status_of = _STATUS_BY_VALUE
+            for r in rows:
+                found.setdefault(r[0], []).append(StatusChange(r[0], status_of[r[1]], r[2], r[3], r[4], r[5]))
+        return found
+
     def outcome(self, invocation_id: str) -> Outcome | None:
         row = self.db.conn.execute(
             "SELECT kind, payload, display FROM outcomes WHERE invocation_id = ?", (invocation_id,)
         ).fetchone()
         return Outcome(row[0], row[1], row[2]) if row else None
+
+    def settled(self, invocation_ids: Sequence[str]) -> dict[str, tuple[InvocationRecord, Outcome | None]]:
+        records = self.get_many(invocation_ids)
+        outcomes: dict[str, Outcome] = {}
+        ids = list(records)
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            rows = self.db.conn.execute(
+                f"SELECT invocation_id, kind, payload, display FROM outcomes "
+                f"WHERE invocation_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            outcomes.update((row[0], Outcome(row[1], row[2], row[3])) for row in rows)
+        return {i: (record, outcomes.get(i)) for i, record in records.items()}
 
     def _final_among(self, invocation_ids: Sequence[str]) -> set[str]:
         done: set[str] = set()

@@ -38,3 +38,98 @@ local function after(a, b)
   end
   return #a > #b
 end
+
+-- Compare-and-set of an invocation's status (records.TransitionRequest) in three steps, so that a
+-- script can chain requests and write once. c holds one request:
+--   to, owner (new, '' = none), at, counter ('' | 'retries' | 'recov'), entry, token, final ('1'/'0'),
+--   exkey ('' = none, '=' = the record's own running key), from (",A,B,"), owners ('*' = any, else each
+--   owner between \31 separators), exstatuses (",A,"), and optionally kind, payload, display.
+
+-- The current record, or nil when the invocation does not exist.
+local function load(P, id)
+  local cur = redis.call('HMGET', P .. 's:inv:' .. id, 'status', 'owner', 'retries', 'recov', 'updated', 'chg',
+                         'task', 'parent', 'wf', 'runk', 'regk')
+  if not cur[1] then return nil end
+  return {status = cur[1], owner = cur[2] or '', retries = cur[3] or '0', recov = cur[4] or '0',
+          updated = cur[5], chg = cur[6], task = cur[7], parent = cur[8], wf = cur[9], runk = cur[10],
+          regk = cur[11]}
+end
+
+-- nil when request c may apply to a record in (status, owner), else 'status', 'owner' or 'exclusive'.
+local function refusal(P, id, c, cur, status, owner)
+  if not string.find(c.from, ',' .. status .. ',', 1, true) then return 'status' end
+  if c.owners ~= '*' and not string.find(c.owners, '\31' .. owner .. '\31', 1, true) then return 'owner' end
+  local exkey = c.exkey
+  if exkey == '=' then exkey = cur.runk or '' end
+  if exkey ~= '' then
+    for excluded in string.gmatch(c.exstatuses, '[^,]+') do
+      for _, holder in ipairs(redis.call('ZRANGE', P .. 's:rk:' .. excluded .. ':' .. exkey, 0, 1)) do
+        if holder ~= id then return 'exclusive' end
+      end
+    end
+  end
+  return nil
+end
+
+-- Write the record as request c (the last of a chain) leaves it, append the chain's history entries,
+-- store the outcome, move the indexes and, for a final status, publish the id. Returns the mutable
+-- values {status, owner, retries, recov, updated}.
+local function write(P, id, c, cur, entries)
+  local inv = P .. 's:inv:' .. id
+  local status, owner, to, new_owner, at = cur.status, cur.owner, c.to, c.owner, c.at
+  redis.call('HSET', inv, 'status', to, 'owner', new_owner, 'updated', at, 'chg', c.token)
+  local retries, recov = cur.retries, cur.recov
+  if c.counter == 'retries' then retries = redis.call('HINCRBY', inv, 'retries', 1) end
+  if c.counter == 'recov' then recov = redis.call('HINCRBY', inv, 'recov', 1) end
+  redis.call('RPUSH', P .. 's:hist:' .. id, unpack(entries))
+  if c.kind then
+    redis.call('HSET', P .. 's:out:' .. id, 'kind', c.kind, 'payload', c.payload, 'display', c.display)
+  end
+  if status ~= to then redis.call('ZREM', P .. 's:ix:st:' .. status, id) end
+  redis.call('ZADD', P .. 's:ix:st:' .. to, at, id)
+  redis.call('ZADD', P .. 's:ix:task:' .. cur.task, at, id)
+  if present(cur.parent) then redis.call('ZADD', P .. 's:ix:parent:' .. cur.parent, at, id) end
+  if present(cur.wf) then redis.call('ZADD', P .. 's:ix:wf:' .. cur.wf, at, id) end
+  if owner ~= '' and owner ~= new_owner then redis.call('ZREM', P .. 's:ix:owner:' .. owner, id) end
+  if new_owner ~= '' then redis.call('ZADD', P .. 's:ix:owner:' .. new_owner, at, id) end
+  local runk, regk = cur.runk, cur.regk
+  if present(runk) then
+    redis.call('ZADD', P .. 's:ix:run:' .. runk, at, id)
+    if status ~= to then redis.call('ZREM', P .. 's:rk:' .. status .. ':' .. runk, id) end
+    redis.call('ZADD', P .. 's:rk:' .. to .. ':' .. runk, at, id)
+  end
+  if present(regk) and status ~= to then
+    redis.call('SREM', P .. 's:rg:' .. status .. ':' .. regk, id)
+    redis.call('SADD', P .. 's:rg:' .. to .. ':' .. regk, id)
+  end
+  if c.final == '1' then redis.call('PUBLISH', P .. 'final', id) end
+  return {to, new_owner, tostring(retries), tostring(recov), at}
+end
+
+-- The mutable values of a record as it is.
+local function values_of(cur)
+  return {cur.status, cur.owner, cur.retries, cur.recov, cur.updated}
+end
+
+-- One compare-and-set. Returns 'missing', or the result ('applied' | 'status' | 'owner' |
+-- 'exclusive') and the mutable values after it.
+local function transition(P, id, c)
+  local cur = load(P, id)
+  if not cur then return 'missing', nil end
+  local conflict = refusal(P, id, c, cur, cur.status, cur.owner)
+  if conflict then
+    if cur.chg == c.token then return 'applied', values_of(cur) end  -- a retry of a change already made
+    return conflict, values_of(cur)
+  end
+  return 'applied', write(P, id, c, cur, {c.entry})
+end
+
+-- The request fields of transition() from ARGV[first..first+10] (+3 outcome fields when has_outcome).
+local function request_at(first, has_outcome)
+  local a = ARGV
+  local c = {to = a[first], owner = a[first + 1], at = a[first + 2], counter = a[first + 3],
+             entry = a[first + 4], token = a[first + 5], final = a[first + 6], exkey = a[first + 7],
+             from = a[first + 8], owners = a[first + 9], exstatuses = a[first + 10]}
+  if has_outcome then c.kind, c.payload, c.display = a[first + 11], a[first + 12], a[first + 13] end
+  return c
+end

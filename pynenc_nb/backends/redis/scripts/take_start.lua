@@ -1,0 +1,62 @@
+--! uses lib
+-- Take the best waiting message across queues and, in the same atomic step, claim its invocation
+-- for the runner (-> PENDING) and start it (-> RUNNING, exclusive on its own running key). The
+-- message is consumed whatever happens: an invocation that cannot be claimed belongs to someone
+-- else (a duplicate message), and one refused by its running key is handled by the caller from
+-- PENDING. Nothing is ever in flight, so a runner dying here loses nothing.
+-- ARGV: 1 P, 2 want static fields ('1'/'0'), 3..13 claim request, 14..24 start request
+--       (request_at in lib.lua; their ids come from the message), 25 a nonce naming this take, 26.. queues.
+-- Returns false when the queues are empty, else {id, step, result, mutable values, static or false}
+-- where step is 'claim' or 'start', the last one attempted.
+-- b:took remembers, per runner, the nonce of its last take and the id taken: a client that
+-- resends the script after a lost reply gets the same invocation back instead of taking another
+-- (which would leave the first RUNNING with nobody executing it).
+local P = ARGV[1]
+local claim, start = request_at(3, false), request_at(14, false)
+local function reply(id, step, result, values)
+  local static = false
+  if ARGV[2] == '1' then static = redis.call('HGETALL', P .. 's:inv:' .. id) end
+  return {id, step, result, values, static}
+end
+local took = redis.call('HGET', P .. 'b:took', claim.owner)
+if took then
+  local token, took_id = string.match(took, '^(.*)\t([^\t]*)$')
+  if token == ARGV[25] then
+    local cur = load(P, took_id)
+    if not cur then return {took_id, 'claim', 'missing', {}, false} end
+    if cur.status == claim.to then return reply(took_id, 'start', 'exclusive', values_of(cur)) end
+    return reply(took_id, 'start', 'applied', values_of(cur))
+  end
+end
+local id, queue, score
+if #ARGV == 26 then
+  local r = redis.call('ZPOPMIN', P .. 'b:q:' .. ARGV[26])
+  if not r[1] then return false end
+  id = r[1]
+else
+  for j = 26, #ARGV do
+    local r = redis.call('ZRANGE', P .. 'b:q:' .. ARGV[j], 0, 0, 'WITHSCORES')
+    if r[1] and (not score or tonumber(r[2]) < score) then id, queue, score = r[1], ARGV[j], tonumber(r[2]) end
+  end
+  if not id then return false end
+  redis.call('ZREM', P .. 'b:q:' .. queue, id)
+end
+redis.call('HDEL', P .. 'b:loc', id)
+redis.call('HSET', P .. 'b:took', claim.owner, ARGV[25] .. '\t' .. id)
+
+local cur = load(P, id)
+if not cur then return {id, 'claim', 'missing', {}, false} end
+local step, result, values = 'claim', refusal(P, id, claim, cur, cur.status, cur.owner), nil
+if result then
+  values = values_of(cur)
+else
+  step = 'start'
+  result = refusal(P, id, start, cur, claim.to, claim.owner)
+  if result then  -- claimed, but its running key is held: the caller handles it from PENDING
+    values = write(P, id, claim, cur, {claim.entry})
+  else
+    values = write(P, id, start, cur, {claim.entry, start.entry})
+    result = 'applied'
+  end
+end
+return reply(id, step, result, values)

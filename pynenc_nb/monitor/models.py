@@ -1,0 +1,360 @@
+"""View-models of the monitor: frozen, typed, and plain JSON through ``to_json()``.
+
+Every field is an id, a number, a status, a display string computed at write time or a nested
+view: never serialized arguments, results, pickles or connection details, so a view can be sent
+to a browser as it is. Times are UTC epoch seconds. Strings are raw text that renderers escape;
+the one exception is ``TimelineInvocation.hover``, which is Plotly hover markup, already escaped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pynenc_nb.status import InvocationStatus
+
+_STATUS_VALUES = {status: status.value for status in InvocationStatus}
+QUEUED_LANE = "queued"  # lane id of everything waiting for a runner (no owner)
+LaneKind = Literal["queued", "runner"]
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: enums by value, tuples as lists, views as dicts."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    if isinstance(value, JsonView):
+        return value.to_json()
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    raise TypeError(f"{type(value).__name__} is not a monitor view value")
+
+
+class JsonView:
+    """Base of every view: ``to_json()`` gives a dict that ``json.dumps`` accepts."""
+
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: _plain(getattr(self, name)) for name in _field_names(type(self))}
+
+
+# --- shared rows ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationSummary(JsonView):
+    """One invocation as a list row or a node reference."""
+
+    invocation_id: str
+    task_id: str
+    status: InvocationStatus
+    final: bool
+    args: dict[str, str]  # argument name -> display string (computed at call time)
+    parent_id: str | None
+    workflow_id: str | None
+    owner_id: str | None
+    num_retries: int
+    recoveries: int
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationPage(JsonView):
+    """A page of summaries, most recently updated first; pass ``next_cursor`` back for the next."""
+
+    rows: tuple[InvocationSummary, ...]
+    next_cursor: str | None
+    generated_at: float
+
+
+# --- timeline ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSegment(JsonView):
+    """One history entry drawn as a bar, from its change to the next change of the invocation.
+
+    ``end`` equals ``start`` for a final status (a point) and is None while the status lasts.
+    ``lane`` is the owner runner's id for PENDING/RUNNING/PAUSED, :data:`QUEUED_LANE` while the
+    invocation waits unowned; a final status stays in the lane of the status before it.
+    """
+
+    invocation_id: str
+    task_id: str
+    status: InvocationStatus
+    start: float
+    end: float | None
+    lane: str
+    row: int
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentColumns(JsonView):
+    """The timeline's segments as parallel columns: the shape Plotly bar traces take.
+
+    Segment ``i`` is ``(invocation_id[i], task_id[i], status[i], start[i], end[i], lane[i],
+    row[i])``; iterating or indexing gives :class:`StatusSegment` records. A timeline holds tens
+    of thousands of segments: columns cost a fraction of the time and JSON of one object each.
+    """
+
+    invocation_id: tuple[str, ...]
+    task_id: tuple[str, ...]
+    status: tuple[InvocationStatus, ...]
+    start: tuple[float, ...]
+    end: tuple[float | None, ...]
+    lane: tuple[str, ...]
+    row: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def __getitem__(self, index: int) -> StatusSegment:
+        return StatusSegment(
+            self.invocation_id[index],
+            self.task_id[index],
+            self.status[index],
+            self.start[index],
+            self.end[index],
+            self.lane[index],
+            self.row[index],
+        )
+
+    def __iter__(self) -> Iterator[StatusSegment]:
+        return map(
+            StatusSegment, self.invocation_id, self.task_id, self.status, self.start, self.end, self.lane, self.row
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "invocation_id": list(self.invocation_id),
+            "task_id": list(self.task_id),
+            "status": [_STATUS_VALUES[s] for s in self.status],
+            "start": list(self.start),
+            "end": list(self.end),
+            "lane": list(self.lane),
+            "row": list(self.row),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Lane(JsonView):
+    """A runner (or the queue) in the timeline; ``rows`` sub-lanes never hold overlapping bars."""
+
+    lane_id: str
+    kind: LaneKind
+    label: str
+    runner_cls: str | None
+    hostname: str | None
+    parent_runner_id: str | None
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class Link(JsonView):
+    """A call from a parent invocation to a child, both in the same view."""
+
+    parent_id: str
+    child_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventMarker(JsonView):
+    """An event emitted with ``app.trigger.emit_event`` (its payload is not shipped)."""
+
+    event_id: str
+    code: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineInvocation(JsonView):
+    """What the timeline knows of one invocation beyond its segments (hover, durations)."""
+
+    invocation_id: str
+    task_id: str
+    status: InvocationStatus
+    args: dict[str, str]
+    parent_id: str | None
+    workflow_id: str | None
+    created_at: float
+    updated_at: float
+    durations: dict[str, float]  # status -> seconds spent in it (an open status counts up to generated_at)
+    total_s: float  # first change to the final one (or to generated_at while not final)
+    hover: str  # Plotly hover markup: task, id, status, arguments, durations; every value escaped
+
+    def to_json(self) -> dict[str, Any]:  # thousands per view: spelled out for speed
+        return {
+            "invocation_id": self.invocation_id,
+            "task_id": self.task_id,
+            "status": self.status.value,
+            "args": dict(self.args),
+            "parent_id": self.parent_id,
+            "workflow_id": self.workflow_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "durations": dict(self.durations),
+            "total_s": self.total_s,
+            "hover": self.hover,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineView(JsonView):
+    """Invocations active in ``[start, end)``: lanes, status segments, links and event markers.
+
+    Rows are packed within one page; ask for a large enough ``limit`` to draw a window at once.
+    """
+
+    start: float | None
+    end: float | None
+    generated_at: float
+    lanes: tuple[Lane, ...]
+    segments: SegmentColumns
+    invocations: tuple[TimelineInvocation, ...]
+    links: tuple[Link, ...]
+    workflow_roots: tuple[str, ...]
+    events: tuple[EventMarker, ...]
+    next_cursor: str | None
+
+
+# --- family tree ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TreeNode(JsonView):
+    """An invocation placed in a layered layout: ``y`` is its generation, ``x`` its column.
+
+    Nodes of one layer are at least 1 apart in ``x``. ``children_listed`` is False when the
+    node's children were not read (depth limit or node budget), so a leaf may have children.
+    """
+
+    invocation_id: str
+    task_id: str
+    status: InvocationStatus
+    args: dict[str, str]
+    created_at: float
+    updated_at: float
+    layer: int
+    x: float
+    y: float
+    children_listed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEdge(JsonView):
+    parent_id: str
+    child_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyTreeView(JsonView):
+    """An invocation and its descendants down to ``depth`` generations, at most ``max_nodes`` nodes."""
+
+    root_id: str
+    root_parent_id: str | None  # to walk up from the root
+    depth: int
+    nodes: tuple[TreeNode, ...]
+    edges: tuple[TreeEdge, ...]
+    truncated: bool  # True when descendants within ``depth`` were left out to stay within max_nodes
+    generated_at: float
+
+
+# --- invocation detail ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionView(JsonView):
+    """The plain-text parts of a stored exception; the pickle and arguments never leave the backend."""
+
+    type: str  # module.qualname of the exception class
+    message: str
+    traceback: str  # as formatted on the runner (bounded, the end kept)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry(JsonView):
+    status: InvocationStatus
+    at: float
+    owner_id: str | None  # the owner after the change
+    owner_label: str | None
+    runner_id: str | None  # who made the change
+    runner_label: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowView(JsonView):
+    workflow_id: str
+    workflow_type: str
+    parent_workflow_id: str | None
+    is_root: bool  # this invocation is the workflow's root
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationDetailView(JsonView):
+    """Everything shown about one invocation, from display strings and plain-text fields only."""
+
+    invocation: InvocationSummary
+    call_id: str
+    queue: str
+    priority: int
+    task_version: str | None
+    owner_label: str | None
+    result: str | None  # display string of the result (SUCCESS)
+    exception: ExceptionView | None  # FAILED
+    history: tuple[HistoryEntry, ...]
+    parent: InvocationSummary | None
+    children: tuple[InvocationSummary, ...]  # first page, most recently updated first
+    children_next_cursor: str | None  # for ``Monitor.invocations(InvocationFilter(parent_invocation_id=...))``
+    workflow: WorkflowView | None
+    generated_at: float
+
+
+# --- runners and tasks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerView(JsonView):
+    runner_id: str
+    label: str
+    name: str | None  # given by whoever launched it (``%pynenc runner start --name``)
+    runner_cls: str
+    hostname: str
+    pid: int
+    parent_runner_id: str | None
+    state: str  # running | stopping | stopped | lost
+    slots: int
+    busy: int
+    started_at: float
+    last_heartbeat: float
+    heartbeat_age_s: float
+    alive: bool  # running or stopping, and heard from within ``runner_dead_after_s``
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView(JsonView):
+    task_id: str
+    defined_here: bool  # defined in the monitoring app object (not only seen in the backend)
+    is_workflow: bool | None  # None when the task is not defined here
+    module: str | None
+    qualname: str | None
+    version: str | None  # latest version of code shipped by value (notebook cells)
+    counts: dict[str, int] | None  # invocations by status, every status present; None when not asked

@@ -1,0 +1,338 @@
+"""The timeline: which invocations were active in a window, and their histories as lane segments.
+
+Reads are two indexed, paged queries (invocations updated in the window, then non-final ones last
+updated before it) plus one bulk history read per page, so the cost grows with the page, never
+with the number of stored invocations.
+
+Placement: a history entry with an owner (PENDING, RUNNING, PAUSED) goes to the owner runner's
+lane; an unowned one (REGISTERED, RETRY, REROUTED, ...) to the queued lane; a final status stays
+where the status before it was. Consecutive entries of one invocation in one lane form a span
+(claim, run, pause, resume, finish: what one worker thread does), and spans are packed into rows
+first-fit by start time, so rows of a lane never overlap and a runner's rows read as its slots.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import html
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from pynenc_nb.exceptions import InvalidMonitorQueryError
+from pynenc_nb.monitor.common import (
+    RunnerDirectory,
+    args_of,
+    check_cursor,
+    check_limit,
+    cyclic_gc_paused,
+    statuses_of,
+)
+from pynenc_nb.monitor.models import (
+    QUEUED_LANE,
+    EventMarker,
+    Lane,
+    Link,
+    SegmentColumns,
+    TimelineInvocation,
+    TimelineView,
+)
+from pynenc_nb.records import InvocationFilter, InvocationRecord, StatusChange
+from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+
+if TYPE_CHECKING:
+    from pynenc_nb.app import Pynenc
+
+NON_FINAL: frozenset[InvocationStatus] = frozenset(InvocationStatus) - FINAL_STATUSES
+_VALUES = {status: status.value for status in InvocationStatus}  # faster than the enum's .value
+EVENT_LIMIT = 500  # event markers per view
+_HOVER_ARGS_CHARS = 300
+_INSIDE, _OLDER = "w", "o"  # cursor phases: updated inside the window, then non-final ones from before it
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineQuery:
+    """The arguments of :meth:`pynenc_nb.monitor.Monitor.timeline`."""
+
+    start: float | None
+    end: float | None
+    task_id: str | None = None
+    statuses: Iterable[InvocationStatus | str] | None = None
+    workflow_id: str | None = None
+    limit: int = 2000
+    cursor: str | None = None
+
+
+@dataclass(slots=True)
+class _Span:
+    """History entries ``first`` to ``stop - 1`` of one invocation, all in one lane; packed into a row."""
+
+    lane: str
+    start: float
+    first: int
+    stop: int = 0
+    end: float = math.inf  # the end of its last entry (inf while that entry lasts)
+    row: int = 0
+
+
+def build_timeline(app: Pynenc, query: TimelineQuery, now: float) -> TimelineView:
+    check_limit(query.limit)
+    if query.start is not None and query.end is not None and query.start > query.end:
+        raise InvalidMonitorQueryError(
+            f"the window starts after it ends ({query.start} > {query.end})", argument="start", value=query.start
+        )
+    base = InvocationFilter(statuses=statuses_of(query.statuses), task_id=query.task_id, workflow_id=query.workflow_id)
+    with cyclic_gc_paused():
+        return _build(app, base, query, now)
+
+
+def _build(app: Pynenc, base: InvocationFilter, query: TimelineQuery, now: float) -> TimelineView:
+    state = app.state_backend
+    records, next_cursor = _page(app, base, query)
+    histories = state.histories([r.invocation_id for r in records])
+    runners = RunnerDirectory(state)
+
+    walked: list[tuple[Sequence[StatusChange], list[float | None], list[_Span]]] = []
+    by_lane: dict[str, list[_Span]] = defaultdict(list)
+    invocations: list[TimelineInvocation] = []
+    for record in records:
+        history = histories.get(record.invocation_id, ())
+        spans, ends, durations, total = _walk(history, now)
+        walked.append((history, ends, spans))
+        for span in spans:
+            by_lane[span.lane].append(span)
+        invocations.append(_invocation(record, durations, total))
+    for info in runners.infos.values():  # live runners without work show as empty lanes
+        if info.state in ("running", "stopping"):
+            by_lane.setdefault(info.context.runner_id, [])
+
+    lanes = [_lane(QUEUED_LANE, runners, _pack(by_lane.pop(QUEUED_LANE, [])))]
+    runner_lanes = [_lane(lane_id, runners, _pack(spans)) for lane_id, spans in by_lane.items()]
+    lanes += sorted(runner_lanes, key=lambda lane: (_started_at(runners, lane.lane_id), lane.label, lane.lane_id))
+
+    segments = _columns(records, walked)
+    ids = {r.invocation_id for r in records}
+    return TimelineView(
+        start=query.start,
+        end=query.end,
+        generated_at=now,
+        lanes=tuple(lanes),
+        segments=segments,
+        invocations=tuple(invocations),
+        links=tuple(
+            Link(r.parent_invocation_id, r.invocation_id)
+            for r in records
+            if r.parent_invocation_id is not None and r.parent_invocation_id in ids
+        ),
+        workflow_roots=tuple(
+            r.invocation_id for r in records if r.workflow is not None and r.workflow.workflow_id == r.invocation_id
+        ),
+        events=_events(app, query.start, query.end),
+        next_cursor=next_cursor,
+    )
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _page(app: Pynenc, base: InvocationFilter, query: TimelineQuery) -> tuple[list[InvocationRecord], str | None]:
+    """Up to ``limit`` invocations: updated inside the window first, then older non-final ones.
+
+    The cursor is ``<phase>:<cursor of the backend query>``; the two phases never share an
+    invocation (one was updated at or after ``start``, the other before it).
+    """
+    phase, inner = _decode(query.cursor)
+    state = app.state_backend
+    records: list[InvocationRecord] = []
+    if phase == _INSIDE:
+        inside = replace(base, updated_after=query.start, updated_before=query.end)
+        records, inner = state.query(inside, limit=query.limit, cursor=inner)
+        if inner is not None:
+            return records, f"{_INSIDE}:{inner}"
+    older = _older_filter(base, query.start)
+    if older is None:
+        return records, None
+    room = query.limit - len(records)
+    if room == 0:  # a full page: is there anything left for a next one?
+        more, _ = state.query(older, limit=1)
+        return records, (f"{_OLDER}:" if more else None)
+    page, inner = state.query(older, limit=room, cursor=inner)
+    return records + page, (f"{_OLDER}:{inner}" if inner is not None else None)
+
+
+def _older_filter(base: InvocationFilter, start: float | None) -> InvocationFilter | None:
+    """Non-final invocations last changed before the window: still active in it."""
+    if start is None:
+        return None
+    statuses = NON_FINAL if base.statuses is None else base.statuses & NON_FINAL
+    if not statuses:
+        return None
+    return replace(base, statuses=statuses, updated_before=start)
+
+
+def _decode(cursor: str | None) -> tuple[str, str | None]:
+    if cursor is None:
+        return _INSIDE, None
+    phase, sep, inner = cursor.partition(":")
+    if not sep or phase not in (_INSIDE, _OLDER) or (phase == _INSIDE and not inner):
+        raise InvalidMonitorQueryError(
+            f"malformed timeline cursor {cursor!r}: pass back a next_cursor of the same query",
+            argument="cursor",
+            value=cursor,
+        )
+    check_cursor(inner or None)
+    return phase, inner or None
+
+
+def _events(app: Pynenc, start: float | None, end: float | None) -> tuple[EventMarker, ...]:
+    found = app.trigger_store.events(since=start, limit=EVENT_LIMIT)
+    markers = [EventMarker(event_id, code, at) for event_id, code, _, at in found if end is None or at < end]
+    return tuple(sorted(markers, key=lambda m: (m.at, m.event_id)))
+
+
+# --- segments and rows ---------------------------------------------------------------------------
+
+
+def _walk(
+    history: Sequence[StatusChange], now: float
+) -> tuple[list[_Span], list[float | None], dict[str, float], float]:
+    """One pass over a history: lane spans, the end of each entry, seconds per status, total seconds.
+
+    Each entry lasts until the next one (never less than nothing: runner clocks may disagree);
+    a final entry is a point; the last entry of a live invocation is open (counted up to ``now``).
+    """
+    spans: list[_Span] = []
+    ends: list[float | None] = []
+    durations: dict[str, float] = {}
+    if not history:
+        return spans, ends, durations, 0.0
+    finals = FINAL_STATUSES
+    span: _Span | None = None
+    for index, change in enumerate(history):
+        status, at = change.status, change.at
+        final = status in finals
+        if index + 1 < len(history):
+            after = history[index + 1].at
+            end: float | None = after if after > at else at
+        else:
+            end = at if final else None
+        ends.append(end)
+        if not final:
+            key = _VALUES[status]
+            seconds = (end if end is not None else now) - at
+            durations[key] = durations.get(key, 0.0) + (seconds if seconds > 0 else 0.0)
+        owner = change.owner_id
+        lane = owner if owner is not None else (span.lane if final and span is not None else QUEUED_LANE)
+        if span is None or span.lane != lane:
+            span = _Span(lane, at, index)
+            spans.append(span)
+        span.stop = index + 1
+        span.end = math.inf if end is None else end
+    last = history[-1]
+    finished = last.at if last.status in finals else now
+    return spans, ends, durations, max(0.0, finished - history[0].at)
+
+
+def _pack(spans: list[_Span]) -> int:
+    """Give each span the lowest row free at its start (interval partitioning); return the rows used."""
+    busy: list[tuple[float, int]] = []  # (end, row) of rows in use
+    free: list[int] = []
+    rows = 0
+    spans.sort(key=_span_order)
+    for span in spans:
+        while busy and busy[0][0] <= span.start:
+            heapq.heappush(free, heapq.heappop(busy)[1])
+        if free:
+            span.row = heapq.heappop(free)
+        else:
+            span.row = rows
+            rows += 1
+        heapq.heappush(busy, (span.end, span.row))
+    return rows
+
+
+def _span_order(span: _Span) -> tuple[float, float]:
+    return span.start, span.end
+
+
+def _lane(lane_id: str, runners: RunnerDirectory, rows: int) -> Lane:
+    if lane_id == QUEUED_LANE:
+        return Lane(QUEUED_LANE, "queued", "queued", None, None, None, rows)
+    info = runners.infos.get(lane_id)
+    if info is None:
+        return Lane(lane_id, "runner", f"runner {lane_id[:8]}", None, None, None, rows)
+    ctx = info.context
+    return Lane(lane_id, "runner", ctx.label, ctx.runner_cls, ctx.hostname, ctx.parent_runner_id, rows)
+
+
+def _started_at(runners: RunnerDirectory, lane_id: str) -> float:
+    info = runners.infos.get(lane_id)
+    return info.context.started_at if info is not None else math.inf
+
+
+def _columns(
+    records: Sequence[InvocationRecord],
+    walked: Sequence[tuple[Sequence[StatusChange], list[float | None], list[_Span]]],
+) -> SegmentColumns:
+    ids: list[str] = []
+    tasks: list[str] = []
+    statuses: list[InvocationStatus] = []
+    starts: list[float] = []
+    ends: list[float | None] = []
+    lanes: list[str] = []
+    rows: list[int] = []
+    for record, (history, entry_ends, spans) in zip(records, walked, strict=True):
+        count = len(history)
+        ids += [record.invocation_id] * count
+        tasks += [record.task_id] * count
+        statuses += [change.status for change in history]
+        starts += [change.at for change in history]
+        ends += entry_ends
+        for span in spans:
+            width = span.stop - span.first
+            lanes += [span.lane] * width
+            rows += [span.row] * width
+    return SegmentColumns(
+        tuple(ids), tuple(tasks), tuple(statuses), tuple(starts), tuple(ends), tuple(lanes), tuple(rows)
+    )
+
+
+# --- per-invocation facts ------------------------------------------------------------------------
+
+
+def _invocation(record: InvocationRecord, durations: dict[str, float], total: float) -> TimelineInvocation:
+    args = args_of(record)
+    return TimelineInvocation(
+        invocation_id=record.invocation_id,
+        task_id=record.task_id,
+        status=record.status,
+        args=args,
+        parent_id=record.parent_invocation_id,
+        workflow_id=record.workflow.workflow_id if record.workflow else None,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        durations=durations,
+        total_s=total,
+        hover=_hover(record, args, durations, total),
+    )
+
+
+def _hover(record: InvocationRecord, args: dict[str, str], durations: dict[str, float], total: float) -> str:
+    shown = ", ".join([f"{name}={value}" for name, value in args.items()]) or "(none)"
+    if len(shown) > _HOVER_ARGS_CHARS:
+        shown = shown[:_HOVER_ARGS_CHARS] + "…"
+    times = "".join([f"{status} {seconds:.3g} s · " for status, seconds in durations.items()])  # names and numbers
+    retries = f"<br>retries: {record.num_retries}" if record.num_retries else ""
+    return (
+        f"<b>{_escaped(record.task_id)}</b><br>{record.invocation_id[:8]} {record.status.value}"
+        f"<br>args: {html.escape(shown)}<br>{times}total {total:.3g} s{retries}"
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _escaped(text: str) -> str:
+    """Task ids repeat across thousands of invocations: escape each once."""
+    return html.escape(text)
