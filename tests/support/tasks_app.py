@@ -10,6 +10,7 @@ import importlib
 import os
 import signal
 import time
+from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
 
@@ -46,9 +47,9 @@ def retry_always(marker: str) -> None:
 @app.task(max_retries=3, retry_for=(ConnectionError,))
 def flaky(counter_file: str, fail_times: int) -> int:
     """Fails ``fail_times`` times with ConnectionError, counting attempts in a file."""
-    attempts = int(open(counter_file).read()) if os.path.exists(counter_file) else 0
-    with open(counter_file, "w") as fh:
-        fh.write(str(attempts + 1))
+    counter = Path(counter_file)
+    attempts = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(attempts + 1))
     if attempts < fail_times:
         raise ConnectionError(f"attempt {attempts + 1}")
     return attempts + 1

@@ -1,0 +1,111 @@
+/**
+ * JupyterLab plugin of pynenc_nb: the "Pynenc" left sidebar, main-area panels (timeline,
+ * invocation + family tree, task), command-palette entries and layout restore.
+ */
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { AppInfo, requestAPI } from './api';
+import { setStatuses } from './dom';
+import { InvocationPanel, PanelSpec, TaskPanel, TimelinePanel, specId } from './panels';
+import { PynencSidebar, SIDEBAR_ID, pynencIcon } from './sidebar';
+
+const PLUGIN_ID = 'pynenc-nb:plugin';
+const OPEN = 'pynenc:open';
+const SHOW_SIDEBAR = 'pynenc:show-sidebar';
+const OPEN_TIMELINE = 'pynenc:open-timeline';
+const TIMELINE_WINDOW_S = 600;
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Pynenc sidebar: runners, invocations, timelines and family trees of pynenc_nb apps.',
+  autoStart: true,
+  optional: [ILayoutRestorer, IRenderMimeRegistry, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    restorer: ILayoutRestorer | null,
+    rendermime: IRenderMimeRegistry | null,
+    palette: ICommandPalette | null
+  ) => {
+    const tracker = new WidgetTracker<MainAreaWidget>({ namespace: 'pynenc' });
+    const specs = new WeakMap<MainAreaWidget, PanelSpec>();
+
+    const open = (spec: PanelSpec): void => {
+      const id = specId(spec);
+      const existing = tracker.find(w => specs.get(w) !== undefined && specId(specs.get(w)!) === id);
+      if (existing) {
+        app.shell.activateById(existing.id);
+        return;
+      }
+      let content;
+      switch (spec.kind) {
+        case 'timeline':
+          content = new TimelinePanel(spec, rendermime, open);
+          break;
+        case 'invocation':
+          content = new InvocationPanel(spec, rendermime, open);
+          break;
+        case 'task':
+          content = new TaskPanel(spec, open);
+          break;
+      }
+      const widget = new MainAreaWidget({ content });
+      widget.id = content.id;
+      widget.title.label = content.title.label;
+      widget.title.icon = pynencIcon;
+      widget.title.closable = true;
+      specs.set(widget, spec);
+      void tracker.add(widget);
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+    };
+
+    const sidebar = new PynencSidebar({
+      timeline: (info: AppInfo) => open({ kind: 'timeline', app: info, since: TIMELINE_WINDOW_S }),
+      invocation: (info: AppInfo, invocationId: string) => open({ kind: 'invocation', app: info, invocationId }),
+      task: (info: AppInfo, taskId: string) => open({ kind: 'task', app: info, taskId })
+    });
+    app.shell.add(sidebar, 'left', { rank: 900 });
+
+    requestAPI<{ statuses: { status: string; colour: string; final: boolean }[] }>('statuses')
+      .then(data => setStatuses(data.statuses || []))
+      .catch(error => console.warn('pynenc-nb: no status table from the server extension', error));
+
+    app.commands.addCommand(OPEN, {
+      label: 'Pynenc: open panel',
+      execute: args => open(args as unknown as PanelSpec)
+    });
+    app.commands.addCommand(SHOW_SIDEBAR, {
+      label: 'Pynenc: Show Sidebar',
+      execute: () => app.shell.activateById(SIDEBAR_ID)
+    });
+    app.commands.addCommand(OPEN_TIMELINE, {
+      label: 'Pynenc: Open Timeline of the Selected App',
+      isEnabled: () => sidebar.currentApp() !== null,
+      execute: () => {
+        const current = sidebar.currentApp();
+        if (current) {
+          open({ kind: 'timeline', app: current, since: TIMELINE_WINDOW_S });
+        }
+      }
+    });
+    if (palette) {
+      palette.addItem({ command: SHOW_SIDEBAR, category: 'Pynenc' });
+      palette.addItem({ command: OPEN_TIMELINE, category: 'Pynenc' });
+    }
+    if (restorer) {
+      restorer.add(sidebar, SIDEBAR_ID);
+      void restorer.restore(tracker, {
+        command: OPEN,
+        args: widget => (specs.get(widget) ?? {}) as any,
+        name: widget => {
+          const spec = specs.get(widget);
+          return spec ? specId(spec) : widget.id;
+        }
+      });
+    }
+  }
+};
+
+export default plugin;

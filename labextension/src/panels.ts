@@ -1,0 +1,286 @@
+/**
+ * Main-area panels opened from the sidebar: the timeline of an app, one invocation with its family
+ * tree, and the invocations of one task. Each is described by a small serializable `PanelSpec`, so
+ * the layout restorer can reopen it after a reload.
+ */
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Poll } from '@lumino/polling';
+import { Panel, Widget } from '@lumino/widgets';
+
+import { AppInfo, Json, appPath, query, requestAPI } from './api';
+import { badge, clear, el, isFinal, link, seconds, table, when } from './dom';
+import { PlotHost } from './plot';
+
+export type PanelSpec =
+  | { kind: 'timeline'; app: AppInfo; since: number }
+  | { kind: 'invocation'; app: AppInfo; invocationId: string }
+  | { kind: 'task'; app: AppInfo; taskId: string };
+
+export function specId(spec: PanelSpec): string {
+  switch (spec.kind) {
+    case 'timeline':
+      return `timeline:${spec.app.key}`;
+    case 'invocation':
+      return `invocation:${spec.app.key}:${spec.invocationId}`;
+    case 'task':
+      return `task:${spec.app.key}:${spec.taskId}`;
+  }
+}
+
+export function specTitle(spec: PanelSpec): string {
+  switch (spec.kind) {
+    case 'timeline':
+      return `Timeline · ${spec.app.app_id}`;
+    case 'invocation':
+      return `Invocation ${spec.invocationId.slice(0, 8)}`;
+    case 'task':
+      return `Task ${spec.taskId.split('.').pop()}`;
+  }
+}
+
+type Open = (spec: PanelSpec) => void;
+
+/** Common frame: a status line, a body, and a Poll that refreshes while the panel is visible. */
+abstract class PollingPanel extends Panel {
+  protected readonly statusLine = el('div', 'pynenc-panel-status');
+  protected readonly poll: Poll;
+
+  constructor(
+    readonly spec: PanelSpec,
+    intervalMs: number
+  ) {
+    super();
+    this.addClass('pynenc-panel');
+    this.id = `pynenc-${specId(spec)}`.replace(/[^A-Za-z0-9_-]/g, '-');
+    this.title.label = specTitle(spec);
+    this.title.closable = true;
+    this.addWidget(new Widget({ node: this.statusLine }));
+    this.poll = new Poll({
+      auto: false,
+      factory: () => this.tick(),
+      frequency: { interval: intervalMs, backoff: true, max: 30000 },
+      name: `pynenc-nb:${this.spec.kind}`,
+      standby: () => (this.isVisible ? false : 'when-hidden')
+    });
+  }
+
+  protected onAfterShow(): void {
+    void this.poll.start().then(() => this.poll.refresh());
+  }
+
+  dispose(): void {
+    this.poll.dispose();
+    super.dispose();
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.isVisible) {
+      return;
+    }
+    try {
+      const done = await this.load();
+      this.statusLine.textContent = `${done ? 'final' : 'live'} · updated ${new Date().toLocaleTimeString()}`;
+      this.statusLine.classList.remove('pynenc-error');
+      if (done) {
+        void this.poll.stop();
+      }
+    } catch (error) {
+      this.statusLine.textContent = `error: ${(error as Error).message}`;
+      this.statusLine.classList.add('pynenc-error');
+      throw error;
+    }
+  }
+
+  /** Fetch and draw; true when nothing shown can change any more (polling stops). */
+  protected abstract load(): Promise<boolean>;
+}
+
+export class TimelinePanel extends PollingPanel {
+  private readonly plot: PlotHost;
+  private readonly list = el('div', 'pynenc-timeline-list');
+  private lastKey = '';
+
+  constructor(
+    readonly spec: PanelSpec & { kind: 'timeline' },
+    rendermime: IRenderMimeRegistry | null,
+    private readonly open: Open
+  ) {
+    super(spec, 2000);
+    this.addClass('pynenc-timeline-panel');
+    this.plot = new PlotHost(rendermime);
+    this.addWidget(this.plot);
+    this.addWidget(new Widget({ node: this.list }));
+  }
+
+  protected async load(): Promise<boolean> {
+    const since = Date.now() / 1000 - this.spec.since;
+    const view = await requestAPI<Json>(appPath(this.spec.app.key, 'timeline') + query({ since, figure: 1, limit: 2000 }));
+    const key = JSON.stringify(view.figure && view.figure.data ? view.figure.data : []);
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      await this.plot.draw(view.figure || { data: [], layout: {} });
+      this.drawList(view);
+    }
+    return false; // new invocations may appear at any time: a timeline stays live while shown
+  }
+
+  private drawList(view: Json): void {
+    clear(this.list);
+    const invocations: Json[] = view.invocations || [];
+    this.list.appendChild(el('h3', undefined, `${invocations.length} invocations in the window`));
+    this.list.appendChild(
+      table(
+        ['task', 'invocation', 'status', 'total'],
+        invocations.slice(0, 200).map(inv => [
+          link(inv.task_id, () => this.open({ kind: 'task', app: this.spec.app, taskId: inv.task_id })),
+          link(String(inv.invocation_id).slice(0, 10), () =>
+            this.open({ kind: 'invocation', app: this.spec.app, invocationId: inv.invocation_id })
+          ),
+          badge(inv.status),
+          seconds(inv.total_s)
+        ])
+      )
+    );
+  }
+}
+
+export class InvocationPanel extends PollingPanel {
+  private readonly detail = el('div', 'pynenc-detail');
+  private readonly tree: PlotHost;
+
+  constructor(
+    readonly spec: PanelSpec & { kind: 'invocation' },
+    rendermime: IRenderMimeRegistry | null,
+    private readonly open: Open
+  ) {
+    super(spec, 1500);
+    this.addClass('pynenc-invocation-panel');
+    this.addWidget(new Widget({ node: this.detail }));
+    this.tree = new PlotHost(rendermime);
+    this.addWidget(this.tree);
+  }
+
+  protected async load(): Promise<boolean> {
+    const base = appPath(this.spec.app.key, 'invocations', this.spec.invocationId);
+    const [detail, tree] = await Promise.all([
+      requestAPI<Json>(base),
+      requestAPI<Json>(`${base}/tree` + query({ depth: 3, figure: 1 }))
+    ]);
+    this.drawDetail(detail);
+    await this.tree.draw(tree.figure || { data: [], layout: {} });
+    const nodes: Json[] = tree.nodes || [];
+    return !!detail.invocation?.final && nodes.every(n => isFinal(n.status));
+  }
+
+  private drawDetail(detail: Json): void {
+    clear(this.detail);
+    const inv: Json = detail.invocation || {};
+    const head = el('h2');
+    head.appendChild(el('span', undefined, `${inv.task_id} `));
+    head.appendChild(badge(inv.status || 'UNKNOWN'));
+    this.detail.appendChild(head);
+    const args: { [name: string]: string } = inv.args || {};
+    this.detail.appendChild(
+      table(
+        ['field', 'value'],
+        [
+          ['invocation', inv.invocation_id],
+          ['arguments', Object.entries(args).map(([k, v]) => `${k}=${v}`).join(', ') || '–'],
+          ['runner', detail.owner_label || '–'],
+          ['retries', inv.num_retries],
+          ['created', when(inv.created_at)],
+          ['parent', inv.parent_id ? link(inv.parent_id.slice(0, 10), () => this.openInvocation(inv.parent_id)) : '–'],
+          ['workflow', detail.workflow ? `${detail.workflow.workflow_type} (${String(detail.workflow.workflow_id).slice(0, 10)})` : '–']
+        ]
+      )
+    );
+    if (detail.result !== null && detail.result !== undefined) {
+      this.detail.appendChild(el('h3', undefined, 'Result'));
+      this.detail.appendChild(el('pre', 'pynenc-pre', detail.result));
+    }
+    if (detail.exception) {
+      this.detail.appendChild(el('h3', undefined, `${detail.exception.type}: ${detail.exception.message}`));
+      this.detail.appendChild(el('pre', 'pynenc-pre pynenc-traceback', detail.exception.traceback));
+    }
+    const history: Json[] = detail.history || [];
+    this.detail.appendChild(el('h3', undefined, 'History'));
+    this.detail.appendChild(
+      table(
+        ['at', 'status', 'by', 'reason'],
+        history.map(h => [when(h.at), badge(h.status), h.runner_label || '–', h.reason || ''])
+      )
+    );
+    const children: Json[] = detail.children || [];
+    if (children.length) {
+      this.detail.appendChild(el('h3', undefined, `Children (${children.length}${detail.children_next_cursor ? '+' : ''})`));
+      this.detail.appendChild(
+        table(
+          ['task', 'invocation', 'status'],
+          children.map(c => [c.task_id, link(String(c.invocation_id).slice(0, 10), () => this.openInvocation(c.invocation_id)), badge(c.status)])
+        )
+      );
+    }
+  }
+
+  private openInvocation(invocationId: string): void {
+    this.open({ kind: 'invocation', app: this.spec.app, invocationId });
+  }
+}
+
+export class TaskPanel extends PollingPanel {
+  private readonly body = el('div', 'pynenc-task');
+  private cursor: string | null = null;
+  private rows: Json[] = [];
+
+  constructor(
+    readonly spec: PanelSpec & { kind: 'task' },
+    private readonly open: Open
+  ) {
+    super(spec, 3000);
+    this.addClass('pynenc-task-panel');
+    this.addWidget(new Widget({ node: this.body }));
+  }
+
+  protected async load(): Promise<boolean> {
+    const page = await this.page(null);
+    this.rows = page.items;
+    this.cursor = page.next;
+    this.draw();
+    return false;
+  }
+
+  private async page(cursor: string | null): Promise<{ items: Json[]; next: string | null }> {
+    const path = appPath(this.spec.app.key, 'invocations') + query({ task: this.spec.taskId, limit: 50, cursor });
+    const data = await requestAPI<Json>(path);
+    return { items: data.rows || data.items || [], next: data.next_cursor || null };
+  }
+
+  private draw(): void {
+    clear(this.body);
+    this.body.appendChild(el('h2', undefined, this.spec.taskId));
+    this.body.appendChild(
+      table(
+        ['invocation', 'status', 'arguments', 'updated'],
+        this.rows.map(r => [
+          link(String(r.invocation_id).slice(0, 10), () =>
+            this.open({ kind: 'invocation', app: this.spec.app, invocationId: r.invocation_id })
+          ),
+          badge(r.status),
+          Object.entries(r.args || {}).map(([k, v]) => `${k}=${v}`).join(', '),
+          when(r.updated_at)
+        ])
+      )
+    );
+    if (this.cursor) {
+      const more = el('button', 'jp-Button pynenc-button', 'More');
+      more.addEventListener('click', async () => {
+        const page = await this.page(this.cursor);
+        this.rows = this.rows.concat(page.items);
+        this.cursor = page.next;
+        this.draw();
+      });
+      this.body.appendChild(more);
+    }
+  }
+}
+

@@ -1,0 +1,191 @@
+/**
+ * The "Pynenc" sidebar: known apps, and for the selected one its runners, counts by status, running
+ * invocations and recent failures. It polls the server with backoff (Lumino Poll) and stands by
+ * while hidden, so a closed sidebar costs the server nothing.
+ */
+import { Poll } from '@lumino/polling';
+import { Widget } from '@lumino/widgets';
+import { LabIcon } from '@jupyterlab/ui-components';
+
+import { AppInfo, Json, appPath, requestAPI } from './api';
+import { badge, clear, el, link, seconds, table } from './dom';
+
+export const SIDEBAR_ID = 'pynenc-sidebar';
+const POLL_MS = 2000;
+const MAX_POLL_MS = 30000;
+
+const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="16" height="16">
+<g class="jp-icon3" fill="#616161"><rect x="3" y="4" width="12" height="3" rx="1"/><rect x="7" y="10.5" width="14" height="3" rx="1"/>
+<rect x="5" y="17" width="9" height="3" rx="1"/></g></svg>`;
+
+export const pynencIcon = new LabIcon({ name: 'pynenc-nb:icon', svgstr: ICON_SVG });
+
+/** What the sidebar asks the plugin to open in the main area. */
+export interface Opener {
+  timeline(app: AppInfo): void;
+  invocation(app: AppInfo, invocationId: string): void;
+  task(app: AppInfo, taskId: string): void;
+}
+
+export class PynencSidebar extends Widget {
+  private apps: AppInfo[] = [];
+  private selected: string | null = null;
+  private readonly appSelect = el('select', 'pynenc-app-select');
+  private readonly body = el('div', 'pynenc-sidebar-body');
+  private readonly status = el('div', 'pynenc-sidebar-status');
+  readonly poll: Poll;
+
+  constructor(private readonly opener: Opener) {
+    super();
+    this.id = SIDEBAR_ID;
+    this.addClass('pynenc-sidebar');
+    this.title.icon = pynencIcon;
+    this.title.caption = 'Pynenc: runners and invocations';
+    const header = el('div', 'pynenc-sidebar-header');
+    header.appendChild(el('h2', undefined, 'Pynenc'));
+    this.appSelect.setAttribute('aria-label', 'pynenc app');
+    this.appSelect.addEventListener('change', () => {
+      this.selected = this.appSelect.value || null;
+      void this.poll.refresh();
+    });
+    header.appendChild(this.appSelect);
+    const timeline = el('button', 'jp-Button pynenc-button', 'Timeline');
+    timeline.addEventListener('click', () => {
+      const app = this.currentApp();
+      if (app) {
+        this.opener.timeline(app);
+      }
+    });
+    header.appendChild(timeline);
+    this.node.appendChild(header);
+    this.node.appendChild(this.status);
+    this.node.appendChild(this.body);
+    this.poll = new Poll({
+      auto: false,
+      factory: () => this.refresh(),
+      frequency: { interval: POLL_MS, backoff: true, max: MAX_POLL_MS },
+      name: 'pynenc-nb:sidebar',
+      standby: () => (this.isVisible ? false : 'when-hidden')
+    });
+  }
+
+  currentApp(): AppInfo | null {
+    return this.apps.find(a => a.key === this.selected) || null;
+  }
+
+  protected onAfterShow(): void {
+    void this.poll.start().then(() => this.poll.refresh());
+  }
+
+  dispose(): void {
+    this.poll.dispose();
+    super.dispose();
+  }
+
+  /** One poll tick: a rejected promise makes the Poll back off. */
+  async refresh(): Promise<void> {
+    if (!this.isVisible) {
+      return;
+    }
+    try {
+      const listed = await requestAPI<{ apps: AppInfo[] }>('apps');
+      this.setApps(listed.apps || []);
+      const app = this.currentApp();
+      if (!app) {
+        clear(this.body);
+        this.body.appendChild(
+          el('p', 'pynenc-note', 'No pynenc_nb app found yet. Create one (Pynenc() with the SQLite default or Redis) and it appears here.')
+        );
+        this.status.textContent = '';
+        return;
+      }
+      const summary = await requestAPI<Json>(appPath(app.key, 'summary'));
+      this.render(app, summary);
+      this.status.textContent = `updated ${new Date().toLocaleTimeString()}`;
+      this.status.classList.remove('pynenc-error');
+    } catch (error) {
+      this.status.textContent = `cannot reach the pynenc server extension: ${(error as Error).message}`;
+      this.status.classList.add('pynenc-error');
+      throw error;
+    }
+  }
+
+  private setApps(apps: AppInfo[]): void {
+    const keys = apps.map(a => a.key).join('|');
+    if (keys !== this.apps.map(a => a.key).join('|')) {
+      clear(this.appSelect);
+      apps.forEach(app => {
+        const option = el('option', undefined, `${app.app_id} · ${app.backend}`);
+        option.value = app.key;
+        this.appSelect.appendChild(option);
+      });
+    }
+    this.apps = apps;
+    if (!apps.some(a => a.key === this.selected)) {
+      this.selected = apps.length ? apps[0].key : null;
+    }
+    if (this.selected) {
+      this.appSelect.value = this.selected;
+    }
+  }
+
+  private render(app: AppInfo, summary: Json): void {
+    clear(this.body);
+    const counts: { [status: string]: number } = summary.counts || {};
+    const nonZero = Object.entries(counts).filter(([, n]) => n > 0);
+    this.body.appendChild(el('h3', undefined, 'Invocations by status'));
+    if (nonZero.length === 0) {
+      this.body.appendChild(el('p', 'pynenc-note', 'No invocations yet.'));
+    } else {
+      const list = el('div', 'pynenc-counts');
+      nonZero.forEach(([status, n]) => {
+        const item = el('span', 'pynenc-count');
+        item.appendChild(badge(status));
+        item.appendChild(el('span', 'pynenc-count-n', n));
+        list.appendChild(item);
+      });
+      this.body.appendChild(list);
+    }
+
+    const runners: Json[] = summary.runners || [];
+    this.body.appendChild(el('h3', undefined, `Runners (${runners.filter(r => r.alive).length} alive)`));
+    if (runners.length === 0) {
+      this.body.appendChild(el('p', 'pynenc-note', 'No runner. Start one: %pynenc runner start, or pynenc runner start.'));
+    } else {
+      this.body.appendChild(
+        table(
+          ['runner', 'state', 'busy', 'heartbeat'],
+          runners.map(r => [
+            r.name || r.label,
+            r.alive ? r.state : `${r.state} (silent)`,
+            `${r.busy}/${r.slots}`,
+            `${seconds(r.heartbeat_age_s)} ago`
+          ]),
+          'pynenc-runners'
+        )
+      );
+    }
+
+    this.invocationList(app, 'Running', summary.running || []);
+    this.invocationList(app, 'Recent failures', summary.failures || []);
+  }
+
+  private invocationList(app: AppInfo, title: string, rows: Json[]): void {
+    this.body.appendChild(el('h3', undefined, title));
+    if (rows.length === 0) {
+      this.body.appendChild(el('p', 'pynenc-note', 'None.'));
+      return;
+    }
+    this.body.appendChild(
+      table(
+        ['task', 'invocation', 'status'],
+        rows.map(row => [
+          link(row.task_id, () => this.opener.task(app, row.task_id), 'all invocations of this task'),
+          link(String(row.invocation_id).slice(0, 10), () => this.opener.invocation(app, row.invocation_id), 'details and family tree'),
+          badge(row.status)
+        ]),
+        'pynenc-invocations'
+      )
+    );
+  }
+}
