@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shlex
 from typing import Any
 
@@ -19,6 +20,16 @@ def _parser() -> MagicArgumentParser:
     sub.add_parser("app", help="choose the app").add_argument("expression", nargs="+")
     sub.add_parser("status", help="counts by status, runners, recent failures")
     sub.add_parser("config", help="the app's effective settings (secrets masked)")
+    timeline = sub.add_parser("timeline", help="live timeline of the invocations (Plotly)")
+    timeline.add_argument("--since", default="10m", help="how far back: 30s, 10m, 2h, 1d or seconds (default 10m)")
+    timeline.add_argument("--task", default=None, help="only this task (its id or short name)")
+    timeline.add_argument(
+        "--live", action=argparse.BooleanOptionalAction, default=True, help="live updates (default) or a static figure"
+    )
+    tree = sub.add_parser("tree", help="family tree of an invocation")
+    tree.add_argument("invocation", help="an invocation id, or a variable holding an Invocation")
+    tree.add_argument("--depth", type=int, default=3)
+    sub.add_parser("monitor", help="counts, timeline, runners and family trees in tabs")
     emit = sub.add_parser("emit", help="emit an event for on_event triggers")
     emit.add_argument("event_code")
     emit.add_argument("payload", nargs="?", default=None, help="a JSON object")
@@ -59,7 +70,7 @@ class PynencMagics(Magics):
     @no_var_expand  # command templates hold {python}/{runner_args}: IPython must not fill them
     @line_magic
     def pynenc(self, line: str) -> Any:
-        """%pynenc app|status|config|emit|runner start/list/stop/logs — see `%pynenc --help`."""
+        """%pynenc app|status|config|timeline|tree|monitor|emit|runner start/list/stop/logs — see `%pynenc --help`."""
         args = self.parser.parse_args(shlex.split(line))
         try:
             return self._dispatch(args)
@@ -74,6 +85,12 @@ class PynencMagics(Magics):
             return session.status()
         if args.command == "config":
             return session.config()
+        if args.command == "timeline":
+            return session.timeline(since=args.since, task=args.task, live=args.live)
+        if args.command == "tree":
+            return session.tree(args.invocation, depth=args.depth)
+        if args.command == "monitor":
+            return session.monitor()
         if args.command == "emit":
             return session.emit(args.event_code, args.payload)
         if args.runner_command == "start":

@@ -5,13 +5,17 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kernel_magics import launchers
 from kernel_magics.launchers.registry import RunnerRegistry
 from pynenc_nb.app import Pynenc
-from pynenc_nb.exceptions import ConfigError, RunnerError
+from pynenc_nb.exceptions import ConfigError, InvocationNotFoundError, RunnerError
+from pynenc_nb.invocation import Invocation
 from pynenc_nb.summary import app_summary, format_summary
+
+if TYPE_CHECKING:
+    from pynenc_nb.widgets import FamilyTree, Monitor, Timeline
 
 
 class Rendered:
@@ -127,6 +131,46 @@ class NotebookSession:
             raise RunnerError(f"no launched runner named {name!r}")
         text = launchers.tail(entry, lines)
         return Rendered(text, [(name, text)])
+
+    # --- widgets -------------------------------------------------------------------------------------
+
+    def timeline(self, since: str, task: str | None, live: bool) -> Timeline:
+        from pynenc_nb.widgets import Timeline
+
+        return Timeline(self.app, since, task=task, live=live)
+
+    def tree(self, reference: str, depth: int = 3) -> FamilyTree:
+        from pynenc_nb.widgets import FamilyTree
+
+        app, invocation_id = self.invocation_ref(reference)
+        try:
+            return FamilyTree(invocation_id, app, depth=depth)
+        except InvocationNotFoundError:
+            raise InvocationNotFoundError(
+                f"no invocation {invocation_id!r} in app {app.app_id!r}: pass an invocation id, "
+                "or the name of a variable holding an Invocation",
+                invocation_id=invocation_id,
+            ) from None
+
+    def monitor(self) -> Monitor:
+        from pynenc_nb.widgets import Monitor
+
+        return Monitor(self.app)
+
+    def invocation_ref(self, reference: str) -> tuple[Pynenc, str]:
+        """A notebook variable holding an Invocation (or an id string), else the text as an id."""
+        namespace = self._namespace()
+        if reference.isidentifier() and reference in namespace:
+            value = namespace[reference]
+            if isinstance(value, Invocation):
+                return value.app, value.invocation_id
+            if isinstance(value, str):
+                return self.app, value
+            raise ConfigError(
+                f"{reference} is a {type(value).__name__}, not an Invocation: "
+                "pass an invocation id or a variable holding an Invocation"
+            )
+        return self.app, reference
 
     def emit(self, event_code: str, payload: str | None) -> str:
         expected = 'the event payload must be a JSON object, e.g. \'{"source": "feed"}\''

@@ -128,7 +128,3 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where ``jupyter labextension develop`` finds the built sidebar (``labextension/`` sources)."""
     return [{"src": "labextension", "dest": "pynenc-nb"}]
 
-
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    """The server extension serving the monitor API lives in ``pynenc_nb.jupyter_server``."""
-    return [{"module": "pynenc_nb.jupyter_server"}]

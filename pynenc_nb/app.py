@@ -96,14 +96,29 @@ class Pynenc:
     def backends(self) -> Backends:
         backends = self._backends
         if backends is None:
+            opened = False
             with self._lock:
                 if self._backends is None:
                     if scheme_of(self.conf.backend_url) == "sqlite":
                         # arguments and results are stored there: private to this user
                         Path(sqlite_path(self.conf.backend_url)).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                     self._backends = Backends.open(self.conf.backend_url, self.conf.broker_url, self.app_id)
+                    opened = True
                 backends = self._backends
+            if opened:
+                self._announce(backends)
         return backends
+
+    def _announce(self, backends: Backends) -> None:
+        """Let monitors find this app (the app registry); never fails the app, logs at debug level."""
+        if not (self.conf.discoverable and backends.serves_other_processes):
+            return
+        try:
+            from pynenc_nb import app_registry
+
+            app_registry.announce(self.app_id, self.conf.backend_url, self.conf.broker_url)
+        except Exception as exc:
+            self.logger.debug("not recorded in the app registry: %s", exc)
 
     def _forget_connections(self) -> None:
         """In a forked child: never reuse the parent's connections (memory stores are copied)."""

@@ -149,6 +149,7 @@ def run_benchmark(
         "PYNENC__RUNNER_CLS": "ThreadRunner",
         "PYNENC__MAX_THREADS": str(workers),
         "PYNENC__LOGGING_LEVEL": "warning",
+        "PYNENC__DISCOVERABLE": "false",  # a throwaway app: keep it out of the monitors' app registry
     }
     bench = _load_app(env)
     app, noop = bench.app, bench.noop

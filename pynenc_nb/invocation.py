@@ -62,6 +62,13 @@ class Invocation(Generic[R]):
 
         return invocation_html(self)
 
+    def _ipython_display_(self) -> None:
+        """In a kernel with comms, a card whose status badge follows the invocation until it is
+        final (``pynenc_nb.widgets.InvocationView``); elsewhere the HTML table of ``_repr_html_``."""
+        from pynenc_nb.widgets.invocation import display_invocation
+
+        display_invocation(self)
+
     # --- identity (fixed at registration) --------------------------------------------------------
 
     @property

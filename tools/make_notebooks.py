@@ -197,11 +197,114 @@ def runners() -> nbformat.NotebookNode:
     return new_notebook(cells=cells, metadata=KERNEL_METADATA)
 
 
+def monitoring() -> nbformat.NotebookNode:
+    cells = [
+        new_markdown_cell(
+            "# Monitoring\n\n"
+            "Live widgets in the notebook: a timeline of what runs where, the family tree of an invocation and a "
+            "monitor with everything at once. They update from a background thread of this kernel while anything "
+            "they show can still change, then leave a static Plotly figure in place, so this notebook still shows "
+            "the final pictures once saved (on GitHub, in nbconvert's HTML, without a kernel)."
+        ),
+        new_code_cell(
+            "%load_ext pynenc_nb\n"
+            "import time\n\n"
+            "from pynenc_nb import Pynenc, RetryError, current_invocation\n\n"
+            'app = Pynenc(app_id="monitoring")\n'
+            "app.purge()  # a clean history each time the notebook runs"
+        ),
+        new_markdown_cell(
+            "A survey fans out to batches, and each batch to measurements: nested calls (a task waiting on its "
+            "children is paused and frees its slot). `calibrate` always fails; `download` needs a retry."
+        ),
+        new_code_cell(
+            "@app.task\n"
+            "def measure(sample: int) -> float:\n"
+            "    time.sleep(0.05 * (1 + sample % 4))\n"
+            "    return round(sample**0.5, 3)\n\n\n"
+            "@app.task\n"
+            "def batch(batch_id: int, size: int) -> float:\n"
+            "    samples = [(batch_id * 10 + i,) for i in range(size)]\n"
+            "    return round(sum(measure.parallelize(samples).results), 3)\n\n\n"
+            "@app.workflow\n"
+            "def survey(batches: int) -> float:\n"
+            "    return round(sum(batch.parallelize([(b, 4) for b in range(batches)]).results), 3)\n\n\n"
+            "@app.task\n"
+            "def calibrate(sensor: str) -> float:\n"
+            '    raise ValueError(f"sensor {sensor!r} does not answer")\n\n\n'
+            "@app.task(max_retries=2)\n"
+            "def download(url: str) -> str:\n"
+            "    attempt = current_invocation().num_retries + 1\n"
+            "    if attempt < 2:\n"
+            '        raise RetryError(f"{url}: busy, try again")\n'
+            '    return f"{url}: downloaded on attempt {attempt}"'
+        ),
+        new_markdown_cell("A runner in this kernel with four worker threads:"),
+        new_code_cell("%pynenc runner start --workers 4"),
+        new_markdown_cell(
+            "The timeline: one lane per runner (its rows are its slots) and one for what waits in the queue, "
+            "bars coloured by status, thin lines from a parent to the children it called, a star on the workflow "
+            "root. Hover a bar for the task, its arguments and durations; click it to see the invocation below "
+            "the plot. `tl = %pynenc timeline` keeps a handle on the widget."
+        ),
+        new_code_cell("timeline = %pynenc timeline --since 5m\ntimeline"),
+        new_code_cell(
+            "root = survey(3)\n"
+            'failing = calibrate("north-7")\n'
+            'retried = download("https://example.org/data.csv")\n'
+            'print("survey:", root.result)\n'
+            'print("download:", retried.result, "- retries:", retried.num_retries)\n'
+            'print("calibrate:", failing.wait(timeout=60))'
+        ),
+        new_markdown_cell(
+            "Once everything shown is final and nothing changed for a few seconds, the live figure gives way to "
+            "the static one. `join` waits for that; `updates_sent` counts the updates the widget sent."
+        ),
+        new_code_cell(
+            'assert timeline.join(timeout=60)\nprint(timeline.ended_because, "after", timeline.updates_sent, "updates")'
+        ),
+        new_markdown_cell(
+            "An invocation shows as a card whose status badge follows it (here it is already final: a static card):"
+        ),
+        new_code_cell("failing"),
+        new_markdown_cell(
+            "The family tree of the survey: `root` is a variable holding its invocation (an id works too)."
+        ),
+        new_code_cell("%pynenc tree root"),
+        new_markdown_cell(
+            "Everything at once: counts by status, then tabs with the timeline, the runners and the family tree of "
+            "the invocation you click."
+        ),
+        new_code_cell("%pynenc monitor"),
+        new_code_cell("%pynenc runner stop --all"),
+        new_markdown_cell(
+            "Before saving a notebook to share, freeze the widgets that are still live: each leaves its final "
+            "static figure."
+        ),
+        new_code_cell("from pynenc_nb.widgets import freeze_all\n\nfreeze_all()"),
+    ]
+    return new_notebook(cells=cells, metadata=KERNEL_METADATA)
+
+
+def _content(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source) for cell in nb.cells]
+
+
+def write(nb: nbformat.NotebookNode, name: str) -> None:
+    """Write a notebook unless the file already holds the same cells: cell ids are random, and an
+    unchanged notebook must stay byte for byte what it was."""
+    path = NOTEBOOKS / name
+    if path.exists() and _content(nbformat.read(path, as_version=4)) == _content(nb):
+        return
+    nbformat.write(nb, path)
+
+
 def main() -> None:
     NOTEBOOKS.mkdir(exist_ok=True)
-    nbformat.write(engine_basics(), NOTEBOOKS / "00_engine_basics.ipynb")
-    nbformat.write(quickstart(), NOTEBOOKS / "01_quickstart.ipynb")
-    nbformat.write(runners(), NOTEBOOKS / "02_runners.ipynb")
+    write(engine_basics(), "00_engine_basics.ipynb")
+    write(quickstart(), "01_quickstart.ipynb")
+    write(runners(), "02_runners.ipynb")
+    write(monitoring(), "03_monitoring.ipynb")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
     render = status_sub.add_parser("render", help="print the invocation state machine")
     render.add_argument("--mermaid", action="store_true", help="as a Mermaid state diagram")
 
+    monitor = sub.add_parser("monitor", help="the monitor API and a page in the browser, without JupyterLab")
+    monitor.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    monitor.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    monitor.add_argument(
+        "--app",
+        dest="monitor_apps",
+        action="append",
+        metavar="APP_ID",
+        help="show this app id only (repeatable); not in the app registry: built from PYNENC__* settings here",
+    )
+    monitor.add_argument("--registry", help="the app registry file (default: $PYNENC_NB_APP_REGISTRY or Jupyter's)")
+
     show = sub.add_parser("show_config", help="the effective configuration (secrets masked)")
     show.add_argument("--json", action="store_true")
 
@@ -98,6 +110,13 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _monitor(args: argparse.Namespace) -> int:
+    from pynenc_nb.cli.monitor import run_monitor
+
+    apps = [load_app(args.app)] if args.app else [Pynenc(app_id=args.app_id)] if args.app_id else []
+    return run_monitor(args.host, args.port, apps, args.monitor_apps or [], args.registry)
+
+
 def _show_config(args: argparse.Namespace) -> int:
     app = _app(args)
     data = app.conf.public_dict()
@@ -119,7 +138,13 @@ def _benchmark(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"runner": _runner_start, "status": _status, "show_config": _show_config, "benchmark": _benchmark}
+    handlers = {
+        "runner": _runner_start,
+        "status": _status,
+        "monitor": _monitor,
+        "show_config": _show_config,
+        "benchmark": _benchmark,
+    }
     try:
         return handlers[args.command](args)
     except PynencError as exc:

@@ -42,6 +42,9 @@ class PynencConfig:
     arg_cache_min_bytes: int = 64 * 1024
     # Behaviour
     dev_mode_force_sync_tasks: bool = False
+    # Record the app in the app registry (pynenc_nb/app_registry.py) when its shareable backends
+    # open, so the JupyterLab sidebar and `pynenc monitor` list it.
+    discoverable: bool = True
     logging_level: str = "info"
     log_format: Literal["text", "json"] = "text"
     # Liveness and recovery

@@ -1,0 +1,215 @@
+"""What each API route answers, as plain functions over a :class:`~pynenc_nb.monitor.Monitor`.
+
+They are blocking (the handlers run them in the catalog's pool) and return JSON-ready dicts.
+Query-string values are parsed here, and a bad one raises ``InvalidMonitorQueryError`` naming
+the parameter, which the handlers turn into a 400.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pynenc_nb.exceptions import InvalidMonitorQueryError
+from pynenc_nb.records import InvocationFilter
+from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+
+if TYPE_CHECKING:
+    from pynenc_nb.monitor import Monitor
+    from pynenc_nb.web.catalog import AppCatalog
+
+PAGE_DEFAULT, PAGE_MAX = 50, 500
+TIMELINE_DEFAULT, TIMELINE_MAX = 2000, 10_000
+TREE_DEPTH_DEFAULT, TREE_DEPTH_MAX = 3, 20
+SINCE_DEFAULT_S = 600.0  # the timeline shows the last ten minutes unless told otherwise
+RECENT_FAILURES = 10
+RUNNING_SHOWN = 20
+_DURATION = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<unit>[smhd])$")
+_UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_S = InvocationStatus
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+
+def _bad(argument: str, value: Any, what: str) -> InvalidMonitorQueryError:
+    return InvalidMonitorQueryError(f"parameter {argument}={value!r}: {what}", argument=argument, value=value)
+
+
+def parse_int(argument: str, text: str | None, default: int, maximum: int) -> int:
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(argument, text, "expected a whole number") from None
+    if not 1 <= value <= maximum:
+        raise _bad(argument, text, f"expected 1 to {maximum}")
+    return value
+
+
+def parse_statuses(values: Iterable[str]) -> frozenset[InvocationStatus] | None:
+    """``status=FAILED&status=RUNNING`` or ``status=FAILED,RUNNING``; case does not matter."""
+    chosen: set[InvocationStatus] = set()
+    for value in values:
+        for name in filter(None, (part.strip().upper() for part in value.split(","))):
+            try:
+                chosen.add(InvocationStatus(name))
+            except ValueError:
+                known = ", ".join(s.value for s in InvocationStatus)
+                raise _bad("status", value, f"unknown status; use {known}") from None
+    return frozenset(chosen) or None
+
+
+def parse_time(argument: str, text: str | None, now: float) -> float | None:
+    """Epoch seconds (``1764270000.5``), an age (``30s``, ``10m``, ``2h``, ``1d``: that long ago) or
+    an ISO 8601 time (UTC unless it says otherwise)."""
+    if text is None or text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    match = _DURATION.match(text.strip())
+    if match:
+        return now - float(match["n"]) * _UNIT_S[match["unit"]]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _bad(argument, text, "expected epoch seconds, an age such as 10m or 2h, or an ISO 8601 time") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def parse_bool(argument: str, text: str | None) -> bool:
+    if text is None or text == "":
+        return False
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise _bad(argument, text, "expected true or false")
+
+
+def _text(text: str | None) -> str | None:
+    return text if text else None
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+def apps(catalog: AppCatalog) -> dict[str, Any]:
+    return {"apps": [known.public() for known in catalog.known()]}
+
+
+def statuses() -> dict[str, Any]:
+    """The status table as renderers need it: table order, the project's colours, which are final."""
+    from pynenc_nb.display import STATUS_COLOURS
+
+    return {
+        "statuses": [
+            {"status": status.value, "colour": STATUS_COLOURS[status], "final": status in FINAL_STATUSES}
+            for status in InvocationStatus
+        ]
+    }
+
+
+def summary(monitor: Monitor, launched: Mapping[str, str]) -> dict[str, Any]:
+    """Counts by status, runner health, the latest failures and what is executing now."""
+    counts = monitor.status_counts()
+    runner_rows = runners(monitor, launched, include_stopped=False)["items"]
+    failures = monitor.invocations(InvocationFilter(statuses=frozenset({_S.FAILED})), limit=RECENT_FAILURES)
+    active = monitor.invocations(InvocationFilter(statuses=frozenset({_S.RUNNING, _S.PAUSED})), limit=RUNNING_SHOWN)
+    return {
+        "counts": counts,
+        "total": sum(counts.values()),
+        "runners": runner_rows,
+        "runner_totals": {
+            "total": len(runner_rows),
+            "alive": sum(1 for r in runner_rows if r["alive"]),
+            "slots": sum(r["slots"] for r in runner_rows if r["alive"]),
+            "busy": sum(r["busy"] for r in runner_rows if r["alive"]),
+        },
+        "failures": [row.to_json() for row in failures.rows],
+        "running": [row.to_json() for row in active.rows],
+        "running_more": active.next_cursor is not None,
+        "generated_at": active.generated_at,
+    }
+
+
+def runners(monitor: Monitor, launched: Mapping[str, str], *, include_stopped: bool) -> dict[str, Any]:
+    """Runner views, each marked with how it was launched from a notebook (if it was) and whether
+    this server may stop it (``launched`` maps runner names to launcher kinds)."""
+    items = []
+    for view in monitor.runners(include_stopped=include_stopped):
+        row = view.to_json()
+        kind = launched.get(view.name) if view.name else None
+        row["launched_kind"] = kind
+        row["stoppable"] = kind is not None and kind != "thread" and view.state in ("running", "stopping")
+        items.append(row)
+    return {"items": items, "generated_at": time.time()}
+
+
+def invocations(
+    monitor: Monitor, statuses: Iterable[str], task: str | None, limit: str | None, cursor: str | None
+) -> dict[str, Any]:
+    page = monitor.invocations(
+        InvocationFilter(statuses=parse_statuses(statuses), task_id=_text(task)),
+        limit=parse_int("limit", limit, PAGE_DEFAULT, PAGE_MAX),
+        cursor=_text(cursor),
+    )
+    return {
+        "items": [row.to_json() for row in page.rows],
+        "next_cursor": page.next_cursor,
+        "generated_at": page.generated_at,
+    }
+
+
+def detail(monitor: Monitor, invocation_id: str) -> dict[str, Any]:
+    return monitor.invocation_detail(invocation_id).to_json()
+
+
+def tree(monitor: Monitor, invocation_id: str, depth: str | None, figure: str | None = None) -> dict[str, Any]:
+    view = monitor.family_tree(invocation_id, parse_int("depth", depth, TREE_DEPTH_DEFAULT, TREE_DEPTH_MAX))
+    answer = view.to_json()
+    if parse_bool("figure", figure):
+        from pynenc_nb.widgets.figures import family_tree_figure
+
+        answer["figure"] = family_tree_figure(view)
+    return answer
+
+
+def timeline(
+    monitor: Monitor,
+    since: str | None,
+    until: str | None,
+    task: str | None,
+    statuses: Iterable[str],
+    limit: str | None,
+    cursor: str | None,
+    figure: str | None = None,
+) -> dict[str, Any]:
+    """The timeline view; ``figure=true`` adds the Plotly figure the notebook widgets draw of it."""
+    now = time.time()
+    start = None if since == "all" else parse_time("since", since, now)
+    view = monitor.timeline(
+        now - SINCE_DEFAULT_S if start is None and since != "all" else start,
+        parse_time("until", until, now),
+        task_id=_text(task),
+        statuses=parse_statuses(statuses),
+        limit=parse_int("limit", limit, TIMELINE_DEFAULT, TIMELINE_MAX),
+        cursor=_text(cursor),
+    )
+    answer = view.to_json()
+    if parse_bool("figure", figure):
+        from pynenc_nb.widgets.figures import timeline_figure
+
+        answer["figure"] = timeline_figure(view)
+    return answer
+
+
+def tasks(monitor: Monitor) -> dict[str, Any]:
+    return {"items": [view.to_json() for view in monitor.tasks()]}

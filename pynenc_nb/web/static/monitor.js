@@ -1,0 +1,248 @@
+// The `pynenc monitor` page: reads the monitor API (same origin, cookie auth) and draws it.
+// Everything from the server is put in the DOM with textContent, never innerHTML. Status colours
+// and the timeline figure come from the server (the figure builder the notebook widgets use); its
+// hover texts are Plotly markup that the server already escaped.
+'use strict';
+
+(function () {
+  const COLORS = {};  // status -> colour, from GET statuses
+  const REFRESH_MS = 5000;
+  const xsrf = document.querySelector('meta[name="xsrf-token"]').getAttribute('content');
+  const $ = (id) => document.getElementById(id);
+  const state = { key: null, cursor: null, timer: null, busy: false };
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function fmtTime(epoch) {
+    return epoch ? new Date(epoch * 1000).toLocaleTimeString() : '';
+  }
+
+  function badge(status) {
+    const node = el('span', status, 'badge');
+    node.style.background = COLORS[status] || '#627d98';
+    return node;
+  }
+
+  async function api(path, options) {
+    const init = Object.assign({ credentials: 'same-origin', headers: {} }, options || {});
+    if (init.method && init.method !== 'GET') init.headers['X-XSRFToken'] = xsrf;
+    const response = await fetch('pynenc/api/' + path, init);
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.message || response.statusText);
+    return data;
+  }
+
+  function appPath(...parts) {
+    return ['apps', state.key, ...parts].map(encodeURIComponent).join('/');
+  }
+
+  function showError(error) {
+    const status = $('status');
+    status.textContent = String(error.message || error);
+    status.className = 'error';
+  }
+
+  async function loadApps() {
+    const data = await api('apps');
+    const select = $('app');
+    const previous = state.key;
+    select.replaceChildren();
+    for (const app of data.apps) {
+      const label = `${app.app_id} — ${app.backend}` + (app.folder ? ` (${app.folder})` : '') +
+        (app.available ? '' : ' [gone]');
+      const option = el('option', label);
+      option.value = app.key;
+      option.disabled = !app.available;
+      select.appendChild(option);
+    }
+    $('empty').hidden = data.apps.length > 0;
+    const keys = data.apps.filter((a) => a.available).map((a) => a.key);
+    state.key = keys.includes(previous) ? previous : keys[0] || null;
+    if (state.key) select.value = state.key;
+  }
+
+  function renderSummary(summary) {
+    const app = summary.app;
+    const totals = summary.runner_totals;
+    $('app-info').textContent = `${app.app_id} on ${app.backend}` + (app.broker ? `, broker ${app.broker}` : '') +
+      ` — ${summary.total} invocations, ${totals.alive} live runners, ${totals.busy}/${totals.slots} slots busy`;
+    const counts = $('counts');
+    counts.replaceChildren();
+    for (const [status, n] of Object.entries(summary.counts)) {
+      if (!n) continue;
+      const box = el('span', null, 'count');
+      box.append(badge(status), el('b', n));
+      counts.appendChild(box);
+    }
+    if (!counts.children.length) counts.appendChild(el('span', 'no invocations yet', 'muted'));
+  }
+
+  function renderRunners(runners) {
+    const body = $('runners').tBodies[0];
+    body.replaceChildren();
+    for (const r of runners.items) {
+      const row = el('tr');
+      row.append(el('td', r.label), el('td', r.name || ''), el('td', r.alive ? r.state : `${r.state} (silent)`),
+        el('td', `${r.heartbeat_age_s.toFixed(1)} s ago`), el('td', `${r.busy} / ${r.slots}`));
+      const cell = el('td');
+      if (r.stoppable) {
+        const button = el('button', 'stop');
+        button.type = 'button';
+        button.addEventListener('click', () => stopRunner(r.name, button));
+        cell.appendChild(button);
+      }
+      row.appendChild(cell);
+      body.appendChild(row);
+    }
+    if (!runners.items.length) {
+      const row = el('tr');
+      const cell = el('td', 'no runner is running', 'muted');
+      cell.colSpan = 6;
+      row.appendChild(cell);
+      body.appendChild(row);
+    }
+  }
+
+  async function stopRunner(name, button) {
+    if (!window.confirm(`Stop runner ${name}?`)) return;
+    button.disabled = true;
+    try {
+      const result = await api(appPath('runners', name, 'stop'), { method: 'POST' });
+      button.textContent = result.state;
+    } catch (error) {
+      showError(error);
+      button.disabled = false;
+    }
+  }
+
+  function invocationRow(inv) {
+    const row = el('tr', null, 'clickable');
+    const args = Object.entries(inv.args).map(([k, v]) => `${k}=${v}`).join(', ');
+    const status = el('td');
+    status.appendChild(badge(inv.status));
+    const argsCell = el('td', args, 'args');
+    argsCell.title = args;
+    row.append(el('td', fmtTime(inv.updated_at)), el('td', inv.task_id), status, argsCell,
+      el('td', inv.invocation_id.slice(0, 12)));
+    row.addEventListener('click', () => showDetail(inv.invocation_id).catch(showError));
+    return row;
+  }
+
+  async function loadInvocations(append) {
+    const status = $('filter-status').value;
+    const query = new URLSearchParams({ limit: '50' });
+    if (status) query.set('status', status);
+    if (append && state.cursor) query.set('cursor', state.cursor);
+    const page = await api(appPath('invocations') + '?' + query);
+    const body = $('invocations').tBodies[0];
+    if (!append) body.replaceChildren();
+    for (const inv of page.items) body.appendChild(invocationRow(inv));
+    state.cursor = page.next_cursor;
+    $('more').hidden = !page.next_cursor;
+  }
+
+  function drawTimeline(view) {
+    const target = $('timeline');
+    if (typeof Plotly === 'undefined') {
+      target.textContent = 'plotly.js is not available (install the plotly package to draw the timeline)';
+      return;
+    }
+    const figure = view.figure;
+    Plotly.react(target, figure.data, figure.layout, { displaylogo: false, responsive: true });
+    if (!target.dataset.bound) {
+      target.dataset.bound = '1';
+      target.on('plotly_click', (event) => {
+        const id = event.points && event.points[0] && event.points[0].customdata;
+        if (typeof id === 'string' && /^[0-9a-f]{32}$/.test(id)) showDetail(id).catch(showError);
+      });
+    }
+  }
+
+  async function showDetail(id) {
+    const detail = await api(appPath('invocations', id));
+    const inv = detail.invocation;
+    $('detail').hidden = false;
+    $('detail-id').textContent = inv.invocation_id;
+    const fields = $('detail-fields');
+    fields.replaceChildren();
+    const shown = {
+      task: inv.task_id, status: inv.status, arguments: Object.entries(inv.args).map(([k, v]) => `${k}=${v}`).join(', '),
+      parent: inv.parent_id || '', workflow: detail.workflow ? detail.workflow.workflow_id : '', queue: detail.queue,
+      owner: detail.owner_label || '', retries: inv.num_retries, recoveries: inv.recoveries,
+      children: detail.children.length + (detail.children_next_cursor ? '+' : '')
+    };
+    for (const [name, value] of Object.entries(shown)) fields.append(el('dt', name), el('dd', value));
+    const outcome = detail.exception
+      ? `${detail.exception.type}: ${detail.exception.message}\n\n${detail.exception.traceback}`
+      : detail.result !== null ? `result: ${detail.result}` : '';
+    $('detail-outcome').textContent = outcome;
+    $('detail-outcome').hidden = !outcome;
+    const body = $('detail-history').tBodies[0];
+    body.replaceChildren();
+    for (const entry of detail.history) {
+      const row = el('tr');
+      const status = el('td');
+      status.appendChild(badge(entry.status));
+      row.append(el('td', fmtTime(entry.at)), status, el('td', entry.owner_label || ''),
+        el('td', entry.runner_label || ''), el('td', entry.reason || ''));
+      body.appendChild(row);
+    }
+    $('detail').scrollIntoView({ behavior: 'smooth' });
+  }
+
+  async function refresh() {
+    if (state.busy) return;
+    state.busy = true;
+    try {
+      await loadApps();
+      if (!state.key) return;
+      const since = $('window').value;
+      const [summary, runners, timeline] = await Promise.all([
+        api(appPath('summary')), api(appPath('runners')), api(appPath('timeline') + `?since=${since}&limit=2000&figure=1`)
+      ]);
+      renderSummary(summary);
+      renderRunners(runners);
+      drawTimeline(timeline);
+      await loadInvocations(false);
+      $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
+      $('status').className = 'muted';
+    } catch (error) {
+      showError(error);
+    } finally {
+      state.busy = false;
+    }
+  }
+
+  function schedule() {
+    clearInterval(state.timer);
+    state.timer = $('live').checked ? setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS) : null;
+  }
+
+  async function init() {
+    try {
+      for (const row of (await api('statuses')).statuses) COLORS[row.status] = row.colour;
+    } catch (error) {
+      showError(error);
+    }
+    const filter = $('filter-status');
+    for (const status of Object.keys(COLORS)) {
+      const option = el('option', status);
+      option.value = status;
+      filter.appendChild(option);
+    }
+    $('app').addEventListener('change', () => { state.key = $('app').value; refresh(); });
+    $('window').addEventListener('change', refresh);
+    $('filter-status').addEventListener('change', () => loadInvocations(false).catch(showError));
+    $('more').addEventListener('click', () => loadInvocations(true).catch(showError));
+    $('live').addEventListener('change', schedule);
+    refresh();
+    schedule();
+  }
+
+  document.addEventListener('DOMContentLoaded', init);
+})();

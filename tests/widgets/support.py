@@ -1,0 +1,38 @@
+"""Helpers of the widget tests: what a browser would send, and what was displayed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.utils.capture import CapturedIO, RichOutput
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+TIMEOUT_S = 60.0
+
+
+def click(figure_widget: Any, trace_name: str, point: int = 0) -> None:
+    """The comm message a browser sends when the user clicks a point of a FigureWidget."""
+    index = next(i for i, trace in enumerate(figure_widget.data) if trace.name == trace_name)
+    state = {
+        "_js2py_pointsCallback": {
+            "event_type": "plotly_click",
+            "points": {"trace_indexes": [index], "point_indexes": [point], "xs": [0], "ys": [0]},
+            "device_state": None,
+            "selector": None,
+        }
+    }
+    figure_widget._handle_msg(
+        {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []}
+    )
+
+
+def outputs_for(captured: CapturedIO, display_id: str | None) -> list[RichOutput]:
+    return [o for o in captured.outputs if (o.transient or {}).get("display_id") == display_id]
+
+
+def final_output(captured: CapturedIO, display_id: str | None) -> RichOutput:
+    """The static update that replaced the live widget of ``display_id``."""
+    updates = [o for o in outputs_for(captured, display_id) if o.update]
+    assert len(updates) == 1, f"expected one final update of the display, got {len(updates)}"
+    return updates[0]

@@ -1,0 +1,259 @@
+"""Figure builders: monitor view in, Plotly JSON out; no kernel, no Plotly needed."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from pynenc_nb import Pynenc
+from pynenc_nb.display import STATUS_COLOURS, badge
+from pynenc_nb.monitor import Monitor, TimelineView
+from pynenc_nb.records import RunnerContext, RunnerInfo
+from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+from pynenc_nb.widgets.figures import family_tree_figure, runners_figure, timeline_figure
+from pynenc_nb.widgets.figures.common import FigureDict, local_offset_s
+from tests.conformance.builders import S
+from tests.monitor.conftest import Workload, add_runner, run_workload, stored
+
+
+def traces(figure: FigureDict) -> dict[str, dict]:  # type: ignore[type-arg]
+    by_name = {trace["name"]: trace for trace in figure["data"]}
+    assert len(by_name) == len(figure["data"]), "trace names are unique"
+    return by_name
+
+
+def lane_rows(view: TimelineView) -> dict[str, float]:
+    """Lanes stacked top to bottom, each at least one row high: the first row of each."""
+    first, row = {}, 0
+    for lane in view.lanes:
+        first[lane.lane_id] = float(row)
+        row += max(1, lane.rows)
+    return first
+
+
+@pytest.fixture
+def synthetic(app: Pynenc) -> tuple[Monitor, dict[str, str], float]:
+    """A parent that ran and succeeded, its child that failed, and one still queued, at fixed times."""
+    state = app.state_backend
+    runner = add_runner(state, heartbeat=time.time())
+    t = time.time() + 1
+    parent = stored(
+        state,
+        [(S.PENDING, runner, t + 1), (S.RUNNING, runner, t + 2), (S.SUCCESS, runner, t + 6)],
+        task_id="tests.widgets.alpha",
+        args_display='{"n": "7", "label": "north"}',
+    )
+    child = stored(
+        state,
+        [(S.PENDING, runner, t + 3), (S.RUNNING, runner, t + 3.5), (S.FAILED, runner, t + 4)],
+        task_id="tests.widgets.beta",
+        parent=parent,
+    )
+    queued = stored(state, [], task_id="tests.widgets.gamma")
+    return Monitor(app, clock=lambda: t + 10), {"parent": parent, "child": child, "queued": queued}, t
+
+
+def test_every_segment_is_a_bar_or_a_final_marker_where_the_view_puts_it(synthetic: tuple) -> None:  # type: ignore[type-arg]
+    # Given a timeline view of invocations with known histories
+    monitor, _, _ = synthetic
+    view = monitor.timeline(None, None)
+    # When its figure is built
+    figure = timeline_figure(view)
+    # Then every non-final segment is one bar of its status's trace, from its start for its
+    # duration (open segments up to the view's time), on its lane's row; final ones are markers
+    offset = local_offset_s(view.generated_at)
+    first_row = lane_rows(view)
+    expected_bars, expected_marks = set(), set()
+    for seg in view.segments:
+        y = first_row[seg.lane] + seg.row
+        start_ms = round((seg.start + offset) * 1000, 3)
+        if seg.status in FINAL_STATUSES:
+            expected_marks.add((seg.status.value, seg.invocation_id, start_ms, y))
+        else:
+            end = seg.end if seg.end is not None else view.generated_at
+            expected_bars.add((seg.status.value, seg.invocation_id, start_ms, round((end - seg.start) * 1000, 3), y))
+    bars, marks = set(), set()
+    for trace in figure["data"]:
+        if trace["type"] == "bar":
+            for base, width, y, ident in zip(trace["base"], trace["x"], trace["y"], trace["customdata"], strict=True):
+                bars.add((trace["name"], ident, round(base, 3), round(width, 3), y))
+        elif trace["name"] in {s.value for s in FINAL_STATUSES}:
+            for x, y, ident in zip(trace["x"], trace["y"], trace["customdata"], strict=True):
+                marks.add((trace["name"], ident, round(x, 3), y))
+    assert bars == expected_bars and len(bars) == sum(1 for s in view.segments if s.status not in FINAL_STATUSES)
+    assert marks == expected_marks and len(marks) == 2  # SUCCESS and FAILED
+    assert figure["layout"]["barmode"] == "overlay", "bars of one row must not be grouped side by side"
+
+
+def test_traces_are_coloured_with_the_status_colour_table_of_the_badges(synthetic: tuple) -> None:  # type: ignore[type-arg]
+    monitor, _, _ = synthetic
+    figure = timeline_figure(monitor.timeline(None, None))
+    statuses = [trace for trace in figure["data"] if trace["name"] in {s.value for s in InvocationStatus}]
+    assert [trace["name"] for trace in statuses] == [s.value for s in InvocationStatus if s not in FINAL_STATUSES] + [
+        s.value for s in InvocationStatus if s in FINAL_STATUSES
+    ], "one trace per status, always in table order"
+    for trace in statuses:
+        status = InvocationStatus(trace["name"])
+        assert trace["marker"]["color"] == STATUS_COLOURS[status]
+        assert STATUS_COLOURS[status] in badge(status)
+        assert trace["showlegend"] == bool(trace["x"]), "empty statuses stay out of the legend"
+
+
+def test_hover_names_the_task_its_arguments_and_durations(synthetic: tuple) -> None:  # type: ignore[type-arg]
+    monitor, ids, _ = synthetic
+    figure = timeline_figure(monitor.timeline(None, None))
+    running = traces(figure)["RUNNING"]
+    (hover,) = [
+        h for h, ident in zip(running["hovertext"], running["customdata"], strict=True) if ident == ids["parent"]
+    ]
+    assert "tests.widgets.alpha" in hover
+    assert "n=7" in hover and "label=north" in hover
+    assert "RUNNING 4.0 s" in hover, "the bar's own status and duration"
+    (last,) = traces(figure)["SUCCESS"]["hovertext"]
+    assert "tests.widgets.alpha" in last and "n=7" in last
+    assert ids["parent"] in last, "the full id, to pass to %pynenc tree, on the invocation's last point"
+    registered = traces(figure)["REGISTERED"]
+    (short,) = [h for h, i in zip(registered["hovertext"], registered["customdata"], strict=True) if i == ids["parent"]]
+    assert short.startswith("<b>tests.widgets.alpha</b>") and "REGISTERED" in short
+    assert running["hovertemplate"] == "%{hovertext}<extra></extra>"
+
+
+def test_the_queued_lane_comes_first_and_an_open_segment_reaches_the_views_time(synthetic: tuple) -> None:  # type: ignore[type-arg]
+    monitor, ids, _ = synthetic
+    view = monitor.timeline(None, None)
+    figure = timeline_figure(view)
+    assert figure["layout"]["yaxis"]["ticktext"][0] == "queued"
+    registered = traces(figure)["REGISTERED"]
+    (index,) = [i for i, ident in enumerate(registered["customdata"]) if ident == ids["queued"]]
+    (segment,) = [s for s in view.segments if s.invocation_id == ids["queued"]]
+    assert segment.end is None
+    assert registered["x"][index] == pytest.approx((view.generated_at - segment.start) * 1000)
+    assert "so far" in registered["hovertext"][index]
+
+
+def test_a_call_is_a_line_from_the_parents_row_to_the_childs_first_bar(synthetic: tuple) -> None:  # type: ignore[type-arg]
+    monitor, ids, _ = synthetic
+    view = monitor.timeline(None, None)
+    figure = timeline_figure(view)
+    calls = traces(figure)["calls"]
+    offset = local_offset_s(view.generated_at)
+    first_row = lane_rows(view)
+    child_first = next(s for s in view.segments if s.invocation_id == ids["child"])
+    at = (child_first.start + offset) * 1000
+    parent_at_call = [s for s in view.segments if s.invocation_id == ids["parent"] and s.start <= child_first.start][-1]
+    assert calls["x"] == [pytest.approx(at), pytest.approx(at), None]
+    assert calls["y"] == [
+        first_row[parent_at_call.lane] + parent_at_call.row,
+        first_row[child_first.lane] + child_first.row,
+        None,
+    ]
+    assert calls["hoverinfo"] == "skip"
+
+
+def test_workflow_roots_are_starred_and_events_marked_above_the_lanes(app: Pynenc) -> None:
+    workload: Workload = run_workload(app)
+    app.trigger.emit_event("deploy<v2>", {"region": "eu"})
+    view = Monitor(app).timeline(time.time() - 600, None)
+    figure = timeline_figure(view)
+    roots = traces(figure)["workflow root"]
+    assert roots["customdata"] == [workload.flow]
+    flow_start = next(s for s in view.segments if s.invocation_id == workload.flow)
+    assert roots["x"] == [pytest.approx((flow_start.start + local_offset_s(view.generated_at)) * 1000)]
+    events = traces(figure)["events"]
+    assert len(events["x"]) == 1 and "deploy&lt;v2&gt;" in events["hovertext"][0]
+    assert figure["layout"]["yaxis"]["ticktext"][0] == "events"
+    assert len(traces(figure)["calls"]["x"]) == 3 * len(view.links) and len(view.links) == 2
+
+
+def test_task_data_is_escaped_everywhere_in_the_figure(app: Pynenc) -> None:
+    state = app.state_backend
+    runner = add_runner(state, "<b>Runner</b>", heartbeat=time.time())
+    t = time.time() + 1
+    stored(
+        state,
+        [(S.PENDING, runner, t + 1), (S.RUNNING, runner, t + 2)],
+        task_id="tests.<img src=x onerror=alert(1)>",
+        args_display='{"html": "<script>alert(2)</script>"}',
+    )
+    figure = timeline_figure(Monitor(app).timeline(None, None))
+    dumped = json.dumps(figure)
+    assert "<img" not in dumped and "<script" not in dumped
+    assert "&lt;img src=x onerror=alert(1)&gt;" in dumped
+
+
+def test_an_empty_window_says_so(app: Pynenc) -> None:
+    figure = timeline_figure(Monitor(app).timeline(time.time() - 60, None))
+    assert figure["layout"]["annotations"][0]["text"] == "no invocation in this window yet"
+    assert all(not trace["x"] for trace in figure["data"])
+    json.dumps(figure)
+
+
+def test_tree_nodes_sit_at_their_layout_positions_with_their_status_colour(app: Pynenc) -> None:
+    state = app.state_backend
+    runner = add_runner(state, heartbeat=time.time())
+    t = time.time() + 1
+    root = stored(state, [(S.PENDING, runner, t + 1), (S.RUNNING, runner, t + 2)], task_id="tests.root")
+    kids = [
+        stored(
+            state,
+            [(S.PENDING, runner, t + 3), (S.RUNNING, runner, t + 4), (S.SUCCESS, runner, t + 5)],
+            task_id="tests.kid",
+            parent=root,
+        ),
+        stored(
+            state,
+            [(S.PENDING, runner, t + 3), (S.RUNNING, runner, t + 4), (S.FAILED, runner, t + 5)],
+            task_id="tests.kid",
+            parent=root,
+        ),
+    ]
+    grandchild = stored(state, [], task_id="tests.grandchild", parent=kids[0])
+    view = Monitor(app).family_tree(root, depth=3)
+    figure = family_tree_figure(view)
+    placed = {}
+    for trace in figure["data"]:
+        if trace["name"] == "calls":
+            continue
+        assert trace["marker"]["color"] == STATUS_COLOURS[InvocationStatus(trace["name"])]
+        for x, y, ident in zip(trace["x"], trace["y"], trace["customdata"], strict=True):
+            placed[ident] = (x, y, trace["name"])
+    assert placed == {node.invocation_id: (node.x, node.y, node.status.value) for node in view.nodes}
+    assert set(placed) == {root, *kids, grandchild}
+    edges = next(trace for trace in figure["data"] if trace["name"] == "calls")
+    segments = {
+        (edges["x"][i], edges["y"][i], edges["x"][i + 1], edges["y"][i + 1]) for i in range(0, len(edges["x"]), 3)
+    }
+    by_id = {node.invocation_id: node for node in view.nodes}
+    assert segments == {
+        (by_id[e.parent_id].x, by_id[e.parent_id].y, by_id[e.child_id].x, by_id[e.child_id].y) for e in view.edges
+    }
+    assert figure["layout"]["yaxis"]["autorange"] == "reversed", "the root on top"
+    assert "root" in figure["layout"]["title"]["text"]
+
+
+def test_runners_show_busy_and_free_slots_and_heartbeat_age(app: Pynenc) -> None:
+    state = app.state_backend
+    now = time.time()
+    busy_ctx = RunnerContext.current("ThreadRunner")
+    state.put_runner(RunnerInfo(busy_ctx, now - 2.2, "running", 4, 3, '{"name": "worker-a"}'))
+    lost_ctx = RunnerContext.current("ThreadRunner")
+    state.put_runner(RunnerInfo(lost_ctx, now - 3600, "running", 2, 0, "{}"))
+    views = Monitor(app, clock=lambda: now).runners()
+    figure = runners_figure(views)
+    busy, free = figure["data"]
+    order = [v.runner_id for v in views]
+    a = order.index(busy_ctx.runner_id)
+    lost = order.index(lost_ctx.runner_id)
+    assert (busy["x"][a], free["x"][a]) == (3, 1)
+    assert (busy["x"][lost], free["x"][lost]) == (0, 2)
+    labels = figure["layout"]["yaxis"]["ticktext"]
+    assert labels[a].startswith("worker-a") and "heartbeat 2 s ago" in labels[a]
+    assert free["marker"]["color"][lost] != free["marker"]["color"][a], "a lost runner stands out"
+    assert figure["layout"]["title"]["text"] == "Runners · 1 alive of 2"
+
+
+def test_no_runner_figure_says_how_to_start_one() -> None:
+    figure = runners_figure([])
+    assert "%pynenc runner start" in figure["layout"]["annotations"][0]["text"]
