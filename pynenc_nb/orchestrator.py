@@ -116,6 +116,44 @@ class Orchestrator:
         out = iter(stored)
         return [cached[i] if i in cached else next(out) for i in range(len(calls))]
 
+    def rerun(self, invocation_id: str, registered_by: str | None = None) -> tuple[InvocationRecord, bool]:
+        """Register a final invocation's call again and queue it: same task, code version,
+        arguments, queue, priority and concurrency keys, as a new top-level call.
+
+        Built from the stored record alone, so a monitor server that never imports user code can
+        offer it. Like a fresh call, it is answered by a live invocation holding the same
+        registration key when there is one. Returns the invocation and whether it is new.
+        """
+        old = self.get(invocation_id)
+        if not old.status.is_final:
+            raise InvocationError(
+                f"invocation {invocation_id} of {old.task_id} is {old.status.value}: only a final invocation "
+                "can be run again",
+                invocation_id=invocation_id,
+            )
+        fresh_id = new_id()
+        workflow = None
+        if old.workflow is not None and old.workflow.workflow_id == old.invocation_id:
+            workflow = WorkflowIdentity(fresh_id, old.workflow.workflow_type)  # a workflow root starts a new run
+        record = replace(
+            old,
+            invocation_id=fresh_id,
+            status=S.REGISTERED,
+            owner_id=None,
+            parent_invocation_id=None,
+            workflow=workflow,
+            num_retries=0,
+            recoveries=0,
+            created_at=time.time(),
+            updated_at=0.0,
+        )
+        with self.app.backends.atomic():
+            (stored,) = self.app.state_backend.register([record], registered_by, NON_FINAL)
+            fresh = stored.invocation_id == fresh_id
+            if fresh:
+                self.app.broker.send(stored.queue, stored.invocation_id, stored.priority)
+        return stored, fresh
+
     @staticmethod
     def _key(prefix: str, task: Task[Any, Any], call: EncodedCall, scope: ConcurrencyControlType) -> str | None:
         if scope is ConcurrencyControlType.DISABLED:
@@ -174,9 +212,7 @@ class Orchestrator:
         exclusive_key: str | None = None,
     ) -> TransitionResult:
         """One compare-and-set built from the status table; queued statuses go to the broker."""
-        request = self.request(
-            invocation_id, to, caller, outcome=outcome, reason=reason, exclusive_key=exclusive_key
-        )
+        request = self.request(invocation_id, to, caller, outcome=outcome, reason=reason, exclusive_key=exclusive_key)
         with self.app.backends.atomic():
             result = self.app.state_backend.transition(request)
             if result.applied and STATUS_TABLE[to].queued and not self.app.conf.dev_mode_force_sync_tasks:

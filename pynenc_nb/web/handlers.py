@@ -31,6 +31,7 @@ from pynenc_nb.exceptions import (
     BackendError,
     ConfigError,
     InvalidMonitorQueryError,
+    InvocationError,
     InvocationNotFoundError,
     PynencError,
     RunnerError,
@@ -49,6 +50,7 @@ _STATUS: tuple[tuple[type[PynencError], int], ...] = (
     (InvocationNotFoundError, 404),
     (launched.UnknownRunnerError, 404),
     (InvalidMonitorQueryError, 400),
+    (InvocationError, 409),
     (RunnerError, 409),
     (ConfigError, 409),
     (BackendError, 503),
@@ -194,6 +196,13 @@ class InvocationHandler(MonitorHandler):
         await self.answer_for(key, lambda app: queries.detail(app.monitor, invocation_id))
 
 
+class RerunHandler(MonitorHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, key: str, invocation_id: str) -> None:
+        await self.answer_for(key, lambda app: queries.rerun(app.app, invocation_id))
+
+
 class TreeHandler(MonitorHandler):
     @tornado.web.authenticated
     @authorized
@@ -233,6 +242,7 @@ ROUTES: tuple[tuple[str, type[MonitorHandler]], ...] = (
     (rf"apps/{_PART}/invocations", InvocationsHandler),
     (rf"apps/{_PART}/invocations/{_PART}", InvocationHandler),
     (rf"apps/{_PART}/invocations/{_PART}/tree", TreeHandler),
+    (rf"apps/{_PART}/invocations/{_PART}/rerun", RerunHandler),
     (rf"apps/{_PART}/timeline", TimelineHandler),
     (rf"apps/{_PART}/tasks", TasksHandler),
 )

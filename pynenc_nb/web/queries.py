@@ -18,6 +18,7 @@ from pynenc_nb.records import InvocationFilter
 from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 
 if TYPE_CHECKING:
+    from pynenc_nb.app import Pynenc
     from pynenc_nb.monitor import Monitor
     from pynenc_nb.web.catalog import AppCatalog
 
@@ -170,6 +171,18 @@ def invocations(
 
 def detail(monitor: Monitor, invocation_id: str) -> dict[str, Any]:
     return monitor.invocation_detail(invocation_id).to_json()
+
+
+def rerun(app: Pynenc, invocation_id: str) -> dict[str, Any]:
+    """Run a final invocation's call again; the answer names the invocation that will run it."""
+    caller = app.client_context("MonitorRerun").runner_id
+    record, fresh = app.orchestrator.rerun(invocation_id, caller)
+    return {
+        "invocation_id": record.invocation_id,
+        "status": record.status.value,
+        "task_id": record.task_id,
+        "new": fresh,
+    }
 
 
 def tree(monitor: Monitor, invocation_id: str, depth: str | None, figure: str | None = None) -> dict[str, Any]:

@@ -191,6 +191,7 @@ ROUTES = (
     ("GET", "apps/{key}/timeline"),
     ("GET", "apps/{key}/tasks"),
     ("POST", "apps/{key}/runners/somebody/stop"),
+    ("POST", "apps/{key}/invocations/{id}/rerun"),
 )
 
 
@@ -302,3 +303,29 @@ async def test_server_stop_closes_the_apps_it_opened(jp_fetch: Fetch, jp_servera
     assert opened._backends is None
     code, reply = await error(jp_fetch, "apps", workload.key, "summary")
     assert code == 503 and "stopping" in reply["message"]
+
+
+async def test_rerun_registers_the_same_call_again_and_a_runner_runs_it(jp_fetch: Fetch, workload: Workload) -> None:
+    # Given a finished invocation whose task calls another one
+    app = workload.app
+    # When the browser asks to run it again
+    response = await jp_fetch(
+        *API, "apps", workload.key, "invocations", workload.outer, "rerun", method="POST", body=b""
+    )
+    answer = body(response)
+    # Then a new top-level invocation of the same call is registered, and the running runner runs it
+    assert answer["new"] is True and answer["invocation_id"] != workload.outer
+    old, new = app.invocation(workload.outer), app.invocation(answer["invocation_id"])
+    assert new.record.call_id == old.record.call_id and new.record.parent_invocation_id is None
+    assert new.result_or(30) == 3
+    registered = new.history()[0]
+    assert registered.status is InvocationStatus.REGISTERED
+    (client,) = [
+        r for r in app.state_backend.runners(include_stopped=True) if r.context.runner_id == registered.runner_id
+    ]
+    assert client.context.runner_cls == "MonitorRerun"
+
+
+async def test_rerun_of_an_unknown_invocation_is_a_404(jp_fetch: Fetch, workload: Workload) -> None:
+    code, answer = await error(jp_fetch, "apps", workload.key, "invocations", "0" * 32, "rerun", method="POST")
+    assert code == 404 and "does not exist" in answer["message"]
