@@ -70,8 +70,19 @@ export function table(headers: string[], rows: (string | number | Node | null)[]
   return t;
 }
 
+/** ``name`` as text into ``node``, with a line-break opportunity (<wbr>) after each dot. */
+export function dotted<T extends HTMLElement>(name: string, node: T): T {
+  name.split(/(?<=\.)/).forEach((part, index) => {
+    if (index > 0) {
+      node.appendChild(document.createElement('wbr'));
+    }
+    node.appendChild(document.createTextNode(part));
+  });
+  return node;
+}
+
 export function link(text: string, onClick: () => void, title?: string): HTMLAnchorElement {
-  const a = el('a', 'pynenc-link', text);
+  const a = dotted(text, el('a', 'pynenc-link')); // task ids wrap at their dots in narrow columns
   a.href = '#';
   if (title) {
     a.title = title;

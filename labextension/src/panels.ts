@@ -60,12 +60,23 @@ abstract class PollingPanel extends Panel {
       factory: () => this.tick(),
       frequency: { interval: intervalMs, backoff: true, max: 30000 },
       name: `pynenc-nb:${this.spec.kind}`,
-      standby: () => (this.isVisible ? false : 'when-hidden')
+      standby: () => !this.isVisible || 'when-hidden'
     });
   }
 
+  /** A panel added as the current tab is attached visible and gets no after-show: fetch then too. */
+  protected onAfterAttach(): void {
+    this.wake();
+  }
+
   protected onAfterShow(): void {
-    void this.poll.start().then(() => this.poll.refresh());
+    this.wake();
+  }
+
+  private wake(): void {
+    if (this.isVisible) {
+      void this.poll.refresh(); // starts a poll not yet started, or stopped on a final view
+    }
   }
 
   dispose(): void {
@@ -178,20 +189,30 @@ export class InvocationPanel extends PollingPanel {
     const head = el('h2');
     head.appendChild(el('span', undefined, `${inv.task_id} `));
     head.appendChild(badge(inv.status || 'UNKNOWN'));
+    if (inv.final) {
+      const again = el('button', 'jp-Button pynenc-button pynenc-rerun', 'Run again');
+      again.title = 'register the same call again (same task, code version and arguments)';
+      again.addEventListener('click', () => void this.rerun(inv.invocation_id, again));
+      head.appendChild(again);
+    }
     this.detail.appendChild(head);
     const args: { [name: string]: string } = inv.args || {};
+    const history: Json[] = detail.history || [];
+    // a final invocation has no owner any more: name the runner that held it last
+    const ranOn = [...history].reverse().find(h => h.owner_label)?.owner_label;
     this.detail.appendChild(
       table(
         ['field', 'value'],
         [
           ['invocation', inv.invocation_id],
           ['arguments', Object.entries(args).map(([k, v]) => `${k}=${v}`).join(', ') || '–'],
-          ['runner', detail.owner_label || '–'],
+          ['runner', detail.owner_label || ranOn || '–'],
           ['retries', inv.num_retries],
           ['created', when(inv.created_at)],
           ['parent', inv.parent_id ? link(inv.parent_id.slice(0, 10), () => this.openInvocation(inv.parent_id)) : '–'],
           ['workflow', detail.workflow ? `${detail.workflow.workflow_type} (${String(detail.workflow.workflow_id).slice(0, 10)})` : '–']
-        ]
+        ],
+        'pynenc-fields'
       )
     );
     if (detail.result !== null && detail.result !== undefined) {
@@ -202,7 +223,6 @@ export class InvocationPanel extends PollingPanel {
       this.detail.appendChild(el('h3', undefined, `${detail.exception.type}: ${detail.exception.message}`));
       this.detail.appendChild(el('pre', 'pynenc-pre pynenc-traceback', detail.exception.traceback));
     }
-    const history: Json[] = detail.history || [];
     this.detail.appendChild(el('h3', undefined, 'History'));
     this.detail.appendChild(
       table(
@@ -219,6 +239,20 @@ export class InvocationPanel extends PollingPanel {
           children.map(c => [c.task_id, link(String(c.invocation_id).slice(0, 10), () => this.openInvocation(c.invocation_id)), badge(c.status)])
         )
       );
+    }
+  }
+
+  private async rerun(invocationId: string, button: HTMLButtonElement): Promise<void> {
+    button.disabled = true;
+    try {
+      const base = appPath(this.spec.app.key, 'invocations', invocationId, 'rerun');
+      const answer = await requestAPI<Json>(base, { method: 'POST' });
+      this.openInvocation(answer.invocation_id);
+    } catch (error) {
+      this.statusLine.textContent = `cannot run it again: ${(error as Error).message}`;
+      this.statusLine.classList.add('pynenc-error');
+    } finally {
+      button.disabled = false;
     }
   }
 
@@ -272,7 +306,7 @@ export class TaskPanel extends PollingPanel {
       )
     );
     if (this.cursor) {
-      const more = el('button', 'jp-Button pynenc-button', 'More');
+      const more = el('button', 'jp-Button jp-mod-styled pynenc-button', 'More');
       more.addEventListener('click', async () => {
         const page = await this.page(this.cursor);
         this.rows = this.rows.concat(page.items);

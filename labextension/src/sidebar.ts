@@ -8,7 +8,7 @@ import { Widget } from '@lumino/widgets';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { AppInfo, Json, appPath, requestAPI } from './api';
-import { badge, clear, el, link, seconds, table } from './dom';
+import { badge, clear, dotted, el, link, seconds, when } from './dom';
 
 export const SIDEBAR_ID = 'pynenc-sidebar';
 const POLL_MS = 2000;
@@ -48,8 +48,7 @@ export class PynencSidebar extends Widget {
       this.selected = this.appSelect.value || null;
       void this.poll.refresh();
     });
-    header.appendChild(this.appSelect);
-    const timeline = el('button', 'jp-Button pynenc-button', 'Timeline');
+    const timeline = el('button', 'jp-Button jp-mod-styled jp-mod-accept pynenc-button', 'Timeline');
     timeline.addEventListener('click', () => {
       const app = this.currentApp();
       if (app) {
@@ -57,6 +56,7 @@ export class PynencSidebar extends Widget {
       }
     });
     header.appendChild(timeline);
+    header.appendChild(this.appSelect);
     this.node.appendChild(header);
     this.node.appendChild(this.status);
     this.node.appendChild(this.body);
@@ -65,7 +65,7 @@ export class PynencSidebar extends Widget {
       factory: () => this.refresh(),
       frequency: { interval: POLL_MS, backoff: true, max: MAX_POLL_MS },
       name: 'pynenc-nb:sidebar',
-      standby: () => (this.isVisible ? false : 'when-hidden')
+      standby: () => !this.isVisible || 'when-hidden'
     });
   }
 
@@ -73,8 +73,19 @@ export class PynencSidebar extends Widget {
     return this.apps.find(a => a.key === this.selected) || null;
   }
 
+  /** Restored open on reload, the sidebar is attached visible and gets no after-show: fetch then too. */
+  protected onAfterAttach(): void {
+    this.wake();
+  }
+
   protected onAfterShow(): void {
-    void this.poll.start().then(() => this.poll.refresh());
+    this.wake();
+  }
+
+  private wake(): void {
+    if (this.isVisible) {
+      void this.poll.refresh();
+    }
   }
 
   dispose(): void {
@@ -152,40 +163,51 @@ export class PynencSidebar extends Widget {
     if (runners.length === 0) {
       this.body.appendChild(el('p', 'pynenc-note', 'No runner. Start one: %pynenc runner start, or pynenc runner start.'));
     } else {
-      this.body.appendChild(
-        table(
-          ['runner', 'state', 'busy', 'heartbeat'],
-          runners.map(r => [
-            r.name || r.label,
-            r.alive ? r.state : `${r.state} (silent)`,
-            `${r.busy}/${r.slots}`,
-            `${seconds(r.heartbeat_age_s)} ago`
-          ]),
-          'pynenc-runners'
-        )
-      );
+      const list = el('ul', 'pynenc-list pynenc-runners');
+      runners.forEach(r => {
+        const item = el('li', r.alive ? 'pynenc-alive' : 'pynenc-silent');
+        item.title = r.label;
+        const line = el('div', 'pynenc-list-line');
+        line.appendChild(dotted(r.name || r.label, el('span', 'pynenc-list-main pynenc-runner-name')));
+        line.appendChild(el('span', 'pynenc-runner-state', r.alive ? r.state : `${r.state} (silent)`));
+        item.appendChild(line);
+        const detail = `${r.busy}/${r.slots} busy · heartbeat ${seconds(r.heartbeat_age_s)} ago`;
+        item.appendChild(el('div', 'pynenc-list-detail', detail));
+        list.appendChild(item);
+      });
+      this.body.appendChild(list);
     }
 
-    this.invocationList(app, 'Running', summary.running || []);
-    this.invocationList(app, 'Recent failures', summary.failures || []);
+    this.invocationList(app, 'Running', summary.running || [], !!summary.running_more);
+    this.invocationList(app, 'Recent failures', summary.failures || [], false);
   }
 
-  private invocationList(app: AppInfo, title: string, rows: Json[]): void {
+  /** One line per invocation: status and task (opens the task), then its id (opens its detail). */
+  private invocationList(app: AppInfo, title: string, rows: Json[], more: boolean): void {
     this.body.appendChild(el('h3', undefined, title));
     if (rows.length === 0) {
       this.body.appendChild(el('p', 'pynenc-note', 'None.'));
       return;
     }
-    this.body.appendChild(
-      table(
-        ['task', 'invocation', 'status'],
-        rows.map(row => [
-          link(row.task_id, () => this.opener.task(app, row.task_id), 'all invocations of this task'),
-          link(String(row.invocation_id).slice(0, 10), () => this.opener.invocation(app, row.invocation_id), 'details and family tree'),
-          badge(row.status)
-        ]),
-        'pynenc-invocations'
-      )
-    );
+    const list = el('ul', 'pynenc-list pynenc-invocations');
+    rows.forEach(row => {
+      const item = el('li');
+      const line = el('div', 'pynenc-list-line');
+      line.appendChild(badge(row.status));
+      const task = link(row.task_id, () => this.opener.task(app, row.task_id), 'all invocations of this task');
+      task.classList.add('pynenc-list-main');
+      line.appendChild(task);
+      item.appendChild(line);
+      const detail = el('div', 'pynenc-list-detail');
+      const id = String(row.invocation_id).slice(0, 10);
+      detail.appendChild(link(id, () => this.opener.invocation(app, row.invocation_id), 'details and family tree'));
+      detail.appendChild(document.createTextNode(` · ${when(row.updated_at)}`));
+      item.appendChild(detail);
+      list.appendChild(item);
+    });
+    this.body.appendChild(list);
+    if (more) {
+      this.body.appendChild(el('p', 'pynenc-note', 'and more…'));
+    }
   }
 }

@@ -83,7 +83,8 @@ def base_layout(title: str, height: int) -> dict[str, Any]:
         "hovermode": "closest",
         "plot_bgcolor": "white",
         "uirevision": "pynenc",
-        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        # at the figure's bottom edge, not under the plot area: never over an axis's ticks or title
+        "legend": {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
     }
 
 

@@ -130,7 +130,13 @@ def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDi
         {
             "barmode": "overlay",
             "bargap": 0,
-            "xaxis": {"type": "date", "title": {"text": "local time"}, "showgrid": True, "gridcolor": "#eeeeee"},
+            "xaxis": {
+                "type": "date",
+                "title": {"text": "local time"},
+                "showgrid": True,
+                "gridcolor": "#eeeeee",
+                "automargin": True,  # room for the date line and the title above the legend
+            },
             "yaxis": {
                 "tickmode": "array",
                 "tickvals": lanes.tickvals,
