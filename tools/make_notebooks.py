@@ -220,15 +220,16 @@ def monitoring() -> nbformat.NotebookNode:
         new_code_cell(
             "@app.task\n"
             "def measure(sample: int) -> float:\n"
-            "    time.sleep(0.05 * (1 + sample % 4))\n"
+            "    time.sleep(0.4 + 0.2 * (sample % 4))  # an instrument takes its time: 0.4 to 1 s\n"
             "    return round(sample**0.5, 3)\n\n\n"
             "@app.task\n"
             "def batch(batch_id: int, size: int) -> float:\n"
+            "    time.sleep(0.2)  # preparing the batch\n"
             "    samples = [(batch_id * 10 + i,) for i in range(size)]\n"
             "    return round(sum(measure.parallelize(samples).results), 3)\n\n\n"
             "@app.workflow\n"
             "def survey(batches: int) -> float:\n"
-            "    return round(sum(batch.parallelize([(b, 4) for b in range(batches)]).results), 3)\n\n\n"
+            "    return round(sum(batch.parallelize([(b, 6) for b in range(batches)]).results), 3)\n\n\n"
             "@app.task\n"
             "def calibrate(sensor: str) -> float:\n"
             '    raise ValueError(f"sensor {sensor!r} does not answer")\n\n\n'
@@ -245,11 +246,15 @@ def monitoring() -> nbformat.NotebookNode:
             "The timeline: one lane per runner (its rows are its slots) and one for what waits in the queue, "
             "bars coloured by status, thin lines from a parent to the children it called, a star on the workflow "
             "root. Hover a bar for the task, its arguments and durations; click it to see the invocation below "
-            "the plot. `tl = %pynenc timeline` keeps a handle on the widget."
+            "the plot. `%pynenc timeline --since 5m` shows the same; the class also takes `interval_s` (at most one "
+            "update per interval) and `grace_s` (how long it stays live once everything shown is final, 5 s by "
+            "default)."
         ),
-        new_code_cell("timeline = %pynenc timeline --since 5m\ntimeline"),
         new_code_cell(
-            "root = survey(3)\n"
+            'from pynenc_nb.widgets import Timeline\n\ntimeline = Timeline(app, since="5m", grace_s=1)\ntimeline'
+        ),
+        new_code_cell(
+            "root = survey(4)\n"
             'failing = calibrate("north-7")\n'
             'retried = download("https://example.org/data.csv")\n'
             'print("survey:", root.result)\n'

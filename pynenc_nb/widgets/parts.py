@@ -9,7 +9,7 @@ from typing import Any
 from pynenc_nb.widgets.environment import ipywidgets, plotly_graph_objects
 from pynenc_nb.widgets.figures.common import FigureDict
 from pynenc_nb.widgets.live import Part
-from pynenc_nb.widgets.sync import same_traces, sync_figure
+from pynenc_nb.widgets.sync import same_traces, sync_figure, widget_figure
 
 logger = logging.getLogger("pynenc.widgets")
 
@@ -28,7 +28,7 @@ class FigurePart(Part[FigureDict]):
         super().__init__(build)
 
     def _create(self, payload: FigureDict) -> Any:
-        widget = plotly_graph_objects().FigureWidget(dict(payload))
+        widget = plotly_graph_objects().FigureWidget(widget_figure(payload))
         self._listen(widget)
         return widget
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pynenc_nb.widgets.environment import plotly_graph_objects
 from pynenc_nb.widgets.figures.common import FigureDict
-from pynenc_nb.widgets.sync import changes, sync_figure
+from pynenc_nb.widgets.sync import changes, sync_figure, widget_figure
 from tests.widgets.conftest import CommRecorder
 
 
@@ -61,3 +61,39 @@ def test_a_figure_with_other_traces_is_rebuilt() -> None:
     widget: Any = plotly_graph_objects().FigureWidget(copy.deepcopy(before))
     sync_figure(widget, before, after)
     assert [trace.name for trace in widget.data] == ["calls"]
+
+
+def test_an_emptied_list_of_annotations_is_sent_empty_not_merged() -> None:
+    # plotly's update() merges lists element by element: [] would leave the old note on screen
+    note = {"text": "no invocation in this window yet", "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}
+    before, after = figure([], "empty"), figure([1.0], "one")
+    before["layout"]["annotations"] = [note]
+    before["layout"]["shapes"] = [{"type": "rect", "x0": 0, "x1": 1, "y0": 0, "y1": 1}] * 2
+    after["layout"]["annotations"] = []
+    after["layout"]["shapes"] = [{"type": "rect", "x0": 0, "x1": 1, "y0": 0, "y1": 1}]
+    widget: Any = plotly_graph_objects().FigureWidget(copy.deepcopy(before))
+    recorder = CommRecorder()
+    recorder.watch(widget)
+    sync_figure(widget, before, after)
+    updates = [data["state"]["_py2js_update"] for _, data in recorder.messages if data["state"].get("_py2js_update")]
+    assert len(updates) == 1
+    assert updates[0]["layout_data"]["annotations"] == [] and len(updates[0]["layout_data"]["shapes"]) == 1
+    assert widget.layout.annotations == () and len(widget.layout.shapes) == 1
+
+
+def test_a_widget_keeps_its_axis_types_in_the_template() -> None:
+    # plotly.js clears an axis's explicit type when x data is restyled; the template's type stays
+    before, after = figure([1.0], "one"), figure([1.0, 2.0], "two")
+    before["layout"]["xaxis"] = after["layout"]["xaxis"] = {"type": "date"}
+    widget: Any = plotly_graph_objects().FigureWidget(widget_figure(before))
+    assert widget.layout.template.layout.xaxis.type == "date" and widget.layout.xaxis.type == "date"
+    sync_figure(widget, before, after)
+    assert widget.layout.template.layout.xaxis.type == "date"
+    rebuilt: FigureDict = {
+        "data": [{"type": "scatter", "name": "calls", "x": [1], "y": [0]}],
+        "layout": after["layout"],
+    }
+    sync_figure(widget, after, rebuilt)
+    assert widget.layout.template.layout.xaxis.type == "date"
+    untyped: FigureDict = {"data": [], "layout": {"xaxis": {"title": {"text": "t"}}}}
+    assert widget_figure(untyped) == untyped
