@@ -181,6 +181,12 @@ def serve(
 
 
 async def _serve(catalog: AppCatalog, host: str, port: int, token: str, out: Callable[[str], None]) -> None:
+    # Handlers first: whoever reads the address below may stop the server at once, and that must be
+    # a clean stop.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     sockets = bind_sockets(port, address=host, family=socket.AF_UNSPEC)
     bound = sorted({(s.getsockname()[0], s.getsockname()[1]) for s in sockets})
     actual_port = bound[0][1]
@@ -199,10 +205,6 @@ async def _serve(catalog: AppCatalog, host: str, port: int, token: str, out: Cal
     shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     out(f"pynenc monitor: open http://{_url_host(shown)}:{actual_port}/?token={token}")
     sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:

@@ -71,8 +71,10 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab
         stop_jupyter_lab(lab)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Browser]:
+    """One browser per test module: Playwright's sync API keeps an event loop running in this
+    thread while it is open, which would break every later test that calls ``asyncio.run``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
