@@ -30,6 +30,24 @@ local function wake(P, queue, count)
   redis.call('SADD', P .. 'b:queues', queue)
 end
 
+-- Broker: pop the best waiting message of the queues named by ARGV[first..]; nil when all are empty.
+-- Returns id, queue, score (lower score first: higher priority, then older).
+local function pop_best(P, first)
+  if #ARGV == first then
+    local r = redis.call('ZPOPMIN', P .. 'b:q:' .. ARGV[first])
+    if not r[1] then return nil end
+    return r[1], ARGV[first], tonumber(r[2])
+  end
+  local id, queue, score
+  for j = first, #ARGV do
+    local r = redis.call('ZRANGE', P .. 'b:q:' .. ARGV[j], 0, 0, 'WITHSCORES')
+    if r[1] and (not score or tonumber(r[2]) < score) then id, queue, score = r[1], ARGV[j], tonumber(r[2]) end
+  end
+  if not id then return nil end
+  redis.call('ZREM', P .. 'b:q:' .. queue, id)
+  return id, queue, score
+end
+
 -- Byte order, as zsets order members of equal score (string comparison in Lua follows the locale).
 local function after(a, b)
   for k = 1, math.min(#a, #b) do

@@ -28,19 +28,8 @@ if took then
     return reply(took_id, 'start', 'applied', values_of(cur))
   end
 end
-local id, queue, score
-if #ARGV == 26 then
-  local r = redis.call('ZPOPMIN', P .. 'b:q:' .. ARGV[26])
-  if not r[1] then return false end
-  id = r[1]
-else
-  for j = 26, #ARGV do
-    local r = redis.call('ZRANGE', P .. 'b:q:' .. ARGV[j], 0, 0, 'WITHSCORES')
-    if r[1] and (not score or tonumber(r[2]) < score) then id, queue, score = r[1], ARGV[j], tonumber(r[2]) end
-  end
-  if not id then return false end
-  redis.call('ZREM', P .. 'b:q:' .. queue, id)
-end
+local id = pop_best(P, 26)
+if not id then return false end
 redis.call('HDEL', P .. 'b:loc', id)
 redis.call('HSET', P .. 'b:took', claim.owner, ARGV[25] .. '\t' .. id)
 
