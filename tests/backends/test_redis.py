@@ -322,3 +322,45 @@ def test_forking_runners_serve_calls_and_nested_waits(
     finally:
         app.purge()
         app.close()
+
+
+# --- the fused take --------------------------------------------------------------------------------
+
+
+def _take_args(backend: RedisBackend, runner_id: str, nonce: str) -> list[str]:
+    from dataclasses import replace
+
+    from pynenc_nb.backends.redis.invocations import request_args
+
+    claim = cas("", S.PENDING, runner_id)
+    start = replace(cas("", S.RUNNING, runner_id), exclusive_statuses=frozenset({S.RUNNING}))
+    prefix = backend.conn.keys.prefix
+    return [prefix, "0", *request_args(claim), *request_args(start, own_running_key=True), nonce, "default"]
+
+
+def test_a_resent_take_returns_what_the_first_took_instead_of_taking_another(backend: RedisBackend) -> None:
+    # Given two queued invocations
+    state, broker = backend.state(), backend.broker()
+    first, second = record(), record()
+    state.register([first, second], None, NON_FINAL)
+    broker.send_many([("default", first.invocation_id, 0), ("default", second.invocation_id, 0)])
+    args = _take_args(backend, "runner-a", new_id())
+    # When the same take script runs twice (a client resending after a lost reply)
+    taken = backend.conn.eval("take_start", [], args)
+    again = backend.conn.eval("take_start", [], args)
+    # Then both replies name the same invocation, started once, and the other message still waits
+    assert taken[0] == again[0] and (taken[1], taken[2]) == ("start", "applied") == (again[1], again[2])
+    started = state.get(taken[0])
+    assert started is not None and started.status is S.RUNNING and started.owner_id == "runner-a"
+    assert [c.status for c in state.history(taken[0])] == [S.REGISTERED, S.PENDING, S.RUNNING]
+    assert broker.count("default") == 1
+    # And a resend whose first run lost the claim (another runner owns it) says so again
+    other = state.get(second.invocation_id)
+    assert other is not None
+    state.transition(cas(other.invocation_id, S.PENDING, "runner-b"))
+    refused_args = _take_args(backend, "runner-a", new_id())
+    refused = backend.conn.eval("take_start", [], refused_args)
+    resent = backend.conn.eval("take_start", [], refused_args)
+    assert refused[0] == resent[0] == second.invocation_id
+    assert (refused[1], refused[2]) == ("claim", "status") and (resent[1], resent[2]) == ("claim", "owner")
+    assert broker.count("default") == 0

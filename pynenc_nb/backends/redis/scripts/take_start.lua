@@ -24,6 +24,8 @@ if took then
   if token == ARGV[25] then
     local cur = load(P, took_id)
     if not cur then return {took_id, 'claim', 'missing', {}, false} end
+    -- the first run's claim was refused (another runner has it): say so again
+    if cur.owner ~= claim.owner then return reply(took_id, 'claim', 'owner', values_of(cur)) end
     if cur.status == claim.to then return reply(took_id, 'start', 'exclusive', values_of(cur)) end
     return reply(took_id, 'start', 'applied', values_of(cur))
   end
