@@ -86,7 +86,7 @@ def _runner(app: Any, env: dict[str, str], workers: int, in_process: bool) -> It
             process.kill()
 
 
-def _commandstats(client: Any) -> Counter[str]:
+def commandstats(client: Any) -> Counter[str]:
     """Commands the server has run so far, by name (those inside Lua scripts included)."""
     stats = client.info("commandstats")
     return Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
@@ -114,7 +114,7 @@ def redis_floor(url: str, items: int) -> dict[str, Any]:
 
     producer = redis.Redis.from_url(url, decode_responses=True)
     queue = f"pynenc-floor-{new_id()[:8]}"
-    before = _commandstats(producer)
+    before = commandstats(producer)
     consumer = multiprocessing.get_context("spawn").Process(target=_floor_consumer, args=(url, queue, items))
     consumer.start()
     try:
@@ -130,7 +130,7 @@ def redis_floor(url: str, items: int) -> dict[str, Any]:
         consumer.join(10)
         if consumer.is_alive():
             consumer.kill()
-    delta = _commandstats(producer) - before
+    delta = commandstats(producer) - before
     delta.pop("info", None)
     producer.delete(*[f"{queue}:r:{i}" for i in range(items)], queue)
     return {
@@ -160,7 +160,7 @@ def run_benchmark(
                 _ = noop(i).result
 
             stats = _stats_client(url)
-            commands_before = _commandstats(stats) if stats is not None else None
+            commands_before = commandstats(stats) if stats is not None else None
             start = time.perf_counter()
             group = noop.parallelize([(i,) for i in range(tasks)])
             registered = time.perf_counter()
@@ -170,7 +170,7 @@ def run_benchmark(
                 raise RunnerError(f"benchmark lost results: {count} of {tasks}")
             extra: dict[str, Any] = {}
             if stats is not None and commands_before is not None:
-                delta = _commandstats(stats) - commands_before
+                delta = commandstats(stats) - commands_before
                 delta.pop("info", None)
                 extra["commands_per_task"] = round(sum(delta.values()) / tasks, 1)
 

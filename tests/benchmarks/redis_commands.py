@@ -41,15 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
-from pynenc_nb.benchmark import _load_app, _runner, redis_floor  # noqa: E402
+from pynenc_nb.benchmark import _load_app, _runner, commandstats, redis_floor  # noqa: E402
 from pynenc_nb.records import new_id  # noqa: E402
 
 IDLE_S = 5.0
-
-
-def commandstats(client: redis.Redis) -> Counter[str]:
-    stats = client.info("commandstats")
-    return Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
 
 
 @contextlib.contextmanager
