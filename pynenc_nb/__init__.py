@@ -127,4 +127,3 @@ def load_ipython_extension(ipython: Any) -> None:
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where ``jupyter labextension develop`` finds the built sidebar (``labextension/`` sources)."""
     return [{"src": "labextension", "dest": "pynenc-nb"}]
-

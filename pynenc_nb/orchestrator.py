@@ -98,13 +98,19 @@ class Orchestrator:
                     running_key=self._key("run", task, call, options.running_concurrency),
                 )
             )
-        with self.app.backends.atomic():
-            stored = state.register(records, registered_by, NON_FINAL) if records else []
-            if enqueue:
-                fresh = {r.invocation_id for r in records}
-                to_send = [(r.queue, r.invocation_id, r.priority) for r in stored if r.invocation_id in fresh]
-                if to_send:
-                    self.app.broker.send_many(to_send)
+        fused = self.app.backends.register_and_send
+        if not records:
+            stored = []
+        elif enqueue and fused is not None:
+            stored = fused.register_and_send(records, registered_by, NON_FINAL)
+        else:
+            with self.app.backends.atomic():
+                stored = state.register(records, registered_by, NON_FINAL)
+                if enqueue:
+                    fresh = {r.invocation_id for r in records}
+                    to_send = [(r.queue, r.invocation_id, r.priority) for r in stored if r.invocation_id in fresh]
+                    if to_send:
+                        self.app.broker.send_many(to_send)
         if options.on_diff_non_key_args_raise:
             for wanted, got in zip(records, stored, strict=True):
                 if got.invocation_id != wanted.invocation_id and got.call_id != wanted.call_id:
@@ -212,15 +218,25 @@ class Orchestrator:
         exclusive_key: str | None = None,
     ) -> TransitionResult:
         """One compare-and-set built from the status table; queued statuses go to the broker."""
-        request = self.request(invocation_id, to, caller, outcome=outcome, reason=reason, exclusive_key=exclusive_key)
+        return self.apply(
+            self.request(invocation_id, to, caller, outcome=outcome, reason=reason, exclusive_key=exclusive_key)
+        )
+
+    def apply(self, request: TransitionRequest) -> TransitionResult:
+        """Store ``request``; a queued status goes to the broker in the same step."""
+        to = request.change.status
         with self.app.backends.atomic():
             result = self.app.state_backend.transition(request)
             if result.applied and STATUS_TABLE[to].queued and not self.app.conf.dev_mode_force_sync_tasks:
                 record = result.record
                 self.app.broker.send(record.queue, record.invocation_id, record.priority)
-        if result.applied and result.record.running_key and to in LEAVES_RUNNING:
-            self._release_one(result.record.running_key)
+        self.applied(request, result)
         return result
+
+    def applied(self, request: TransitionRequest, result: TransitionResult) -> None:
+        """What follows a stored change: leaving RUNNING frees the running key for a waiting call."""
+        if result.applied and result.record.running_key and request.change.status in LEAVES_RUNNING:
+            self._release_one(result.record.running_key)
 
     def claim(self, invocation_id: str, runner_id: str) -> InvocationRecord | None:
         """Take a delivered invocation for ``runner_id`` (-> PENDING); None if someone else has it."""
@@ -258,19 +274,30 @@ class Orchestrator:
         return None
 
     def take_and_start(
-        self, fused: TakeAndStart, queues: Sequence[str], runner_id: str, timeout_s: float
-    ) -> InvocationRecord | None:
-        """``claim`` + ``start`` of the next queued invocation, in one step of a backend that can."""
+        self,
+        fused: TakeAndStart,
+        queues: Sequence[str],
+        runner_id: str,
+        timeout_s: float,
+        ending: TransitionRequest | None = None,
+    ) -> tuple[TransitionResult | None, InvocationRecord | None]:
+        """``ending`` (the runner's last invocation ends), then ``claim`` + ``start`` of the next
+        queued invocation, in one step of a backend that can. Returns the ending's result and the
+        started record (None when nothing could be started)."""
+        if ending is not None and STATUS_TABLE[ending.change.status].queued:
+            raise ValueError(f"an ending sent with a take cannot be queued: {ending.change.status}")
 
         def plan() -> tuple[TransitionRequest, TransitionRequest]:
             claim = self.request("", S.PENDING, runner_id)
             start = self.request("", S.RUNNING, runner_id)
             return claim, replace(start, exclusive_statuses=RUNNING_CONTROLLED)  # on the record's own running key
 
-        taken = fused.take_and_start(queues, runner_id, plan, timeout_s)
+        ended, taken = fused.take_and_start(queues, runner_id, plan, timeout_s, ending)
+        if ending is not None and ended is not None:
+            self.applied(ending, ended)
         if taken is None or taken.claimed is None or not taken.claimed.applied or taken.started is None:
-            return None
-        return self._started(taken.claimed.record, taken.started, runner_id)
+            return ended, None
+        return ended, self._started(taken.claimed.record, taken.started, runner_id)
 
     def release_if_free(self, record: InvocationRecord) -> bool:
         """Reroute a CONCURRENCY_CONTROLLED invocation if nothing runs with its key any more."""
@@ -292,15 +319,22 @@ class Orchestrator:
                 return
 
     def succeed(self, record: InvocationRecord, runner_id: str, value: Any) -> TransitionResult:
+        return self.apply(self.success(record, runner_id, value))
+
+    def success(self, record: InvocationRecord, runner_id: str, value: Any) -> TransitionRequest:
+        """RUNNING -> SUCCESS with ``value`` stored; raises when the value cannot be serialized."""
         from pynenc_nb.call import encode_value
 
         payload = encode_value(self.app.serializer, self.app.arg_cache, value, self.app.conf.arg_cache_min_bytes)
-        return self.transition(
+        return self.request(
             record.invocation_id, S.SUCCESS, runner_id, outcome=Outcome("result", payload, display(value))
         )
 
     def fail(self, record: InvocationRecord, runner_id: str | None, exc: BaseException) -> TransitionResult:
-        return self.transition(
+        return self.apply(self.failure(record, runner_id, exc))
+
+    def failure(self, record: InvocationRecord, runner_id: str | None, exc: BaseException) -> TransitionRequest:
+        return self.request(
             record.invocation_id, S.FAILED, runner_id, outcome=self.exception_outcome(exc), reason=type(exc).__name__
         )
 

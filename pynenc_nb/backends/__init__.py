@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pynenc_nb.backends.urls import redact_url, scheme_of
 from pynenc_nb.exceptions import ConfigError
-from pynenc_nb.ports import ArgCache, Broker, StateBackend, TakeAndStart, TriggerStore
+from pynenc_nb.ports import ArgCache, Broker, RegisterAndSend, StateBackend, TakeAndStart, TriggerStore
 
 
 class Backend(Protocol):
@@ -97,6 +97,8 @@ class Backends:
     owned: list[Backend]
     # receive + claim + ack + start in one server step, when one backend holds queues and state
     take_and_start: TakeAndStart | None = None
+    # register + send_many in one server step, under the same condition
+    register_and_send: RegisterAndSend | None = None
 
     @classmethod
     def open(cls, backend_url: str, broker_url: str, app_id: str) -> Backends:
@@ -114,6 +116,7 @@ class Backends:
             serves_other_processes=all(b.serves_other_processes for b in owned),
             owned=owned,
             take_and_start=main if len(owned) == 1 and isinstance(main, TakeAndStart) else None,
+            register_and_send=main if len(owned) == 1 and isinstance(main, RegisterAndSend) else None,
         )
 
     def atomic(self) -> AbstractContextManager[object]:

@@ -130,7 +130,9 @@ class MemoryState:
     def settled(self, invocation_ids: Sequence[str]) -> dict[str, tuple[InvocationRecord, Outcome | None]]:
         with self._cond:
             return {
-                i: (self._records[i], self._outcomes.get(i)) for i in dict.fromkeys(invocation_ids) if i in self._records
+                i: (self._records[i], self._outcomes.get(i))
+                for i in dict.fromkeys(invocation_ids)
+                if i in self._records
             }
 
     def wait_final(self, invocation_ids: Sequence[str], timeout_s: float) -> set[str]:

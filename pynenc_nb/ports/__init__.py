@@ -4,8 +4,8 @@ Ports move ids and opaque text; serialization and orchestration logic live above
 """
 
 from pynenc_nb.ports.arg_cache import ArgCache
-from pynenc_nb.ports.broker import Broker, TakeAndStart
+from pynenc_nb.ports.broker import Broker, RegisterAndSend, TakeAndStart
 from pynenc_nb.ports.state import StateBackend
 from pynenc_nb.ports.trigger_store import TriggerStore
 
-__all__ = ["ArgCache", "Broker", "StateBackend", "TakeAndStart", "TriggerStore"]
+__all__ = ["ArgCache", "Broker", "RegisterAndSend", "StateBackend", "TakeAndStart", "TriggerStore"]

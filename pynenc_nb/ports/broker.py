@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from pynenc_nb.records import Delivery, TakenStart, TransitionRequest
+from pynenc_nb.records import Delivery, InvocationRecord, TakenStart, TransitionRequest, TransitionResult
+from pynenc_nb.status import InvocationStatus
 
 
 class Broker(Protocol):
@@ -55,6 +56,25 @@ class Broker(Protocol):
 
 
 @runtime_checkable
+class RegisterAndSend(Protocol):
+    """Optional: store new invocations and queue the fresh ones as ONE atomic step on the server.
+
+    The generic path (``StateBackend.register`` then ``Broker.send_many`` of the invocations it
+    stored, not those it answered with a live holder of their registration key) stays the
+    reference behaviour; this must be indistinguishable from it, in one round trip instead of two.
+    """
+
+    def register_and_send(
+        self,
+        records: Sequence[InvocationRecord],
+        registered_by: str | None,
+        reuse_statuses: frozenset[InvocationStatus],
+    ) -> list[InvocationRecord]:
+        """``StateBackend.register``, with each stored record queued on its queue and priority."""
+        ...
+
+
+@runtime_checkable
 class TakeAndStart(Protocol):
     """Optional: receive, claim, ack and start as ONE atomic step on the server.
 
@@ -69,13 +89,21 @@ class TakeAndStart(Protocol):
         runner_id: str,
         plan: Callable[[], tuple[TransitionRequest, TransitionRequest]],
         timeout_s: float,
-    ) -> TakenStart | None:
-        """Take the next message of ``queues`` and apply the claim then the start to its invocation.
+        ending: TransitionRequest | None = None,
+    ) -> tuple[TransitionResult | None, TakenStart | None]:
+        """Apply ``ending``, then take the next message of ``queues`` and apply the claim then the
+        start to its invocation.
+
+        ``ending`` is the runner's previous invocation leaving RUNNING for a final status: it is
+        applied first, whatever the queues hold and before any blocking, and its result (None
+        when the invocation no longer exists) is returned with the take. It rides on the take so
+        that a runner pays one round trip per invocation; it must be idempotent on resend like
+        every transition (its change token).
 
         ``plan()`` builds the (claim, start) requests at each attempt, so their times are the
         times of the take, not of the call. They are templates: their invocation id is ignored
         (the message names it) and the start is exclusive on the record's own running key with
         its ``exclusive_statuses``. The message is consumed whatever the outcome. Blocks up to
-        ``timeout_s`` for a message like ``Broker.receive``; None when none came.
+        ``timeout_s`` for a message like ``Broker.receive``; the take is None when none came.
         """
         ...

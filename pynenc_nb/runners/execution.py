@@ -3,35 +3,77 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, overload
 
 from pynenc_nb import context
 from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.call import decode_values
 from pynenc_nb.context import Execution, WaitHandler
-from pynenc_nb.records import Delivery, InvocationRecord, RunnerContext
+from pynenc_nb.exceptions import InvocationNotFoundError
+from pynenc_nb.records import Delivery, InvocationRecord, RunnerContext, TransitionRequest, TransitionResult
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
 
 
-def take_next(app: Pynenc, queues: Sequence[str], runner_id: str, timeout_s: float) -> InvocationRecord | None:
-    """Receive, claim, ack and start the next invocation for ``runner_id``.
+def take_next(
+    app: Pynenc, queues: Sequence[str], runner_id: str, timeout_s: float, ending: Ending | None = None
+) -> InvocationRecord | None:
+    """Store ``ending`` (the runner's previous invocation), then receive, claim, ack and start
+    the next invocation for ``runner_id``.
 
     While work is queued this is one transaction per invocation on backends that group
-    operations (one non-blocking receive inside ``atomic()``); only when the queues are empty does
-    it block in the broker for up to ``timeout_s``. A backend that can do all of it in one server
-    step (``Backends.take_and_start``) does.
+    operations (the ending and one non-blocking receive inside ``atomic()``); only when the
+    queues are empty does it block in the broker for up to ``timeout_s``, the ending stored
+    first. A backend that can do all of it in one server step (``Backends.take_and_start``) does:
+    one round trip per invocation. Raises when the backend fails; the ending may then be
+    stored or not, and is safe to send again (a change is applied once).
     """
+    request = ending.request if ending is not None else None
     fused = app.backends.take_and_start
     if fused is not None:
-        return app.orchestrator.take_and_start(fused, queues, runner_id, timeout_s)
+        ended, started = app.orchestrator.take_and_start(fused, queues, runner_id, timeout_s, request)
+        if ending is not None:
+            ending.report(app, ended)
+        return started
+    ended = None
     with app.backends.atomic():
+        if request is not None:
+            try:
+                ended = app.state_backend.transition(request)
+            except InvocationNotFoundError:
+                ended = None  # purged while it ran
         delivery = app.broker.receive(queues, runner_id, 0)
-        if delivery is not None:
-            return take(app, delivery, runner_id)
+        started = take(app, delivery, runner_id) if delivery is not None else None
+    if ending is not None:
+        if ended is not None:
+            app.orchestrator.applied(ending.request, ended)
+        ending.report(app, ended)
+    if delivery is not None:
+        return started
     delivery = app.broker.receive(queues, runner_id, timeout_s)
     return take(app, delivery, runner_id) if delivery is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """An executed invocation's final transition, not stored yet: the runner sends it with its
+    next take, saving a round trip per invocation (``execute(..., defer=True)``)."""
+
+    record: InvocationRecord
+    request: TransitionRequest
+
+    def report(self, app: Pynenc, result: TransitionResult | None) -> None:
+        """Say so when the ending was refused: the invocation was taken from this runner meanwhile."""
+        if result is None:
+            app.logger.warning("result of %s discarded: the invocation was purged", self.record.invocation_id)
+        elif not result.applied:
+            app.logger.warning(
+                "result discarded: the invocation is now %s (owner %s), it was recovered while running",
+                result.record.status,
+                result.record.owner_id,
+            )
 
 
 def take(app: Pynenc, delivery: Delivery, runner_id: str) -> InvocationRecord | None:
@@ -47,15 +89,48 @@ def take(app: Pynenc, delivery: Delivery, runner_id: str) -> InvocationRecord | 
         return orchestrator.start(claimed, runner_id) if claimed is not None else None
 
 
+@overload
 def execute(
-    app: Pynenc, started: InvocationRecord, runner: RunnerContext, waits: WaitHandler | None = None
-) -> InvocationRecord:
+    app: Pynenc,
+    started: InvocationRecord,
+    runner: RunnerContext,
+    waits: WaitHandler | None = None,
+    *,
+    defer: Literal[False] = False,
+) -> InvocationRecord: ...
+
+
+@overload
+def execute(
+    app: Pynenc, started: InvocationRecord, runner: RunnerContext, waits: WaitHandler | None = None, *, defer: bool
+) -> InvocationRecord | Ending: ...
+
+
+def execute(
+    app: Pynenc,
+    started: InvocationRecord,
+    runner: RunnerContext,
+    waits: WaitHandler | None = None,
+    *,
+    defer: bool = False,
+) -> InvocationRecord | Ending:
     """Run a RUNNING invocation owned by ``runner`` to SUCCESS, FAILED or RETRY.
 
-    A task whose code or arguments cannot be loaded ends FAILED with the reason; the runner
-    keeps serving.
+    With ``defer`` a final ending (SUCCESS or FAILED) is returned unstored, for the runner to
+    send with its next take (``take_next``); otherwise it is stored here and the stored record
+    returned. A task whose code or arguments cannot be loaded ends FAILED with the reason; the
+    runner keeps serving.
     """
     orchestrator = app.orchestrator
+    runner_id = runner.runner_id
+
+    def end(request: TransitionRequest) -> InvocationRecord | Ending:
+        if defer:
+            return Ending(started, request)
+        stored = orchestrator.apply(request)
+        Ending(started, request).report(app, stored)
+        return stored.record
+
     execution = Execution(app, started, runner, waits)
     with context.executing(execution):
         try:
@@ -63,7 +138,7 @@ def execute(
             values = decode_values(started.arguments, app.serializer, app.arg_cache)
         except Exception as exc:
             app.logger.error("cannot start %s: %s", started.task_id, exc)
-            return orchestrator.fail(started, runner.runner_id, exc).record
+            return end(orchestrator.failure(started, runner_id, exc))
         try:
             value = task.run(values)
         except BaseException as exc:
@@ -72,24 +147,18 @@ def execute(
                 app.logger.info(
                     "retry %d/%d after %s: %s", started.num_retries + 1, options.max_retries, type(exc).__name__, exc
                 )
-                return orchestrator.retry(started, runner.runner_id, exc).record
+                return orchestrator.retry(started, runner_id, exc).record
             app.logger.warning("failed with %s: %s", type(exc).__name__, exc)
-            ended = orchestrator.fail(started, runner.runner_id, exc).record
             if not isinstance(exc, Exception):
+                orchestrator.fail(started, runner_id, exc)
                 raise  # KeyboardInterrupt / SystemExit still stop the worker after the record is stored
-            return ended
+            return end(orchestrator.failure(started, runner_id, exc))
         try:
-            stored = orchestrator.succeed(started, runner.runner_id, value)
+            request = orchestrator.success(started, runner_id, value)
         except Exception as exc:  # the result itself cannot be serialized
             app.logger.warning("result of %s cannot be stored: %s", started.task_id, exc)
-            return orchestrator.fail(started, runner.runner_id, exc).record
-        if not stored.applied:
-            app.logger.warning(
-                "result discarded: the invocation is now %s (owner %s), it was recovered while running",
-                stored.record.status,
-                stored.record.owner_id,
-            )
-        return stored.record
+            return end(orchestrator.failure(started, runner_id, exc))
+        return end(request)
 
 
 def run_inline(app: Pynenc, record: InvocationRecord) -> InvocationRecord:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pynenc_nb import context
 from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.runners.base import BaseRunner
-from pynenc_nb.runners.execution import execute, take_next
+from pynenc_nb.runners.execution import Ending, execute, take_next
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -100,11 +100,15 @@ class ThreadRunner(BaseRunner):
 
     def _worker_loop(self) -> None:
         app = self.app
+        # The last invocation's ending travels with the next take (one round trip per invocation);
+        # it is kept until a take stores it, and stored on its own when the worker leaves.
+        ending: Ending | None = None
         try:
             with context.in_runner(self.context):
                 while not self._stop.is_set() and not self._surplus():
                     try:
-                        record = take_next(app, self.queues, self.runner_id, _RECEIVE_TIMEOUT_S)
+                        record = take_next(app, self.queues, self.runner_id, _RECEIVE_TIMEOUT_S, ending)
+                        ending = None
                     except Exception:
                         self.app.logger.exception("%s could not take work", self.context.label)
                         self._stop.wait(_RECEIVE_TIMEOUT_S)
@@ -114,7 +118,8 @@ class ThreadRunner(BaseRunner):
                     with self._lock:
                         self._busy += 1
                     try:
-                        execute(app, record, self.context, self._waits)
+                        ended = execute(app, record, self.context, self._waits, defer=True)
+                        ending = ended if isinstance(ended, Ending) else None
                     except BaseException:
                         self.app.logger.exception(
                             "%s: invocation %s broke its worker", self.context.label, record.invocation_id
@@ -123,8 +128,20 @@ class ThreadRunner(BaseRunner):
                         with self._lock:
                             self._busy -= 1
         finally:
+            if ending is not None:
+                self._store(ending)
             with self._lock:
                 self._workers.discard(threading.current_thread())
+
+    def _store(self, ending: Ending) -> None:
+        try:
+            ending.report(self.app, self.app.orchestrator.apply(ending.request))
+        except Exception:
+            self.app.logger.exception(
+                "%s could not store the end of %s: it will be recovered as lost",
+                self.context.label,
+                ending.record.invocation_id,
+            )
 
     def details(self) -> dict[str, Any]:
         return {**super().details(), "max_threads": self.max_threads}

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,7 +24,7 @@ from pynenc_nb.backends.redis import RedisBackend
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.keys import prefix_for
 from pynenc_nb.exceptions import BackendUnavailableError, MissingDependencyError
-from pynenc_nb.records import InvocationFilter, new_id
+from pynenc_nb.records import Delivery, InvocationFilter, TransitionRequest, new_id
 from tests.conformance.builders import NON_FINAL, S, cas, record
 from tests.conftest import backend_url_for, require_service
 from tests.e2e.support import TIMEOUT_S, cli_runner
@@ -133,37 +134,60 @@ def test_services_skip_locally_and_fail_when_required(monkeypatch: pytest.Monkey
 
 
 def test_a_forked_child_opens_its_own_connections(backend: RedisBackend) -> None:
-    # Given the parent has used its pool
+    # Given the parent has used its pool and its thread's own connection (scripts)
     state = backend.state()
     (stored,) = state.register([record()], None, NON_FINAL)
     parent_client = backend.conn.run(lambda c: c.client_id())
+    parent_direct = backend.conn.command("CLIENT", "ID")
     read_end, write_end = os.pipe()
     # When a forked child uses the very same backend object
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through the pipe
         try:
             child_client = backend.conn.run(lambda c: c.client_id())
+            child_direct = backend.conn.command("CLIENT", "ID")
             found = state.get(stored.invocation_id) is not None
-            os.write(write_end, f"{child_client} {found}".encode())
+            moved = state.transition(cas(stored.invocation_id, S.PENDING, "child")).applied
+            os.write(write_end, f"{child_client} {child_direct} {found} {moved}".encode())
         finally:
             os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
-        child_client, found = pipe.read().split()
+        child_client, child_direct, found, moved = pipe.read().split()
     os.waitpid(pid, 0)
-    # Then the child talked over a connection of its own, and the parent's still works as before
-    assert found == "True" and int(child_client) != parent_client
+    # Then the child talked over connections of its own, and the parent's still work as before
+    assert found == moved == "True"
+    assert {int(child_client), int(child_direct)}.isdisjoint({parent_client, parent_direct})
     assert backend.conn.run(lambda c: c.client_id()) == parent_client
-    assert state.get(stored.invocation_id) == stored
+    assert backend.conn.command("CLIENT", "ID") == parent_direct
+    after = state.get(stored.invocation_id)
+    assert after is not None and after.status is S.PENDING and after.owner_id == "child"
 
 
 def test_commands_reconnect_after_the_server_drops_the_connection(backend: RedisBackend) -> None:
     state = backend.state()
     (stored,) = state.register([record()], None, NON_FINAL)
     own = backend.conn.run(lambda c: c.client_id())
+    direct = backend.conn.command("CLIENT", "ID")
     backend.conn.run(lambda c: c.client_kill_filter(_id=own, skipme=False))
+    backend.conn.run(lambda c: c.client_kill_filter(_id=direct, skipme=False))
+    # scripts go over the thread's own connection, other reads over the pool: both reconnect
     assert state.transition(cas(stored.invocation_id, S.PENDING, "r1")).applied
     assert backend.conn.run(lambda c: c.client_id()) != own
+    assert backend.conn.command("CLIENT", "ID") != direct
+
+
+def test_scripts_are_loaded_again_after_the_server_forgets_them(backend: RedisBackend) -> None:
+    # Given the server lost its script cache (a restart or SCRIPT FLUSH)
+    state = backend.state()
+    (stored,) = state.register([record()], None, NON_FINAL)
+    backend.conn.run(lambda c: c.script_flush())
+    # Then a script, alone or pipelined with a deferred one, still runs
+    assert state.transition(cas(stored.invocation_id, S.PENDING, "r1")).applied
+    backend.conn.run(lambda c: c.script_flush())
+    with backend.atomic():
+        backend.broker().ack(Delivery(stored.invocation_id, "default", "1:r1"))
+        assert state.transition(cas(stored.invocation_id, S.RUNNING, "r1")).applied
 
 
 def test_a_retried_status_change_that_already_applied_reports_success(backend: RedisBackend) -> None:
@@ -327,7 +351,7 @@ def test_forking_runners_serve_calls_and_nested_waits(
 # --- the fused take --------------------------------------------------------------------------------
 
 
-def _take_args(backend: RedisBackend, runner_id: str, nonce: str) -> list[str]:
+def _take_args(backend: RedisBackend, runner_id: str, nonce: str, ending: TransitionRequest | None = None) -> list[str]:
     from dataclasses import replace
 
     from pynenc_nb.backends.redis.invocations import request_args
@@ -335,7 +359,22 @@ def _take_args(backend: RedisBackend, runner_id: str, nonce: str) -> list[str]:
     claim = cas("", S.PENDING, runner_id)
     start = replace(cas("", S.RUNNING, runner_id), exclusive_statuses=frozenset({S.RUNNING}))
     prefix = backend.conn.keys.prefix
-    return [prefix, "0", *request_args(claim), *request_args(start, own_running_key=True), nonce, "default"]
+    ending_args = [] if ending is None else [ending.change.invocation_id, "0", *request_args(ending)]
+    return [
+        prefix,
+        "0",
+        *request_args(claim),
+        *request_args(start, own_running_key=True),
+        nonce,
+        str(len(ending_args)),
+        *ending_args,
+        "default",
+    ]
+
+
+def _take(backend: RedisBackend, args: list[str]) -> tuple[list[object] | None, list[object] | None]:
+    ending, taken = backend.conn.eval("take_start", [], args)
+    return ending, taken
 
 
 def test_a_resent_take_returns_what_the_first_took_instead_of_taking_another(backend: RedisBackend) -> None:
@@ -346,8 +385,9 @@ def test_a_resent_take_returns_what_the_first_took_instead_of_taking_another(bac
     broker.send_many([("default", first.invocation_id, 0), ("default", second.invocation_id, 0)])
     args = _take_args(backend, "runner-a", new_id())
     # When the same take script runs twice (a client resending after a lost reply)
-    taken = backend.conn.eval("take_start", [], args)
-    again = backend.conn.eval("take_start", [], args)
+    _, taken = _take(backend, args)
+    _, again = _take(backend, args)
+    assert taken is not None and again is not None
     # Then both replies name the same invocation, started once, and the other message still waits
     assert taken[0] == again[0] and (taken[1], taken[2]) == ("start", "applied") == (again[1], again[2])
     started = state.get(taken[0])
@@ -359,8 +399,41 @@ def test_a_resent_take_returns_what_the_first_took_instead_of_taking_another(bac
     assert other is not None
     state.transition(cas(other.invocation_id, S.PENDING, "runner-b"))
     refused_args = _take_args(backend, "runner-a", new_id())
-    refused = backend.conn.eval("take_start", [], refused_args)
-    resent = backend.conn.eval("take_start", [], refused_args)
+    _, refused = _take(backend, refused_args)
+    _, resent = _take(backend, refused_args)
+    assert refused is not None and resent is not None
     assert refused[0] == resent[0] == second.invocation_id
     assert (refused[1], refused[2]) == ("claim", "status") and (resent[1], resent[2]) == ("claim", "owner")
     assert broker.count("default") == 0
+
+
+def test_an_ending_rides_on_the_take_is_stored_when_the_queue_is_empty_and_once_on_resend(
+    backend: RedisBackend,
+) -> None:
+    from pynenc_nb.records import Outcome
+
+    # Given an invocation RUNNING on runner-a and an empty queue
+    state, broker = backend.state(), backend.broker()
+    running = record()
+    state.register([running], None, NON_FINAL)
+    broker.send_many([("default", running.invocation_id, 0)])
+    _, taken = _take(backend, _take_args(backend, "runner-a", new_id()))
+    assert taken is not None and taken[0] == running.invocation_id
+    # When its ending rides on the next take, and that script is sent twice (a lost reply)
+    ending = replace(cas(running.invocation_id, S.SUCCESS, "runner-a"), outcome=Outcome("result", '"7"', "7"))
+    args = _take_args(backend, "runner-a", new_id(), ending)
+    first, nothing = _take(backend, args)
+    second, again = _take(backend, args)
+    # Then the ending is stored although nothing was taken, and the resend reports it applied, once
+    assert nothing is None and again is None
+    assert first is not None and second is not None and first[0] == second[0] == "applied"
+    assert [c.status for c in state.history(running.invocation_id)] == [S.REGISTERED, S.PENDING, S.RUNNING, S.SUCCESS]
+    assert state.outcome(running.invocation_id) == Outcome("result", '"7"', "7")
+    # And an ending for an invocation that no longer exists does not spoil the take
+    queued = record()
+    state.register([queued], None, NON_FINAL)
+    broker.send_many([("default", queued.invocation_id, 0)])
+    ghost = replace(cas(new_id(), S.SUCCESS, "runner-a"), outcome=Outcome("result", "1", "1"))
+    missing, taken = _take(backend, _take_args(backend, "runner-a", new_id(), ghost))
+    assert missing is not None and missing[0] == "missing"
+    assert taken is not None and taken[0] == queued.invocation_id and taken[2] == "applied"

@@ -52,7 +52,9 @@ def main() -> None:
             elapsed = time.perf_counter() - start
         counts = module.app.state_backend.count_by_status()
         total = sum(counts.values())
-        print(f"{runner:<24} fibonacci({args.n}) = {value} with {args.slots} slots: {elapsed:7.2f} s ({total} invocations)")
+        print(
+            f"{runner:<24} fibonacci({args.n}) = {value} with {args.slots} slots: {elapsed:7.2f} s ({total} invocations)"
+        )
         module.app.close()
 
 

@@ -44,8 +44,9 @@ def measure_once(workdir: Path, index: int, backend: str | None) -> float:
             killed_at = time.monotonic()
             os.kill(first.pid, signal.SIGKILL)
             poll(
-                lambda: invocation.record.owner_id not in (owner, None)
-                and invocation.status is InvocationStatus.RUNNING,
+                lambda: (
+                    invocation.record.owner_id not in (owner, None) and invocation.status is InvocationStatus.RUNNING
+                ),
                 timeout_s=60,
                 interval_s=0.01,
                 message="the invocation to run again",

@@ -36,6 +36,7 @@ def runner_process(
     expected_runners: int = 1,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``python -m pynenc_nb --app … runner start ARGS`` with ``env``; waits until it heartbeats."""
+
     def runner_ids() -> set[str]:
         return {r.context.runner_id for r in app.state_backend.runners() if r.state != "client"}
 
@@ -50,8 +51,7 @@ def runner_process(
     )
     try:
         poll(
-            lambda: process.poll() is not None
-            or len(runner_ids() - before) >= expected_runners,
+            lambda: process.poll() is not None or len(runner_ids() - before) >= expected_runners,
             message="the runner process to register",
         )
         if process.poll() is not None:

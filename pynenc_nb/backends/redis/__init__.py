@@ -17,7 +17,7 @@ from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.invocations import request_args
 from pynenc_nb.backends.redis.state import RedisState
 from pynenc_nb.backends.redis.triggers import RedisArgCache, RedisTriggerStore
-from pynenc_nb.records import TakenStart, TransitionRequest, TransitionResult, new_id
+from pynenc_nb.records import InvocationRecord, TakenStart, TransitionRequest, TransitionResult, new_id
 from pynenc_nb.status import InvocationStatus
 
 __all__ = ["RedisBackend"]
@@ -54,17 +54,36 @@ class RedisBackend:
     def arg_cache(self) -> RedisArgCache:
         return self._cache
 
+    def register_and_send(
+        self,
+        records: Sequence[InvocationRecord],
+        registered_by: str | None,
+        reuse_statuses: frozenset[InvocationStatus],
+    ) -> list[InvocationRecord]:
+        """Store and queue in one script (``register.lua``): one round trip per chunk of calls."""
+        return self._state.register(records, registered_by, reuse_statuses, send=True)
+
     def take_and_start(
         self,
         queues: Sequence[str],
         runner_id: str,
         plan: Callable[[], tuple[TransitionRequest, TransitionRequest]],
         timeout_s: float,
-    ) -> TakenStart | None:
-        """Receive, claim, ack and start in one script (``take_start.lua``): one round trip."""
+        ending: TransitionRequest | None = None,
+    ) -> tuple[TransitionResult | None, TakenStart | None]:
+        """End, receive, claim, ack and start in one script (``take_start.lua``): one round trip."""
         state = self._state
+        ending_args: list[str] = []
+        ending_static: dict[str, str] | None = None
+        if ending is not None:
+            if ending.outcome is None:
+                raise ValueError("an ending sent with a take carries its outcome")
+            ending_static = state.cached_static(ending.change.invocation_id)
+            ending_args = [ending.change.invocation_id, "0" if ending_static else "1", *request_args(ending)]
+        ended: list[TransitionResult | None] = []
 
         def attempt() -> TakenStart | None:
+            nonlocal ending_args
             claim, start = plan()
             args = [
                 self.conn.keys.prefix,
@@ -72,9 +91,15 @@ class RedisBackend:
                 *request_args(claim),
                 *request_args(start, own_running_key=True),
                 new_id(),  # names this take: a resent script returns what it took instead of taking again
+                str(len(ending_args)),
+                *ending_args,
                 *queues,
             ]
-            reply = self.conn.eval("take_start", [], args)
+            reply_ending, reply = self.conn.eval("take_start", [], args)
+            if ending_args:
+                ending_args = []  # stored: later attempts of this take do not carry it again
+                result, values, full = reply_ending
+                ended.append(None if result == "missing" else state.reply_result(result, values, full, ending_static))
             if not reply:
                 return None
             invocation_id, step, result, values, full = reply
@@ -83,10 +108,17 @@ class RedisBackend:
             outcome = state.reply_result(result, values, full)
             if step == "claim":
                 return TakenStart(invocation_id, outcome)
-            pending = outcome.record if not outcome.applied else replace(outcome.record, status=InvocationStatus.PENDING)
+            pending = (
+                outcome.record if not outcome.applied else replace(outcome.record, status=InvocationStatus.PENDING)
+            )
             return TakenStart(invocation_id, TransitionResult(True, pending), outcome)
 
-        return self._broker.wait_for(queues, runner_id, timeout_s, attempt)
+        if ending is not None:  # stored now, whatever the queues hold: never behind a blocking wait
+            taken = self._broker.attempt(queues, runner_id, attempt)
+            if taken is not None or timeout_s <= 0:
+                return ended[0], taken
+            return ended[0], self._broker.wait_for(queues, runner_id, timeout_s, attempt)
+        return None, self._broker.wait_for(queues, runner_id, timeout_s, attempt)
 
     def atomic(self) -> AbstractContextManager[object]:
         """Not a transaction: every operation is atomic on its own. Inside, acks ride along with

@@ -75,7 +75,7 @@ class RedisBroker:
             and time.monotonic() - empty[2] < RECENT_EMPTY_S
         )
         if not just_empty:
-            taken = self._attempt(queues, consumer_id, attempt)
+            taken = self.attempt(queues, consumer_id, attempt)
             if taken is not None or timeout_s <= 0:
                 return taken
         deadline = time.monotonic() + timeout_s
@@ -88,11 +88,11 @@ class RedisBroker:
             woken = self._block(wake_keys, block_s)
             if woken is None and deadline - time.monotonic() <= 0.01:
                 return None  # the caller's next receive starts with a take: nothing waits unseen for long
-            taken = self._attempt(queues, consumer_id, attempt)  # also between long blocks: a token may have gone astray
+            taken = self.attempt(queues, consumer_id, attempt)  # also between long blocks: a token may have gone astray
             if taken is not None:
                 return taken
 
-    def _attempt(self, queues: Sequence[str], consumer_id: str, attempt: Callable[[], T | None]) -> T | None:
+    def attempt(self, queues: Sequence[str], consumer_id: str, attempt: Callable[[], T | None]) -> T | None:
         taken = attempt()
         if taken is None:
             self._local.empty = (consumer_id, tuple(queues), time.monotonic())

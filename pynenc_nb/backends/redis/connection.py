@@ -1,16 +1,25 @@
 """One Redis client per backend: pooled connections, timeouts, retries, Lua scripts, error translation.
 
 The pool is redis-py's: it checks the pid on every use, so a forked child opens its own sockets and
-never talks over the parent's. Every call goes through :meth:`Connection.run` or
-:meth:`Connection.eval`, which turn client errors into ``BackendUnavailableError`` /
-``BackendError`` with the URL redacted. Inside :meth:`Connection.group`, fire-and-forget scripts
-(``defer``) are sent in the same round trip as the next script of the thread.
+never talks over the parent's. Every call goes through :meth:`Connection.run`,
+:meth:`Connection.command` or :meth:`Connection.eval`, which turn client errors into
+``BackendUnavailableError`` / ``BackendError`` with the URL redacted. Inside
+:meth:`Connection.group`, fire-and-forget scripts (``defer``) are sent in the same round trip as the
+next script of the thread.
+
+Scripts and hot commands go over the calling thread's own redis-py ``Connection`` (same URL, TLS,
+auth and timeouts), not through the client object: on redis-py 8 the client layer costs about as
+much per round trip as the round trip itself (measured: 225 µs against 105 µs for one EVALSHA).
+Retries with backoff are ours there; every script is safe to resend.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from typing import Any, TypeVar
@@ -22,7 +31,7 @@ from pynenc_nb.exceptions import BackendError, BackendUnavailableError, MissingD
 try:
     import redis
     from redis.backoff import ExponentialBackoff, NoBackoff
-    from redis.exceptions import NoScriptError
+    from redis.exceptions import NoScriptError, ResponseError
     from redis.retry import Retry
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides the package
     raise MissingDependencyError("Redis backend", "redis") from exc
@@ -65,7 +74,9 @@ class Connection:
         self.keys = Keys(app_id)
         self._local = threading.local()
         backoff = ExponentialBackoff(cap=BACKOFF_CAP_S, base=BACKOFF_BASE_S)
+        self._backoff = backoff
         self.client = self._client(url, SOCKET_TIMEOUT_S, Retry(backoff, RETRIES))
+        self._direct_connections: weakref.WeakSet[Any] = weakref.WeakSet()
         timeout = self.client.connection_pool.connection_kwargs.get("socket_timeout")
         self.max_block_s = max(0.05, float(timeout) - 1.0) if timeout else 60.0
         # Opening fails fast (one attempt, short timeouts) on a wrong address, password or TLS setting;
@@ -121,6 +132,70 @@ class Connection:
         with self.guard():
             return operation(self.client)
 
+    # --- this thread's own connection --------------------------------------------------------------
+
+    def _direct(self) -> Any:
+        """The calling thread's connection, opened on first use (again after a fork)."""
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():
+            conn = self.client.connection_pool.make_connection()
+            local.conn, local.pid = conn, os.getpid()
+            self._direct_connections.add(conn)
+        return conn
+
+    def _io(self, exchange: Callable[[Any], T]) -> T:
+        """``exchange(connection)`` on this thread's connection, reconnecting with backoff.
+
+        Anything but an error reply leaves the connection in an unknown state (a reply may be
+        unread), so it is dropped; only connection errors and timeouts are retried.
+        """
+        attempt = 0
+        while True:
+            conn = self._direct()
+            try:
+                return exchange(conn)
+            except ResponseError:
+                raise
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+                conn.disconnect()
+                if attempt >= RETRIES:
+                    raise
+                attempt += 1
+                time.sleep(self._backoff.compute(attempt))
+            except BaseException:
+                conn.disconnect()
+                raise
+
+    def command(self, *args: Any) -> Any:
+        """One command on this thread's own connection, errors translated."""
+        with self.guard():
+            return self._command(*args)
+
+    def _command(self, *args: Any) -> Any:
+        def exchange(conn: Any) -> Any:
+            conn.send_command(*args)
+            return conn.read_response()
+
+        return self._io(exchange)
+
+    def commands(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """Several commands in one round trip (pipelined, not a transaction); an error reply is
+        returned in place as the exception, not raised."""
+
+        def exchange(conn: Any) -> list[Any]:
+            conn.send_packed_command(conn.pack_commands(commands))
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(conn.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+            return replies
+
+        with self.guard():
+            return self._io(exchange)
+
     # --- scripts ---------------------------------------------------------------------------------
 
     def _load_scripts(self, client: Any) -> dict[str, Script]:
@@ -132,35 +207,34 @@ class Connection:
             shas = pipe.execute()
         return {name: Script(name, sources[name], sha) for name, sha in zip(sources, shas, strict=True)}
 
-    def _evalsha(self, client: Any, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        return client.evalsha(script.sha, len(keys), *keys, *args)
+    @staticmethod
+    def _evalsha(script: Script, keys: Sequence[str], args: Sequence[Any]) -> tuple[Any, ...]:
+        return ("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def eval(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """Run a script; deferred scripts of this thread go in the same round trip, first."""
         script = self.scripts[name]
         pending: list[tuple[Script, Sequence[str], Sequence[Any]]] = getattr(self._local, "pending", [])
+        if pending:
+            self._local.pending = []
+            return self._pipelined([*pending, (script, keys, args)])
         with self.guard():
-            if pending:
-                self._local.pending = []
-                return self._pipelined([*pending, (script, keys, args)])
             try:
-                return self._evalsha(self.client, script, keys, args)
+                return self._command(*self._evalsha(script, keys, args))
             except NoScriptError:  # the server lost its script cache (restart, SCRIPT FLUSH)
-                script.sha = self.client.script_load(script.source)
-                return self._evalsha(self.client, script, keys, args)
+                script.sha = self._command("SCRIPT", "LOAD", script.source)
+                return self._command(*self._evalsha(script, keys, args))
 
     def _pipelined(self, calls: Sequence[tuple[Script, Sequence[str], Sequence[Any]]]) -> Any:
-        pipe = self.client.pipeline(transaction=False)
-        for script, keys, args in calls:
-            self._evalsha(pipe, script, keys, args)
-        results = pipe.execute(raise_on_error=False)
-        for index, result in enumerate(results):
-            if isinstance(result, NoScriptError):
-                script, keys, args = calls[index]
-                script.sha = self.client.script_load(script.source)
-                results[index] = self._evalsha(self.client, script, keys, args)
-            elif isinstance(result, Exception):
-                raise result
+        results = self.commands([self._evalsha(script, keys, args) for script, keys, args in calls])
+        with self.guard():
+            for index, result in enumerate(results):
+                if isinstance(result, NoScriptError):
+                    script, keys, args = calls[index]
+                    script.sha = self._command("SCRIPT", "LOAD", script.source)
+                    results[index] = self._command(*self._evalsha(script, keys, args))
+                elif isinstance(result, Exception):
+                    raise result
         return results[-1]
 
     def defer(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
@@ -213,6 +287,9 @@ class Connection:
         return removed
 
     def close(self) -> None:
+        for conn in list(self._direct_connections):
+            with contextlib.suppress(Exception):
+                conn.disconnect()
         with contextlib.suppress(Exception):
             self.client.close()
         with contextlib.suppress(Exception):

@@ -81,14 +81,18 @@ class RedisInvocations:
         records: Sequence[InvocationRecord],
         registered_by: str | None,
         reuse_statuses: frozenset[InvocationStatus],
+        *,
+        send: bool = False,
     ) -> list[InvocationRecord]:
+        """Store ``records`` (``register.lua``); with ``send`` the stored ones are also queued by
+        the same script (``RegisterAndSend``)."""
         out: list[InvocationRecord] = []
         reuse = [s.value for s in reuse_statuses]
         generation = self.watcher.ready_generation()
         for start in range(0, len(records), _CHUNK):
             chunk = records[start : start + _CHUNK]
             now = time.time()
-            args: list[str] = [self.keys.prefix, repr(now), str(len(reuse)), *reuse]
+            args: list[str] = [self.keys.prefix, repr(now), "1" if send else "0", str(len(reuse)), *reuse]
             for record in chunk:
                 args += codec.static_values(record)
                 args.append(
@@ -139,7 +143,7 @@ class RedisInvocations:
 
     def transition(self, request: TransitionRequest) -> TransitionResult:
         invocation_id = request.change.invocation_id
-        static = self._cached_static(invocation_id)
+        static = self.cached_static(invocation_id)
         args = [self.keys.prefix, invocation_id, "0" if static is not None else "1", *request_args(request)]
         reply = self.conn.eval("transition", [], args)
         if reply[0] == "missing":
@@ -147,7 +151,7 @@ class RedisInvocations:
         result, values, full = reply
         return self.reply_result(result, values, full, static)
 
-    def _cached_static(self, invocation_id: str) -> dict[str, str] | None:
+    def cached_static(self, invocation_id: str) -> dict[str, str] | None:
         with self._static_lock:
             return self._static.get(invocation_id)
 

@@ -4,6 +4,7 @@
 
 local SCORE_SPAN = 1099511627776  -- 2^40: queue score = -priority * 2^40 + seq
 local WAKE_CAP = 128              -- wake-up tokens kept per queue
+local MAX_PRIORITY = 4095         -- |priority| bound that keeps scores exact (broker.py)
 
 local function present(value)
   return value and value ~= ''
@@ -11,6 +12,11 @@ end
 
 local function int(value)
   return string.format('%.0f', value)
+end
+
+-- Broker: the queue score of the seq-th message sent, with a priority (higher first, then FIFO).
+local function queue_score(priority, seq)
+  return -math.max(-MAX_PRIORITY, math.min(MAX_PRIORITY, tonumber(priority))) * SCORE_SPAN + seq
 end
 
 -- Broker: put id in a queue with a score; an id already waiting keeps its better (lower) score.

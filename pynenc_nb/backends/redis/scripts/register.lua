@@ -4,18 +4,25 @@
 --   writes  s:inv:<id>, s:hist:<id>, s:ix:st:REGISTERED, s:ix:task:<task>, s:ix:call:<task>|<call>,
 --           s:ix:parent:<p>, s:ix:wf:<wf>, s:ix:run:<runk>, s:rk:REGISTERED:<runk>, s:rg:REGISTERED:<regk>
 --   reads   s:rg:<STATUS>:<regk> for each reuse status
--- ARGV: P, now, n_reuse, reuse statuses..., then per record the 15 STATIC_FIELDS of codec.py and
---       its history entry.
+-- With send = '1' each stored invocation is also queued, as send.lua does (one round trip instead
+-- of two; broker keys b:seq, b:q:<queue>, b:loc, b:wake:<queue>, b:queues).
+-- ARGV: P, now, send ('1'/'0'), n_reuse, reuse statuses..., then per record the 15 STATIC_FIELDS of
+--       codec.py and its history entry.
 -- Returns one item per record: 0 when stored, or the HGETALL of the live holder of its
 -- registration key (the record is then not stored).
 local FIELDS = {'id', 'task', 'call', 'args', 'disp', 'parent', 'wf', 'wft', 'pwf', 'ver', 'queue', 'prio',
                 'regk', 'runk', 'created'}
-local P, now = ARGV[1], ARGV[2]
-local nreuse = tonumber(ARGV[3])
+local P, now, send = ARGV[1], ARGV[2], ARGV[3] == '1'
+local nreuse = tonumber(ARGV[4])
 local reuse = {}
-for i = 4, 3 + nreuse do reuse[#reuse + 1] = ARGV[i] end
+for i = 5, 4 + nreuse do reuse[#reuse + 1] = ARGV[i] end
+local seq, sent = 0, {}
+if send then
+  local n = (#ARGV - 4 - nreuse) / 16
+  seq = redis.call('INCRBY', P .. 'b:seq', n) - n
+end
 local out = {}
-local i = 4 + nreuse
+local i = 5 + nreuse
 while i <= #ARGV do
   local id, task, regk, runk = ARGV[i], ARGV[i + 1], ARGV[i + 12], ARGV[i + 13]
   local holder = false
@@ -48,8 +55,15 @@ while i <= #ARGV do
       redis.call('ZADD', P .. 's:rk:REGISTERED:' .. runk, now, id)
     end
     if regk ~= '' then redis.call('SADD', P .. 's:rg:REGISTERED:' .. regk, id) end
+    if send then
+      seq = seq + 1
+      local queue = ARGV[i + 10]
+      enqueue(P, queue, id, queue_score(ARGV[i + 11], seq))
+      sent[queue] = (sent[queue] or 0) + 1
+    end
     out[#out + 1] = 0
   end
   i = i + 16
 end
+for queue, count in pairs(sent) do wake(P, queue, count) end
 return out

@@ -10,7 +10,7 @@ local sent = {}
 for j = 2, #ARGV, 3 do
   seq = seq + 1
   local queue = ARGV[j]
-  enqueue(P, queue, ARGV[j + 1], -tonumber(ARGV[j + 2]) * SCORE_SPAN + seq)
+  enqueue(P, queue, ARGV[j + 1], queue_score(ARGV[j + 2], seq))
   sent[queue] = (sent[queue] or 0) + 1
 end
 for queue, count in pairs(sent) do wake(P, queue, count) end

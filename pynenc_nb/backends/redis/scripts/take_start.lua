@@ -1,42 +1,61 @@
 --! uses lib
--- Take the best waiting message across queues and, in the same atomic step, claim its invocation
--- for the runner (-> PENDING) and start it (-> RUNNING, exclusive on its own running key). The
--- message is consumed whatever happens: an invocation that cannot be claimed belongs to someone
--- else (a duplicate message), and one refused by its running key is handled by the caller from
--- PENDING. Nothing is ever in flight, so a runner dying here loses nothing.
+-- End the runner's previous invocation (optional), then take the best waiting message across
+-- queues and, in the same atomic step, claim its invocation for the runner (-> PENDING) and start
+-- it (-> RUNNING, exclusive on its own running key). The message is consumed whatever happens: an
+-- invocation that cannot be claimed belongs to someone else (a duplicate message), and one refused
+-- by its running key is handled by the caller from PENDING. Nothing is ever in flight, so a runner
+-- dying here loses nothing.
 -- ARGV: 1 P, 2 want static fields ('1'/'0'), 3..13 claim request, 14..24 start request
---       (request_at in lib.lua; their ids come from the message), 25 a nonce naming this take, 26.. queues.
--- Returns false when the queues are empty, else {id, step, result, mutable values, static or false}
--- where step is 'claim' or 'start', the last one attempted.
+--       (request_at in lib.lua; their ids come from the message), 25 a nonce naming this take,
+--       26 the number n of ending arguments (0, or 16: id, want its static fields, the request with
+--       its outcome), 27..26+n the ending, then the queues.
+-- Returns {ending, taken}: ending is false or {result, mutable values, static or false} as
+-- transition.lua; taken is false when the queues are empty, else {id, step, result, mutable values,
+-- static or false} where step is 'claim' or 'start', the last one attempted.
 -- b:took remembers, per runner, the nonce of its last take and the id taken: a client that
 -- resends the script after a lost reply gets the same invocation back instead of taking another
--- (which would leave the first RUNNING with nobody executing it).
+-- (which would leave the first RUNNING with nobody executing it). The ending is a transition, so a
+-- resent one reports what it did the first time (its change token).
 local P = ARGV[1]
 local claim, start = request_at(3, false), request_at(14, false)
+local nend = tonumber(ARGV[26])
+local first_queue = 27 + nend
+local ending = false
+if nend > 0 then
+  local end_id = ARGV[27]
+  local result, values = transition(P, end_id, request_at(29, true))
+  if result == 'missing' then
+    ending = {'missing', {}, false}
+  else
+    local static = false
+    if ARGV[28] == '1' then static = redis.call('HGETALL', P .. 's:inv:' .. end_id) end
+    ending = {result, values, static}
+  end
+end
 local function reply(id, step, result, values)
   local static = false
   if ARGV[2] == '1' then static = redis.call('HGETALL', P .. 's:inv:' .. id) end
-  return {id, step, result, values, static}
+  return {ending, {id, step, result, values, static}}
 end
 local took = redis.call('HGET', P .. 'b:took', claim.owner)
 if took then
   local token, took_id = string.match(took, '^(.*)\t([^\t]*)$')
   if token == ARGV[25] then
     local cur = load(P, took_id)
-    if not cur then return {took_id, 'claim', 'missing', {}, false} end
+    if not cur then return {ending, {took_id, 'claim', 'missing', {}, false}} end
     -- the first run's claim was refused (another runner has it): say so again
     if cur.owner ~= claim.owner then return reply(took_id, 'claim', 'owner', values_of(cur)) end
     if cur.status == claim.to then return reply(took_id, 'start', 'exclusive', values_of(cur)) end
     return reply(took_id, 'start', 'applied', values_of(cur))
   end
 end
-local id = pop_best(P, 26)
-if not id then return false end
+local id = pop_best(P, first_queue)
+if not id then return {ending, false} end
 redis.call('HDEL', P .. 'b:loc', id)
 redis.call('HSET', P .. 'b:took', claim.owner, ARGV[25] .. '\t' .. id)
 
 local cur = load(P, id)
-if not cur then return {id, 'claim', 'missing', {}, false} end
+if not cur then return {ending, {id, 'claim', 'missing', {}, false}} end
 local step, result, values = 'claim', refusal(P, id, claim, cur, cur.status, cur.owner), nil
 if result then
   values = values_of(cur)
