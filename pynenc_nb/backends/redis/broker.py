@@ -99,7 +99,7 @@ class RedisBroker:
         return taken
 
     def _block(self, wake_keys: list[str], timeout_s: float) -> Any:
-        return self.conn.run(lambda c: c.blpop(wake_keys, timeout=timeout_s))
+        return self.conn.command("BLPOP", *wake_keys, timeout_s)
 
     def ack(self, delivery: Delivery) -> None:
         seq, _, consumer = delivery.token.partition(":")

@@ -139,7 +139,8 @@ class Connection:
         local = self._local
         conn = getattr(local, "conn", None)
         if conn is None or local.pid != os.getpid():
-            conn = self.client.connection_pool.make_connection()
+            pool = self.client.connection_pool  # not make_connection(): the pool caps and counts its own
+            conn = pool.connection_class(**pool.connection_kwargs)
             local.conn, local.pid = conn, os.getpid()
             self._direct_connections.add(conn)
         return conn

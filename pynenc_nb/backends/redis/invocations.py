@@ -121,8 +121,8 @@ class RedisInvocations:
         return out
 
     def get(self, invocation_id: str) -> InvocationRecord | None:
-        fields = self.conn.run(lambda c: c.hgetall(self.keys.inv(invocation_id)))
-        return codec.to_record(fields) if fields else None
+        flat = self.conn.command("HGETALL", self.keys.inv(invocation_id))
+        return codec.to_record(codec.pairs(flat)) if flat else None
 
     def get_many(self, invocation_ids: Sequence[str]) -> dict[str, InvocationRecord]:
         found: dict[str, InvocationRecord] = {}
@@ -177,9 +177,7 @@ class RedisInvocations:
         return [codec.to_change(invocation_id, item) for item in items]
 
     def outcome(self, invocation_id: str) -> Outcome | None:
-        kind, payload, display = self.conn.run(
-            lambda c: c.hmget(self.keys.out(invocation_id), "kind", "payload", "display")
-        )
+        kind, payload, display = self.conn.command("HMGET", self.keys.out(invocation_id), "kind", "payload", "display")
         return Outcome(kind, payload, display) if kind is not None else None
 
     def settled(self, invocation_ids: Sequence[str]) -> dict[str, tuple[InvocationRecord, Outcome | None]]:
@@ -188,19 +186,16 @@ class RedisInvocations:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
 
-            def read(client: Any, chunk: Sequence[str] = chunk) -> list[Any]:
-                pipe = client.pipeline(transaction=False)
-                for invocation_id in chunk:
-                    pipe.hgetall(self.keys.inv(invocation_id))
-                    pipe.hmget(self.keys.out(invocation_id), "kind", "payload", "display")
-                return list(pipe.execute())
-
-            replies = self.conn.run(read)
+            reads: list[tuple[str, ...]] = []
+            for invocation_id in chunk:
+                reads.append(("HGETALL", self.keys.inv(invocation_id)))
+                reads.append(("HMGET", self.keys.out(invocation_id), "kind", "payload", "display"))
+            replies = self.conn.commands(reads)
             for index, invocation_id in enumerate(chunk):
-                fields, (kind, payload, display) = replies[2 * index], replies[2 * index + 1]
-                if fields:
+                flat, (kind, payload, display) = replies[2 * index], replies[2 * index + 1]
+                if flat:
                     outcome = Outcome(kind, payload, display) if kind is not None else None
-                    found[invocation_id] = (codec.to_record(fields), outcome)
+                    found[invocation_id] = (codec.to_record(codec.pairs(flat)), outcome)
         return found
 
     # --- waiting ---------------------------------------------------------------------------------
