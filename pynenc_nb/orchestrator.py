@@ -194,9 +194,12 @@ class Orchestrator:
         outcome: Outcome | None = None,
         reason: str | None = None,
         exclusive_key: str | None = None,
+        exclusive_statuses: frozenset[InvocationStatus] | None = None,
     ) -> TransitionRequest:
         """The compare-and-set for moving ``invocation_id`` to ``to``, from the status table."""
         allowed_owners, new_owner = owner_rule(to, caller)
+        if exclusive_statuses is None:
+            exclusive_statuses = RUNNING_CONTROLLED if exclusive_key else frozenset()
         return TransitionRequest(
             change=StatusChange(invocation_id, to, new_owner, caller, time.time(), reason),
             allowed_from=sources_of(to),
@@ -204,7 +207,7 @@ class Orchestrator:
             counter=STATUS_TABLE[to].counter,
             outcome=outcome,
             exclusive_key=exclusive_key,
-            exclusive_statuses=RUNNING_CONTROLLED if exclusive_key else frozenset(),
+            exclusive_statuses=exclusive_statuses,
         )
 
     def transition(
@@ -289,8 +292,9 @@ class Orchestrator:
 
         def plan() -> tuple[TransitionRequest, TransitionRequest]:
             claim = self.request("", S.PENDING, runner_id)
-            start = self.request("", S.RUNNING, runner_id)
-            return claim, replace(start, exclusive_statuses=RUNNING_CONTROLLED)  # on the record's own running key
+            # exclusive on the record's own running key, which the backend reads
+            start = self.request("", S.RUNNING, runner_id, exclusive_statuses=RUNNING_CONTROLLED)
+            return claim, start
 
         ended, taken = fused.take_and_start(queues, runner_id, plan, timeout_s, ending)
         if ending is not None and ended is not None:

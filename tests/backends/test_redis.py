@@ -204,17 +204,25 @@ def test_a_retried_status_change_that_already_applied_reports_success(backend: R
     assert state.transition(cas(stored.invocation_id, S.PENDING, "r2")).conflict == "status"
 
 
-def test_wait_final_recovers_when_its_subscription_is_dropped(backend: RedisBackend) -> None:
-    # Given a process subscribed to final statuses (a first wait starts the listener)
+def _listener_client(backend: RedisBackend, timeout_s: float = 5.0) -> str:
+    """The id of the connection blocked in the inbox listener's BLMPOP."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for client in backend.conn.run(lambda c: c.client_list()):
+            if client.get("cmd") == "blmpop":
+                return str(client["id"])
+        time.sleep(0.02)
+    raise AssertionError("no listener blocked in BLMPOP")
+
+
+def test_wait_final_recovers_when_its_listener_connection_is_dropped(backend: RedisBackend) -> None:
+    # Given a process listening on its inbox (registering starts the listener)
     state = backend.state()
     a, b = (r.invocation_id for r in state.register([record(), record()], None, NON_FINAL))
     assert state.wait_final([a], 0.05) == set()
-    listener = state.watcher._pubsub
-    assert listener is not None
-    host, port = listener.connection._sock.getsockname()[:2]
-    address = f"{host}:{port}"
-    # When the server drops that subscription, and the invocation finishes soon after
-    backend.conn.run(lambda c: c.client_kill_filter(addr=address, skipme=False))
+    listener = _listener_client(backend)
+    # When the server drops that connection, and the invocation finishes soon after
+    backend.conn.run(lambda c: c.client_kill_filter(_id=listener, skipme=False))
     finisher = threading.Timer(0.3, lambda: state.transition(cas(b, S.FAILED, None)))
     finisher.start()
     try:
@@ -223,8 +231,41 @@ def test_wait_final_recovers_when_its_subscription_is_dropped(backend: RedisBack
         elapsed = time.monotonic() - started
     finally:
         finisher.join()
-    # Then the waiter still learns about it at once
+    # Then the waiter still learns about it at once, and the listener is back
     assert done == {b} and elapsed < 3, elapsed
+    assert _listener_client(backend) != listener
+
+
+def test_a_process_waiting_on_invocations_it_did_not_register_is_told_at_once(url: str) -> None:
+    # Given two processes of one app (two backend objects: two inboxes), one registering
+    app_id = f"watch-{new_id()[:8]}"
+    registrar, waiter = RedisBackend(url, app_id), RedisBackend(url, app_id)
+    try:
+        ids = [r.invocation_id for r in registrar.state().register([record(), record()], None, NON_FINAL)]
+        registrar.state().transition(cas(ids[0], S.FAILED, None))
+        finisher = threading.Timer(0.3, lambda: registrar.state().transition(cas(ids[1], S.FAILED, None)))
+        # When the other waits on both
+        first = waiter.state().wait_final(ids, timeout_s=20)
+        finisher.start()
+        try:
+            started = time.monotonic()
+            second = waiter.state().wait_final([ids[1]], timeout_s=20)
+            elapsed = time.monotonic() - started
+        finally:
+            finisher.join()
+        # Then it sees the final one at once and is pushed the other when it ends, not after a poll
+        assert first == {ids[0]} and second == {ids[1]} and elapsed < 1.5, elapsed
+        # And the registering process's own inbox was told too, and the watchers set is gone
+        assert registrar.state().wait_final([ids[1]], timeout_s=5) == {ids[1]}
+        assert backend_keys(registrar, f"s:watchers:{ids[1]}") == 0
+    finally:
+        registrar.purge()
+        for b in (registrar, waiter):
+            b.close()
+
+
+def backend_keys(backend: RedisBackend, suffix: str) -> int:
+    return int(backend.conn.run(lambda c: c.exists(f"{backend.conn.keys.prefix}{suffix}")))
 
 
 # --- key layout and purge ------------------------------------------------------------------------

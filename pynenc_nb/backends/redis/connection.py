@@ -35,6 +35,18 @@ try:
     from redis.retry import Retry
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides the package
     raise MissingDependencyError("Redis backend", "redis") from exc
+try:
+    import hiredis  # redis-py's own packer costs more than the round trip's syscalls
+except ImportError:  # pragma: no cover - the redis extra installs hiredis
+    hiredis = None  # type: ignore[assignment]
+
+
+def _packed(conn: Any, commands: Sequence[Sequence[Any]]) -> list[bytes]:
+    """Commands in the wire format, ready for ``send_packed_command``."""
+    if hiredis is None:  # pragma: no cover
+        return list(conn.pack_commands(commands))
+    return [b"".join(hiredis.pack_command(tuple(command)) for command in commands)]
+
 
 T = TypeVar("T")
 SOCKET_TIMEOUT_S = 10.0  # a reply slower than this is a dead connection (blocking reads stay below it)
@@ -46,7 +58,7 @@ BACKOFF_CAP_S = 1.0
 _UNLINK_BATCH = 500
 
 SCRIPT_NAMES = (
-    "register", "transition", "query", "count", "find_by_call", "final_among",
+    "register", "transition", "query", "count", "find_by_call", "final_among", "watch",
     "add_waits", "remove_waits", "heartbeat", "lease", "runners",
     "send", "receive", "take_start", "ack", "nack", "requeue", "reprioritize",
     "put_trigger", "triggers_for", "events", "purge_events", "trigger_runs",
@@ -145,7 +157,7 @@ class Connection:
             self._direct_connections.add(conn)
         return conn
 
-    def _io(self, exchange: Callable[[Any], T]) -> T:
+    def _io(self, exchange: Callable[[Any], T], retries: int = RETRIES) -> T:
         """``exchange(connection)`` on this thread's connection, reconnecting with backoff.
 
         Anything but an error reply leaves the connection in an unknown state (a reply may be
@@ -160,7 +172,7 @@ class Connection:
                 raise
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
                 conn.disconnect()
-                if attempt >= RETRIES:
+                if attempt >= retries:
                     raise
                 attempt += 1
                 time.sleep(self._backoff.compute(attempt))
@@ -168,24 +180,25 @@ class Connection:
                 conn.disconnect()
                 raise
 
-    def command(self, *args: Any) -> Any:
-        """One command on this thread's own connection, errors translated."""
+    def command(self, *args: Any, retries: int = RETRIES) -> Any:
+        """One command on this thread's own connection, errors translated; resent up to
+        ``retries`` times after a connection error (only safe for commands that may run twice)."""
         with self.guard():
-            return self._command(*args)
+            return self._command(*args, retries=retries)
 
-    def _command(self, *args: Any) -> Any:
+    def _command(self, *args: Any, retries: int = RETRIES) -> Any:
         def exchange(conn: Any) -> Any:
-            conn.send_command(*args)
+            conn.send_packed_command(_packed(conn, (args,)))
             return conn.read_response()
 
-        return self._io(exchange)
+        return self._io(exchange, retries)
 
     def commands(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         """Several commands in one round trip (pipelined, not a transaction); an error reply is
         returned in place as the exception, not raised."""
 
         def exchange(conn: Any) -> list[Any]:
-            conn.send_packed_command(conn.pack_commands(commands))
+            conn.send_packed_command(_packed(conn, commands))
             replies: list[Any] = []
             for _ in commands:
                 try:

@@ -6,11 +6,12 @@ the most selective index (``query.lua``). Waiting for final invocations is push-
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor
 from pynenc_nb.backends.redis import codec
@@ -38,27 +39,67 @@ def request_args(request: TransitionRequest, *, own_running_key: bool = False) -
     """A TransitionRequest as the script arguments ``request_at`` of lib.lua reads.
 
     With ``own_running_key`` the exclusive check uses the record's own running key (``=``), for
-    requests built before the invocation is known.
+    requests built before the invocation is known. Only the time differs between the requests a
+    runner sends, so everything else is formatted once per kind of request (``_frame``).
     """
     change = request.change
-    owners = request.allowed_owners
-    exclusive = "=" if own_running_key else (request.exclusive_key or "")
+    frame = _frame(
+        change.status,
+        change.owner_id,
+        change.runner_id,
+        request.counter,
+        request.allowed_from,
+        request.allowed_owners,
+        "=" if own_running_key else (request.exclusive_key or ""),
+        request.exclusive_statuses,
+    )
+    at = repr(change.at)
+    reason = "null" if change.reason is None else json.dumps(change.reason)
+    to, owner, counter, entry_head, token_head, final, exclusive, allowed, owners, exclusive_statuses = frame
     args = [
-        change.status.value,
-        change.owner_id or "",
-        repr(change.at),
-        _COUNTERS[request.counter],
-        codec.entry(change),
-        codec.change_token(change),
-        "1" if change.status in FINAL_STATUSES else "0",
+        to,
+        owner,
+        at,
+        counter,
+        f"{entry_head}, {at}, {reason}]",
+        token_head + at,
+        final,
         exclusive,
-        "," + ",".join(s.value for s in request.allowed_from) + ",",
-        "*" if owners is None else "\x1f" + "\x1f".join(o or "" for o in owners) + "\x1f",
-        "," + ",".join(s.value for s in request.exclusive_statuses) + "," if exclusive else "",
+        allowed,
+        owners,
+        exclusive_statuses,
     ]
     if request.outcome is not None:
         args += [request.outcome.kind, request.outcome.payload, request.outcome.display]
     return args
+
+
+@functools.lru_cache(maxsize=512)
+def _frame(
+    status: InvocationStatus,
+    owner_id: str | None,
+    runner_id: str | None,
+    counter: str | None,
+    allowed_from: frozenset[InvocationStatus],
+    allowed_owners: tuple[str | None, ...] | None,
+    exclusive: str,
+    exclusive_statuses: frozenset[InvocationStatus],
+) -> tuple[str, ...]:
+    """The time-independent script arguments of a request, and the heads of its history entry
+    (``codec.entry``) and change token (``codec.change_token``) up to the time."""
+    entry_head = json.dumps([status.value, owner_id, runner_id])[:-1]
+    return (
+        status.value,
+        owner_id or "",
+        _COUNTERS[counter],
+        entry_head,
+        f"{status.value}|{owner_id or ''}|{runner_id or ''}|",
+        "1" if status in FINAL_STATUSES else "0",
+        exclusive,
+        "," + ",".join(s.value for s in sorted(allowed_from, key=lambda s: s.value)) + ",",
+        "*" if allowed_owners is None else "\x1f" + "\x1f".join(o or "" for o in allowed_owners) + "\x1f",
+        "," + ",".join(s.value for s in sorted(exclusive_statuses, key=lambda s: s.value)) + "," if exclusive else "",
+    )
 
 
 class RedisInvocations:
@@ -89,10 +130,11 @@ class RedisInvocations:
         out: list[InvocationRecord] = []
         reuse = [s.value for s in reuse_statuses]
         generation = self.watcher.ready_generation()
+        inbox = self.watcher.inbox
         for start in range(0, len(records), _CHUNK):
             chunk = records[start : start + _CHUNK]
             now = time.time()
-            args: list[str] = [self.keys.prefix, repr(now), "1" if send else "0", str(len(reuse)), *reuse]
+            args: list[str] = [self.keys.prefix, repr(now), "1" if send else "0", inbox, str(len(reuse)), *reuse]
             for record in chunk:
                 args += codec.static_values(record)
                 args.append(
@@ -207,6 +249,15 @@ class RedisInvocations:
             done.update(self.conn.eval("final_among", [], [self.keys.prefix, len(_FINALS), *_FINALS, *chunk]))
         return done
 
+    def _watch(self, invocation_ids: Sequence[str]) -> set[str]:
+        """The final ones among ``invocation_ids``; our inbox is attached to the others."""
+        done: set[str] = set()
+        inbox = self.watcher.inbox
+        for start in range(0, len(invocation_ids), _CHUNK):
+            chunk = invocation_ids[start : start + _CHUNK]
+            done.update(self.conn.eval("watch", [], [self.keys.prefix, inbox, len(_FINALS), *_FINALS, *chunk]))
+        return done
+
     def wait_final(self, invocation_ids: Sequence[str], timeout_s: float) -> set[str]:
         ids = list(dict.fromkeys(invocation_ids))
         if not ids:
@@ -220,7 +271,7 @@ class RedisInvocations:
         with self.watcher.watch(ids) as watch:
             while True:
                 unverified = self.watcher.unverified(watch)
-                done = self._final_among(unverified) if unverified else set()
+                done = self._watch(unverified) if unverified else set()
                 if done:
                     return done
                 self.watcher.verified(watch, unverified)

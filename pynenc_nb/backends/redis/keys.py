@@ -6,7 +6,8 @@ the prefix names the port, which is what each port's ``purge`` deletes (SCAN + U
 
 State (``s:``)::
 
-    s:inv:<id>              hash    the invocation (field names in ``codec.py``)
+    s:inv:<id>              hash    the invocation (field names in ``codec.py``; ``inbox`` and ``watched``
+                                    name who is told when it is final)
     s:hist:<id>             list    status changes, oldest first (JSON arrays)
     s:out:<id>              hash    kind, payload, display of the final outcome
     s:ix:st:<STATUS>        zset    invocations in STATUS, score updated_at (their union: all of them)
@@ -24,7 +25,8 @@ State (``s:``)::
     s:runner:<runner_id>    hash    ctx (JSON), hb, state, slots, busy, details
     s:lease:<name>          hash    holder, expires
     s:kv:<namespace>        hash    key -> value
-    final                   channel ids of invocations that just became final (pub/sub)
+    s:inbox:<token>         list    ids that became final, for the process named by token (notify.py)
+    s:watchers:<id>         set     inbox tokens of processes waiting on an invocation they did not register
 
 Broker (``b:``)::
 
@@ -75,7 +77,6 @@ class Keys:
     def __init__(self, app_id: str) -> None:
         self.prefix = prefix_for(app_id)
         p = self.prefix
-        self.final_channel = f"{p}final"
         self.runners = f"{p}s:runners"
         self.queues = f"{p}b:queues"
         self.cond = f"{p}t:cond"

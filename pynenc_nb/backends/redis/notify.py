@@ -1,11 +1,16 @@
-"""Push-based waiting for final invocations: one pub/sub subscription per process.
+"""Push-based waiting for final invocations: one inbox list per process.
 
-Every final transition publishes the invocation id on the app's ``final`` channel (inside the
-transition script). The first ``wait_final`` of a process starts a listener thread subscribed to
-that channel; waiting threads register the ids they wait on *before* checking the store, so a
-notification that arrives during the check is never lost. Whenever the subscription is
-(re)established the waiters are woken to check the store again (messages sent while it was down
-are gone). Ids seen final are remembered (bounded), so a later wait on them needs no round trip.
+A process that registers invocations gives them its inbox (``s:inbox:<token>``, stored in the
+record); a process waiting on invocations it did not register adds its inbox to theirs
+(``watch.lua``, which also says which are final already). Every final transition pushes the id to
+those inboxes inside the transition script. One listener thread per process pops its inbox in
+batches (BLMPOP), so a burst of results costs one reply, not one message each as pub/sub did, and
+nothing is lost while nobody listens: the list keeps it.
+
+Waiting threads register the ids they wait on *before* checking the store, so an id announced
+during the check is never missed. Only a popped batch whose reply is lost with the connection can
+vanish; the listener then starts a new generation and waiters check the store again. Ids seen
+final are remembered (bounded), so a later wait on them needs no round trip.
 """
 
 from __future__ import annotations
@@ -17,15 +22,19 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from pynenc_nb.backends.redis.connection import Connection
+from pynenc_nb.records import new_id
 
 log = logging.getLogger("pynenc.backends.redis")
 KNOWN_FINAL_CAP = 20_000
-SUBSCRIBE_WAIT_S = 2.0  # how long a first waiter waits for the subscription before falling back
-FALLBACK_RECHECK_S = 0.2  # store re-check interval while no subscription is up
-LISTEN_TICK_S = 0.25  # how often the listener looks at its stop flag (no server traffic)
+FALLBACK_RECHECK_S = 0.2  # store re-check interval while the listener is down
+LISTEN_TICK_S = 0.5  # longest block of the listener's BLMPOP (how often it looks at its stop flag)
+POP_BATCH = 1000  # ids per BLMPOP
+# While many ids are awaited, the listener lets results gather for this long between pops: a
+# burst then costs the server one reply per batch instead of one per result.
+GATHER_S = 0.002
+GATHER_ABOVE = 64  # awaited ids from which the listener gathers
 
 
 class Watch:
@@ -49,14 +58,22 @@ class FinalWatcher:
         self._cond = threading.Condition()
         self._watching: dict[str, set[Watch]] = {}
         self._known: OrderedDict[str, None] = OrderedDict()
-        # id -> generation in which the store said it was not final: while the subscription stays
-        # up, its becoming final will be announced, so waiting again needs no store check.
+        # id -> generation in which it was known not final with our inbox attached (registered
+        # here, or watched): its becoming final will reach the inbox, so waiting again needs no
+        # store check while the generation lasts.
         self._verified: dict[str, int] = {}
         self._ready = False
         self._generation = 0
         self._thread: threading.Thread | None = None
-        self._pubsub: Any = None  # the live subscription (tests drop its connection)
         self._stop = threading.Event()
+        self.token = new_id()  # names this process's inbox
+
+    @property
+    def inbox(self) -> str:
+        """This process's inbox token, stored with the invocations it registers."""
+        if self._pid != os.getpid():  # forked: the parent's inbox and listener are not ours
+            self._reset()
+        return self.token
 
     def known_final(self, ids: Sequence[str]) -> set[str]:
         with self._cond:
@@ -70,12 +87,13 @@ class FinalWatcher:
             self._verified.clear()
 
     def ready_generation(self) -> int | None:
-        """The subscription's generation if it is up (and this process's), else None."""
+        """The listener's generation, started if needed (None when it is down)."""
+        self._ensure_listening()
         with self._cond:
             return self._generation if self._ready and self._pid == os.getpid() else None
 
     def registered(self, invocation_ids: Sequence[str], generation: int) -> None:
-        """New invocations stored while the subscription was up: their final status will be announced."""
+        """New invocations stored with our inbox in ``generation``: their final status will be announced."""
         with self._cond:
             if not self._ready or generation != self._generation:
                 return
@@ -134,7 +152,7 @@ class FinalWatcher:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return set()
-                if not self._ready:  # no subscription: the caller re-checks the store now and then
+                if not self._ready:  # listener down: the caller re-checks the store now and then
                     self._cond.wait(min(remaining, FALLBACK_RECHECK_S))
                     return set(watch.hits)
                 self._cond.wait(remaining)
@@ -143,60 +161,62 @@ class FinalWatcher:
     # --- the listener ----------------------------------------------------------------------------
 
     def _ensure_listening(self) -> None:
-        if self._pid != os.getpid():  # forked: the parent's thread and subscription are not ours
+        if self._pid != os.getpid():
             self._reset()
         with self._cond:
             if self._thread is None:
+                # Ready at once: what reaches the inbox before the first pop waits there for it.
+                self._ready = True
+                self._generation += 1
                 self._thread = threading.Thread(target=self._listen, name="pynenc-redis-final", daemon=True)
                 self._thread.start()
-                # Only the first wait gives the subscription time to come up; later ones never
-                # stall on a subscription that is down (they re-check the store meanwhile).
-                self._cond.wait_for(lambda: self._ready, SUBSCRIBE_WAIT_S)
+
+    def _awaited(self) -> int:
+        with self._cond:
+            return len(self._watching)
 
     def _listen(self) -> None:
         backoff = 0.05
-        channel = self.conn.keys.final_channel
+        key = f"{self.conn.keys.prefix}s:inbox:{self.token}"
         while not self._stop.is_set():
-            pubsub = None
             try:
-                pubsub = self._pubsub = self.conn.client.pubsub()
-                pubsub.subscribe(channel)
-                while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=LISTEN_TICK_S)
-                    if message is None:
-                        continue
-                    if message["type"] == "message":
-                        self._announce(message["data"])
-                    elif message["type"] == "subscribe":
-                        backoff = 0.05
-                        with self._cond:
-                            self._ready = True
-                            self._generation += 1
-                            self._cond.notify_all()
-            except Exception as exc:  # connection lost: waiters re-check the store until we are back
-                log.debug("final-status subscription lost: %s", type(exc).__name__)
-            finally:
+                # No retry: a resent BLMPOP after a lost reply would hide that ids were popped.
+                reply = self.conn.command("BLMPOP", LISTEN_TICK_S, 1, key, "LEFT", "COUNT", POP_BATCH, retries=0)
+            except Exception as exc:  # a popped batch may be lost: waiters check the store again
+                log.debug("final-status inbox read failed: %s", type(exc).__name__)
                 with self._cond:
                     self._ready = False
                     self._generation += 1
                     self._cond.notify_all()
-                if pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        pubsub.close()
-            self._stop.wait(backoff)
-            backoff = min(backoff * 2, 2.0)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if backoff > 0.05 or not self._ready:
+                backoff = 0.05
+                with self._cond:
+                    self._ready = True
+                    self._generation += 1
+                    self._cond.notify_all()
+            if reply:
+                self._announce(reply[1])
+                if len(reply[1]) < POP_BATCH and self._awaited() > GATHER_ABOVE:
+                    self._stop.wait(GATHER_S)
 
-    def _announce(self, invocation_id: str) -> None:
+    def _announce(self, invocation_ids: Sequence[str]) -> None:
         with self._cond:
-            known = self._known
-            known[invocation_id] = None
-            self._verified.pop(invocation_id, None)
-            if len(known) > KNOWN_FINAL_CAP:
+            known, verified, watching = self._known, self._verified, self._watching
+            woken = False
+            for invocation_id in invocation_ids:
+                known[invocation_id] = None
+                verified.pop(invocation_id, None)
+                watchers = watching.get(invocation_id)
+                if watchers:
+                    woken = True
+                    for watch in watchers:
+                        watch.hits.add(invocation_id)
+            while len(known) > KNOWN_FINAL_CAP:
                 known.popitem(last=False)
-            watchers = self._watching.get(invocation_id)
-            if watchers:
-                for watch in watchers:
-                    watch.hits.add(invocation_id)
+            if woken:
                 self._cond.notify_all()
 
     def close(self) -> None:

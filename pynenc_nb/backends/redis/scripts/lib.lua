@@ -5,6 +5,7 @@
 local SCORE_SPAN = 1099511627776  -- 2^40: queue score = -priority * 2^40 + seq
 local WAKE_CAP = 128              -- wake-up tokens kept per queue
 local MAX_PRIORITY = 4095         -- |priority| bound that keeps scores exact (broker.py)
+local INBOX_TTL_S = 86400         -- an inbox nobody pops (its process is gone) expires
 
 local function present(value)
   return value and value ~= ''
@@ -72,11 +73,41 @@ end
 -- The current record, or nil when the invocation does not exist.
 local function load(P, id)
   local cur = redis.call('HMGET', P .. 's:inv:' .. id, 'status', 'owner', 'retries', 'recov', 'updated', 'chg',
-                         'task', 'parent', 'wf', 'runk', 'regk')
+                         'task', 'parent', 'wf', 'runk', 'regk', 'inbox', 'watched')
   if not cur[1] then return nil end
   return {status = cur[1], owner = cur[2] or '', retries = cur[3] or '0', recov = cur[4] or '0',
           updated = cur[5], chg = cur[6], task = cur[7], parent = cur[8], wf = cur[9], runk = cur[10],
-          regk = cur[11]}
+          regk = cur[11], inbox = cur[12], watched = cur[13]}
+end
+
+-- The current record read whole, and that HGETALL reply (static fields for the caller): one read
+-- where load() and a later HGETALL would convert the hash twice.
+local function load_whole(P, id)
+  local flat = redis.call('HGETALL', P .. 's:inv:' .. id)
+  if #flat == 0 then return nil, nil end
+  local h = {}
+  for k = 1, #flat, 2 do h[flat[k]] = flat[k + 1] end
+  return {status = h.status, owner = h.owner or '', retries = h.retries or '0', recov = h.recov or '0',
+          updated = h.updated, chg = h.chg, task = h.task, parent = h.parent, wf = h.wf, runk = h.runk,
+          regk = h.regk, inbox = h.inbox, watched = h.watched}, flat
+end
+
+-- Waiting: push a final id to a process's inbox (notify.py); a list nobody pops expires.
+local function notify(P, token, id)
+  local key = P .. 's:inbox:' .. token
+  if redis.call('RPUSH', key, id) == 1 then redis.call('EXPIRE', key, INBOX_TTL_S) end
+end
+
+-- Waiting: the inboxes of the registering process and of every process watching the id.
+local function announce_final(P, id, cur)
+  if present(cur.inbox) then notify(P, cur.inbox, id) end
+  if cur.watched == '1' then
+    local key = P .. 's:watchers:' .. id
+    for _, token in ipairs(redis.call('SMEMBERS', key)) do
+      if token ~= cur.inbox then notify(P, token, id) end
+    end
+    redis.call('DEL', key)
+  end
 end
 
 -- nil when request c may apply to a record in (status, owner), else 'status', 'owner' or 'exclusive'.
@@ -96,7 +127,7 @@ local function refusal(P, id, c, cur, status, owner)
 end
 
 -- Write the record as request c (the last of a chain) leaves it, append the chain's history entries,
--- store the outcome, move the indexes and, for a final status, publish the id. Returns the mutable
+-- store the outcome, move the indexes and, for a final status, announce the id to the inboxes waiting. Returns the mutable
 -- values {status, owner, retries, recov, updated}.
 local function write(P, id, c, cur, entries)
   local inv = P .. 's:inv:' .. id
@@ -126,7 +157,7 @@ local function write(P, id, c, cur, entries)
     redis.call('SREM', P .. 's:rg:' .. status .. ':' .. regk, id)
     redis.call('SADD', P .. 's:rg:' .. to .. ':' .. regk, id)
   end
-  if c.final == '1' then redis.call('PUBLISH', P .. 'final', id) end
+  if c.final == '1' then announce_final(P, id, cur) end
   return {to, new_owner, tostring(retries), tostring(recov), at}
 end
 

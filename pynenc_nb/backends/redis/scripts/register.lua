@@ -6,23 +6,23 @@
 --   reads   s:rg:<STATUS>:<regk> for each reuse status
 -- With send = '1' each stored invocation is also queued, as send.lua does (one round trip instead
 -- of two; broker keys b:seq, b:q:<queue>, b:loc, b:wake:<queue>, b:queues).
--- ARGV: P, now, send ('1'/'0'), n_reuse, reuse statuses..., then per record the 15 STATIC_FIELDS of
---       codec.py and its history entry.
+-- ARGV: P, now, send ('1'/'0'), inbox token of the registering process ('' = none), n_reuse, reuse
+--       statuses..., then per record the 15 STATIC_FIELDS of codec.py and its history entry.
 -- Returns one item per record: 0 when stored, or the HGETALL of the live holder of its
 -- registration key (the record is then not stored).
 local FIELDS = {'id', 'task', 'call', 'args', 'disp', 'parent', 'wf', 'wft', 'pwf', 'ver', 'queue', 'prio',
                 'regk', 'runk', 'created'}
-local P, now, send = ARGV[1], ARGV[2], ARGV[3] == '1'
-local nreuse = tonumber(ARGV[4])
+local P, now, send, inbox = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
+local nreuse = tonumber(ARGV[5])
 local reuse = {}
-for i = 5, 4 + nreuse do reuse[#reuse + 1] = ARGV[i] end
+for i = 6, 5 + nreuse do reuse[#reuse + 1] = ARGV[i] end
 local seq, sent = 0, {}
 if send then
-  local n = (#ARGV - 4 - nreuse) / 16
+  local n = (#ARGV - 5 - nreuse) / 16
   seq = redis.call('INCRBY', P .. 'b:seq', n) - n
 end
 local out = {}
-local i = 5 + nreuse
+local i = 6 + nreuse
 while i <= #ARGV do
   local id, task, regk, runk = ARGV[i], ARGV[i + 1], ARGV[i + 12], ARGV[i + 13]
   local holder = false
@@ -36,6 +36,7 @@ while i <= #ARGV do
     out[#out + 1] = redis.call('HGETALL', P .. 's:inv:' .. holder)
   else
     local h = {'status', 'REGISTERED', 'owner', '', 'updated', now, 'retries', '0', 'recov', '0'}
+    if inbox ~= '' then h[#h + 1] = 'inbox'; h[#h + 1] = inbox end
     for j = 1, 15 do
       local value = ARGV[i + j - 1]
       if value ~= '' then

@@ -32,9 +32,9 @@ if nend > 0 then
     ending = {result, values, static}
   end
 end
-local function reply(id, step, result, values)
+local function reply(id, step, result, values, flat)
   local static = false
-  if ARGV[2] == '1' then static = redis.call('HGETALL', P .. 's:inv:' .. id) end
+  if ARGV[2] == '1' then static = flat or redis.call('HGETALL', P .. 's:inv:' .. id) end
   return {ending, {id, step, result, values, static}}
 end
 local took = redis.call('HGET', P .. 'b:took', claim.owner)
@@ -54,7 +54,7 @@ if not id then return {ending, false} end
 redis.call('HDEL', P .. 'b:loc', id)
 redis.call('HSET', P .. 'b:took', claim.owner, ARGV[25] .. '\t' .. id)
 
-local cur = load(P, id)
+local cur, flat = load_whole(P, id)
 if not cur then return {ending, {id, 'claim', 'missing', {}, false}} end
 local step, result, values = 'claim', refusal(P, id, claim, cur, cur.status, cur.owner), nil
 if result then
@@ -69,4 +69,4 @@ else
     result = 'applied'
   end
 end
-return reply(id, step, result, values)
+return reply(id, step, result, values, flat)
