@@ -201,6 +201,12 @@ def test_the_monitor_tree_follows_the_clicked_invocation(app: Pynenc, comms: Non
 
 def test_runners_panel_is_live_while_a_runner_is_alive(app: Pynenc, comms: None, displayed: CapturedIO) -> None:
     with running(app, max_threads=3):
+        # the panel ends at once when it sees no live runner: let the runner register first
+        poll(
+            lambda: any(r.state == "running" for r in app.state_backend.runners()),
+            timeout_s=TIMEOUT_S,
+            message="runner",
+        )
         panel = RunnersPanel(app, interval_s=0.05, grace_s=0.0)
         panel.show()
         poll(lambda: panel.ticks >= 2, timeout_s=TIMEOUT_S, message="two refreshes")
