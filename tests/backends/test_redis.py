@@ -478,3 +478,48 @@ def test_an_ending_rides_on_the_take_is_stored_when_the_queue_is_empty_and_once_
     missing, taken = _take(backend, _take_args(backend, "runner-a", new_id(), ghost))
     assert missing is not None and missing[0] == "missing"
     assert taken is not None and taken[0] == queued.invocation_id and taken[2] == "applied"
+
+
+def test_results_announced_to_the_registering_process_match_the_store(url: str) -> None:
+    from pynenc_nb.records import Outcome
+
+    # Given invocations registered here, one of them also awaited by another process
+    app_id = f"notes-{new_id()[:8]}"
+    here, other = RedisBackend(url, app_id), RedisBackend(url, app_id)
+    try:
+        ids = [r.invocation_id for r in here.state().register([record(), record()], None, NON_FINAL)]
+        assert other.state().wait_final(ids, 0.05) == set()  # attaches the other process's inbox
+        assert here.state().wait_final(ids, 0.05) == set()
+        # When both end, one with a result and one failed by a service with an exception
+        for step in (S.PENDING, S.RUNNING):
+            assert here.state().transition(cas(ids[0], step, "r1")).applied
+        ok = replace(cas(ids[0], S.SUCCESS, "r1"), outcome=Outcome("result", '{"v": "x\\ty"}', "'x\\ty'"))
+        assert here.state().transition(ok).applied
+        failed = replace(cas(ids[1], S.FAILED, None), outcome=Outcome("exception", "{}", "E: b"))
+        assert here.state().transition(failed).applied
+        # Then each process learns it without polling, and its settled records and outcomes, built
+        # from the notes where it can, are exactly what the store holds
+        for backend in (here, other):
+            done: set[str] = set()
+            deadline = time.monotonic() + 10
+            while done != set(ids) and time.monotonic() < deadline:
+                done |= backend.state().wait_final([i for i in ids if i not in done], 5)
+            reads: list[object] = []
+            real = backend.conn.commands
+
+            def counted(commands: Any, reads: list[object] = reads, real: Any = real) -> Any:
+                reads.append(commands)
+                return real(commands)
+
+            backend.conn.commands = counted  # type: ignore[method-assign]
+            settled = backend.state().settled(ids)
+            backend.conn.commands = real  # type: ignore[method-assign]
+            stored = {i: (here.state().get(i), here.state().outcome(i)) for i in ids}
+            assert settled == stored
+            # the registering process needed no read; the other one read them
+            assert (len(reads) == 0) is (backend is here)
+        assert stored[ids[0]][1] == ok.outcome
+    finally:
+        here.purge()
+        for b in (here, other):
+            b.close()

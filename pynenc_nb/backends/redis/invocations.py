@@ -135,16 +135,20 @@ class RedisInvocations:
             chunk = records[start : start + _CHUNK]
             now = time.time()
             args: list[str] = [self.keys.prefix, repr(now), "1" if send else "0", inbox, str(len(reuse)), *reuse]
+            statics = []
             for record in chunk:
-                args += codec.static_values(record)
+                static = codec.static_values(record)
+                statics.append(static)
+                args += static
                 args.append(
                     codec.entry(
                         StatusChange(record.invocation_id, InvocationStatus.REGISTERED, None, registered_by, now)
                     )
                 )
             replies = self.conn.eval("register", [], args)
-            for record, reply in zip(chunk, replies, strict=True):
-                if reply == 0:
+            for record, static, reply in zip(chunk, statics, replies, strict=True):
+                if reply == 0:  # kept so that the final note of this invocation makes a whole record
+                    self._remember(dict(zip(codec.STATIC_FIELDS, static, strict=True)))
                     out.append(
                         replace(
                             record,
@@ -223,8 +227,18 @@ class RedisInvocations:
         return Outcome(kind, payload, display) if kind is not None else None
 
     def settled(self, invocation_ids: Sequence[str]) -> dict[str, tuple[InvocationRecord, Outcome | None]]:
+        """Records with their outcomes: from the final notes just announced to this process when
+        it holds the static fields (it registered them), else read in pipelined batches."""
         found: dict[str, tuple[InvocationRecord, Outcome | None]] = {}
-        ids = list(dict.fromkeys(invocation_ids))
+        for invocation_id, note in self.watcher.take_notes(invocation_ids).items():
+            static = self.cached_static(invocation_id)
+            if static is None:
+                continue
+            _, status, owner, retries, recoveries, updated, kind, payload, display = note
+            fields = {**static, "status": status, "owner": owner, "retries": retries, "recov": recoveries}
+            fields["updated"] = updated
+            found[invocation_id] = (codec.to_record(fields), Outcome(kind, payload, display) if kind else None)
+        ids = [i for i in dict.fromkeys(invocation_ids) if i not in found]
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
 

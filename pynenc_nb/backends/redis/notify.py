@@ -16,6 +16,7 @@ final are remembered (bounded), so a later wait on them needs no round trip.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -28,6 +29,7 @@ from pynenc_nb.records import new_id
 
 log = logging.getLogger("pynenc.backends.redis")
 KNOWN_FINAL_CAP = 20_000
+NOTES_CAP = 4096  # final notes kept for a waiter to read (they hold results), oldest dropped first
 FALLBACK_RECHECK_S = 0.2  # store re-check interval while the listener is down
 LISTEN_TICK_S = 0.5  # longest block of the listener's BLMPOP (how often it looks at its stop flag)
 POP_BATCH = 1000  # ids per BLMPOP
@@ -62,6 +64,9 @@ class FinalWatcher:
         # here, or watched): its becoming final will reach the inbox, so waiting again needs no
         # store check while the generation lasts.
         self._verified: dict[str, int] = {}
+        # id -> its final note ([id, status, owner, retries, recov, updated, kind, payload, display]),
+        # for a waiter about to read it: ``settled`` then needs no round trip
+        self._notes: dict[str, list[str]] = {}
         self._ready = False
         self._generation = 0
         self._thread: threading.Thread | None = None
@@ -85,6 +90,7 @@ class FinalWatcher:
         with self._cond:
             self._known.clear()
             self._verified.clear()
+            self._notes.clear()
 
     def ready_generation(self) -> int | None:
         """The listener's generation, started if needed (None when it is down)."""
@@ -202,18 +208,30 @@ class FinalWatcher:
                 if len(reply[1]) < POP_BATCH and self._awaited() > GATHER_ABOVE:
                     self._stop.wait(GATHER_S)
 
-    def _announce(self, invocation_ids: Sequence[str]) -> None:
+    def take_notes(self, invocation_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The notes announced for these ids (mutable values and outcome), each handed out once."""
         with self._cond:
-            known, verified, watching = self._known, self._verified, self._watching
+            notes = self._notes
+            return {i: notes.pop(i) for i in invocation_ids if i in notes} if notes else {}
+
+    def _announce(self, items: Sequence[str]) -> None:
+        parsed = [json.loads(item) for item in items]
+        with self._cond:
+            known, verified, watching, notes = self._known, self._verified, self._watching, self._notes
             woken = False
-            for invocation_id in invocation_ids:
+            for note in parsed:
+                invocation_id = note[0]
                 known[invocation_id] = None
-                verified.pop(invocation_id, None)
+                awaited = verified.pop(invocation_id, None) is not None
                 watchers = watching.get(invocation_id)
+                if watchers or awaited:  # registered or watched here: likely to be read soon
+                    notes[invocation_id] = note
                 if watchers:
                     woken = True
                     for watch in watchers:
                         watch.hits.add(invocation_id)
+            while len(notes) > NOTES_CAP:
+                notes.pop(next(iter(notes)))
             while len(known) > KNOWN_FINAL_CAP:
                 known.popitem(last=False)
             if woken:

@@ -37,12 +37,21 @@ local function wake(P, queue, count)
   redis.call('SADD', P .. 'b:queues', queue)
 end
 
+-- Broker: the queues are empty, so their wake-up tokens are stale (messages taken by scripts leave
+-- theirs behind): drop them, or the next blocked consumers would wake for nothing, once per token.
+local function drop_wake_tokens(P, first)
+  for j = first, #ARGV do redis.call('DEL', P .. 'b:wake:' .. ARGV[j]) end
+end
+
 -- Broker: pop the best waiting message of the queues named by ARGV[first..]; nil when all are empty.
 -- Returns id, queue, score (lower score first: higher priority, then older).
 local function pop_best(P, first)
   if #ARGV == first then
     local r = redis.call('ZPOPMIN', P .. 'b:q:' .. ARGV[first])
-    if not r[1] then return nil end
+    if not r[1] then
+      drop_wake_tokens(P, first)
+      return nil
+    end
     return r[1], ARGV[first], tonumber(r[2])
   end
   local id, queue, score
@@ -50,7 +59,10 @@ local function pop_best(P, first)
     local r = redis.call('ZRANGE', P .. 'b:q:' .. ARGV[j], 0, 0, 'WITHSCORES')
     if r[1] and (not score or tonumber(r[2]) < score) then id, queue, score = r[1], ARGV[j], tonumber(r[2]) end
   end
-  if not id then return nil end
+  if not id then
+    drop_wake_tokens(P, first)
+    return nil
+  end
   redis.call('ZREM', P .. 'b:q:' .. queue, id)
   return id, queue, score
 end
@@ -92,21 +104,30 @@ local function load_whole(P, id)
           regk = h.regk, inbox = h.inbox, watched = h.watched}, flat
 end
 
--- Waiting: push a final id to a process's inbox (notify.py); a list nobody pops expires.
-local function notify(P, token, id)
+-- Waiting: push a final invocation's note to a process's inbox (notify.py); a list nobody pops
+-- expires.
+local function notify(P, token, note)
   local key = P .. 's:inbox:' .. token
-  if redis.call('RPUSH', key, id) == 1 then redis.call('EXPIRE', key, INBOX_TTL_S) end
+  if redis.call('RPUSH', key, note) == 1 then redis.call('EXPIRE', key, INBOX_TTL_S) end
 end
 
--- Waiting: the inboxes of the registering process and of every process watching the id.
-local function announce_final(P, id, cur)
-  if present(cur.inbox) then notify(P, cur.inbox, id) end
+-- Waiting: tell the registering process and every process watching the id that it is final. The
+-- note carries what a waiter reads next (mutable values and outcome): JSON [id, status, owner,
+-- retries, recov, updated, kind, payload, display], '' for no outcome.
+local function announce_final(P, id, cur, values, c)
+  local watchers = false
   if cur.watched == '1' then
-    local key = P .. 's:watchers:' .. id
-    for _, token in ipairs(redis.call('SMEMBERS', key)) do
-      if token ~= cur.inbox then notify(P, token, id) end
+    watchers = redis.call('SMEMBERS', P .. 's:watchers:' .. id)
+    redis.call('DEL', P .. 's:watchers:' .. id)
+  end
+  if not present(cur.inbox) and not watchers then return end
+  local note = cjson.encode({id, values[1], values[2], values[3], values[4], values[5],
+                             c.kind or '', c.payload or '', c.display or ''})
+  if present(cur.inbox) then notify(P, cur.inbox, note) end
+  if watchers then
+    for _, token in ipairs(watchers) do
+      if token ~= cur.inbox then notify(P, token, note) end
     end
-    redis.call('DEL', key)
   end
 end
 
@@ -157,8 +178,9 @@ local function write(P, id, c, cur, entries)
     redis.call('SREM', P .. 's:rg:' .. status .. ':' .. regk, id)
     redis.call('SADD', P .. 's:rg:' .. to .. ':' .. regk, id)
   end
-  if c.final == '1' then announce_final(P, id, cur) end
-  return {to, new_owner, tostring(retries), tostring(recov), at}
+  local values = {to, new_owner, tostring(retries), tostring(recov), at}
+  if c.final == '1' then announce_final(P, id, cur, values, c) end
+  return values
 end
 
 -- The mutable values of a record as it is.
