@@ -104,6 +104,45 @@ def _floor_consumer(url: str, queue: str, items: int) -> None:
         client.set(f"{queue}:r:{item}", item)
 
 
+def _floor_echo(url: str, queue: str, items: int) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True)
+    for _ in range(items):
+        popped = client.brpop([queue], timeout=30)
+        if popped is None:
+            return
+        client.lpush(f"{queue}:r", popped[1])
+
+
+def redis_floor_latency(url: str, calls: int) -> float:
+    """p50 ms of one item through the simplest redis-py queue, sequentially: LPUSH, BRPOP + LPUSH
+    in another process, BLPOP of the reply (four commands, no polling)."""
+    import multiprocessing
+
+    import redis
+
+    from pynenc_nb.records import new_id
+
+    producer = redis.Redis.from_url(url, decode_responses=True)
+    queue = f"pynenc-floor-{new_id()[:8]}"
+    echo = multiprocessing.get_context("spawn").Process(target=_floor_echo, args=(url, queue, calls))
+    echo.start()
+    latencies = []
+    try:
+        for i in range(calls):
+            t0 = time.perf_counter()
+            producer.lpush(queue, str(i))
+            producer.blpop([f"{queue}:r"], timeout=30)
+            latencies.append((time.perf_counter() - t0) * 1000)
+    finally:
+        echo.join(10)
+        if echo.is_alive():
+            echo.kill()
+        producer.delete(queue, f"{queue}:r")
+    return round(statistics.median(latencies[min(20, calls // 2) :]), 3)  # the first calls wait for the process
+
+
 def redis_floor(url: str, items: int) -> dict[str, Any]:
     """Items per second and commands per item of the simplest redis-py queue with results."""
     import multiprocessing
@@ -183,6 +222,7 @@ def run_benchmark(
         if stats is not None:
             extra.update(redis_floor(url, tasks))
             extra["ratio_to_floor"] = round(tasks / elapsed / extra["floor_tasks_per_s"], 2)
+            extra["floor_latency_p50_ms"] = redis_floor_latency(url, latency_calls)
         return {
             "backend": redact_url(url),
             "runner": runner_kind,
@@ -226,5 +266,10 @@ def format_report(report: dict[str, Any]) -> str:
             f"\n  floor        {report['floor_tasks_per_s']:>10.1f} items/s raw redis-py (LPUSH, BRPOP + SET in "
             f"another process, GET; {report['floor_commands_per_task']:.1f} commands/item): "
             f"we reach {report['ratio_to_floor']:.2f}x"
+        )
+    if "floor_latency_p50_ms" in report:
+        text += (
+            f"\n  floor        round trip p50 {report['floor_latency_p50_ms']:.3f} ms raw redis-py (LPUSH, BRPOP + LPUSH "
+            "in another process, BLPOP)"
         )
     return text
