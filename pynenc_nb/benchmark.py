@@ -92,7 +92,8 @@ def commandstats(client: Any) -> Counter[str]:
     return Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
 
 
-def _floor_consumer(url: str, queue: str, items: int) -> None:
+def _floor_consumer(url: str, queue: str, items: int, reply_list: bool = False) -> None:
+    """BRPOP each item and answer it: SET of a result key, or LPUSH on one reply list (latency)."""
     import redis
 
     client = redis.Redis.from_url(url, decode_responses=True)
@@ -101,18 +102,10 @@ def _floor_consumer(url: str, queue: str, items: int) -> None:
         if popped is None:
             return
         item = popped[1] if isinstance(popped[1], str) else popped[1].decode()
-        client.set(f"{queue}:r:{item}", item)
-
-
-def _floor_echo(url: str, queue: str, items: int) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url, decode_responses=True)
-    for _ in range(items):
-        popped = client.brpop([queue], timeout=30)
-        if popped is None:
-            return
-        client.lpush(f"{queue}:r", popped[1])
+        if reply_list:
+            client.lpush(f"{queue}:r", item)
+        else:
+            client.set(f"{queue}:r:{item}", item)
 
 
 def redis_floor_latency(url: str, calls: int) -> float:
@@ -126,7 +119,7 @@ def redis_floor_latency(url: str, calls: int) -> float:
 
     producer = redis.Redis.from_url(url, decode_responses=True)
     queue = f"pynenc-floor-{new_id()[:8]}"
-    echo = multiprocessing.get_context("spawn").Process(target=_floor_echo, args=(url, queue, calls))
+    echo = multiprocessing.get_context("spawn").Process(target=_floor_consumer, args=(url, queue, calls, True))
     echo.start()
     latencies = []
     try:

@@ -104,6 +104,8 @@ class FinalWatcher:
             if not self._ready or generation != self._generation:
                 return
             known, verified = self._known, self._verified
+            if len(verified) + len(invocation_ids) > KNOWN_FINAL_CAP * 5:
+                verified.clear()  # bounded: a forgotten id is only checked in the store again
             for invocation_id in invocation_ids:
                 if invocation_id not in known:
                     verified[invocation_id] = generation
