@@ -523,3 +523,33 @@ def test_results_announced_to_the_registering_process_match_the_store(url: str) 
         here.purge()
         for b in (here, other):
             b.close()
+
+
+def test_results_are_pushed_on_a_server_without_blmpop(backend: RedisBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pynenc_nb.exceptions import BackendError
+
+    # Given a server that answers BLMPOP as Redis 6.2 does
+    real = backend.conn.command
+
+    def redis_6_2(*args: Any, **kwargs: Any) -> Any:
+        if args[0] == "BLMPOP":
+            raise BackendError("Redis at redis://… refused an operation: unknown command 'BLMPOP'")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(backend.conn, "command", redis_6_2)
+    state = backend.state()
+    ids = [r.invocation_id for r in state.register([record() for _ in range(3)], None, NON_FINAL)]
+    assert state.wait_final(ids, 0.05) == set()
+    # When they end while a waiter waits
+    finisher = threading.Timer(0.3, lambda: [state.transition(cas(i, S.FAILED, None)) for i in ids])
+    finisher.start()
+    try:
+        started, done = time.monotonic(), set()
+        while done != set(ids) and time.monotonic() - started < 10:
+            done |= state.wait_final([i for i in ids if i not in done], 10)
+        elapsed = time.monotonic() - started
+    finally:
+        finisher.join()
+    # Then the listener fell back to BLPOP + LPOP and the waiter was told at once
+    assert done == set(ids) and elapsed < 2, elapsed
+    assert state.watcher._blmpop is False and state.watcher._ready  # pushed, not re-read from the store

@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
 from pynenc_nb.backends.redis.connection import Connection
+from pynenc_nb.exceptions import BackendError
 from pynenc_nb.records import new_id
 
 log = logging.getLogger("pynenc.backends.redis")
@@ -71,6 +72,7 @@ class FinalWatcher:
         self._generation = 0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._blmpop = True  # until the server says it has no BLMPOP
         self.token = new_id()  # names this process's inbox
 
     @property
@@ -188,8 +190,7 @@ class FinalWatcher:
         key = f"{self.conn.keys.prefix}s:inbox:{self.token}"
         while not self._stop.is_set():
             try:
-                # No retry: a resent BLMPOP after a lost reply would hide that ids were popped.
-                reply = self.conn.command("BLMPOP", LISTEN_TICK_S, 1, key, "LEFT", "COUNT", POP_BATCH, retries=0)
+                notes = self._pop(key)
             except Exception as exc:  # a popped batch may be lost: waiters check the store again
                 log.debug("final-status inbox read failed: %s", type(exc).__name__)
                 with self._cond:
@@ -205,10 +206,30 @@ class FinalWatcher:
                     self._ready = True
                     self._generation += 1
                     self._cond.notify_all()
-            if reply:
-                self._announce(reply[1])
-                if len(reply[1]) < POP_BATCH and self._awaited() > GATHER_ABOVE:
+            if notes:
+                self._announce(notes)
+                if len(notes) < POP_BATCH and self._awaited() > GATHER_ABOVE:
                     self._stop.wait(GATHER_S)
+
+    def _pop(self, key: str) -> list[str]:
+        """The next batch of notes, after blocking up to ``LISTEN_TICK_S`` for the first one.
+
+        Never resent: a resent pop after a lost reply would hide that notes were popped. Redis 7
+        pops a batch with one BLMPOP; Redis 6.2 (no BLMPOP) with BLPOP + LPOP count.
+        """
+        if self._blmpop:
+            try:
+                reply = self.conn.command("BLMPOP", LISTEN_TICK_S, 1, key, "LEFT", "COUNT", POP_BATCH, retries=0)
+                return list(reply[1]) if reply else []
+            except BackendError as exc:
+                if "unknown command" not in str(exc).lower():
+                    raise
+                log.info("this Redis has no BLMPOP (before 7.0): results are popped with BLPOP + LPOP")
+                self._blmpop = False
+        first = self.conn.command("BLPOP", key, LISTEN_TICK_S, retries=0)
+        if not first:
+            return []
+        return [first[1], *(self.conn.command("LPOP", key, POP_BATCH - 1, retries=0) or [])]
 
     def take_notes(self, invocation_ids: Sequence[str]) -> dict[str, list[str]]:
         """The notes announced for these ids (mutable values and outcome), each handed out once."""
