@@ -135,16 +135,14 @@ class RedisInvocations:
             chunk = records[start : start + _CHUNK]
             now = time.time()
             args: list[str] = [self.keys.prefix, repr(now), "1" if send else "0", inbox, str(len(reuse)), *reuse]
+            # the history entry names no invocation: one for the whole chunk
+            entry = codec.entry(StatusChange("", InvocationStatus.REGISTERED, None, registered_by, now))
             statics = []
             for record in chunk:
                 static = codec.static_values(record)
                 statics.append(static)
                 args += static
-                args.append(
-                    codec.entry(
-                        StatusChange(record.invocation_id, InvocationStatus.REGISTERED, None, registered_by, now)
-                    )
-                )
+                args.append(entry)
             replies = self.conn.eval("register", [], args)
             for record, static, reply in zip(chunk, statics, replies, strict=True):
                 if reply == 0:  # kept so that the final note of this invocation makes a whole record
