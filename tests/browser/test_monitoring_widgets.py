@@ -96,7 +96,9 @@ def test_live_timeline_updates_in_jupyterlab_then_stays_static(
     live_plot.wait_for(state="attached", timeout=TIMEOUT_S * 1000)
     show_top(live_plot)
 
-    # Then, sampled while the survey's cell still runs, the live figure draws bars and gains some
+    # Then, sampled while the survey's cell still runs, the live figure draws bars and follows the
+    # run: it gains bars, or (when the page shows it late, every call already registered) at least
+    # its status counts move on
     samples: list[PlotState] = []
 
     def grown_or_done() -> bool:
@@ -112,7 +114,7 @@ def test_live_timeline_updates_in_jupyterlab_then_stays_static(
     assert len(samples) > 1, f"the survey ended before the live timeline changed: {samples}"
     first, last = samples[0], samples[-1]
     assert all(state.drawn > 0 and state.axis == "date" and state.notes == 0 for state in samples), samples
-    assert last.bars > first.bars, samples
+    assert last.bars > first.bars or (last.bars == first.bars and last.title != first.title), samples
 
     # When the notebook has finished (the timeline's join waits for its switch to the static figure)
     wait_until_executed(page, RUN_TIMEOUT_S)
