@@ -64,6 +64,12 @@ class Ending:
     record: InvocationRecord
     request: TransitionRequest
 
+    def store(self, app: Pynenc) -> TransitionResult:
+        """Store it on its own (not with a take), saying so if it was refused."""
+        result = app.orchestrator.apply(self.request)
+        self.report(app, result)
+        return result
+
     def report(self, app: Pynenc, result: TransitionResult | None) -> None:
         """Say so when the ending was refused: the invocation was taken from this runner meanwhile."""
         if result is None:
@@ -125,11 +131,8 @@ def execute(
     runner_id = runner.runner_id
 
     def end(request: TransitionRequest) -> InvocationRecord | Ending:
-        if defer:
-            return Ending(started, request)
-        stored = orchestrator.apply(request)
-        Ending(started, request).report(app, stored)
-        return stored.record
+        ending = Ending(started, request)
+        return ending if defer else ending.store(app).record
 
     execution = Execution(app, started, runner, waits)
     with context.executing(execution):

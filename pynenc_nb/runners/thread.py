@@ -135,7 +135,7 @@ class ThreadRunner(BaseRunner):
 
     def _store(self, ending: Ending) -> None:
         try:
-            ending.report(self.app, self.app.orchestrator.apply(ending.request))
+            ending.store(self.app)
         except Exception:
             self.app.logger.exception(
                 "%s could not store the end of %s: it will be recovered as lost",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.browser.server import ROOT, JupyterLab, start_jupyter_lab, stop_jupyter_lab
+from tests.conftest import skip_or_fail
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Error, Page
@@ -36,10 +37,7 @@ ScreenshotTaker = Callable[[str], Path]
 
 
 def _require(problem: str) -> None:
-    """Skip the test, or fail it when ``PYNENC_NB_REQUIRE_SERVICES=1`` (as ``require_service`` does)."""
-    if os.environ.get("PYNENC_NB_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{problem}; PYNENC_NB_REQUIRE_SERVICES=1 requires it (.ci/run installs it)")
-    pytest.skip(problem)
+    skip_or_fail(problem, ".ci/run installs it")
 
 
 @pytest.fixture(scope="session")

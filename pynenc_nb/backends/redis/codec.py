@@ -74,7 +74,19 @@ def to_record(h: Mapping[str, str]) -> InvocationRecord:
 
 
 def entry(change: StatusChange) -> str:
-    return json.dumps([change.status.value, change.owner_id, change.runner_id, change.at, change.reason])
+    """A history entry: the JSON array [status, owner, runner, at, reason]."""
+    head = entry_head(change.status, change.owner_id, change.runner_id)
+    return entry_from(head, repr(change.at), change.reason)
+
+
+def entry_head(status: InvocationStatus, owner_id: str | None, runner_id: str | None) -> str:
+    """The time-independent start of :func:`entry` (requests format it once per kind)."""
+    return json.dumps([status.value, owner_id, runner_id])[:-1]
+
+
+def entry_from(head: str, at: str, reason: str | None) -> str:
+    """:func:`entry` from its head and ``repr`` of the time (JSON writes floats as ``repr`` does)."""
+    return f"{head}, {at}, {'null' if reason is None else json.dumps(reason)}]"
 
 
 def to_change(invocation_id: str, text: str) -> StatusChange:
@@ -82,6 +94,7 @@ def to_change(invocation_id: str, text: str) -> StatusChange:
     return StatusChange(invocation_id, InvocationStatus(status), owner, runner, float(at), reason)
 
 
-def change_token(change: StatusChange) -> str:
-    """Names one requested change: a retried script that already applied it reports success."""
-    return f"{change.status.value}|{change.owner_id or ''}|{change.runner_id or ''}|{change.at!r}"
+def change_token_head(status: InvocationStatus, owner_id: str | None, runner_id: str | None) -> str:
+    """The change token, which names one requested change (a retried script that already applied
+    it reports success), is this head followed by ``repr`` of the change's time."""
+    return f"{status.value}|{owner_id or ''}|{runner_id or ''}|"

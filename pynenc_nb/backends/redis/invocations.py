@@ -7,7 +7,6 @@ the most selective index (``query.lua``). Waiting for final invocations is push-
 from __future__ import annotations
 
 import functools
-import json
 import threading
 import time
 from collections.abc import Sequence
@@ -54,14 +53,13 @@ def request_args(request: TransitionRequest, *, own_running_key: bool = False) -
         request.exclusive_statuses,
     )
     at = repr(change.at)
-    reason = "null" if change.reason is None else json.dumps(change.reason)
     to, owner, counter, entry_head, token_head, final, exclusive, allowed, owners, exclusive_statuses = frame
     args = [
         to,
         owner,
         at,
         counter,
-        f"{entry_head}, {at}, {reason}]",
+        codec.entry_from(entry_head, at, change.reason),
         token_head + at,
         final,
         exclusive,
@@ -86,14 +84,13 @@ def _frame(
     exclusive_statuses: frozenset[InvocationStatus],
 ) -> tuple[str, ...]:
     """The time-independent script arguments of a request, and the heads of its history entry
-    (``codec.entry``) and change token (``codec.change_token``) up to the time."""
-    entry_head = json.dumps([status.value, owner_id, runner_id])[:-1]
+    and change token (``codec``) up to the time."""
     return (
         status.value,
         owner_id or "",
         _COUNTERS[counter],
-        entry_head,
-        f"{status.value}|{owner_id or ''}|{runner_id or ''}|",
+        codec.entry_head(status, owner_id, runner_id),
+        codec.change_token_head(status, owner_id, runner_id),
         "1" if status in FINAL_STATUSES else "0",
         exclusive,
         "," + ",".join(s.value for s in sorted(allowed_from, key=lambda s: s.value)) + ",",

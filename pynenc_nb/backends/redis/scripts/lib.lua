@@ -82,14 +82,24 @@ end
 --   exkey ('' = none, '=' = the record's own running key), from (",A,B,"), owners ('*' = any, else each
 --   owner between \31 separators), exstatuses (",A,"), and optionally kind, payload, display.
 
+-- The fields of the current record that compare-and-sets and index moves read.
+local CURRENT = {'status', 'owner', 'retries', 'recov', 'updated', 'chg', 'task', 'parent', 'wf', 'runk', 'regk',
+                 'inbox', 'watched'}
+
+-- The current record from a field -> value table (a missing field is nil or false).
+local function current_of(h)
+  return {status = h.status, owner = h.owner or '', retries = h.retries or '0', recov = h.recov or '0',
+          updated = h.updated, chg = h.chg, task = h.task, parent = h.parent, wf = h.wf, runk = h.runk,
+          regk = h.regk, inbox = h.inbox, watched = h.watched}
+end
+
 -- The current record, or nil when the invocation does not exist.
 local function load(P, id)
-  local cur = redis.call('HMGET', P .. 's:inv:' .. id, 'status', 'owner', 'retries', 'recov', 'updated', 'chg',
-                         'task', 'parent', 'wf', 'runk', 'regk', 'inbox', 'watched')
-  if not cur[1] then return nil end
-  return {status = cur[1], owner = cur[2] or '', retries = cur[3] or '0', recov = cur[4] or '0',
-          updated = cur[5], chg = cur[6], task = cur[7], parent = cur[8], wf = cur[9], runk = cur[10],
-          regk = cur[11], inbox = cur[12], watched = cur[13]}
+  local values = redis.call('HMGET', P .. 's:inv:' .. id, unpack(CURRENT))
+  if not values[1] then return nil end
+  local h = {}
+  for k, field in ipairs(CURRENT) do h[field] = values[k] end
+  return current_of(h)
 end
 
 -- The current record read whole, and that HGETALL reply (static fields for the caller): one read
@@ -99,9 +109,7 @@ local function load_whole(P, id)
   if #flat == 0 then return nil, nil end
   local h = {}
   for k = 1, #flat, 2 do h[flat[k]] = flat[k + 1] end
-  return {status = h.status, owner = h.owner or '', retries = h.retries or '0', recov = h.recov or '0',
-          updated = h.updated, chg = h.chg, task = h.task, parent = h.parent, wf = h.wf, runk = h.runk,
-          regk = h.regk, inbox = h.inbox, watched = h.watched}, flat
+  return current_of(h), flat
 end
 
 -- Waiting: push a final invocation's note to a process's inbox (notify.py); a list nobody pops
