@@ -105,5 +105,14 @@ class TakeAndStart(Protocol):
         (the message names it) and the start is exclusive on the record's own running key with
         its ``exclusive_statuses``. The message is consumed whatever the outcome. Blocks up to
         ``timeout_s`` for a message like ``Broker.receive``; the take is None when none came.
+
+        A backend may also hand a new call straight to a thread blocked here (claimed and started
+        for ``runner_id`` when it is registered): that thread's take returns it like any other.
         """
+        ...
+
+    def withdraw(self, runner_id: str) -> list[str]:
+        """The calling thread takes no more for ``runner_id``: nothing is handed to it any more,
+        and the ids handed to it and not taken yet (RUNNING, owned by ``runner_id``) are returned
+        for the runner to give back."""
         ...

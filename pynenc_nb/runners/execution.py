@@ -12,6 +12,7 @@ from pynenc_nb.call import decode_values
 from pynenc_nb.context import Execution, WaitHandler
 from pynenc_nb.exceptions import InvocationNotFoundError
 from pynenc_nb.records import Delivery, InvocationRecord, RunnerContext, TransitionRequest, TransitionResult
+from pynenc_nb.status import InvocationStatus
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -54,6 +55,17 @@ def take_next(
         return started
     delivery = app.broker.receive(queues, runner_id, timeout_s)
     return take(app, delivery, runner_id) if delivery is not None else None
+
+
+def leave(app: Pynenc, runner_id: str) -> None:
+    """The calling worker takes no more: calls handed to it and not taken yet go back to a queue."""
+    fused = app.backends.take_and_start
+    if fused is None:
+        return
+    for invocation_id in fused.withdraw(runner_id):
+        app.orchestrator.transition(
+            invocation_id, InvocationStatus.REROUTED, runner_id, reason="handed to a worker that stopped"
+        )
 
 
 @dataclass(frozen=True, slots=True)

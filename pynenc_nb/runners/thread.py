@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pynenc_nb import context
 from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.runners.base import BaseRunner
-from pynenc_nb.runners.execution import Ending, execute, take_next
+from pynenc_nb.runners.execution import Ending, execute, leave, take_next
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -130,6 +130,12 @@ class ThreadRunner(BaseRunner):
         finally:
             if ending is not None:
                 self._store(ending)
+            try:
+                leave(app, self.runner_id)
+            except Exception:
+                self.app.logger.exception(
+                    "%s could not give back what was handed to a worker: it will be recovered", self.context.label
+                )
             with self._lock:
                 self._workers.discard(threading.current_thread())
 

@@ -407,6 +407,10 @@ def _take_args(backend: RedisBackend, runner_id: str, nonce: str, ending: Transi
         *request_args(claim),
         *request_args(start, own_running_key=True),
         nonce,
+        f"{runner_id}:worker",  # the worker: b:took and b:hand are per worker
+        "",  # mode: not idle
+        "",  # its idle-set member: not needed
+        "",  # no offer to wait in the idle set
         str(len(ending_args)),
         *ending_args,
         "default",
@@ -553,3 +557,219 @@ def test_results_are_pushed_on_a_server_without_blmpop(backend: RedisBackend, mo
     # Then the listener fell back to BLPOP + LPOP and the waiter was told at once
     assert done == set(ids) and elapsed < 2, elapsed
     assert state.watcher._blmpop is False and state.watcher._ready  # pushed, not re-read from the store
+
+
+# --- hand-offs to idle workers ---------------------------------------------------------------------
+
+
+def _plan(runner_id: str) -> Any:
+    def plan() -> tuple[TransitionRequest, TransitionRequest]:
+        claim = cas("", S.PENDING, runner_id)
+        return claim, replace(cas("", S.RUNNING, runner_id), exclusive_statuses=frozenset({S.RUNNING}))
+
+    return plan
+
+
+def _idle_member(worker: str, runner_id: str) -> str:
+    import json
+
+    from pynenc_nb.backends.redis.invocations import frame_args
+
+    claim, start = _plan(runner_id)()
+    return f"{worker}\n{json.dumps([frame_args(claim), frame_args(start, own_running_key=True)])}"
+
+
+def _idle(backend: RedisBackend, queue: str = "default") -> list[str]:
+    return list(backend.conn.command("ZRANGE", f"{backend.conn.keys.prefix}b:idle:{queue}", 0, -1))
+
+
+def _wait_until(condition: Any, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_call_registered_while_a_worker_waits_is_handed_to_it_already_started(backend: RedisBackend) -> None:
+    # Given a worker of runner-a blocked on an empty queue
+    taken: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: taken.append(backend.take_and_start(["default"], "runner-a", _plan("runner-a"), 5.0))
+    )
+    worker.start()
+    _wait_until(lambda: len(_idle(backend)) == 1)
+    # When a call is registered and sent
+    call = record()
+    backend.register_and_send([call], "client", NON_FINAL)
+    worker.join(10)
+    # Then the worker gets it RUNNING for runner-a, claimed and started by the registering script
+    # itself (one time for all three entries), and nothing waits in the queue or the idle set
+    assert len(taken) == 1
+    ended, take = taken[0]
+    assert ended is None and take is not None and take.invocation_id == call.invocation_id
+    assert take.started is not None and take.started.applied
+    assert take.started.record.status is S.RUNNING and take.started.record.owner_id == "runner-a"
+    assert take.started.record.arguments == call.arguments
+    state = backend.state()
+    history = state.history(call.invocation_id)
+    assert [c.status for c in history] == [S.REGISTERED, S.PENDING, S.RUNNING]
+    assert len({c.at for c in history}) == 1 and history[1].runner_id == history[2].runner_id == "runner-a"
+    assert backend.broker().count("default") == 0 and _idle(backend) == []
+    stored = state.get(call.invocation_id)
+    assert stored is not None and stored.status is S.RUNNING and stored.owner_id == "runner-a"
+
+
+def test_calls_are_handed_only_to_live_workers_of_an_empty_queue(backend: RedisBackend) -> None:
+    state, broker = backend.state(), backend.broker()
+    idle_key = f"{backend.conn.keys.prefix}b:idle:default"
+    hand_key = backend.conn.keys.hand("w1")
+    live = _idle_member("w1", "runner-w")
+    # Given a worker offering to wait until later, and a call already queued before it
+    older = record()
+    state.register([older], None, NON_FINAL)
+    broker.send_many([("default", older.invocation_id, 0)])
+    backend.conn.command("ZADD", idle_key, repr(time.time() + 60), live)
+    # When another call is registered
+    newer = record()
+    backend.register_and_send([newer], None, NON_FINAL)
+    # Then it queues behind the older one: no call overtakes the queue's order
+    assert broker.count("default") == 2 and backend.conn.command("LLEN", hand_key) == 0
+    assert _idle(backend) == [live]
+    # When the queue is empty and two calls come in one registration
+    backend.conn.command("DEL", backend.conn.keys.queue("default"), f"{backend.conn.keys.prefix}b:loc")
+    first, second = record(), record()
+    backend.register_and_send([first, second], None, NON_FINAL)
+    # Then the first goes to the worker, started for its runner; the second queues (one hand each offer)
+    assert backend.conn.command("LLEN", hand_key) == 1 and broker.count("default") == 1
+    handed = state.get(first.invocation_id)
+    assert handed is not None and handed.status is S.RUNNING and handed.owner_id == "runner-w"
+    assert broker.queued_ids([second.invocation_id]) == {second.invocation_id} and _idle(backend) == []
+    # And a worker whose offer expired (it stopped without saying so) is dropped, not handed anything
+    backend.conn.command("DEL", backend.conn.keys.queue("default"), f"{backend.conn.keys.prefix}b:loc")
+    backend.conn.command("ZADD", idle_key, repr(time.time() - 1), _idle_member("gone", "runner-gone"))
+    late = record()
+    backend.register_and_send([late], None, NON_FINAL)
+    assert broker.queued_ids([late.invocation_id]) == {late.invocation_id} and _idle(backend) == []
+    # And a call with a running key is never handed: its exclusive start is the worker's take
+    backend.conn.command("DEL", backend.conn.keys.queue("default"), f"{backend.conn.keys.prefix}b:loc")
+    backend.conn.command("ZADD", idle_key, repr(time.time() + 60), live)
+    keyed = record(running_key="k1")
+    backend.register_and_send([keyed], None, NON_FINAL)
+    assert broker.queued_ids([keyed.invocation_id]) == {keyed.invocation_id} and _idle(backend) == [live]
+
+
+def test_a_worker_that_leaves_gives_back_what_was_handed_to_it(backend: RedisBackend) -> None:
+    # Given a worker that offered to wait, then stopped blocking without taking anything
+    assert backend.take_and_start(["default"], "runner-a", _plan("runner-a"), 0.05) == (None, None)
+    assert len(_idle(backend)) == 1
+    # When a call is handed to it meanwhile, and the worker leaves
+    call = record()
+    backend.register_and_send([call], None, NON_FINAL)
+    given_back = backend.withdraw("runner-a")
+    # Then it gets that call back to reroute, and is handed nothing more
+    assert given_back == [call.invocation_id]
+    assert _idle(backend) == [] and backend.withdraw("runner-a") == []
+    later = record()
+    backend.register_and_send([later], None, NON_FINAL)
+    assert backend.broker().queued_ids([later.invocation_id]) == {later.invocation_id}
+
+
+def test_a_handed_call_whose_pop_reply_was_lost_is_taken_again(
+    backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a worker blocked on an empty queue whose blocking pop takes a handed call but the reply
+    # never arrives (the connection drops after the server answered)
+    real = backend.conn.command
+    lost: list[Any] = []
+
+    def drop_reply(*args: Any, **kwargs: Any) -> Any:
+        reply = real(*args, **kwargs)
+        if args[0] == "BLPOP" and reply and "b:hand:" in reply[0] and not lost:
+            lost.append(reply)
+            raise BackendUnavailableError("connection lost", url=backend.conn.url)
+        return reply
+
+    monkeypatch.setattr(backend.conn, "command", drop_reply)
+    plan = _plan("runner-a")
+    failed: list[BaseException] = []
+    result: list[Any] = []
+
+    def take_twice() -> None:  # the same worker: it retries its take after the error
+        try:
+            backend.take_and_start(["default"], "runner-a", plan, 5.0)
+        except BackendUnavailableError as exc:
+            failed.append(exc)
+        result.append(backend.take_and_start(["default"], "runner-a", plan, 1.0))
+
+    worker = threading.Thread(target=take_twice)
+    worker.start()
+    _wait_until(lambda: len(_idle(backend)) == 1)
+    # When a call is handed to it, and the worker takes again after the error
+    call = record()
+    backend.register_and_send([call], None, NON_FINAL)
+    worker.join(10)
+    assert failed and lost and len(result) == 1
+    # Then it gets that call, still RUNNING for it, instead of leaving it started with nobody on it
+    _, take_again = result[0]
+    assert take_again is not None and take_again.invocation_id == call.invocation_id
+    assert take_again.started is not None and take_again.started.applied
+    assert take_again.started.record.status is S.RUNNING and take_again.started.record.owner_id == "runner-a"
+
+
+def test_a_thread_runner_is_handed_calls_while_idle_and_withdraws_when_it_stops(url: str) -> None:
+    from pynenc_nb import PynencBuilder
+    from pynenc_nb.runners.execution import leave, take_next
+    from pynenc_nb.runners.thread import ThreadRunner
+
+    app = PynencBuilder().app_id(f"hand-{new_id()[:8]}").redis(url).logging_level("warning").build()
+
+    @app.task
+    def double(x: int) -> int:
+        return 2 * x
+
+    backend = app.backends.take_and_start
+    assert isinstance(backend, RedisBackend)
+    try:
+        # Given an idle 1-slot ThreadRunner
+        runner = ThreadRunner(app, max_threads=1)
+        runner.start_in_thread()
+        _wait_until(lambda: len(_idle(backend)) == 1)
+        # When calls come one at a time
+        calls = []
+        for x in range(3):
+            call = double(x)
+            assert call.result_or(TIMEOUT_S) == 2 * x
+            calls.append(call)
+        # Then each was handed to the runner: claimed and started by its registration
+        for call in calls:
+            history = app.state_backend.history(call.invocation_id)
+            assert [c.status for c in history] == [S.REGISTERED, S.PENDING, S.RUNNING, S.SUCCESS]
+            assert history[0].at == history[1].at == history[2].at
+        # When the runner stops, it leaves the idle set: a later call waits in the queue
+        runner.stop()
+        assert _idle(backend) == []
+        waiting = double(5)
+        assert app.broker.queued_ids([waiting.invocation_id]) == {waiting.invocation_id}
+        # And a worker that leaves holding a handed call gives it back to the queue (REROUTED)
+        app.broker.purge()
+        offered: list[str] = []
+
+        def worker() -> None:
+            assert take_next(app, ["default"], "runner-x", 0.05) is None  # offers, then stops blocking
+            offered.append("yes")
+            _wait_until(lambda: len(offered) == 2)
+            leave(app, "runner-x")
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        _wait_until(lambda: len(offered) == 1)
+        handed = double(7)
+        assert app.state_backend.get(handed.invocation_id).status is S.RUNNING  # type: ignore[union-attr]
+        offered.append("handed")
+        thread.join(10)
+        back = app.state_backend.get(handed.invocation_id)
+        assert back is not None and back.status is S.REROUTED
+        assert app.broker.queued_ids([handed.invocation_id]) == {handed.invocation_id}
+    finally:
+        app.purge()
+        app.close()

@@ -8,19 +8,41 @@
 
 from __future__ import annotations
 
+import json
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 from pynenc_nb.backends.redis.broker import RedisBroker
 from pynenc_nb.backends.redis.connection import Connection
-from pynenc_nb.backends.redis.invocations import request_args
+from pynenc_nb.backends.redis.invocations import frame_args, request_args
 from pynenc_nb.backends.redis.state import RedisState
 from pynenc_nb.backends.redis.triggers import RedisArgCache, RedisTriggerStore
+from pynenc_nb.exceptions import BackendUnavailableError
 from pynenc_nb.records import InvocationRecord, TakenStart, TransitionRequest, TransitionResult, new_id
 from pynenc_nb.status import InvocationStatus
 
 __all__ = ["RedisBackend"]
+
+IDLE_GRACE_S = 1.0  # a blocked worker stays in the idle set this long past its block's end
+
+
+@dataclass
+class _Worker:
+    """A thread taking for a runner: its name in ``b:took`` and ``b:hand``, and what the server
+    may hold for it."""
+
+    runner_id: str
+    queues: tuple[str, ...]
+    name: str
+    queue: str | None  # its only queue: a worker of several queues is never handed calls
+    member: str = ""  # its idle-set entry: the name and its claim and start frames
+    offered: bool = False  # its last take found the queue empty and put it in the idle set
+    lost: bool = False  # a blocking pop failed after an offer: a hand-off's reply may be lost
 
 
 class RedisBackend:
@@ -33,6 +55,7 @@ class RedisBackend:
         self._broker = RedisBroker(self.conn)
         self._triggers = RedisTriggerStore(self.conn)
         self._cache = RedisArgCache(self.conn)
+        self._local = threading.local()  # this thread's _Worker
 
     def __repr__(self) -> str:
         return f"<RedisBackend {self.conn.url} app={self.app_id}>"
@@ -71,7 +94,12 @@ class RedisBackend:
         timeout_s: float,
         ending: TransitionRequest | None = None,
     ) -> tuple[TransitionResult | None, TakenStart | None]:
-        """End, receive, claim, ack and start in one script (``take_start.lua``): one round trip."""
+        """End, receive, claim, ack and start in one script (``take_start.lua``): one round trip.
+
+        A worker of one queue that finds it empty stays in the queue's idle set while it blocks:
+        ``register.lua`` then hands it the next call already started (its ``b:hand`` list, which
+        it blocks on with the wake-up lists), and the take script is not needed at all.
+        """
         state = self._state
         ending_args: list[str] = []
         ending_static: dict[str, str] | None = None
@@ -81,21 +109,34 @@ class RedisBackend:
             ending_static = state.cached_static(ending.change.invocation_id)
             ending_args = [ending.change.invocation_id, "0" if ending_static else "1", *request_args(ending)]
         ended: list[TransitionResult | None] = []
+        worker = self._worker(runner_id, queues)
 
         def attempt() -> TakenStart | None:
             nonlocal ending_args
             claim, start = plan()
+            if worker.queue and not worker.member:
+                frames = [frame_args(claim), frame_args(start, own_running_key=True)]
+                worker.member = f"{worker.name}\n{json.dumps(frames)}"
+            mode = "r" if worker.lost else "u" if worker.offered else ""
+            offer = worker.queue is not None and timeout_s > 0
+            until = repr(time.time() + min(timeout_s, self.conn.max_block_s) + IDLE_GRACE_S) if offer else ""
             args = [
                 self.conn.keys.prefix,
                 "1",
                 *request_args(claim),
                 *request_args(start, own_running_key=True),
                 new_id(),  # names this take: a resent script returns what it took instead of taking again
+                worker.name,
+                mode,
+                worker.member,
+                until,
                 str(len(ending_args)),
                 *ending_args,
                 *queues,
             ]
             reply_ending, reply = self.conn.eval("take_start", [], args)
+            worker.lost = False
+            worker.offered = bool(until) and not reply
             if ending_args:
                 ending_args = []  # stored: later attempts of this take do not carry it again
                 result, values, full = reply_ending
@@ -103,22 +144,55 @@ class RedisBackend:
             if not reply:
                 return None
             invocation_id, step, result, values, full = reply
-            if result == "missing":
-                return TakenStart(invocation_id, None)
-            outcome = state.reply_result(result, values, full)
-            if step == "claim":
-                return TakenStart(invocation_id, outcome)
-            pending = (
-                outcome.record if not outcome.applied else replace(outcome.record, status=InvocationStatus.PENDING)
-            )
-            return TakenStart(invocation_id, TransitionResult(True, pending), outcome)
+            return self._taken(invocation_id, step, result, values, full)
 
-        if ending is not None:  # stored now, whatever the queues hold: never behind a blocking wait
-            taken = self._broker.attempt(queues, runner_id, attempt)
-            if taken is not None or timeout_s <= 0:
-                return ended[0], taken
-            return ended[0], self._broker.wait_for(queues, runner_id, timeout_s, attempt)
-        return None, self._broker.wait_for(queues, runner_id, timeout_s, attempt)
+        def handed(item: str) -> TakenStart:
+            worker.offered = False  # register.lua took this worker out of the idle set
+            invocation_id, values, fields = json.loads(item)
+            return self._taken(invocation_id, "start", "applied", values, fields)
+
+        hand = (self.conn.keys.hand(worker.name), handed) if worker.queue is not None else None
+        try:
+            # An ending is stored now, whatever the queues hold: never behind a blocking wait. After
+            # a failed pop, what may have been handed over is looked for before blocking again.
+            if ending is not None or worker.lost:
+                taken = self._broker.attempt(queues, runner_id, attempt)
+                if taken is not None or timeout_s <= 0:
+                    return (ended[0] if ended else None), taken
+            taken = self._broker.wait_for(queues, runner_id, timeout_s, attempt, hand)
+            return (ended[0] if ended else None), taken
+        except BackendUnavailableError:
+            worker.lost = worker.offered  # the pop of a hand-off may have been lost with its reply
+            raise
+
+    def _taken(self, invocation_id: str, step: str, result: str, values: Sequence[str], full: Any) -> TakenStart:
+        if result == "missing":
+            return TakenStart(invocation_id, None)
+        outcome = self._state.reply_result(result, values, full)
+        if step == "claim":
+            return TakenStart(invocation_id, outcome)
+        pending = outcome.record if not outcome.applied else replace(outcome.record, status=InvocationStatus.PENDING)
+        return TakenStart(invocation_id, TransitionResult(True, pending), outcome)
+
+    def _worker(self, runner_id: str, queues: Sequence[str]) -> _Worker:
+        worker: _Worker | None = getattr(self._local, "worker", None)
+        if worker is None or worker.runner_id != runner_id or worker.queues != tuple(queues):
+            if worker is not None and worker.offered:
+                self.withdraw(runner_id)  # the same thread, now taking for another runner or queues
+            name = f"{runner_id}:{os.getpid()}:{threading.get_native_id()}"
+            worker = _Worker(runner_id, tuple(queues), name, queues[0] if len(queues) == 1 else None)
+            self._local.worker = worker
+        return worker
+
+    def withdraw(self, runner_id: str) -> list[str]:
+        """This thread takes no more for ``runner_id``: leave the idle set, and return the ids
+        handed to it and not taken (started for it), for the runner to give back."""
+        worker: _Worker | None = getattr(self._local, "worker", None)
+        if worker is None or worker.runner_id != runner_id:
+            return []
+        self._local.worker = None
+        args = [self.conn.keys.prefix, worker.name, worker.member, worker.queue or "", runner_id]
+        return list(self.conn.eval("leave", [], [*args, "1" if worker.lost else "0"]))
 
     def atomic(self) -> AbstractContextManager[object]:
         """Not a transaction: every operation is atomic on its own. Inside, acks ride along with

@@ -57,11 +57,19 @@ class RedisBroker:
         return self.wait_for(queues, consumer_id, timeout_s, lambda: self._take(queues, consumer_id))
 
     def wait_for(
-        self, queues: Sequence[str], consumer_id: str, timeout_s: float, attempt: Callable[[], T | None]
+        self,
+        queues: Sequence[str],
+        consumer_id: str,
+        timeout_s: float,
+        attempt: Callable[[], T | None],
+        hand: tuple[str, Callable[[str], T]] | None = None,
     ) -> T | None:
         """``attempt()`` (a script taking from ``queues``) until it returns something or time is up.
 
-        Between attempts the consumer blocks on the queues' wake-up lists, never polls.
+        Between attempts the consumer blocks on the queues' wake-up lists, never polls. With
+        ``hand`` (a list key and a decoder) it blocks on that list first: an item there is work
+        handed over already taken (``register.lua``), returned decoded without an attempt. That pop
+        is never resent (``retries=0``): a failure is the caller's to recover.
         """
         if not queues:
             return None
@@ -80,12 +88,16 @@ class RedisBroker:
                 return taken
         deadline = time.monotonic() + timeout_s
         wake_keys = [self.keys.wake(q) for q in queues]
+        if hand is not None:
+            wake_keys.insert(0, hand[0])
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
             block_s = max(0.01, min(remaining, self.conn.max_block_s))
-            woken = self._block(wake_keys, block_s)
+            woken = self._block(wake_keys, block_s, resend=hand is None)
+            if hand is not None and woken is not None and woken[0] == hand[0]:
+                return hand[1](woken[1])
             if woken is None and deadline - time.monotonic() <= 0.01:
                 return None  # the caller's next receive starts with a take: nothing waits unseen for long
             taken = self.attempt(queues, consumer_id, attempt)  # also between long blocks: a token may have gone astray
@@ -98,8 +110,8 @@ class RedisBroker:
             self._local.empty = (consumer_id, tuple(queues), time.monotonic())
         return taken
 
-    def _block(self, wake_keys: list[str], timeout_s: float) -> Any:
-        return self.conn.command("BLPOP", *wake_keys, timeout_s)
+    def _block(self, wake_keys: list[str], timeout_s: float, resend: bool = True) -> Any:
+        return self.conn.command("BLPOP", *wake_keys, timeout_s, **({} if resend else {"retries": 0}))
 
     def ack(self, delivery: Delivery) -> None:
         seq, _, consumer = delivery.token.partition(":")

@@ -86,7 +86,14 @@ def entry_head(status: InvocationStatus, owner_id: str | None, runner_id: str | 
 
 def entry_from(head: str, at: str, reason: str | None) -> str:
     """:func:`entry` from its head and ``repr`` of the time (JSON writes floats as ``repr`` does)."""
-    return f"{head}, {at}, {'null' if reason is None else json.dumps(reason)}]"
+    before, after = entry_around(head, reason)
+    return before + at + after
+
+
+def entry_around(head: str, reason: str | None) -> tuple[str, str]:
+    """What goes before and after the time in :func:`entry`: a script completes an entry whose time
+    only it knows (a hand-off in ``register.lua``) by concatenation, without knowing the format."""
+    return f"{head}, ", f", {'null' if reason is None else json.dumps(reason)}]"
 
 
 def to_change(invocation_id: str, text: str) -> StatusChange:

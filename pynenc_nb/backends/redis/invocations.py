@@ -72,6 +72,25 @@ def request_args(request: TransitionRequest, *, own_running_key: bool = False) -
     return args
 
 
+def frame_args(request: TransitionRequest, *, own_running_key: bool = False) -> list[str]:
+    """A request without its time, for a script that applies it later at a time of its own
+    (``request_from`` in lib.lua): ``request_args`` less the time, with the history entry split
+    around it and the change token's head."""
+    change = request.change
+    to, owner, counter, entry_head, token_head, final, exclusive, allowed, owners, exclusive_statuses = _frame(
+        change.status,
+        change.owner_id,
+        change.runner_id,
+        request.counter,
+        request.allowed_from,
+        request.allowed_owners,
+        "=" if own_running_key else (request.exclusive_key or ""),
+        request.exclusive_statuses,
+    )
+    before, after = codec.entry_around(entry_head, change.reason)
+    return [to, owner, counter, before, after, token_head, final, exclusive, allowed, owners, exclusive_statuses]
+
+
 @functools.lru_cache(maxsize=512)
 def _frame(
     status: InvocationStatus,

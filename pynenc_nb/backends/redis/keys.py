@@ -35,8 +35,13 @@ Broker (``b:``)::
     b:loc                   hash    waiting id -> its queue
     b:seq                   string  send counter (FIFO order within a priority)
     b:fly:<consumer>        hash    in flight: seq -> "<queue>\\t<score>\\t<id>"
-    b:took                  hash    runner id -> "<nonce>\\t<id>" of its last fused take (take_start.lua)
+    b:took                  hash    worker -> "<nonce>\\t<id>" of its last fused take (take_start.lua), or
+                                    "h\\t<id>" of the last invocation handed to it (register.lua)
     b:wake:<queue>          list    wake-up tokens for consumers blocked in BLPOP (capped)
+    b:idle:<queue>          zset    workers blocked on the queue, each "<worker>\\n<claim and start
+                                    frames as JSON>", score the time until which it is there
+    b:hand:<worker>         list    invocations handed to the worker, already started (JSON [id, mutable
+                                    values, fields]): register.lua hands a new call to an idle worker
 
 Triggers (``t:``)::
 
@@ -119,6 +124,9 @@ class Keys:
 
     def wake(self, name: str) -> str:
         return f"{self.prefix}b:wake:{name}"
+
+    def hand(self, worker: str) -> str:
+        return f"{self.prefix}b:hand:{worker}"
 
     # --- arg cache
     def cached(self, key: str) -> str:

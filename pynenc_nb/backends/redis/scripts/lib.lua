@@ -218,3 +218,9 @@ local function request_at(first, has_outcome)
   if has_outcome then c.kind, c.payload, c.display = a[first + 11], a[first + 12], a[first + 13] end
   return c
 end
+
+-- A request from a frame (invocations.frame_args: the request without its time) and a time.
+local function request_from(f, at)
+  return {to = f[1], owner = f[2], at = at, counter = f[3], entry = f[4] .. at .. f[5], token = f[6] .. at,
+          final = f[7], exkey = f[8], from = f[9], owners = f[10], exstatuses = f[11]}
+end

@@ -8,6 +8,11 @@
 -- of two; broker keys b:seq, b:q:<queue>, b:loc, b:wake:<queue>, b:queues).
 -- ARGV: P, now, send ('1'/'0'), inbox token of the registering process ('' = none), n_reuse, reuse
 --       statuses..., then per record the 15 STATIC_FIELDS of codec.py and its history entry.
+-- A stored record whose queue is empty and has an idle worker (b:idle:<queue>, added by
+-- take_start.lua) is handed to that worker instead: claimed and started for it here, with the
+-- worker's own request frames, and pushed onto its b:hand list, which it blocks on. That saves the
+-- worker a take script per call when calls come one at a time. A record with a running key is never
+-- handed (its start is exclusive: the worker's take decides).
 -- Returns one item per record: 0 when stored, or the HGETALL of the live holder of its
 -- registration key (the record is then not stored).
 local FIELDS = {'id', 'task', 'call', 'args', 'disp', 'parent', 'wf', 'wft', 'pwf', 'ver', 'queue', 'prio',
@@ -21,6 +26,43 @@ if send then
   local n = (#ARGV - 5 - nreuse) / 16
   seq = redis.call('INCRBY', P .. 'b:seq', n) - n
 end
+-- Per queue: false once a record of this script waits in it (later ones queue behind it, in order).
+local may_hand = {}
+
+-- Hand record h (flat field list, just stored) to an idle worker of its queue; false when none is.
+local function hand_off(id, queue, h)
+  if may_hand[queue] == nil then
+    may_hand[queue] = redis.call('ZCARD', P .. 'b:q:' .. queue) == 0
+  end
+  if not may_hand[queue] then return false end
+  local idle = P .. 'b:idle:' .. queue
+  while true do
+    local top = redis.call('ZPOPMAX', idle)
+    if not top[1] then
+      may_hand[queue] = false
+      return false
+    end
+    if tonumber(top[2]) >= tonumber(now) then  -- else a worker that left without saying so: dropped
+      local worker, frames = string.match(top[1], '^([^\n]*)\n(.*)$')
+      local f = cjson.decode(frames)
+      local claim, start = request_from(f[1], now), request_from(f[2], now)
+      local fields = {}
+      for k = 1, #h, 2 do fields[h[k]] = h[k + 1] end
+      local cur = current_of(fields)
+      if refusal(P, id, claim, cur, cur.status, cur.owner) or refusal(P, id, start, cur, claim.to, claim.owner) then
+        redis.call('ZADD', idle, top[2], top[1])
+        may_hand[queue] = false
+        return false
+      end
+      local values = write(P, id, start, cur, {claim.entry, start.entry})
+      redis.call('HSET', P .. 'b:took', worker, 'h\t' .. id)
+      redis.call('RPUSH', P .. 'b:hand:' .. worker, cjson.encode({id, values, h}))
+      redis.call('SADD', P .. 'b:queues', queue)
+      return true
+    end
+  end
+end
+
 local out = {}
 local i = 6 + nreuse
 while i <= #ARGV do
@@ -59,8 +101,11 @@ while i <= #ARGV do
     if send then
       seq = seq + 1
       local queue = ARGV[i + 10]
-      enqueue(P, queue, id, queue_score(ARGV[i + 11], seq))
-      sent[queue] = (sent[queue] or 0) + 1
+      if runk ~= '' or not hand_off(id, queue, h) then
+        enqueue(P, queue, id, queue_score(ARGV[i + 11], seq))
+        sent[queue] = (sent[queue] or 0) + 1
+        may_hand[queue] = false
+      end
     end
     out[#out + 1] = 0
   end
