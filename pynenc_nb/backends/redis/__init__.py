@@ -174,25 +174,32 @@ class RedisBackend:
         pending = outcome.record if not outcome.applied else replace(outcome.record, status=InvocationStatus.PENDING)
         return TakenStart(invocation_id, TransitionResult(True, pending), outcome)
 
+    def _workers(self) -> dict[tuple[str, tuple[str, ...]], _Worker]:
+        """This thread's workers, one per runner and queues it takes for (usually one)."""
+        workers: dict[tuple[str, tuple[str, ...]], _Worker] | None = getattr(self._local, "workers", None)
+        if workers is None:
+            workers = self._local.workers = {}
+        return workers
+
     def _worker(self, runner_id: str, queues: Sequence[str]) -> _Worker:
-        worker: _Worker | None = getattr(self._local, "worker", None)
-        if worker is None or worker.runner_id != runner_id or worker.queues != tuple(queues):
-            if worker is not None and worker.offered:
-                self.withdraw(runner_id)  # the same thread, now taking for another runner or queues
-            name = f"{runner_id}:{os.getpid()}:{threading.get_native_id()}"
+        workers = self._workers()
+        worker = workers.get((runner_id, tuple(queues)))
+        if worker is None:
+            name = f"{runner_id}:{os.getpid()}:{threading.get_native_id()}:{len(workers)}"
             worker = _Worker(runner_id, tuple(queues), name, queues[0] if len(queues) == 1 else None)
-            self._local.worker = worker
+            workers[(runner_id, tuple(queues))] = worker
         return worker
 
     def withdraw(self, runner_id: str) -> list[str]:
         """This thread takes no more for ``runner_id``: leave the idle set, and return the ids
         handed to it and not taken (started for it), for the runner to give back."""
-        worker: _Worker | None = getattr(self._local, "worker", None)
-        if worker is None or worker.runner_id != runner_id:
-            return []
-        self._local.worker = None
-        args = [self.conn.keys.prefix, worker.name, worker.member, worker.queue or "", runner_id]
-        return list(self.conn.eval("leave", [], [*args, "1" if worker.lost else "0"]))
+        workers = self._workers()
+        given_back: list[str] = []
+        for key in [k for k in workers if k[0] == runner_id]:
+            worker = workers.pop(key)
+            args = [self.conn.keys.prefix, worker.name, worker.member, worker.queue or "", runner_id]
+            given_back += self.conn.eval("leave", [], [*args, "1" if worker.lost else "0"])
+        return given_back
 
     def atomic(self) -> AbstractContextManager[object]:
         """Not a transaction: every operation is atomic on its own. Inside, acks ride along with
