@@ -197,18 +197,18 @@ class _PoolRunner(BaseRunner):
 
     def _recover_worker(self, worker: _Worker) -> None:
         """Whatever a dead worker still owned is taken back now, not after heartbeat expiry."""
-        owned, _ = self.app.state_backend.query(
-            InvocationFilter(statuses=OWNED_STATUSES, owner_id=worker.runner_id), limit=1000
-        )
+        state = self.app.state_backend
+        if worker.process.exitcode != 0:
+            # A killed worker cannot record its end: list it as lost, not running, and before reading
+            # what it owns, so that nothing is handed to it after that read (register.lua).
+            last = next((r.last_heartbeat for r in state.runners() if r.context.runner_id == worker.runner_id), None)
+            state.heartbeat(worker.runner_id, last if last is not None else time.time(), 0, "lost")
+        owned, _ = state.query(InvocationFilter(statuses=OWNED_STATUSES, owner_id=worker.runner_id), limit=1000)
         for record in owned:
             reason = f"worker process {worker.process.pid} exited with code {worker.process.exitcode}"
             self.app.logger.warning("%s while running %s", reason, record.invocation_id)
             self.app.orchestrator.recover(record.invocation_id, self.runner_id, reason)
         self.app.broker.requeue_consumer(worker.runner_id)
-        if worker.process.exitcode != 0:  # a killed worker cannot record its end: list it as lost, not running
-            state = self.app.state_backend
-            last = next((r.last_heartbeat for r in state.runners() if r.context.runner_id == worker.runner_id), None)
-            state.heartbeat(worker.runner_id, last if last is not None else time.time(), 0, "lost")
 
     def details(self) -> dict[str, Any]:
         return {

@@ -579,6 +579,12 @@ def _idle_member(worker: str, runner_id: str) -> str:
     return f"{worker}\n{json.dumps([frame_args(claim), frame_args(start, own_running_key=True)])}"
 
 
+def _running(backend: RedisBackend, *runner_ids: str, state: str = "running") -> None:
+    """As the runners' registration and heartbeats leave them: only a running runner is handed calls."""
+    for runner_id in runner_ids:
+        backend.conn.command("HSET", backend.conn.keys.runner(runner_id), "state", state)
+
+
 def _idle(backend: RedisBackend, queue: str = "default") -> list[str]:
     return list(backend.conn.command("ZRANGE", f"{backend.conn.keys.prefix}b:idle:{queue}", 0, -1))
 
@@ -592,6 +598,7 @@ def _wait_until(condition: Any, timeout_s: float = 5.0) -> None:
 
 def test_a_call_registered_while_a_worker_waits_is_handed_to_it_already_started(backend: RedisBackend) -> None:
     # Given a worker of runner-a blocked on an empty queue
+    _running(backend, "runner-a")
     taken: list[Any] = []
     worker = threading.Thread(
         target=lambda: taken.append(backend.take_and_start(["default"], "runner-a", _plan("runner-a"), 5.0))
@@ -624,6 +631,7 @@ def test_calls_are_handed_only_to_live_workers_of_an_empty_queue(backend: RedisB
     idle_key = f"{backend.conn.keys.prefix}b:idle:default"
     hand_key = backend.conn.keys.hand("w1")
     live = _idle_member("w1", "runner-w")
+    _running(backend, "runner-w", "runner-gone")
     # Given a worker offering to wait until later, and a call already queued before it
     older = record()
     state.register([older], None, NON_FINAL)
@@ -650,6 +658,13 @@ def test_calls_are_handed_only_to_live_workers_of_an_empty_queue(backend: RedisB
     late = record()
     backend.register_and_send([late], None, NON_FINAL)
     assert broker.queued_ids([late.invocation_id]) == {late.invocation_id} and _idle(backend) == []
+    # And so is a worker whose runner was declared lost (its process died) before its time was up
+    backend.conn.command("DEL", backend.conn.keys.queue("default"), f"{backend.conn.keys.prefix}b:loc")
+    backend.conn.command("ZADD", idle_key, repr(time.time() + 60), _idle_member("dead", "runner-gone"))
+    _running(backend, "runner-gone", state="lost")
+    orphan = record()
+    backend.register_and_send([orphan], None, NON_FINAL)
+    assert broker.queued_ids([orphan.invocation_id]) == {orphan.invocation_id} and _idle(backend) == []
     # And a call with a running key is never handed: its exclusive start is the worker's take
     backend.conn.command("DEL", backend.conn.keys.queue("default"), f"{backend.conn.keys.prefix}b:loc")
     backend.conn.command("ZADD", idle_key, repr(time.time() + 60), live)
@@ -660,6 +675,7 @@ def test_calls_are_handed_only_to_live_workers_of_an_empty_queue(backend: RedisB
 
 def test_a_worker_that_leaves_gives_back_what_was_handed_to_it(backend: RedisBackend) -> None:
     # Given a worker that offered to wait, then stopped blocking without taking anything
+    _running(backend, "runner-a")
     assert backend.take_and_start(["default"], "runner-a", _plan("runner-a"), 0.05) == (None, None)
     assert len(_idle(backend)) == 1
     # When a call is handed to it meanwhile, and the worker leaves
@@ -690,6 +706,7 @@ def test_a_handed_call_whose_pop_reply_was_lost_is_taken_again(
         return reply
 
     monkeypatch.setattr(backend.conn, "command", drop_reply)
+    _running(backend, "runner-a")
     plan = _plan("runner-a")
     failed: list[BaseException] = []
     result: list[Any] = []
@@ -752,6 +769,7 @@ def test_a_thread_runner_is_handed_calls_while_idle_and_withdraws_when_it_stops(
         assert app.broker.queued_ids([waiting.invocation_id]) == {waiting.invocation_id}
         # And a worker that leaves holding a handed call gives it back to the queue (REROUTED)
         app.broker.purge()
+        _running(backend, "runner-x")
         offered: list[str] = []
 
         def worker() -> None:

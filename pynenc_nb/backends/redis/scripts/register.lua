@@ -42,9 +42,12 @@ local function hand_off(id, queue, h)
       may_hand[queue] = false
       return false
     end
-    if tonumber(top[2]) >= tonumber(now) then  -- else a worker that left without saying so: dropped
-      local worker, frames = string.match(top[1], '^([^\n]*)\n(.*)$')
-      local f = cjson.decode(frames)
+    local worker, frames = string.match(top[1], '^([^\n]*)\n(.*)$')
+    local f = cjson.decode(frames)
+    -- A worker past its time, or whose runner is no longer running (declared lost, or stopping), left
+    -- without saying so: dropped. Those who declare a runner lost do so before taking back what it
+    -- owns, so nothing handed to it escapes them.
+    if tonumber(top[2]) >= tonumber(now) and redis.call('HGET', P .. 's:runner:' .. f[1][2], 'state') == 'running' then
       local claim, start = request_from(f[1], now), request_from(f[2], now)
       local fields = {}
       for k = 1, #h, 2 do fields[h[k]] = h[k + 1] end
