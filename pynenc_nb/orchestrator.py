@@ -282,13 +282,16 @@ class Orchestrator:
         queues: Sequence[str],
         runner_id: str,
         timeout_s: float,
-        ending: TransitionRequest | None = None,
-    ) -> tuple[TransitionResult | None, InvocationRecord | None]:
-        """``ending`` (the runner's last invocation ends), then ``claim`` + ``start`` of the next
-        queued invocation, in one step of a backend that can. Returns the ending's result and the
-        started record (None when nothing could be started)."""
-        if ending is not None and STATUS_TABLE[ending.change.status].queued:
-            raise ValueError(f"an ending sent with a take cannot be queued: {ending.change.status}")
+        endings: Sequence[TransitionRequest] = (),
+        batch: int = 0,
+        batch_tasks: Sequence[str] = (),
+    ) -> tuple[list[TransitionResult | None], list[InvocationRecord]]:
+        """``endings`` (the runner's last invocations end), then ``claim`` + ``start`` of the next
+        queued invocation (and a batch of short ones, see ``TakeAndStart``), in one step of a
+        backend that can. Returns the endings' results and the started records."""
+        for ending in endings:
+            if STATUS_TABLE[ending.change.status].queued:
+                raise ValueError(f"an ending sent with a take cannot be queued: {ending.change.status}")
 
         def plan() -> tuple[TransitionRequest, TransitionRequest]:
             claim = self.request("", S.PENDING, runner_id)
@@ -296,12 +299,18 @@ class Orchestrator:
             start = self.request("", S.RUNNING, runner_id, exclusive_statuses=RUNNING_CONTROLLED)
             return claim, start
 
-        ended, taken = fused.take_and_start(queues, runner_id, plan, timeout_s, ending)
-        if ending is not None and ended is not None:
-            self.applied(ending, ended)
-        if taken is None or taken.claimed is None or not taken.claimed.applied or taken.started is None:
-            return ended, None
-        return ended, self._started(taken.claimed.record, taken.started, runner_id)
+        ended, taken = fused.take_and_start(queues, runner_id, plan, timeout_s, endings, batch, batch_tasks)
+        for ending, result in zip(endings, ended, strict=False):
+            if result is not None:
+                self.applied(ending, result)
+        started = []
+        for take in taken:
+            if take.claimed is None or not take.claimed.applied or take.started is None:
+                continue
+            record = self._started(take.claimed.record, take.started, runner_id)
+            if record is not None:
+                started.append(record)
+        return ended, started
 
     def release_if_free(self, record: InvocationRecord) -> bool:
         """Reroute a CONCURRENCY_CONTROLLED invocation if nothing runs with its key any more."""

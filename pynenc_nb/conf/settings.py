@@ -36,6 +36,9 @@ class PynencConfig:
     num_processes: int = 0  # 0 = one per CPU core
     max_processes: int = 0  # 0 = one per CPU core
     queues: tuple[str, ...] = ("default",)
+    # Calls of short tasks a ThreadRunner worker may start at once on a backend that can (Redis);
+    # 0 = one call per take.
+    max_batch: int = 16
     # Serialization
     serializer: Literal["auto", "json", "pickle"] = "auto"
     serializer_secret: str = ""
@@ -71,6 +74,10 @@ class PynencConfig:
                 raise ConfigError(
                     f"{name}={getattr(self, name)!r} is not valid: it must be greater than 0", variable=name
                 )
+        if self.max_batch < 0:
+            raise ConfigError(
+                f"max_batch={self.max_batch!r} is not valid: it must be 0 (no batches) or more", variable="max_batch"
+            )
 
     def replace(self, **changes: Any) -> PynencConfig:
         return dataclasses.replace(self, **changes)

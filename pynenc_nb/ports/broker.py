@@ -89,22 +89,29 @@ class TakeAndStart(Protocol):
         runner_id: str,
         plan: Callable[[], tuple[TransitionRequest, TransitionRequest]],
         timeout_s: float,
-        ending: TransitionRequest | None = None,
-    ) -> tuple[TransitionResult | None, TakenStart | None]:
-        """Apply ``ending``, then take the next message of ``queues`` and apply the claim then the
+        endings: Sequence[TransitionRequest] = (),
+        batch: int = 0,
+        batch_tasks: Sequence[str] = (),
+    ) -> tuple[list[TransitionResult | None], list[TakenStart]]:
+        """Apply ``endings``, then take the next message of ``queues`` and apply the claim then the
         start to its invocation.
 
-        ``ending`` is the runner's previous invocation leaving RUNNING for a final status: it is
-        applied first, whatever the queues hold and before any blocking, and its result (None
-        when the invocation no longer exists) is returned with the take. It rides on the take so
-        that a runner pays one round trip per invocation; it must be idempotent on resend like
-        every transition (its change token).
+        ``endings`` are the runner's previous invocations leaving RUNNING for a final status: they
+        are applied first, whatever the queues hold and before any blocking, and their results
+        (None when the invocation no longer exists) are returned with the take, in order. They
+        ride on the take so that a runner pays one round trip per take; each must be idempotent on
+        resend like every transition (its change token).
 
         ``plan()`` builds the (claim, start) requests at each attempt, so their times are the
         times of the take, not of the call. They are templates: their invocation id is ignored
         (the message names it) and the start is exclusive on the record's own running key with
         its ``exclusive_statuses``. The message is consumed whatever the outcome. Blocks up to
-        ``timeout_s`` for a message like ``Broker.receive``; the take is None when none came.
+        ``timeout_s`` for a message like ``Broker.receive``; the take is empty when none came.
+
+        With ``batch`` > 0, once a first invocation is started, up to ``batch`` more are taken and
+        started the same way while the best waiting message is an invocation of one of
+        ``batch_tasks`` without a running key (the runner knows those tasks to be short): a busy
+        runner then pays one round trip per batch. A backend may take fewer.
 
         A backend may also hand a new call straight to a thread blocked here (claimed and started
         for ``runner_id`` when it is registered): that thread's take returns it like any other.

@@ -19,42 +19,52 @@ if TYPE_CHECKING:
 
 
 def take_next(
-    app: Pynenc, queues: Sequence[str], runner_id: str, timeout_s: float, ending: Ending | None = None
-) -> InvocationRecord | None:
-    """Store ``ending`` (the runner's previous invocation), then receive, claim, ack and start
-    the next invocation for ``runner_id``.
+    app: Pynenc,
+    queues: Sequence[str],
+    runner_id: str,
+    timeout_s: float,
+    endings: Sequence[Ending] = (),
+    *,
+    batch: int = 0,
+    batch_tasks: Sequence[str] = (),
+) -> list[InvocationRecord]:
+    """Store ``endings`` (the runner's previous invocations), then receive, claim, ack and start
+    the next invocation for ``runner_id``; on a backend that can, also a batch of up to ``batch``
+    more of the short ``batch_tasks`` (``TakeAndStart``).
 
-    While work is queued this is one transaction per invocation on backends that group
-    operations (the ending and one non-blocking receive inside ``atomic()``); only when the
-    queues are empty does it block in the broker for up to ``timeout_s``, the ending stored
-    first. A backend that can do all of it in one server step (``Backends.take_and_start``) does:
-    one round trip per invocation. Raises when the backend fails; the ending may then be
-    stored or not, and is safe to send again (a change is applied once).
+    While work is queued this is one transaction per take on backends that group operations (the
+    endings and one non-blocking receive inside ``atomic()``); only when the queues are empty does
+    it block in the broker for up to ``timeout_s``, the endings stored first. A backend that can do
+    all of it in one server step (``Backends.take_and_start``) does: one round trip per take.
+    Raises when the backend fails; the endings may then be stored or not, and are safe to send
+    again (a change is applied once).
     """
-    request = ending.request if ending is not None else None
+    requests = [ending.request for ending in endings]
     fused = app.backends.take_and_start
     if fused is not None:
-        ended, started = app.orchestrator.take_and_start(fused, queues, runner_id, timeout_s, request)
-        if ending is not None:
-            ending.report(app, ended)
+        ended, started = app.orchestrator.take_and_start(
+            fused, queues, runner_id, timeout_s, requests, batch, batch_tasks
+        )
+        for ending, result in zip(endings, ended, strict=False):
+            ending.report(app, result)
         return started
-    ended = None
+    results: list[TransitionResult | None] = []
     with app.backends.atomic():
-        if request is not None:
+        for request in requests:
             try:
-                ended = app.state_backend.transition(request)
+                results.append(app.state_backend.transition(request))
             except InvocationNotFoundError:
-                ended = None  # purged while it ran
+                results.append(None)  # purged while it ran
         delivery = app.broker.receive(queues, runner_id, 0)
-        started = take(app, delivery, runner_id) if delivery is not None else None
-    if ending is not None:
-        if ended is not None:
-            app.orchestrator.applied(ending.request, ended)
-        ending.report(app, ended)
-    if delivery is not None:
-        return started
-    delivery = app.broker.receive(queues, runner_id, timeout_s)
-    return take(app, delivery, runner_id) if delivery is not None else None
+        record = take(app, delivery, runner_id) if delivery is not None else None
+    for ending, result in zip(endings, results, strict=True):
+        if result is not None:
+            app.orchestrator.applied(ending.request, result)
+        ending.report(app, result)
+    if delivery is None:
+        delivery = app.broker.receive(queues, runner_id, timeout_s)
+        record = take(app, delivery, runner_id) if delivery is not None else None
+    return [record] if record is not None else []
 
 
 def leave(app: Pynenc, runner_id: str) -> None:

@@ -4,23 +4,34 @@ Every worker runs the whole loop itself (receive, claim, execute): there is no d
 to hand work over. When a task waits on other invocations its worker is PAUSED and stops counting:
 another worker starts so the runner keeps ``max_threads`` busy, and surplus workers retire once the
 paused ones resume. So nested ``.result`` calls never deadlock, even with one thread.
+
+On a backend that can (Redis), a worker's take may start a batch of calls of tasks it has seen run
+briefly: they run here in turn and their endings go with the next take, one round trip per batch.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from pynenc_nb import context
 from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.runners.base import BaseRunner
 from pynenc_nb.runners.execution import Ending, execute, leave, take_next
+from pynenc_nb.status import InvocationStatus
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
+    from pynenc_nb.records import InvocationRecord
 
 _RECEIVE_TIMEOUT_S = 0.5  # how often an idle worker looks at the stop flag
+# Batches: a worker takes several calls at once of tasks whose last run here took under
+# SHORT_TASK_S and that never waited on other invocations, about BATCH_BUDGET_S of work per batch
+# and at most ``max_batch`` (config) calls.
+SHORT_TASK_S = 0.001
+BATCH_BUDGET_S = 0.002
 
 
 class ThreadRunner(BaseRunner):
@@ -41,6 +52,9 @@ class ThreadRunner(BaseRunner):
         self._workers: set[threading.Thread] = set()
         self._spawned = 0
         self._waits = BlockingWaits(app, self.context, self)
+        self._durations: dict[str, float] = {}  # task id -> seconds its last run here took
+        self._waiting_tasks: set[str] = set()  # tasks seen waiting on other invocations: never batched
+        self._local = threading.local()  # the calling worker's batch and current task
 
     @property
     def slots(self) -> int:
@@ -53,6 +67,15 @@ class ThreadRunner(BaseRunner):
     # --- slot control (called by BlockingWaits from a worker) -------------------------------------
 
     def paused(self) -> None:
+        task_id = getattr(self._local, "task_id", None)
+        if task_id is not None:
+            self._waiting_tasks.add(task_id)
+        batch = getattr(self._local, "batch", None)
+        if batch:  # nothing waits behind a task that waits: the rest of its batch goes back
+            self._give_back(batch, "the task before it in its batch waits on other invocations")
+        endings = getattr(self._local, "endings", None)
+        while endings:  # nor do the results of the calls run before it in its batch
+            self._store(endings.pop(0))
         with self._lock:
             self._paused += 1
             if len(self._workers) - self._paused < self.max_threads and not self._stop.is_set():
@@ -98,38 +121,64 @@ class ThreadRunner(BaseRunner):
                 return True
         return False
 
+    def _batch_plan(self) -> tuple[int, list[str]]:
+        """How many more calls a take may start at once, and of which (short) tasks."""
+        limit = self.app.conf.max_batch
+        short = [(t, d) for t, d in list(self._durations.items()) if d < SHORT_TASK_S and t not in self._waiting_tasks]
+        if not short or limit <= 0:
+            return 0, []
+        longest = max(d for _, d in short)
+        return min(limit, int(BATCH_BUDGET_S / max(longest, 1e-5))), [t for t, _ in short]
+
     def _worker_loop(self) -> None:
         app = self.app
-        # The last invocation's ending travels with the next take (one round trip per invocation);
-        # it is kept until a take stores it, and stored on its own when the worker leaves.
-        ending: Ending | None = None
+        # The endings of the last take's invocations travel with the next take (one round trip per
+        # take); they are kept until a take stores them, and stored on their own when the worker
+        # leaves. A take may start a batch of short calls: they run here one after another.
+        endings: list[Ending] = []
+        batch: deque[InvocationRecord] = deque()
+        self._local.batch, self._local.endings = batch, endings
         try:
             with context.in_runner(self.context):
-                while not self._stop.is_set() and not self._surplus():
-                    try:
-                        record = take_next(app, self.queues, self.runner_id, _RECEIVE_TIMEOUT_S, ending)
-                        ending = None
-                    except Exception:
-                        self.app.logger.exception("%s could not take work", self.context.label)
-                        self._stop.wait(_RECEIVE_TIMEOUT_S)
-                        continue
-                    if record is None:
-                        continue
+                while batch or (not self._stop.is_set() and not self._surplus()):
+                    if not batch:
+                        size, short_tasks = self._batch_plan()
+                        try:
+                            taken = take_next(
+                                app, self.queues, self.runner_id, _RECEIVE_TIMEOUT_S, endings,
+                                batch=size, batch_tasks=short_tasks,
+                            )  # fmt: skip
+                            endings.clear()
+                        except Exception:
+                            self.app.logger.exception("%s could not take work", self.context.label)
+                            self._stop.wait(_RECEIVE_TIMEOUT_S)
+                            continue
+                        batch.extend(taken)
+                        if not batch:
+                            continue
+                    record = batch.popleft()
+                    self._local.task_id = record.task_id
                     with self._lock:
                         self._busy += 1
+                    started = time.perf_counter()
                     try:
                         ended = execute(app, record, self.context, self._waits, defer=True)
-                        ending = ended if isinstance(ended, Ending) else None
+                        if isinstance(ended, Ending):
+                            endings.append(ended)
                     except BaseException:
                         self.app.logger.exception(
                             "%s: invocation %s broke its worker", self.context.label, record.invocation_id
                         )
                     finally:
+                        self._durations[record.task_id] = time.perf_counter() - started
+                        self._local.task_id = None
                         with self._lock:
                             self._busy -= 1
         finally:
-            if ending is not None:
-                self._store(ending)
+            while endings:
+                self._store(endings.pop(0))
+            if batch:
+                self._give_back(batch, "its worker stopped before running it")
             try:
                 leave(app, self.runner_id)
             except Exception:
@@ -138,6 +187,19 @@ class ThreadRunner(BaseRunner):
                 )
             with self._lock:
                 self._workers.discard(threading.current_thread())
+
+    def _give_back(self, batch: deque[InvocationRecord], reason: str) -> None:
+        """Reroute the calls of a batch not run yet (started for this runner) to their queue."""
+        while batch:
+            record = batch.popleft()
+            try:
+                self.app.orchestrator.transition(
+                    record.invocation_id, InvocationStatus.REROUTED, self.runner_id, reason=reason
+                )
+            except Exception:
+                self.app.logger.exception(
+                    "%s could not give back %s: it will be recovered", self.context.label, record.invocation_id
+                )
 
     def _store(self, ending: Ending) -> None:
         try:

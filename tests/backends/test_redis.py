@@ -392,7 +392,14 @@ def test_forking_runners_serve_calls_and_nested_waits(
 # --- the fused take --------------------------------------------------------------------------------
 
 
-def _take_args(backend: RedisBackend, runner_id: str, nonce: str, ending: TransitionRequest | None = None) -> list[str]:
+def _take_args(
+    backend: RedisBackend,
+    runner_id: str,
+    nonce: str,
+    ending: TransitionRequest | None = None,
+    batch: int = 0,
+    batch_tasks: tuple[str, ...] = (),
+) -> list[str]:
     from dataclasses import replace
 
     from pynenc_nb.backends.redis.invocations import request_args
@@ -411,15 +418,19 @@ def _take_args(backend: RedisBackend, runner_id: str, nonce: str, ending: Transi
         "",  # mode: not idle
         "",  # its idle-set member: not needed
         "",  # no offer to wait in the idle set
-        str(len(ending_args)),
+        str(batch),
+        str(len(batch_tasks)),
+        *batch_tasks,
+        str(len(ending_args) // 16),  # endings
         *ending_args,
         "default",
     ]
 
 
 def _take(backend: RedisBackend, args: list[str]) -> tuple[list[object] | None, list[object] | None]:
-    ending, taken = backend.conn.eval("take_start", [], args)
-    return ending, taken
+    """The reply of one take script: its (only) ending and its (first) taken invocation."""
+    endings, taken = backend.conn.eval("take_start", [], args)
+    return (endings[0] or ["missing"] if endings else None), (taken[0] if taken else None)
 
 
 def test_a_resent_take_returns_what_the_first_took_instead_of_taking_another(backend: RedisBackend) -> None:
@@ -612,8 +623,10 @@ def test_a_call_registered_while_a_worker_waits_is_handed_to_it_already_started(
     # Then the worker gets it RUNNING for runner-a, claimed and started by the registering script
     # itself (one time for all three entries), and nothing waits in the queue or the idle set
     assert len(taken) == 1
-    ended, take = taken[0]
-    assert ended is None and take is not None and take.invocation_id == call.invocation_id
+    ended, takes = taken[0]
+    assert ended == [] and len(takes) == 1
+    take = takes[0]
+    assert take.invocation_id == call.invocation_id
     assert take.started is not None and take.started.applied
     assert take.started.record.status is S.RUNNING and take.started.record.owner_id == "runner-a"
     assert take.started.record.arguments == call.arguments
@@ -676,7 +689,7 @@ def test_calls_are_handed_only_to_live_workers_of_an_empty_queue(backend: RedisB
 def test_a_worker_that_leaves_gives_back_what_was_handed_to_it(backend: RedisBackend) -> None:
     # Given a worker that offered to wait, then stopped blocking without taking anything
     _running(backend, "runner-a")
-    assert backend.take_and_start(["default"], "runner-a", _plan("runner-a"), 0.05) == (None, None)
+    assert backend.take_and_start(["default"], "runner-a", _plan("runner-a"), 0.05) == ([], [])
     assert len(_idle(backend)) == 1
     # When a call is handed to it meanwhile, and the worker leaves
     call = record()
@@ -727,8 +740,10 @@ def test_a_handed_call_whose_pop_reply_was_lost_is_taken_again(
     worker.join(10)
     assert failed and lost and len(result) == 1
     # Then it gets that call, still RUNNING for it, instead of leaving it started with nobody on it
-    _, take_again = result[0]
-    assert take_again is not None and take_again.invocation_id == call.invocation_id
+    _, takes_again = result[0]
+    assert len(takes_again) == 1
+    take_again = takes_again[0]
+    assert take_again.invocation_id == call.invocation_id
     assert take_again.started is not None and take_again.started.applied
     assert take_again.started.record.status is S.RUNNING and take_again.started.record.owner_id == "runner-a"
 
@@ -773,7 +788,7 @@ def test_a_thread_runner_is_handed_calls_while_idle_and_withdraws_when_it_stops(
         offered: list[str] = []
 
         def worker() -> None:
-            assert take_next(app, ["default"], "runner-x", 0.05) is None  # offers, then stops blocking
+            assert take_next(app, ["default"], "runner-x", 0.05) == []  # offers, then stops blocking
             offered.append("yes")
             _wait_until(lambda: len(offered) == 2)
             leave(app, "runner-x")
@@ -789,5 +804,120 @@ def test_a_thread_runner_is_handed_calls_while_idle_and_withdraws_when_it_stops(
         assert back is not None and back.status is S.REROUTED
         assert app.broker.queued_ids([handed.invocation_id]) == {handed.invocation_id}
     finally:
+        app.purge()
+        app.close()
+
+
+# --- batches of short tasks ------------------------------------------------------------------------
+
+
+def test_a_take_starts_a_batch_of_short_calls_while_they_lead_the_queue(backend: RedisBackend) -> None:
+    state, broker = backend.state(), backend.broker()
+    # Given queued calls: three of a short task, one with a running key, then two of another task
+    short = [record("tests.short") for _ in range(3)]
+    keyed = record("tests.short", running_key="k")
+    other = [record("tests.other") for _ in range(2)]
+    backend.register_and_send([*short, keyed, *other], None, NON_FINAL)
+    # When a take may start up to ten more calls of tests.short after the first, and is resent
+    args = _take_args(backend, "runner-a", new_id(), batch=10, batch_tasks=("tests.short",))
+    _, taken = backend.conn.eval("take_start", [], args)
+    _, again = backend.conn.eval("take_start", [], args)
+    # Then it started the three short calls, in queue order, and stopped at the one with a running
+    # key, which keeps its place; a resend returns the same three without taking more
+    assert [t[0] for t in taken] == [r.invocation_id for r in short] == [t[0] for t in again]
+    assert all((t[1], t[2]) == ("start", "applied") for t in taken)
+    for call in short:
+        started = state.get(call.invocation_id)
+        assert started is not None and started.status is S.RUNNING and started.owner_id == "runner-a"
+    assert broker.count("default") == 3
+    # And the next take with no batch gets the keyed call first: nothing was reordered
+    _, first = _take(backend, _take_args(backend, "runner-a", new_id()))
+    assert first is not None and first[0] == keyed.invocation_id
+    # And a batch is only of the named tasks: tests.other is not taken along with a short call
+    more = record("tests.short")
+    backend.register_and_send([more], None, NON_FINAL)
+    backend.conn.command("ZADD", backend.conn.keys.queue("default"), "-1", more.invocation_id)  # first in line
+    _, taken = backend.conn.eval(
+        "take_start", [], _take_args(backend, "runner-a", new_id(), batch=10, batch_tasks=("tests.short",))
+    )
+    assert [t[0] for t in taken] == [more.invocation_id] and broker.count("default") == 2
+
+
+def _batch_app(url: str, **config: Any) -> Any:
+    from pynenc_nb import PynencBuilder
+
+    builder = PynencBuilder().app_id(f"batch-{new_id()[:8]}").redis(url).logging_level("warning")
+    app = builder.custom_config(**config).build()
+
+    @app.task
+    def short(x: int) -> int:
+        return x + 1
+
+    @app.task
+    def hold(seconds: float) -> float:
+        time.sleep(seconds)
+        return seconds
+
+    @app.task
+    def maybe_wait(x: int, wait: bool) -> int:
+        return short(x).result_or(TIMEOUT_S) if wait else x
+
+    return app, short, hold, maybe_wait
+
+
+@pytest.mark.parametrize("max_batch", [16, 0])
+def test_a_thread_runner_runs_short_calls_in_batches(url: str, max_batch: int) -> None:
+    from pynenc_nb.runners.thread import ThreadRunner
+
+    app, short, hold, _ = _batch_app(url, max_batch=max_batch)
+    runner = ThreadRunner(app, max_threads=1)
+    runner.start_in_thread()
+    try:
+        # Given a runner that has seen the short task run, busy while fifty calls of it queue up
+        assert short(0).result_or(TIMEOUT_S) == 1
+        busy = hold(0.3)
+        calls = short.parallelize([(i,) for i in range(50)])
+        # When it gets to them
+        assert [c.result_or(TIMEOUT_S) for c in calls] == [i + 1 for i in range(50)]
+        assert busy.result_or(TIMEOUT_S) == 0.3
+        # Then several were started by one take (the same start time), all correctly; with
+        # max_batch=0 each had a take of its own
+        histories = app.state_backend.histories([c.invocation_id for c in calls])
+        starts = {next(h.at for h in histories[c.invocation_id] if h.status is S.RUNNING) for c in calls}
+        if max_batch:
+            assert len(starts) <= 50 - 50 // max_batch
+        else:
+            assert len(starts) == 50
+        assert_histories_valid(app)
+    finally:
+        runner.stop()
+        app.purge()
+        app.close()
+
+
+def test_the_rest_of_a_batch_goes_back_when_its_task_waits(url: str) -> None:
+    from pynenc_nb.runners.thread import ThreadRunner
+
+    app, short, hold, maybe_wait = _batch_app(url)
+    runner = ThreadRunner(app, max_threads=1)
+    runner.start_in_thread()
+    try:
+        # Given a task known short, queued behind a long call: first one call that will wait on
+        # another invocation, then five that will not
+        assert maybe_wait(9, False).result_or(TIMEOUT_S) == 9
+        busy = hold(0.3)
+        waiting = maybe_wait(0, True)
+        rest = maybe_wait.parallelize([(i, False) for i in range(1, 6)])
+        # When the runner takes them in one batch and the first waits
+        assert waiting.result_or(TIMEOUT_S) == 1
+        assert [c.result_or(TIMEOUT_S) for c in rest] == [1, 2, 3, 4, 5]
+        assert busy.result_or(TIMEOUT_S) == 0.3
+        # Then the others were given back to the queue rather than left waiting behind it
+        histories = app.state_backend.histories([c.invocation_id for c in rest])
+        rerouted = [h for c in rest for h in histories[c.invocation_id] if h.status is S.REROUTED]
+        assert rerouted and all("waits on other invocations" in (h.reason or "") for h in rerouted)
+        assert_histories_valid(app)
+    finally:
+        runner.stop()
         app.purge()
         app.close()

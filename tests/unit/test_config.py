@@ -153,6 +153,7 @@ def test_values_are_coerced_from_strings(tmp_path: Path) -> None:
     [
         ("PYNENC__MAX_THREADS", "abc", "integer"),
         ("PYNENC__MAX_THREADS", "-1", "negative"),
+        ("PYNENC__MAX_BATCH", "-1", "negative"),
         ("PYNENC__RUNNER_DEAD_AFTER_S", "soon", "number"),
         ("PYNENC__RUNNER_CLS", "Nope", "ThreadRunner"),
         ("PYNENC__SERIALIZER", "yaml", "pickle"),
@@ -165,6 +166,13 @@ def test_bad_environment_value_names_the_variable(tmp_path: Path, variable: str,
     assert info.value.variable == variable
     assert variable in str(info.value) and repr(value) in str(info.value)
     assert expected in str(info.value)
+
+
+def test_batches_can_be_turned_off_and_not_set_below_zero(tmp_path: Path) -> None:
+    assert conf_of(tmp_path, {"PYNENC__MAX_BATCH": "0"}).max_batch == 0
+    assert PynencConfig().max_batch == 16
+    with pytest.raises(ConfigError, match="max_batch=-2 is not valid"):
+        PynencConfig(max_batch=-2)
 
 
 def test_unknown_environment_variable_is_refused(tmp_path: Path) -> None:

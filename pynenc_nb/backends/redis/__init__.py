@@ -92,8 +92,10 @@ class RedisBackend:
         runner_id: str,
         plan: Callable[[], tuple[TransitionRequest, TransitionRequest]],
         timeout_s: float,
-        ending: TransitionRequest | None = None,
-    ) -> tuple[TransitionResult | None, TakenStart | None]:
+        endings: Sequence[TransitionRequest] = (),
+        batch: int = 0,
+        batch_tasks: Sequence[str] = (),
+    ) -> tuple[list[TransitionResult | None], list[TakenStart]]:
         """End, receive, claim, ack and start in one script (``take_start.lua``): one round trip.
 
         A worker of one queue that finds it empty stays in the queue's idle set while it blocks:
@@ -102,16 +104,18 @@ class RedisBackend:
         """
         state = self._state
         ending_args: list[str] = []
-        ending_static: dict[str, str] | None = None
-        if ending is not None:
+        statics: list[dict[str, str] | None] = []
+        for ending in endings:
             if ending.outcome is None:
                 raise ValueError("an ending sent with a take carries its outcome")
-            ending_static = state.cached_static(ending.change.invocation_id)
-            ending_args = [ending.change.invocation_id, "0" if ending_static else "1", *request_args(ending)]
+            static = state.cached_static(ending.change.invocation_id)
+            statics.append(static)
+            ending_args += [ending.change.invocation_id, "0" if static else "1", *request_args(ending)]
         ended: list[TransitionResult | None] = []
         worker = self._worker(runner_id, queues)
+        batch_args = [str(batch if batch_tasks else 0), str(len(batch_tasks)), *batch_tasks]
 
-        def attempt() -> TakenStart | None:
+        def attempt() -> list[TakenStart] | None:
             nonlocal ending_args
             claim, start = plan()
             if worker.queue and not worker.member:
@@ -130,37 +134,42 @@ class RedisBackend:
                 mode,
                 worker.member,
                 until,
-                str(len(ending_args)),
+                *batch_args,
+                str(len(ending_args) // 16),
                 *ending_args,
                 *queues,
             ]
-            reply_ending, reply = self.conn.eval("take_start", [], args)
+            reply_endings, reply = self.conn.eval("take_start", [], args)
             worker.lost = False
             worker.offered = bool(until) and not reply
             if ending_args:
-                ending_args = []  # stored: later attempts of this take do not carry it again
-                result, values, full = reply_ending
-                ended.append(None if result == "missing" else state.reply_result(result, values, full, ending_static))
+                ending_args = []  # stored: later attempts of this take do not carry them again
+                for static, stored in zip(statics, reply_endings, strict=True):
+                    if not stored:
+                        ended.append(None)  # purged while it ran
+                        continue
+                    result, values, full = stored
+                    ended.append(state.reply_result(result, values, full, static))
             if not reply:
                 return None
-            invocation_id, step, result, values, full = reply
-            return self._taken(invocation_id, step, result, values, full)
+            return [self._taken(*taken) for taken in reply]
 
-        def handed(item: str) -> TakenStart:
+        def handed(item: str) -> list[TakenStart]:
             worker.offered = False  # register.lua took this worker out of the idle set
             invocation_id, values, fields = json.loads(item)
-            return self._taken(invocation_id, "start", "applied", values, fields)
+            return [self._taken(invocation_id, "start", "applied", values, fields)]
 
         hand = (self.conn.keys.hand(worker.name), handed) if worker.queue is not None else None
         try:
-            # An ending is stored now, whatever the queues hold: never behind a blocking wait. After
+            # Endings are stored now, whatever the queues hold: never behind a blocking wait. After
             # a failed pop, what may have been handed over is looked for before blocking again.
-            if ending is not None or worker.lost:
+            taken: list[TakenStart] | None = None
+            if endings or worker.lost:
                 taken = self._broker.attempt(queues, runner_id, attempt)
                 if taken is not None or timeout_s <= 0:
-                    return (ended[0] if ended else None), taken
+                    return ended, taken or []
             taken = self._broker.wait_for(queues, runner_id, timeout_s, attempt, hand)
-            return (ended[0] if ended else None), taken
+            return ended, taken or []
         except BackendUnavailableError:
             worker.lost = worker.offered  # the pop of a hand-off may have been lost with its reply
             raise
