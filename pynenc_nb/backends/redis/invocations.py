@@ -42,18 +42,10 @@ def request_args(request: TransitionRequest, *, own_running_key: bool = False) -
     runner sends, so everything else is formatted once per kind of request (``_frame``).
     """
     change = request.change
-    frame = _frame(
-        change.status,
-        change.owner_id,
-        change.runner_id,
-        request.counter,
-        request.allowed_from,
-        request.allowed_owners,
-        "=" if own_running_key else (request.exclusive_key or ""),
-        request.exclusive_statuses,
-    )
     at = repr(change.at)
-    to, owner, counter, entry_head, token_head, final, exclusive, allowed, owners, exclusive_statuses = frame
+    to, owner, counter, entry_head, token_head, final, exclusive, allowed, owners, exclusive_statuses = _frame_of(
+        request, own_running_key
+    )
     args = [
         to,
         owner,
@@ -76,8 +68,16 @@ def frame_args(request: TransitionRequest, *, own_running_key: bool = False) -> 
     """A request without its time, for a script that applies it later at a time of its own
     (``request_from`` in lib.lua): ``request_args`` less the time, with the history entry split
     around it and the change token's head."""
+    to, owner, counter, entry_head, token_head, final, exclusive, allowed, owners, exclusive_statuses = _frame_of(
+        request, own_running_key
+    )
+    before, after = codec.entry_around(entry_head, request.change.reason)
+    return [to, owner, counter, before, after, token_head, final, exclusive, allowed, owners, exclusive_statuses]
+
+
+def _frame_of(request: TransitionRequest, own_running_key: bool) -> tuple[str, ...]:
     change = request.change
-    to, owner, counter, entry_head, token_head, final, exclusive, allowed, owners, exclusive_statuses = _frame(
+    return _frame(
         change.status,
         change.owner_id,
         change.runner_id,
@@ -87,8 +87,6 @@ def frame_args(request: TransitionRequest, *, own_running_key: bool = False) -> 
         "=" if own_running_key else (request.exclusive_key or ""),
         request.exclusive_statuses,
     )
-    before, after = codec.entry_around(entry_head, change.reason)
-    return [to, owner, counter, before, after, token_head, final, exclusive, allowed, owners, exclusive_statuses]
 
 
 @functools.lru_cache(maxsize=512)
