@@ -865,7 +865,17 @@ def _batch_app(url: str, **config: Any) -> Any:
     return app, short, hold, maybe_wait
 
 
+@pytest.fixture
+def lenient_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Count tasks under 50 ms as short: a test machine under load can stretch a no-op run past 1 ms."""
+    from pynenc_nb.runners import thread
+
+    monkeypatch.setattr(thread, "SHORT_TASK_S", 0.05)
+    monkeypatch.setattr(thread, "BATCH_BUDGET_S", 1.0)
+
+
 @pytest.mark.parametrize("max_batch", [16, 0])
+@pytest.mark.usefixtures("lenient_short")
 def test_a_thread_runner_runs_short_calls_in_batches(url: str, max_batch: int) -> None:
     from pynenc_nb.runners.thread import ThreadRunner
 
@@ -895,6 +905,7 @@ def test_a_thread_runner_runs_short_calls_in_batches(url: str, max_batch: int) -
         app.close()
 
 
+@pytest.mark.usefixtures("lenient_short")
 def test_the_rest_of_a_batch_goes_back_when_its_task_waits(url: str) -> None:
     from pynenc_nb.runners.thread import ThreadRunner
 
