@@ -204,36 +204,65 @@ def test_a_retried_status_change_that_already_applied_reports_success(backend: R
     assert state.transition(cas(stored.invocation_id, S.PENDING, "r2")).conflict == "status"
 
 
-def _listener_client(backend: RedisBackend, timeout_s: float = 5.0) -> str:
-    """The id of the connection blocked in the inbox listener's BLMPOP."""
+def _reader_client(backend: RedisBackend, timeout_s: float = 5.0) -> str:
+    """The id of the connection blocked in a waiter's BLMPOP on its inbox."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for client in backend.conn.run(lambda c: c.client_list()):
-            if client.get("cmd") == "blmpop":
+            if client.get("cmd") == "blmpop" and "b" in client.get("flags", ""):
                 return str(client["id"])
-        time.sleep(0.02)
-    raise AssertionError("no listener blocked in BLMPOP")
+        time.sleep(0.01)
+    raise AssertionError("no waiter blocked in BLMPOP")
 
 
-def test_wait_final_recovers_when_its_listener_connection_is_dropped(backend: RedisBackend) -> None:
-    # Given a process listening on its inbox (registering starts the listener)
+def test_wait_final_recovers_when_its_reading_connection_is_dropped(backend: RedisBackend) -> None:
+    # Given a thread waiting on two invocations, blocked popping its process's inbox
     state = backend.state()
     a, b = (r.invocation_id for r in state.register([record(), record()], None, NON_FINAL))
-    assert state.wait_final([a], 0.05) == set()
-    listener = _listener_client(backend)
-    # When the server drops that connection, and the invocation finishes soon after
-    backend.conn.run(lambda c: c.client_kill_filter(_id=listener, skipme=False))
-    finisher = threading.Timer(0.3, lambda: state.transition(cas(b, S.FAILED, None)))
+    killed: list[str] = []
+
+    def kill_the_reader() -> None:
+        killed.append(_reader_client(backend))
+        backend.conn.run(lambda c: c.client_kill_filter(_id=killed[0], skipme=False))
+
+    # When the server drops that connection mid-pop, and one invocation finishes soon after
+    killer = threading.Timer(0.05, kill_the_reader)
+    finisher = threading.Timer(0.4, lambda: state.transition(cas(b, S.FAILED, None)))
+    killer.start()
     finisher.start()
     try:
         started = time.monotonic()
         done = state.wait_final([a, b], timeout_s=20)
         elapsed = time.monotonic() - started
     finally:
+        killer.join()
         finisher.join()
-    # Then the waiter still learns about it at once, and the listener is back
-    assert done == {b} and elapsed < 3, elapsed
-    assert _listener_client(backend) != listener
+    # Then the waiter still learns about it at once, popping again on a new connection
+    assert killed and done == {b} and elapsed < 3, elapsed
+    waiter = threading.Thread(target=state.wait_final, args=([a], 1.0))
+    waiter.start()
+    try:
+        assert _reader_client(backend) != killed[0]
+    finally:
+        waiter.join()
+
+
+def test_a_lone_waiter_pops_its_inbox_in_its_own_thread(backend: RedisBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a process that registered an invocation, and no thread of it waiting
+    state = backend.state()
+    (stored,) = state.register([record()], None, NON_FINAL)
+    before = {t.ident for t in threading.enumerate()}
+    scripts: list[str] = []
+    real_eval = backend.conn.eval
+    monkeypatch.setattr(backend.conn, "eval", lambda name, *a: scripts.append(name) or real_eval(name, *a))
+    # When it ends and the main thread waits for it
+    state.transition(cas(stored.invocation_id, S.FAILED, None))
+    assert state.wait_final([stored.invocation_id], timeout_s=5) == {stored.invocation_id}
+    # Then the note came from the inbox, popped by the waiting thread itself: the store was not
+    # read (the id was vouched for at registration) and no listener thread was started
+    assert scripts == ["transition"]
+    assert {t.ident for t in threading.enumerate()} == before
+    assert backend_keys(backend, f"s:inbox:{state.watcher.token}") == 0
 
 
 def test_a_process_waiting_on_invocations_it_did_not_register_is_told_at_once(url: str) -> None:

@@ -3,14 +3,16 @@
 A process that registers invocations gives them its inbox (``s:inbox:<token>``, stored in the
 record); a process waiting on invocations it did not register adds its inbox to theirs
 (``watch.lua``, which also says which are final already). Every final transition pushes the id to
-those inboxes inside the transition script. One listener thread per process pops its inbox in
-batches (BLMPOP), so a burst of results costs one reply, not one message each as pub/sub did, and
-nothing is lost while nobody listens: the list keeps it.
+those inboxes inside the transition script. A waiting thread pops the inbox itself, in batches
+(BLMPOP): one of the threads waiting at a time is the reader, and it tells the others what it
+popped. A burst of results thus costs one reply, not one message each as pub/sub did; a lone
+waiter learns of its result in the thread that asked, with no hop through a listener thread; and
+nothing is lost while nobody waits: the list keeps it for the next reader.
 
 Waiting threads register the ids they wait on *before* checking the store, so an id announced
-during the check is never missed. Only a popped batch whose reply is lost with the connection can
-vanish; the listener then starts a new generation and waiters check the store again. Ids seen
-final are remembered (bounded), so a later wait on them needs no round trip.
+during the check is never missed. Only a popped batch whose reply is lost with the connection (or
+an interrupted pop) can vanish; that starts a new generation, and waiters check the store again.
+Ids seen final are remembered (bounded), so a later wait on them needs no round trip.
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from pynenc_nb.records import new_id
 log = logging.getLogger("pynenc.backends.redis")
 KNOWN_FINAL_CAP = 20_000
 NOTES_CAP = 4096  # final notes kept for a waiter to read (they hold results), oldest dropped first
-FALLBACK_RECHECK_S = 0.2  # store re-check interval while the listener is down
-LISTEN_TICK_S = 0.5  # longest block of the listener's BLMPOP (how often it looks at its stop flag)
+FALLBACK_RECHECK_S = 0.2  # store re-check interval while pops fail
+READ_TICK_S = 0.5  # longest block of one BLMPOP (how often a reader looks at the stop flag)
 POP_BATCH = 1000  # ids per BLMPOP
-# While many ids are awaited, the listener lets results gather for this long between pops: a
+# While many ids are awaited, a reader lets results gather for this long after a small pop: a
 # burst then costs the server one reply per batch instead of one per result.
 GATHER_S = 0.002
-GATHER_ABOVE = 64  # awaited ids from which the listener gathers
+GATHER_ABOVE = 64  # awaited ids from which readers gather
+BACKOFF_S = (0.05, 2.0)  # first and longest pause after a failed pop
 
 
 class Watch:
@@ -68,9 +71,12 @@ class FinalWatcher:
         # id -> its final note ([id, status, owner, retries, recov, updated, kind, payload, display]),
         # for a waiter about to read it: ``settled`` then needs no round trip
         self._notes: dict[str, list[str]] = {}
-        self._ready = False
+        self._ready = True  # pops work (what reaches the inbox before the first pop waits there)
         self._generation = 0
-        self._thread: threading.Thread | None = None
+        self._reading = False  # a waiting thread is popping the inbox for all
+        self._backoff_s = BACKOFF_S[0]
+        self._retry_at = 0.0  # after a failed pop: no reader before this time
+        self._last_pop = (0.0, POP_BATCH)  # when the last pop returned, and how many notes
         self._stop = threading.Event()
         self._blmpop = True  # until the server says it has no BLMPOP
         self.token = new_id()  # names this process's inbox
@@ -78,8 +84,7 @@ class FinalWatcher:
     @property
     def inbox(self) -> str:
         """This process's inbox token, stored with the invocations it registers."""
-        if self._pid != os.getpid():  # forked: the parent's inbox and listener are not ours
-            self._reset()
+        self._check_fork()
         return self.token
 
     def known_final(self, ids: Sequence[str]) -> set[str]:
@@ -95,10 +100,10 @@ class FinalWatcher:
             self._notes.clear()
 
     def ready_generation(self) -> int | None:
-        """The listener's generation, started if needed (None when it is down)."""
-        self._ensure_listening()
+        """The current generation (None while pops fail: nothing is vouched for then)."""
+        self._check_fork()
         with self._cond:
-            return self._generation if self._ready and self._pid == os.getpid() else None
+            return self._generation if self._ready else None
 
     def registered(self, invocation_ids: Sequence[str], generation: int) -> None:
         """New invocations stored with our inbox in ``generation``: their final status will be announced."""
@@ -134,7 +139,7 @@ class FinalWatcher:
 
     @contextlib.contextmanager
     def watch(self, ids: Sequence[str]) -> Iterator[Watch]:
-        self._ensure_listening()
+        self._check_fork()
         watch = Watch(ids)
         with self._cond:
             watch.generation = self._generation
@@ -152,81 +157,91 @@ class FinalWatcher:
                             del self._watching[invocation_id]
 
     def wait(self, watch: Watch, timeout_s: float) -> set[str]:
-        """Ids of ``watch`` announced final; empty after the timeout or when the store must be re-checked."""
+        """Ids of ``watch`` announced final; empty after the timeout or when the store must be
+        re-checked. The caller becomes the reader when no other waiting thread is."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
-            while not watch.hits:
-                if watch.generation != self._generation:
-                    watch.generation = self._generation
-                    return set()
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return set()
-                if not self._ready:  # listener down: the caller re-checks the store now and then
-                    self._cond.wait(min(remaining, FALLBACK_RECHECK_S))
-                    return set(watch.hits)
-                self._cond.wait(remaining)
-            return set(watch.hits)
-
-    # --- the listener ----------------------------------------------------------------------------
-
-    def _ensure_listening(self) -> None:
-        if self._pid != os.getpid():
-            self._reset()
-        with self._cond:
-            if self._thread is None:
-                # Ready at once: what reaches the inbox before the first pop waits there for it.
-                self._ready = True
-                self._generation += 1
-                self._thread = threading.Thread(target=self._listen, name="pynenc-redis-final", daemon=True)
-                self._thread.start()
-
-    def _awaited(self) -> int:
-        with self._cond:
-            return len(self._watching)
-
-    def _listen(self) -> None:
-        backoff = 0.05
-        key = f"{self.conn.keys.prefix}s:inbox:{self.token}"
-        while not self._stop.is_set():
+            read = False
             try:
-                notes = self._pop(key)
-            except Exception as exc:  # a popped batch may be lost: waiters check the store again
-                log.debug("final-status inbox read failed: %s", type(exc).__name__)
-                with self._cond:
-                    self._ready = False
-                    self._generation += 1
+                while not watch.hits:
+                    if watch.generation != self._generation:
+                        watch.generation = self._generation
+                        return set()
+                    now = time.monotonic()
+                    remaining = deadline - now
+                    if remaining <= 0:
+                        return set()
+                    if self._stop.is_set() or (not self._ready and now < self._retry_at):
+                        # closed, or pops fail: the caller re-checks the store now and then
+                        self._cond.wait(min(remaining, FALLBACK_RECHECK_S))
+                        return set(watch.hits)
+                    if self._reading:
+                        self._cond.wait(remaining)
+                        continue
+                    read = True
+                    self._read(min(remaining, READ_TICK_S))
+                return set(watch.hits)
+            finally:
+                if read:  # the reader leaves: another waiting thread takes its place
                     self._cond.notify_all()
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            if backoff > 0.05 or not self._ready:
-                backoff = 0.05
-                with self._cond:
-                    self._ready = True
-                    self._generation += 1
-                    self._cond.notify_all()
+
+    def _read(self, block_s: float) -> None:
+        """Pop the inbox once, as the reader, and announce what came (called holding the lock).
+
+        A failed or interrupted pop may have lost a batch, so it starts a new generation.
+        """
+        self._reading = True
+        gather_s = 0.0
+        last_at, last_count = self._last_pop
+        if last_count < POP_BATCH and len(self._watching) > GATHER_ABOVE:
+            gather_s = max(0.0, last_at + GATHER_S - time.monotonic())
+        self._cond.release()
+        notes: list[str] = []
+        failed: BaseException | None = None
+        try:
+            if gather_s:
+                self._stop.wait(gather_s)
+            notes = self._pop(f"{self.conn.keys.prefix}s:inbox:{self.token}", max(block_s, 0.001))
+        except BaseException as exc:  # noqa: BLE001 - re-raised below when it is not an error
+            failed = exc
+        finally:
+            self._cond.acquire()
+            self._reading = False
+        if failed is None:
+            self._last_pop = (time.monotonic(), len(notes))
+            if not self._ready:
+                self._ready, self._backoff_s = True, BACKOFF_S[0]
             if notes:
                 self._announce(notes)
-                if len(notes) < POP_BATCH and self._awaited() > GATHER_ABOVE:
-                    self._stop.wait(GATHER_S)
+            return
+        self._generation += 1
+        if not isinstance(failed, Exception):
+            raise failed  # KeyboardInterrupt in a notebook: the new generation re-checks the store
+        log.debug("final-status inbox read failed: %s", type(failed).__name__)
+        self._ready = False
+        self._retry_at = time.monotonic() + self._backoff_s
+        self._backoff_s = min(self._backoff_s * 2, BACKOFF_S[1])
 
-    def _pop(self, key: str) -> list[str]:
-        """The next batch of notes, after blocking up to ``LISTEN_TICK_S`` for the first one.
+    def _check_fork(self) -> None:
+        if self._pid != os.getpid():  # forked: the parent's inbox is not ours
+            self._reset()
+
+    def _pop(self, key: str, block_s: float) -> list[str]:
+        """The next batch of notes, after blocking up to ``block_s`` for the first one.
 
         Never resent: a resent pop after a lost reply would hide that notes were popped. Redis 7
         pops a batch with one BLMPOP; Redis 6.2 (no BLMPOP) with BLPOP + LPOP count.
         """
         if self._blmpop:
             try:
-                reply = self.conn.command("BLMPOP", LISTEN_TICK_S, 1, key, "LEFT", "COUNT", POP_BATCH, retries=0)
+                reply = self.conn.command("BLMPOP", block_s, 1, key, "LEFT", "COUNT", POP_BATCH, retries=0)
                 return list(reply[1]) if reply else []
             except BackendError as exc:
                 if "unknown command" not in str(exc).lower():
                     raise
                 log.info("this Redis has no BLMPOP (before 7.0): results are popped with BLPOP + LPOP")
                 self._blmpop = False
-        first = self.conn.command("BLPOP", key, LISTEN_TICK_S, retries=0)
+        first = self.conn.command("BLPOP", key, block_s, retries=0)
         if not first:
             return []
         return [first[1], *(self.conn.command("LPOP", key, POP_BATCH - 1, retries=0) or [])]
@@ -238,32 +253,28 @@ class FinalWatcher:
             return {i: notes.pop(i) for i in invocation_ids if i in notes} if notes else {}
 
     def _announce(self, items: Sequence[str]) -> None:
-        parsed = [json.loads(item) for item in items]
-        with self._cond:
-            known, verified, watching, notes = self._known, self._verified, self._watching, self._notes
-            woken = False
-            for note in parsed:
-                invocation_id = note[0]
-                known[invocation_id] = None
-                awaited = verified.pop(invocation_id, None) is not None
-                watchers = watching.get(invocation_id)
-                if watchers or awaited:  # registered or watched here: likely to be read soon
-                    notes[invocation_id] = note
-                if watchers:
-                    woken = True
-                    for watch in watchers:
-                        watch.hits.add(invocation_id)
-            while len(notes) > NOTES_CAP:
-                notes.pop(next(iter(notes)))
-            while len(known) > KNOWN_FINAL_CAP:
-                known.popitem(last=False)
-            if woken:
-                self._cond.notify_all()
+        """Record popped notes and wake the waiters they concern (called holding the lock)."""
+        known, verified, watching, notes = self._known, self._verified, self._watching, self._notes
+        woken = False
+        for note in map(json.loads, items):
+            invocation_id = note[0]
+            known[invocation_id] = None
+            awaited = verified.pop(invocation_id, None) is not None
+            watchers = watching.get(invocation_id)
+            if watchers or awaited:  # registered or watched here: likely to be read soon
+                notes[invocation_id] = note
+            if watchers:
+                woken = True
+                for watch in watchers:
+                    watch.hits.add(invocation_id)
+        while len(notes) > NOTES_CAP:
+            notes.pop(next(iter(notes)))
+        while len(known) > KNOWN_FINAL_CAP:
+            known.popitem(last=False)
+        if woken:
+            self._cond.notify_all()
 
     def close(self) -> None:
-        if self._pid != os.getpid():
-            return
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(LISTEN_TICK_S + 1.0)
+        """A thread reading now sees the flag within ``READ_TICK_S``; nothing else runs here."""
+        if self._pid == os.getpid():
+            self._stop.set()

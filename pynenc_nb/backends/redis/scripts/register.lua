@@ -10,9 +10,10 @@
 --       statuses..., then per record the 15 STATIC_FIELDS of codec.py and its history entry.
 -- A stored record whose queue is empty and has an idle worker (b:idle:<queue>, added by
 -- take_start.lua) is handed to that worker instead: claimed and started for it here, with the
--- worker's own request frames, and pushed onto its b:hand list, which it blocks on. That saves the
--- worker a take script per call when calls come one at a time. A record with a running key is never
--- handed (its start is exclusive: the worker's take decides).
+-- worker's own request frames (stored once, as RUNNING, with the three history entries), and pushed
+-- onto its b:hand list, which it blocks on. That saves the worker a take script per call when calls
+-- come one at a time. A record with a running key is never handed (its start is exclusive: the
+-- worker's take decides).
 -- Returns one item per record: 0 when stored, or the HGETALL of the live holder of its
 -- registration key (the record is then not stored).
 local FIELDS = {'id', 'task', 'call', 'args', 'disp', 'parent', 'wf', 'wft', 'pwf', 'ver', 'queue', 'prio',
@@ -29,18 +30,19 @@ end
 -- Per queue: false once a record of this script waits in it (later ones queue behind it, in order).
 local may_hand = {}
 
--- Hand record h (flat field list, just stored) to an idle worker of its queue; false when none is.
-local function hand_off(id, queue, h)
+-- An idle worker of the queue that may be handed the new record id (its fields: fields), with the
+-- worker's claim and start requests at now; nil when there is none. The worker leaves the idle set.
+local function idle_worker(id, queue, fields)
   if may_hand[queue] == nil then
     may_hand[queue] = redis.call('ZCARD', P .. 'b:q:' .. queue) == 0
   end
-  if not may_hand[queue] then return false end
+  if not may_hand[queue] then return nil end
   local idle = P .. 'b:idle:' .. queue
   while true do
     local top = redis.call('ZPOPMAX', idle)
     if not top[1] then
       may_hand[queue] = false
-      return false
+      return nil
     end
     local worker, frames = string.match(top[1], '^([^\n]*)\n(.*)$')
     local f = cjson.decode(frames)
@@ -49,19 +51,14 @@ local function hand_off(id, queue, h)
     -- owns, so nothing handed to it escapes them.
     if tonumber(top[2]) >= tonumber(now) and redis.call('HGET', P .. 's:runner:' .. f[1][2], 'state') == 'running' then
       local claim, start = request_from(f[1], now), request_from(f[2], now)
-      local fields = {}
-      for k = 1, #h, 2 do fields[h[k]] = h[k + 1] end
       local cur = current_of(fields)
-      if refusal(P, id, claim, cur, cur.status, cur.owner) or refusal(P, id, start, cur, claim.to, claim.owner) then
+      if claim.counter ~= '' or start.counter ~= '' or start.final == '1'
+          or refusal(P, id, claim, cur, cur.status, cur.owner) or refusal(P, id, start, cur, claim.to, claim.owner) then
         redis.call('ZADD', idle, top[2], top[1])
         may_hand[queue] = false
-        return false
+        return nil
       end
-      local values = write(P, id, start, cur, {claim.entry, start.entry})
-      redis.call('HSET', P .. 'b:took', worker, 'h\t' .. id)
-      redis.call('RPUSH', P .. 'b:hand:' .. worker, cjson.encode({id, values, h}))
-      redis.call('SADD', P .. 'b:queues', queue)
-      return true
+      return worker, claim, start
     end
   end
 end
@@ -80,35 +77,53 @@ while i <= #ARGV do
   if holder then
     out[#out + 1] = redis.call('HGETALL', P .. 's:inv:' .. holder)
   else
-    local h = {'status', 'REGISTERED', 'owner', '', 'updated', now, 'retries', '0', 'recov', '0'}
-    if inbox ~= '' then h[#h + 1] = 'inbox'; h[#h + 1] = inbox end
+    local fields = {status = 'REGISTERED', owner = '', retries = '0', recov = '0', updated = now}
     for j = 1, 15 do
       local value = ARGV[i + j - 1]
-      if value ~= '' then
-        h[#h + 1] = FIELDS[j]
-        h[#h + 1] = value
-      end
+      if value ~= '' then fields[FIELDS[j]] = value end
     end
+    local queue = ARGV[i + 10]
+    -- A record with a running key is never handed (its start is exclusive: the worker's take decides).
+    local worker, claim, start = nil, nil, nil
+    if send then
+      seq = seq + 1
+      if runk == '' then worker, claim, start = idle_worker(id, queue, fields) end
+    end
+    -- A handed record is written once, as the worker's start leaves it (with the claim's history).
+    local entries = {ARGV[i + 15]}
+    if worker then
+      fields.status, fields.owner, fields.chg = start.to, start.owner, start.token
+      entries[2], entries[3] = claim.entry, start.entry
+    end
+    if inbox ~= '' then fields.inbox = inbox end
+    local h = {}
+    for field, value in pairs(fields) do
+      h[#h + 1] = field
+      h[#h + 1] = value
+    end
+    local status = fields.status
     redis.call('HSET', P .. 's:inv:' .. id, unpack(h))
-    redis.call('RPUSH', P .. 's:hist:' .. id, ARGV[i + 15])
-    redis.call('ZADD', P .. 's:ix:st:REGISTERED', now, id)
+    redis.call('RPUSH', P .. 's:hist:' .. id, unpack(entries))
+    redis.call('ZADD', P .. 's:ix:st:' .. status, now, id)
     redis.call('ZADD', P .. 's:ix:task:' .. task, now, id)
     redis.call('ZADD', P .. 's:ix:call:' .. task .. '|' .. ARGV[i + 2], ARGV[i + 14], id)
     if present(ARGV[i + 5]) then redis.call('ZADD', P .. 's:ix:parent:' .. ARGV[i + 5], now, id) end
     if present(ARGV[i + 6]) then redis.call('ZADD', P .. 's:ix:wf:' .. ARGV[i + 6], now, id) end
+    if fields.owner ~= '' then redis.call('ZADD', P .. 's:ix:owner:' .. fields.owner, now, id) end
     if runk ~= '' then
       redis.call('ZADD', P .. 's:ix:run:' .. runk, now, id)
       redis.call('ZADD', P .. 's:rk:REGISTERED:' .. runk, now, id)
     end
-    if regk ~= '' then redis.call('SADD', P .. 's:rg:REGISTERED:' .. regk, id) end
-    if send then
-      seq = seq + 1
-      local queue = ARGV[i + 10]
-      if runk ~= '' or not hand_off(id, queue, h) then
-        enqueue(P, queue, id, queue_score(ARGV[i + 11], seq))
-        sent[queue] = (sent[queue] or 0) + 1
-        may_hand[queue] = false
-      end
+    if regk ~= '' then redis.call('SADD', P .. 's:rg:' .. status .. ':' .. regk, id) end
+    if worker then
+      local values = {status, fields.owner, '0', '0', now}
+      redis.call('HSET', P .. 'b:took', worker, 'h\t' .. id)
+      redis.call('RPUSH', P .. 'b:hand:' .. worker, cjson.encode({id, values, h}))
+      redis.call('SADD', P .. 'b:queues', queue)
+    elseif send then
+      enqueue(P, queue, id, queue_score(ARGV[i + 11], seq))
+      sent[queue] = (sent[queue] or 0) + 1
+      may_hand[queue] = false
     end
     out[#out + 1] = 0
   end
