@@ -58,8 +58,16 @@ class Signature:
         self._signature = inspect.signature(func)
         self.parameters = tuple(self._signature.parameters)
         self._kinds = {name: p.kind for name, p in self._signature.parameters.items()}
+        # Parameters a positional call fills one for one, with no default to apply: such a call is
+        # bound by zip. Most task calls are like that, and inspect's binding is slow.
+        plain = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        self._plain = all(
+            p.kind in plain and p.default is inspect.Parameter.empty for p in self._signature.parameters.values()
+        )
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        if self._plain and not kwargs and len(args) == len(self.parameters):
+            return dict(zip(self.parameters, args, strict=True))
         bound = self._signature.bind(*args, **kwargs)
         bound.apply_defaults()
         return dict(bound.arguments)
@@ -67,9 +75,15 @@ class Signature:
     def call(self, func: Callable[..., Any], values: Mapping[str, Any]) -> Any:
         positional: list[Any] = []
         keywords: dict[str, Any] = {}
+        # Extra positional values (``*args``) follow the named ones, which must then go by position.
+        by_position = any(
+            values.get(name) for name, kind in self._kinds.items() if kind is inspect.Parameter.VAR_POSITIONAL
+        )
         for name, value in values.items():
             kind = self._kinds.get(name, inspect.Parameter.KEYWORD_ONLY)
-            if kind is inspect.Parameter.POSITIONAL_ONLY:
+            if kind is inspect.Parameter.POSITIONAL_ONLY or (
+                by_position and kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+            ):
                 positional.append(value)
             elif kind is inspect.Parameter.VAR_POSITIONAL:
                 positional.extend(value)

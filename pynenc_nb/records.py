@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynenc_nb.status import InvocationStatus
@@ -96,8 +96,37 @@ class InvocationRecord:
     created_at: float = field(default_factory=time.time)
     updated_at: float = 0.0
 
-    def with_status(self, status: InvocationStatus, owner_id: str | None, at: float) -> InvocationRecord:
-        return replace(self, status=status, owner_id=owner_id, updated_at=at)
+    def with_status(
+        self,
+        status: InvocationStatus,
+        owner_id: str | None,
+        at: float,
+        *,
+        num_retries: int | None = None,
+        recoveries: int | None = None,
+    ) -> InvocationRecord:
+        """A copy with another mutable state. Every call passes here, and ``dataclasses.replace``
+        costs several times this explicit construction."""
+        return InvocationRecord(
+            invocation_id=self.invocation_id,
+            task_id=self.task_id,
+            call_id=self.call_id,
+            arguments=self.arguments,
+            args_display=self.args_display,
+            status=status,
+            owner_id=owner_id,
+            parent_invocation_id=self.parent_invocation_id,
+            workflow=self.workflow,
+            task_version=self.task_version,
+            queue=self.queue,
+            priority=self.priority,
+            registration_key=self.registration_key,
+            running_key=self.running_key,
+            num_retries=self.num_retries if num_retries is None else num_retries,
+            recoveries=self.recoveries if recoveries is None else recoveries,
+            created_at=self.created_at,
+            updated_at=at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,9 +102,10 @@ class TakeAndStart(Protocol):
         ride on the take so that a runner pays one round trip per take; each must be idempotent on
         resend like every transition (its change token).
 
-        ``plan()`` builds the (claim, start) requests at each attempt, so their times are the
-        times of the take, not of the call. They are templates: their invocation id is ignored
-        (the message names it) and the start is exclusive on the record's own running key with
+        ``plan()`` builds the (claim, start) requests. They are templates: their invocation id is
+        ignored (the message names it), their time is replaced by the time of the attempt that
+        applies them (a backend may call ``plan`` once and reuse its requests, so only the time
+        may vary between calls), and the start is exclusive on the record's own running key with
         its ``exclusive_statuses``. The message is consumed whatever the outcome. Blocks up to
         ``timeout_s`` for a message like ``Broker.receive``; the take is empty when none came.
 

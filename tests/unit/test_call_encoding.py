@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from pynenc_nb import Pynenc, SerializationError
-from pynenc_nb.call import content_hash
+from pynenc_nb.call import Signature, content_hash
 from pynenc_nb.serialization.codec import TAG
 
 
@@ -149,3 +150,45 @@ def test_args_display_of_small_values_equals_repr(make_app: Callable[..., Pynenc
     values = {"a": "héllo", "b": {"k": [1, None]}, "c": 2.5}
     shown = json.loads(show(**values).record.args_display)
     assert shown == {k: repr(v) for k, v in values.items()}
+
+
+def _plain(a: int, b: int) -> int:
+    return a + b
+
+
+def _defaults(a: int, b: int = 2, *rest: int, c: int = 3, **more: int) -> int:
+    return a + b + c
+
+
+def _positional_only(a: int, /, b: int) -> int:
+    return a - b
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "kwargs"),
+    [
+        (_plain, (1, 2), {}),
+        (_plain, (1,), {"b": 2}),
+        (_plain, (), {"b": 2, "a": 1}),
+        (_defaults, (1,), {}),
+        (_defaults, (1, 5, 6, 7), {"c": 4, "d": 8}),
+        (_positional_only, (4, 1), {}),
+    ],
+)
+def test_binding_a_call_names_its_values_as_python_does(
+    func: Callable[..., int], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    # Given a task signature, when a call is bound, then the values are those Python binds, in order
+    expected = inspect.signature(func).bind(*args, **kwargs)
+    expected.apply_defaults()
+    bound = Signature(func).bind(args, kwargs)
+    assert list(bound.items()) == list(expected.arguments.items())
+    assert Signature(func).call(func, bound) == func(*args, **kwargs)
+
+
+@pytest.mark.parametrize(("args", "kwargs"), [((1,), {}), ((1, 2, 3), {}), ((1, 2), {"a": 1}), ((1, 2), {"z": 0})])
+def test_binding_a_call_that_does_not_fit_the_signature_raises_type_error(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    with pytest.raises(TypeError):
+        Signature(_plain).bind(args, kwargs)

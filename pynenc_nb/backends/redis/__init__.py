@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynenc_nb.backends.redis.broker import RedisBroker
@@ -43,6 +44,10 @@ class _Worker:
     member: str = ""  # its idle-set entry: the name and its claim and start frames
     offered: bool = False  # its last take found the queue empty and put it in the idle set
     lost: bool = False  # a blocking pop failed after an offer: a hand-off's reply may be lost
+    # its (claim, start) templates, from the runner's plan: only their times change between takes
+    plan: tuple[TransitionRequest, TransitionRequest] | None = None
+    takes: Iterator[int] = field(default_factory=itertools.count)  # names each take, with the serial
+    serial: str = field(default_factory=new_id)
 
 
 class RedisBackend:
@@ -115,21 +120,26 @@ class RedisBackend:
         worker = self._worker(runner_id, queues)
         batch_args = [str(batch if batch_tasks else 0), str(len(batch_tasks)), *batch_tasks]
 
+        if worker.plan is None:
+            worker.plan = plan()
+            if worker.queue:
+                frames = [frame_args(worker.plan[0]), frame_args(worker.plan[1], own_running_key=True)]
+                worker.member = f"{worker.name}\n{json.dumps(frames)}"
+        claim, start = worker.plan
+
         def attempt() -> list[TakenStart] | None:
             nonlocal ending_args
-            claim, start = plan()
-            if worker.queue and not worker.member:
-                frames = [frame_args(claim), frame_args(start, own_running_key=True)]
-                worker.member = f"{worker.name}\n{json.dumps(frames)}"
+            now = time.time()  # the time of this attempt, for the claim and the start
             mode = "r" if worker.lost else "u" if worker.offered else ""
             offer = worker.queue is not None and timeout_s > 0
-            until = repr(time.time() + min(timeout_s, self.conn.max_block_s) + IDLE_GRACE_S) if offer else ""
+            until = repr(now + min(timeout_s, self.conn.max_block_s) + IDLE_GRACE_S) if offer else ""
             args = [
                 self.conn.keys.prefix,
                 "1",
-                *request_args(claim),
-                *request_args(start, own_running_key=True),
-                new_id(),  # names this take: a resent script returns what it took instead of taking again
+                *request_args(claim, at_s=now),
+                *request_args(start, own_running_key=True, at_s=now),
+                # names this take: a resent script returns what it took instead of taking again
+                f"{worker.serial}.{next(worker.takes)}",
                 worker.name,
                 mode,
                 worker.member,
@@ -180,7 +190,12 @@ class RedisBackend:
         outcome = self._state.reply_result(result, values, full)
         if step == "claim":
             return TakenStart(invocation_id, outcome)
-        pending = outcome.record if not outcome.applied else replace(outcome.record, status=InvocationStatus.PENDING)
+        record = outcome.record
+        pending = (
+            record
+            if not outcome.applied
+            else record.with_status(InvocationStatus.PENDING, record.owner_id, record.updated_at)
+        )
         return TakenStart(invocation_id, TransitionResult(True, pending), outcome)
 
     def _workers(self) -> dict[tuple[str, tuple[str, ...]], _Worker]:

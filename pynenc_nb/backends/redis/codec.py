@@ -6,6 +6,7 @@ in script arguments (ids and keys are never empty). Times are ``repr(float)``, e
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -79,8 +80,9 @@ def entry(change: StatusChange) -> str:
     return entry_from(head, repr(change.at), change.reason)
 
 
+@functools.lru_cache(maxsize=1024)
 def entry_head(status: InvocationStatus, owner_id: str | None, runner_id: str | None) -> str:
-    """The time-independent start of :func:`entry` (requests format it once per kind)."""
+    """The time-independent start of :func:`entry`, formatted once per kind of change."""
     return json.dumps([status.value, owner_id, runner_id])[:-1]
 
 

@@ -10,7 +10,6 @@ import functools
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor
 from pynenc_nb.backends.redis import codec
@@ -34,15 +33,16 @@ _CHUNK = 500  # ids per script call or pipeline
 _STATIC_CACHE_SIZE = 4096  # static halves of invocations kept per process (oldest evicted first)
 
 
-def request_args(request: TransitionRequest, *, own_running_key: bool = False) -> list[str]:
+def request_args(request: TransitionRequest, *, own_running_key: bool = False, at_s: float | None = None) -> list[str]:
     """A TransitionRequest as the script arguments ``request_at`` of lib.lua reads.
 
     With ``own_running_key`` the exclusive check uses the record's own running key (``=``), for
-    requests built before the invocation is known. Only the time differs between the requests a
-    runner sends, so everything else is formatted once per kind of request (``_frame``).
+    requests built before the invocation is known; ``at_s`` replaces the request's time. Only the
+    time differs between the requests a runner sends, so everything else is formatted once per
+    kind of request (``_frame``).
     """
     change = request.change
-    at = repr(change.at)
+    at = repr(change.at if at_s is None else at_s)
     to, owner, counter, entry_head, token_head, final, exclusive, allowed, owners, exclusive_statuses = _frame_of(
         request, own_running_key
     )
@@ -87,6 +87,12 @@ def _frame_of(request: TransitionRequest, own_running_key: bool) -> tuple[str, .
         "=" if own_running_key else (request.exclusive_key or ""),
         request.exclusive_statuses,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _status_values(statuses: frozenset[InvocationStatus]) -> tuple[str, ...]:
+    """Script arguments for a set of statuses (``.value`` of an enum member is slow to read)."""
+    return tuple(sorted(s.value for s in statuses))
 
 
 @functools.lru_cache(maxsize=512)
@@ -142,7 +148,7 @@ class RedisInvocations:
         """Store ``records`` (``register.lua``); with ``send`` the stored ones are also queued by
         the same script (``RegisterAndSend``)."""
         out: list[InvocationRecord] = []
-        reuse = [s.value for s in reuse_statuses]
+        reuse = _status_values(reuse_statuses)
         generation = self.watcher.ready_generation()
         inbox = self.watcher.inbox
         for start in range(0, len(records), _CHUNK):
@@ -161,16 +167,7 @@ class RedisInvocations:
             for record, static, reply in zip(chunk, statics, replies, strict=True):
                 if reply == 0:  # kept so that the final note of this invocation makes a whole record
                     self._remember(dict(zip(codec.STATIC_FIELDS, static, strict=True)))
-                    out.append(
-                        replace(
-                            record,
-                            status=InvocationStatus.REGISTERED,
-                            owner_id=None,
-                            updated_at=now,
-                            num_retries=0,
-                            recoveries=0,
-                        )
-                    )
+                    out.append(record.with_status(InvocationStatus.REGISTERED, None, now, num_retries=0, recoveries=0))
                 else:
                     out.append(codec.to_record(codec.pairs(reply)))
         if generation is not None:

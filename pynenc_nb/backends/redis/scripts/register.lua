@@ -22,10 +22,16 @@ local P, now, send, inbox = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
 local nreuse = tonumber(ARGV[5])
 local reuse = {}
 for i = 6, 5 + nreuse do reuse[#reuse + 1] = ARGV[i] end
-local seq, sent = 0, {}
-if send then
-  local n = (#ARGV - 5 - nreuse) / 16
-  seq = redis.call('INCRBY', P .. 'b:seq', n) - n
+local sent = {}
+-- Send order: the n records of this script take the next n numbers of b:seq, read at the first
+-- record queued (a call handed to an idle worker needs none).
+local seq, seq_base = 0, nil
+local function seq_of(k)
+  if not seq_base then
+    local n = (#ARGV - 5 - nreuse) / 16
+    seq_base = redis.call('INCRBY', P .. 'b:seq', n) - n
+  end
+  return seq_base + k
 end
 -- Per queue: false once a record of this script waits in it (later ones queue behind it, in order).
 local may_hand = {}
@@ -121,7 +127,7 @@ while i <= #ARGV do
       redis.call('RPUSH', P .. 'b:hand:' .. worker, cjson.encode({id, values, h}))
       redis.call('SADD', P .. 'b:queues', queue)
     elseif send then
-      enqueue(P, queue, id, queue_score(ARGV[i + 11], seq))
+      enqueue(P, queue, id, queue_score(ARGV[i + 11], seq_of(seq)))
       sent[queue] = (sent[queue] or 0) + 1
       may_hand[queue] = false
     end
