@@ -109,13 +109,13 @@ class RedisBackend:
         """
         state = self._state
         ending_args: list[str] = []
-        statics: list[dict[str, str] | None] = []
+        statics: list[InvocationRecord | None] = []
         for ending in endings:
             if ending.outcome is None:
                 raise ValueError("an ending sent with a take carries its outcome")
             static = state.cached_static(ending.change.invocation_id)
             statics.append(static)
-            ending_args += [ending.change.invocation_id, "0" if static else "1", *request_args(ending)]
+            ending_args += [ending.change.invocation_id, "0" if static is not None else "1", *request_args(ending)]
         ended: list[TransitionResult | None] = []
         worker = self._worker(runner_id, queues)
         batch_args = [str(batch if batch_tasks else 0), str(len(batch_tasks)), *batch_tasks]

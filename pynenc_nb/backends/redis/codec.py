@@ -74,6 +74,16 @@ def to_record(h: Mapping[str, str]) -> InvocationRecord:
     )
 
 
+def with_values(
+    record: InvocationRecord, status: str, owner: str, retries: str, recoveries: str, updated: str
+) -> InvocationRecord:
+    """``record`` with the mutable values a script returns (``MUTABLE_FIELDS`` order), read as
+    :func:`to_record` reads them."""
+    return record.with_status(
+        InvocationStatus(status), owner or None, float(updated), num_retries=int(retries), recoveries=int(recoveries)
+    )
+
+
 def entry(change: StatusChange) -> str:
     """A history entry: the JSON array [status, owner, runner, at, reason]."""
     head = entry_head(change.status, change.owner_id, change.runner_id)

@@ -127,15 +127,16 @@ class RedisInvocations:
         self.conn = conn
         self.keys = conn.keys
         self.watcher = watcher
-        self._static: dict[str, dict[str, str]] = {}
+        # id -> a record of the invocation, for its static fields: a script then returns only the
+        # mutable values, and a record is rebuilt from them by one constructor call
+        self._static: dict[str, InvocationRecord] = {}
         self._static_lock = threading.Lock()
 
-    def _remember(self, fields: dict[str, str]) -> None:
-        static = {k: fields[k] for k in codec.STATIC_FIELDS if k in fields}
+    def _remember(self, record: InvocationRecord) -> None:
         with self._static_lock:
             if len(self._static) >= _STATIC_CACHE_SIZE:
                 self._static.pop(next(iter(self._static)))
-            self._static[fields["id"]] = static
+            self._static[record.invocation_id] = record
 
     def register(
         self,
@@ -157,17 +158,15 @@ class RedisInvocations:
             args: list[str] = [self.keys.prefix, repr(now), "1" if send else "0", inbox, str(len(reuse)), *reuse]
             # the history entry names no invocation: one for the whole chunk
             entry = codec.entry(StatusChange("", InvocationStatus.REGISTERED, None, registered_by, now))
-            statics = []
             for record in chunk:
-                static = codec.static_values(record)
-                statics.append(static)
-                args += static
+                args += codec.static_values(record)
                 args.append(entry)
             replies = self.conn.eval("register", [], args)
-            for record, static, reply in zip(chunk, statics, replies, strict=True):
+            for record, reply in zip(chunk, replies, strict=True):
                 if reply == 0:  # kept so that the final note of this invocation makes a whole record
-                    self._remember(dict(zip(codec.STATIC_FIELDS, static, strict=True)))
-                    out.append(record.with_status(InvocationStatus.REGISTERED, None, now, num_retries=0, recoveries=0))
+                    stored = record.with_status(InvocationStatus.REGISTERED, None, now, num_retries=0, recoveries=0)
+                    self._remember(stored)
+                    out.append(stored)
                 else:
                     out.append(codec.to_record(codec.pairs(reply)))
         if generation is not None:
@@ -206,23 +205,24 @@ class RedisInvocations:
         result, values, full = reply
         return self.reply_result(result, values, full, static)
 
-    def cached_static(self, invocation_id: str) -> dict[str, str] | None:
+    def cached_static(self, invocation_id: str) -> InvocationRecord | None:
+        """A record of the invocation held for its static fields (its mutable ones may be old)."""
         with self._static_lock:
             return self._static.get(invocation_id)
 
     def reply_result(
-        self, result: str, values: Sequence[str], full: Sequence[str] | None, static: dict[str, str] | None = None
+        self, result: str, values: Sequence[str], full: Sequence[str] | None, static: InvocationRecord | None = None
     ) -> TransitionResult:
         """A script's reply as a TransitionResult: the mutable values over the (cached) static fields."""
-        status, owner, retries, recoveries, updated = values
         if full:
+            status, owner, retries, recoveries, updated = values
             fields = codec.pairs(full)
-            self._remember(fields)
+            fields.update(status=status, owner=owner, retries=retries, recov=recoveries, updated=updated)
+            record = codec.to_record(fields)
+            self._remember(record)
         else:
             assert static is not None
-            fields = dict(static)
-        fields.update(status=status, owner=owner, retries=retries, recov=recoveries, updated=updated)
-        record = codec.to_record(fields)
+            record = codec.with_values(static, *values)
         if result == "applied":
             return TransitionResult(True, record)
         return TransitionResult(False, record, result)
@@ -244,9 +244,8 @@ class RedisInvocations:
             if static is None:
                 continue
             _, status, owner, retries, recoveries, updated, kind, payload, display = note
-            fields = {**static, "status": status, "owner": owner, "retries": retries, "recov": recoveries}
-            fields["updated"] = updated
-            found[invocation_id] = (codec.to_record(fields), Outcome(kind, payload, display) if kind else None)
+            record = codec.with_values(static, status, owner, retries, recoveries, updated)
+            found[invocation_id] = (record, Outcome(kind, payload, display) if kind else None)
         ids = [i for i in dict.fromkeys(invocation_ids) if i not in found]
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
