@@ -106,7 +106,7 @@ def test_an_unreachable_server_fails_fast_saying_what_to_do() -> None:
 
 def test_missing_redis_package_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given the redis package cannot be imported, and our backend module was not imported yet
-    monkeypatch.setitem(sys.modules, "redis", None)  # type: ignore[arg-type]
+    monkeypatch.setitem(sys.modules, "redis", None)
     for name in [m for m in sys.modules if m.startswith("pynenc_nb.backends.redis")]:
         monkeypatch.delitem(sys.modules, name)
     # When a redis:// backend is opened
@@ -153,11 +153,11 @@ def test_a_forked_child_opens_its_own_connections(backend: RedisBackend) -> None
             os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
-        child_client, child_direct, found, moved = pipe.read().split()
+        child_ids = pipe.read().split()
     os.waitpid(pid, 0)
     # Then the child talked over connections of its own, and the parent's still work as before
-    assert found == moved == "True"
-    assert {int(child_client), int(child_direct)}.isdisjoint({parent_client, parent_direct})
+    assert child_ids[2:] == ["True", "True"]
+    assert {int(child_ids[0]), int(child_ids[1])}.isdisjoint({parent_client, parent_direct})
     assert backend.conn.run(lambda c: c.client_id()) == parent_client
     assert backend.conn.command("CLIENT", "ID") == parent_direct
     after = state.get(stored.invocation_id)
@@ -254,7 +254,11 @@ def test_a_lone_waiter_pops_its_inbox_in_its_own_thread(backend: RedisBackend, m
     before = {t.ident for t in threading.enumerate()}
     scripts: list[str] = []
     real_eval = backend.conn.eval
-    monkeypatch.setattr(backend.conn, "eval", lambda name, *a: scripts.append(name) or real_eval(name, *a))
+    def counted(name: str, *args: Any) -> Any:
+        scripts.append(name)
+        return real_eval(name, *args)
+
+    monkeypatch.setattr(backend.conn, "eval", counted)
     # When it ends and the main thread waits for it
     state.transition(cas(stored.invocation_id, S.FAILED, None))
     assert state.wait_final([stored.invocation_id], timeout_s=5) == {stored.invocation_id}
@@ -263,6 +267,59 @@ def test_a_lone_waiter_pops_its_inbox_in_its_own_thread(backend: RedisBackend, m
     assert scripts == ["transition"]
     assert {t.ident for t in threading.enumerate()} == before
     assert backend_keys(backend, f"s:inbox:{state.watcher.token}") == 0
+
+
+def test_threads_waiting_at_once_take_turns_reading_and_each_learns_its_own_end(backend: RedisBackend) -> None:
+    # Given six threads of one process, each waiting on its own invocation
+    state = backend.state()
+    ids = [r.invocation_id for r in state.register([record() for _ in range(6)], None, NON_FINAL)]
+    learned: dict[str, float] = {}
+
+    def wait_for(invocation_id: str) -> None:
+        if state.wait_final([invocation_id], timeout_s=20) == {invocation_id}:
+            learned[invocation_id] = time.monotonic()
+
+    waiters = [threading.Thread(target=wait_for, args=(i,)) for i in ids]
+    for waiter in waiters:
+        waiter.start()
+    time.sleep(0.2)
+    # When the invocations end one by one, the first reader's own first
+    ended: dict[str, float] = {}
+    for invocation_id in ids:
+        state.transition(cas(invocation_id, S.FAILED, None))
+        ended[invocation_id] = time.monotonic()
+        time.sleep(0.1)
+    for waiter in waiters:
+        waiter.join(20)
+    # Then every thread learned of its own end soon after it, whichever thread was reading
+    assert set(learned) == set(ids)
+    late = {i: learned[i] - ended[i] for i in ids if learned[i] - ended[i] > 1.0}
+    assert not late, late
+
+
+def test_an_interrupted_pop_loses_nothing(backend: RedisBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a process waiting on an invocation that ends while it waits
+    state = backend.state()
+    (stored,) = state.register([record()], None, NON_FINAL)
+    watcher = state.watcher
+    real_pop = watcher._pop
+
+    def popped_then_interrupted(key: str, block_s: float) -> list[str]:
+        notes = real_pop(key, block_s)
+        if notes:  # the notes are off the server, and the waiter is interrupted before it reads them
+            monkeypatch.setattr(watcher, "_pop", real_pop)
+            raise KeyboardInterrupt
+        return notes
+
+    monkeypatch.setattr(watcher, "_pop", popped_then_interrupted)
+    threading.Timer(0.2, lambda: state.transition(cas(stored.invocation_id, S.FAILED, None))).start()
+    # When the user interrupts the wait just as its pop took the note of the end
+    with pytest.raises(KeyboardInterrupt):
+        state.wait_final([stored.invocation_id], timeout_s=10)
+    # Then the next wait still learns of it at once (from the store: the popped note is gone)
+    started = time.monotonic()
+    assert state.wait_final([stored.invocation_id], timeout_s=10) == {stored.invocation_id}
+    assert time.monotonic() - started < 1.0
 
 
 def test_a_process_waiting_on_invocations_it_did_not_register_is_told_at_once(url: str) -> None:
@@ -475,9 +532,9 @@ def test_a_resent_take_returns_what_the_first_took_instead_of_taking_another(bac
     assert taken is not None and again is not None
     # Then both replies name the same invocation, started once, and the other message still waits
     assert taken[0] == again[0] and (taken[1], taken[2]) == ("start", "applied") == (again[1], again[2])
-    started = state.get(taken[0])
+    started = state.get(str(taken[0]))
     assert started is not None and started.status is S.RUNNING and started.owner_id == "runner-a"
-    assert [c.status for c in state.history(taken[0])] == [S.REGISTERED, S.PENDING, S.RUNNING]
+    assert [c.status for c in state.history(str(taken[0]))] == [S.REGISTERED, S.PENDING, S.RUNNING]
     assert broker.count("default") == 1
     # And a resend whose first run lost the claim (another runner owns it) says so again
     other = state.get(second.invocation_id)
@@ -588,7 +645,7 @@ def test_results_are_pushed_on_a_server_without_blmpop(backend: RedisBackend, mo
     finisher = threading.Timer(0.3, lambda: [state.transition(cas(i, S.FAILED, None)) for i in ids])
     finisher.start()
     try:
-        started, done = time.monotonic(), set()
+        started, done = time.monotonic(), set[str]()
         while done != set(ids) and time.monotonic() - started < 10:
             done |= state.wait_final([i for i in ids if i not in done], 10)
         elapsed = time.monotonic() - started
