@@ -254,6 +254,7 @@ def test_a_lone_waiter_pops_its_inbox_in_its_own_thread(backend: RedisBackend, m
     before = {t.ident for t in threading.enumerate()}
     scripts: list[str] = []
     real_eval = backend.conn.eval
+
     def counted(name: str, *args: Any) -> Any:
         scripts.append(name)
         return real_eval(name, *args)
