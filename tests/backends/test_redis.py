@@ -323,6 +323,25 @@ def test_an_interrupted_pop_loses_nothing(backend: RedisBackend, monkeypatch: py
     assert time.monotonic() - started < 1.0
 
 
+def test_closing_a_backend_deletes_its_inbox(url: str) -> None:
+    # Given a process whose invocation ended while nobody waited (its note waits in the inbox)
+    app_id = f"inbox-{new_id()[:8]}"
+    backend, other = RedisBackend(url, app_id), RedisBackend(url, app_id)
+    try:
+        state = backend.state()
+        (stored,) = state.register([record()], None, NON_FINAL)
+        state.transition(cas(stored.invocation_id, S.FAILED, None))
+        inbox = f"s:inbox:{state.watcher.token}"
+        assert backend_keys(backend, inbox) == 1
+        # When the process closes its backend
+        backend.close()
+        # Then the inbox is gone, not left to expire a day later
+        assert backend_keys(other, inbox) == 0
+    finally:
+        other.purge()
+        other.close()
+
+
 def test_a_process_waiting_on_invocations_it_did_not_register_is_told_at_once(url: str) -> None:
     # Given two processes of one app (two backend objects: two inboxes), one registering
     app_id = f"watch-{new_id()[:8]}"

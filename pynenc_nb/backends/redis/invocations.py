@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor
 from pynenc_nb.backends.redis import codec
+from pynenc_nb.backends.redis.bounded import Bounded
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.notify import FinalWatcher
 from pynenc_nb.exceptions import InvocationNotFoundError
@@ -30,7 +31,8 @@ _FINALS = [s.value for s in FINAL_STATUSES]
 _ALL_STATUSES = [s.value for s in InvocationStatus]
 _COUNTERS = {None: "", "num_retries": "retries", "recoveries": "recov"}
 _CHUNK = 500  # ids per script call or pipeline
-_STATIC_CACHE_SIZE = 4096  # static halves of invocations kept per process (oldest evicted first)
+_STATIC_CACHE_SIZE = 4096  # records kept per process for their static fields (oldest evicted first)
+_STATIC_CACHE_BYTES = 32 * 1024 * 1024  # and at most this much of their arguments
 
 
 def request_args(request: TransitionRequest, *, own_running_key: bool = False, at_s: float | None = None) -> list[str]:
@@ -129,14 +131,14 @@ class RedisInvocations:
         self.watcher = watcher
         # id -> a record of the invocation, for its static fields: a script then returns only the
         # mutable values, and a record is rebuilt from them by one constructor call
-        self._static: dict[str, InvocationRecord] = {}
+        self._static: Bounded[str, InvocationRecord] = Bounded(
+            _STATIC_CACHE_SIZE, _STATIC_CACHE_BYTES, lambda r: len(r.arguments)
+        )
         self._static_lock = threading.Lock()
 
     def _remember(self, record: InvocationRecord) -> None:
         with self._static_lock:
-            if len(self._static) >= _STATIC_CACHE_SIZE:
-                self._static.pop(next(iter(self._static)))
-            self._static[record.invocation_id] = record
+            self._static.put(record.invocation_id, record)
 
     def register(
         self,

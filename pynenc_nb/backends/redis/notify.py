@@ -26,6 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
+from pynenc_nb.backends.redis.bounded import Bounded
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.exceptions import BackendError
 from pynenc_nb.records import new_id
@@ -33,6 +34,7 @@ from pynenc_nb.records import new_id
 log = logging.getLogger("pynenc.backends.redis")
 KNOWN_FINAL_CAP = 20_000
 NOTES_CAP = 4096  # final notes kept for a waiter to read (they hold results), oldest dropped first
+NOTES_BYTES = 32 * 1024 * 1024  # and at most this much of their results
 FALLBACK_RECHECK_S = 0.2  # store re-check interval while pops fail
 READ_TICK_S = 0.5  # longest block of one BLMPOP (how often a reader looks at the stop flag)
 POP_BATCH = 1000  # ids per BLMPOP
@@ -70,7 +72,7 @@ class FinalWatcher:
         self._verified: dict[str, int] = {}
         # id -> its final note ([id, status, owner, retries, recov, updated, kind, payload, display]),
         # for a waiter about to read it: ``settled`` then needs no round trip
-        self._notes: dict[str, list[str]] = {}
+        self._notes: Bounded[str, list[str]] = Bounded(NOTES_CAP, NOTES_BYTES, lambda note: len(note[7]))
         self._ready = True  # pops work (what reaches the inbox before the first pop waits there)
         self._generation = 0
         self._reading = False  # a waiting thread is popping the inbox for all
@@ -250,7 +252,7 @@ class FinalWatcher:
         """The notes announced for these ids (mutable values and outcome), each handed out once."""
         with self._cond:
             notes = self._notes
-            return {i: notes.pop(i) for i in invocation_ids if i in notes} if notes else {}
+            return {i: note for i in invocation_ids if (note := notes.pop(i)) is not None} if notes else {}
 
     def _announce(self, items: Sequence[str]) -> None:
         """Record popped notes and wake the waiters they concern (called holding the lock)."""
@@ -262,19 +264,23 @@ class FinalWatcher:
             awaited = verified.pop(invocation_id, None) is not None
             watchers = watching.get(invocation_id)
             if watchers or awaited:  # registered or watched here: likely to be read soon
-                notes[invocation_id] = note
+                notes.put(invocation_id, note)
             if watchers:
                 woken = True
                 for watch in watchers:
                     watch.hits.add(invocation_id)
-        while len(notes) > NOTES_CAP:
-            notes.pop(next(iter(notes)))
         while len(known) > KNOWN_FINAL_CAP:
             known.popitem(last=False)
         if woken:
             self._cond.notify_all()
 
     def close(self) -> None:
-        """A thread reading now sees the flag within ``READ_TICK_S``; nothing else runs here."""
-        if self._pid == os.getpid():
-            self._stop.set()
+        """No more waiting here: a thread reading sees the flag within ``READ_TICK_S``, and the
+        inbox goes (notes of invocations that end later would only wait there for its expiry)."""
+        if self._pid != os.getpid():
+            return
+        self._stop.set()
+        try:
+            self.conn.command("DEL", f"{self.conn.keys.prefix}s:inbox:{self.token}", retries=0)
+        except BackendError as exc:  # it expires on its own
+            log.debug("could not delete the inbox: %s", exc)
