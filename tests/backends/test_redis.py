@@ -11,7 +11,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -852,6 +852,172 @@ def test_a_handed_call_whose_pop_reply_was_lost_is_taken_again(
     assert take_again.invocation_id == call.invocation_id
     assert take_again.started is not None and take_again.started.applied
     assert take_again.started.record.status is S.RUNNING and take_again.started.record.owner_id == "runner-a"
+
+
+def _handed_running(backend: RedisBackend, runner_id: str) -> tuple[Any, str]:
+    """This thread as a worker of ``runner_id`` that was just handed a call: (its plan, the call's id)."""
+    plan = _plan(runner_id)
+    assert backend.take_and_start(["default"], runner_id, plan, 0.05) == ([], [])  # offers to wait
+    call = record()
+    backend.register_and_send([call], None, NON_FINAL)
+    _, takes = backend.take_and_start(["default"], runner_id, plan, 5.0)
+    assert [t.invocation_id for t in takes] == [call.invocation_id]
+    return plan, call.invocation_id
+
+
+def _ending(invocation_id: str, runner_id: str) -> TransitionRequest:
+    from pynenc_nb.records import Outcome
+
+    return replace(cas(invocation_id, S.SUCCESS, runner_id), outcome=Outcome("result", "1", "1"))
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, backend: RedisBackend) -> list[str]:
+    """Names of what this thread sends through this backend from now on: script names, else
+    command names (a script and a command sent in one write: both, joined by +)."""
+    sent: list[str] = []
+    me = threading.current_thread()
+    real_eval, real_command, real_then = backend.conn.eval, backend.conn.command, backend.conn.eval_then
+
+    def note(name: str) -> None:
+        if threading.current_thread() is me:
+            sent.append(name)
+
+    def eval_(name: str, *args: Any) -> Any:
+        note(name)
+        return real_eval(name, *args)
+
+    def command(*args: Any, **kwargs: Any) -> Any:
+        note(str(args[0]))
+        return real_command(*args, **kwargs)
+
+    def eval_then(name: str, args: Sequence[Any], then: Sequence[Any], unblock: Any) -> Any:
+        note(f"{name}+{then[0]}")
+        return real_then(name, args, then, unblock)
+
+    monkeypatch.setattr(backend.conn, "eval", eval_)
+    monkeypatch.setattr(backend.conn, "command", command)
+    monkeypatch.setattr(backend.conn, "eval_then", eval_then)
+    return sent
+
+
+def test_a_worker_back_from_a_call_ends_it_and_blocks_in_one_write(
+    backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a worker running a call it was handed, the queue empty
+    _running(backend, "runner-a")
+    plan, running = _handed_running(backend, "runner-a")
+    sent = _spy(monkeypatch, backend)
+    # When it sends that call's end with its next take, and a new call comes 0.2 s later
+    arrival = threading.Timer(0.2, lambda: backend.register_and_send([record()], None, NON_FINAL))
+    arrival.start()
+    try:
+        ended, takes = backend.take_and_start(["default"], "runner-a", plan, 5.0, [_ending(running, "runner-a")])
+    finally:
+        arrival.join()
+    # Then the end is stored, the new call is handed to it, and take and blocking pop went as one
+    assert len(ended) == 1 and ended[0] is not None and ended[0].applied and ended[0].record.status is S.SUCCESS
+    assert len(takes) == 1 and takes[0].started is not None and takes[0].started.record.status is S.RUNNING
+    assert sent == ["take_start+BLPOP"]
+
+
+def test_a_worker_that_finds_work_with_its_blocking_pop_behind_returns_at_once(backend: RedisBackend) -> None:
+    # Given a worker running a call it was handed, and another call queued meanwhile
+    _running(backend, "runner-a")
+    plan, running = _handed_running(backend, "runner-a")
+    queued = record()
+    backend.state().register([queued], None, NON_FINAL)
+    backend.broker().send_many([("default", queued.invocation_id, 0)])
+    # When it ends its call with a take (its blocking pop in the same write, for 5 s)
+    started = time.monotonic()
+    ended, takes = backend.take_and_start(["default"], "runner-a", plan, 5.0, [_ending(running, "runner-a")])
+    # Then the take's own marker unblocked the pop at once, and nothing is left on its hand list
+    assert time.monotonic() - started < 1.0
+    assert ended[0] is not None and ended[0].applied
+    assert [t.invocation_id for t in takes] == [queued.invocation_id]
+    assert backend.conn.command("LLEN", backend.conn.keys.hand(backend._worker("runner-a", ["default"]).name)) == 0
+
+
+def test_a_stale_marker_on_a_hand_list_is_no_call(backend: RedisBackend) -> None:
+    from pynenc_nb.backends.redis.keys import HAND_MARK
+
+    # Given a worker offering to wait, with a marker left on its hand list (a failed pipelined take)
+    _running(backend, "runner-a")
+    plan = _plan("runner-a")
+    assert backend.take_and_start(["default"], "runner-a", plan, 0.05) == ([], [])
+    hand_key = backend.conn.keys.hand(backend._worker("runner-a", ["default"]).name)
+    backend.conn.command("RPUSH", hand_key, HAND_MARK)
+    # When it blocks again and a call is handed to it 0.2 s later
+    call = record()
+    arrival = threading.Timer(0.2, lambda: backend.register_and_send([call], None, NON_FINAL))
+    arrival.start()
+    try:
+        started = time.monotonic()
+        _, takes = backend.take_and_start(["default"], "runner-a", plan, 5.0)
+    finally:
+        arrival.join()
+    # Then the marker only woke it: it got the call, when it came
+    assert [t.invocation_id for t in takes] == [call.invocation_id] and time.monotonic() - started >= 0.15
+    # And a marker is skipped by a take looking at its hand list, and by a worker that leaves
+    backend.conn.command("RPUSH", hand_key, HAND_MARK)
+    assert backend.take_and_start(["default"], "runner-a", plan, 0.0) == ([], [])
+    backend.conn.command("RPUSH", hand_key, HAND_MARK)
+    assert backend.withdraw("runner-a") == [] and backend.conn.command("LLEN", hand_key) == 0
+
+
+def test_a_worker_whose_scripts_were_flushed_still_ends_and_takes_without_waiting(
+    backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a worker running a call it was handed, another call queued, and a server that forgot
+    # its scripts (SCRIPT FLUSH)
+    _running(backend, "runner-a")
+    plan, running = _handed_running(backend, "runner-a")
+    queued = record()
+    backend.state().register([queued], None, NON_FINAL)
+    backend.broker().send_many([("default", queued.invocation_id, 0)])
+    sent = _spy(monkeypatch, backend)
+    backend.conn.run(lambda c: c.script_flush())
+    # When it ends its call with a take (its blocking pop behind it, for 5 s)
+    started = time.monotonic()
+    ended, takes = backend.take_and_start(["default"], "runner-a", plan, 5.0, [_ending(running, "runner-a")])
+    # Then the failed script did not leave the pop blocking: the plain take ran after a reload
+    assert time.monotonic() - started < 1.0 and sent[0] == "take_start+BLPOP" and "take_start" in sent[1:]
+    assert ended[0] is not None and ended[0].applied
+    assert [t.invocation_id for t in takes] == [queued.invocation_id]
+
+
+def test_a_call_handed_to_the_pop_behind_a_take_is_not_lost_with_the_reply(
+    backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a worker ending its call with a take, its blocking pop behind it in the same write, and
+    # a connection that drops once the pop has taken a newly handed call (the reply never arrives)
+    _running(backend, "runner-a")
+    plan, running = _handed_running(backend, "runner-a")
+    real_then = backend.conn.eval_then
+
+    def drop_reply(*args: Any) -> Any:
+        reply, popped = real_then(*args)
+        if popped and "b:hand:" in popped[0]:
+            raise BackendUnavailableError("connection lost", url=backend.conn.url)
+        return reply, popped
+
+    monkeypatch.setattr(backend.conn, "eval_then", drop_reply)
+    call = record()
+    arrival = threading.Timer(0.2, lambda: backend.register_and_send([call], None, NON_FINAL))
+    arrival.start()
+    ending = _ending(running, "runner-a")
+    try:
+        with pytest.raises(BackendUnavailableError):
+            backend.take_and_start(["default"], "runner-a", plan, 5.0, [ending])
+    finally:
+        arrival.join()
+    # When the worker takes again, sending its ending again (it does not know it was stored)
+    ended, takes = backend.take_and_start(["default"], "runner-a", plan, 1.0, [ending])
+    # Then the ending is reported stored, once, and the call handed to the lost pop comes back
+    assert ended[0] is not None and ended[0].applied
+    assert [c.status for c in backend.state().history(running)][-1] is S.SUCCESS
+    assert [c.status for c in backend.state().history(running)].count(S.SUCCESS) == 1
+    assert [t.invocation_id for t in takes] == [call.invocation_id]
+    assert takes[0].started is not None and takes[0].started.record.owner_id == "runner-a"
 
 
 def test_a_thread_runner_is_handed_calls_while_idle_and_withdraws_when_it_stops(url: str) -> None:

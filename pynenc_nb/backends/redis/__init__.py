@@ -21,9 +21,10 @@ from typing import Any
 from pynenc_nb.backends.redis.broker import RedisBroker
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.invocations import frame_args, request_args
+from pynenc_nb.backends.redis.keys import HAND_MARK
 from pynenc_nb.backends.redis.state import RedisState
 from pynenc_nb.backends.redis.triggers import RedisArgCache, RedisTriggerStore
-from pynenc_nb.exceptions import BackendUnavailableError
+from pynenc_nb.exceptions import BackendError, BackendUnavailableError
 from pynenc_nb.records import InvocationRecord, TakenStart, TransitionRequest, TransitionResult, new_id
 from pynenc_nb.status import InvocationStatus
 
@@ -44,6 +45,7 @@ class _Worker:
     member: str = ""  # its idle-set entry: the name and its claim and start frames
     offered: bool = False  # its last take found the queue empty and put it in the idle set
     lost: bool = False  # a blocking pop failed after an offer: a hand-off's reply may be lost
+    idle_likely: bool = False  # its last take found nothing, or it was handed its last call
     # its (claim, start) templates, from the runner's plan: only their times change between takes
     plan: tuple[TransitionRequest, TransitionRequest] | None = None
     takes: Iterator[int] = field(default_factory=itertools.count)  # names each take, with the serial
@@ -127,8 +129,10 @@ class RedisBackend:
                 worker.member = f"{worker.name}\n{json.dumps(frames)}"
         claim, start = worker.plan
 
-        def attempt() -> list[TakenStart] | None:
-            nonlocal ending_args
+        hand_key = self.conn.keys.hand(worker.name)
+
+        def send(then_block_s: float | None = None) -> tuple[Any, Any]:
+            """The take script; with ``then_block_s``, the worker's blocking pop in the same write."""
             now = time.time()  # the time of this attempt, for the claim and the start
             mode = "r" if worker.lost else "u" if worker.offered else ""
             offer = worker.queue is not None and timeout_s > 0
@@ -141,7 +145,7 @@ class RedisBackend:
                 # names this take: a resent script returns what it took instead of taking again
                 f"{worker.serial}.{next(worker.takes)}",
                 worker.name,
-                mode,
+                mode if then_block_s is None else f"{mode}p",
                 worker.member,
                 until,
                 *batch_args,
@@ -149,9 +153,19 @@ class RedisBackend:
                 *ending_args,
                 *queues,
             ]
-            reply_endings, reply = self.conn.eval("take_start", [], args)
+            if then_block_s is None:
+                return self.conn.eval("take_start", [], args), None
+            pop = ("BLPOP", hand_key, *[self.conn.keys.wake(q) for q in queues], then_block_s)
+            # the unblocking push goes over a pooled connection: this thread's own waits on the pop
+            unblock = lambda: self.conn.run(lambda c: c.rpush(hand_key, HAND_MARK))  # noqa: E731
+            return self.conn.eval_then("take_start", args, pop, unblock)
+
+        def received(reply: Any) -> list[TakenStart] | None:
+            nonlocal ending_args
+            reply_endings, taken = reply
             worker.lost = False
-            worker.offered = bool(until) and not reply
+            worker.offered = worker.queue is not None and timeout_s > 0 and not taken
+            worker.idle_likely = not taken
             if ending_args:
                 ending_args = []  # stored: later attempts of this take do not carry them again
                 for static, stored in zip(statics, reply_endings, strict=True):
@@ -160,20 +174,45 @@ class RedisBackend:
                         continue
                     result, values, full = stored
                     ended.append(state.reply_result(result, values, full, static))
-            if not reply:
+            if not taken:
                 return None
-            return [self._taken(*taken) for taken in reply]
+            return [self._taken(*item) for item in taken]
 
-        def handed(item: str) -> list[TakenStart]:
+        def attempt() -> list[TakenStart] | None:
+            return received(send()[0])
+
+        def handed(item: str) -> list[TakenStart] | None:
+            if item == HAND_MARK:
+                return None  # a wake-up left by a pipelined take, no invocation
             worker.offered = False  # register.lua took this worker out of the idle set
+            worker.idle_likely = True
             invocation_id, values, fields = json.loads(item)
             return [self._taken(invocation_id, "start", "applied", values, fields)]
 
-        hand = (self.conn.keys.hand(worker.name), handed) if worker.queue is not None else None
+        hand = (hand_key, handed) if worker.queue is not None else None
         try:
             # Endings are stored now, whatever the queues hold: never behind a blocking wait. After
             # a failed pop, what may have been handed over is looked for before blocking again.
             taken: list[TakenStart] | None = None
+            if endings and hand is not None and timeout_s > 0 and worker.idle_likely and not worker.lost:
+                # Most likely the queue is empty again (calls come one at a time): the take and the
+                # blocking pop that follows it go in one write (the take unblocks the pop when it
+                # does find work), saving the worker a send and the server a wake-up per call.
+                try:
+                    reply, popped = send(max(0.01, min(timeout_s, self.conn.max_block_s)))
+                except BackendError as exc:
+                    worker.lost = True  # the pop may have taken a hand-off: the next take looks for it
+                    if isinstance(exc, BackendUnavailableError):
+                        raise
+                    # the script failed (NOSCRIPT after a flush: reloaded): the plain take below
+                else:
+                    taken = self._broker.attempt(queues, runner_id, lambda: received(reply))
+                    more = handed(popped[1]) if popped is not None and popped[0] == hand_key else None
+                    if taken is not None or more is not None:
+                        return ended, [*(taken or []), *(more or [])]
+                    if popped is None:
+                        return ended, []  # the block timed out: the caller's next take starts with a take
+                    # a wake-up token (something was queued) or a stale marker: take, then block
             if endings or worker.lost:
                 taken = self._broker.attempt(queues, runner_id, attempt)
                 if taken is not None or timeout_s <= 0:
@@ -181,7 +220,7 @@ class RedisBackend:
             taken = self._broker.wait_for(queues, runner_id, timeout_s, attempt, hand)
             return ended, taken or []
         except BackendUnavailableError:
-            worker.lost = worker.offered  # the pop of a hand-off may have been lost with its reply
+            worker.lost = worker.lost or worker.offered  # the pop of a hand-off may be lost with its reply
             raise
 
     def _taken(self, invocation_id: str, step: str, result: str, values: Sequence[str], full: Any) -> TakenStart:

@@ -62,14 +62,15 @@ class RedisBroker:
         consumer_id: str,
         timeout_s: float,
         attempt: Callable[[], T | None],
-        hand: tuple[str, Callable[[str], T]] | None = None,
+        hand: tuple[str, Callable[[str], T | None]] | None = None,
     ) -> T | None:
         """``attempt()`` (a script taking from ``queues``) until it returns something or time is up.
 
         Between attempts the consumer blocks on the queues' wake-up lists, never polls. With
         ``hand`` (a list key and a decoder) it blocks on that list first: an item there is work
-        handed over already taken (``register.lua``), returned decoded without an attempt. That pop
-        is never resent (``retries=0``): a failure is the caller's to recover.
+        handed over already taken (``register.lua``), returned decoded without an attempt (None from the
+        decoder: nothing handed, block again). That pop is never resent (``retries=0``): a failure is
+        the caller's to recover.
         """
         if not queues:
             return None
@@ -97,7 +98,10 @@ class RedisBroker:
             block_s = max(0.01, min(remaining, self.conn.max_block_s))
             woken = self._block(wake_keys, block_s, resend=hand is None)
             if hand is not None and woken is not None and woken[0] == hand[0]:
-                return hand[1](woken[1])
+                handed = hand[1](woken[1])
+                if handed is not None:
+                    return handed
+                continue  # a wake-up with nothing handed (a marker): block again
             if woken is None and deadline - time.monotonic() <= 0.01:
                 return None  # the caller's next receive starts with a take: nothing waits unseen for long
             taken = self.attempt(queues, consumer_id, attempt)  # also between long blocks: a token may have gone astray

@@ -251,6 +251,45 @@ class Connection:
                     raise result
         return results[-1]
 
+    def eval_then(
+        self, name: str, args: Sequence[Any], command: Sequence[Any], unblock: Callable[[], None]
+    ) -> tuple[Any, Any]:
+        """Run a script and, in the same write, a blocking ``command`` that the script itself
+        unblocks when the caller will not need to block: one send instead of two. Returns both
+        replies.
+
+        Never resent (the blocking command may have popped something). When the script fails
+        (its reply an error, NOSCRIPT included), ``unblock()`` makes the command return before its
+        timeout; the script is then reloaded if needed and the error raised, for the caller to
+        take its plain path.
+        """
+        script = self.scripts[name]
+        pending: list[tuple[Script, Sequence[str], Sequence[Any]]] = getattr(self._local, "pending", [])
+        self._local.pending = []
+        calls = [self._evalsha(s, keys, a) for s, keys, a in [*pending, (script, [], args)]]
+
+        def exchange(conn: Any) -> tuple[list[Any], Any]:
+            conn.send_packed_command(_packed(conn, [*calls, tuple(command)]))
+            replies: list[Any] = []
+            for _ in calls:
+                try:
+                    replies.append(conn.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+            if isinstance(replies[-1], ResponseError):
+                unblock()
+            return replies, conn.read_response()
+
+        with self.guard():
+            replies, blocked = self._io(exchange, retries=0)
+            failed = next((r for r in replies if isinstance(r, ResponseError)), None)
+            if isinstance(failed, NoScriptError):
+                for stale, _, _ in [*pending, (script, [], args)]:
+                    stale.sha = self._command("SCRIPT", "LOAD", stale.source)
+            if failed is not None:
+                raise failed
+        return replies[-1], blocked
+
     def defer(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
         """A script whose reply nobody needs: inside a group it rides along with the next call."""
         if getattr(self._local, "depth", 0):

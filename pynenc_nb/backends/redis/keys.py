@@ -41,7 +41,8 @@ Broker (``b:``)::
     b:idle:<queue>          zset    workers blocked on the queue, each "<worker>\\n<claim and start
                                     frames as JSON>", score the time until which it is there
     b:hand:<worker>         list    invocations handed to the worker, already started (JSON [id, mutable
-                                    values, fields]): register.lua hands a new call to an idle worker
+                                    values, fields]): register.lua hands a new call to an idle worker;
+                                    or HAND_MARK, which only wakes the worker (take_start.lua)
 
 Triggers (``t:``)::
 
@@ -64,6 +65,7 @@ from __future__ import annotations
 import re
 
 PORTS = ("s", "b", "t", "c")
+HAND_MARK = "-"  # a b:hand item that is no invocation, only a wake-up (HAND_MARK in lib.lua too)
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 

@@ -8,7 +8,9 @@ local P, worker, member, queue, runner, lost = ARGV[1], ARGV[2], ARGV[3], ARGV[4
 if member ~= '' then redis.call('ZREM', P .. 'b:idle:' .. queue, member) end
 local hand = P .. 'b:hand:' .. worker
 local ids = {}
-for _, item in ipairs(redis.call('LRANGE', hand, 0, -1)) do ids[#ids + 1] = cjson.decode(item)[1] end
+for _, item in ipairs(redis.call('LRANGE', hand, 0, -1)) do
+  if item ~= HAND_MARK then ids[#ids + 1] = cjson.decode(item)[1] end
+end
 redis.call('DEL', hand)
 local took = redis.call('HGET', P .. 'b:took', worker)
 if lost == '1' and took then

@@ -6,6 +6,7 @@ local SCORE_SPAN = 1099511627776  -- 2^40: queue score = -priority * 2^40 + seq
 local WAKE_CAP = 128              -- wake-up tokens kept per queue
 local MAX_PRIORITY = 4095         -- |priority| bound that keeps scores exact (broker.py)
 local INBOX_TTL_S = 86400         -- an inbox nobody pops (its process is gone) expires
+local HAND_MARK = '-'             -- on a b:hand list: no invocation, only a wake-up (take_start.lua)
 
 local function present(value)
   return value and value ~= ''

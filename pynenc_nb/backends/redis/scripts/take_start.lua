@@ -9,7 +9,9 @@
 --       (request_at in lib.lua; their ids come from the message), 25 a nonce naming this take,
 --       26 the worker (runner id and thread), 27 mode: '' plain, 'u' the worker may be idle (in
 --       b:idle, or handed an invocation), 'r' the same after the worker may have lost the reply of
---       the pop of a hand-off, 28 the worker's idle-set member ('' unless mode or 29 needs it),
+--       the pop of a hand-off; with a 'p' after it, the worker's BLPOP on its b:hand list follows
+--       this script in the same write, so a take that returns work pushes the marker '-' there
+--       for that BLPOP to return at once; 28 the worker's idle-set member ('' unless needed),
 --       29 stay idle until this time if the queue is empty ('' = do not offer; one queue only),
 --       30 how many more invocations to take after a first one started (a batch: only of the tasks
 --       named next, and without a running key), 31 the number f of those task ids, 32..31+f the
@@ -28,6 +30,9 @@
 local P = ARGV[1]
 local claim, start = request_at(3, false), request_at(14, false)
 local worker, mode, member, until_at = ARGV[26], ARGV[27], ARGV[28], ARGV[29]
+local hand = P .. 'b:hand:' .. worker
+local pipelined = string.sub(mode, -1) == 'p'
+if pipelined then mode = string.sub(mode, 1, -2) end
 local extra, nfast = tonumber(ARGV[30]), tonumber(ARGV[31])
 local fast = {}
 for k = 32, 31 + nfast do fast[ARGV[k]] = true end
@@ -46,6 +51,11 @@ for k = 0, nend - 1 do
     if ARGV[base + 1] == '1' then static = redis.call('HGETALL', P .. 's:inv:' .. end_id) end
     endings[k + 1] = {result, values, static}
   end
+end
+-- What the take returns; with a BLPOP behind this script, work taken unblocks it.
+local function reply(taken)
+  if pipelined and taken then redis.call('RPUSH', hand, HAND_MARK) end
+  return {endings, taken}
 end
 local function item(id, step, result, values, flat)
   local static = false
@@ -79,11 +89,12 @@ if took then
         again[#again + 1] = item(took_id, 'start', 'applied', values_of(cur))
       end
     end
-    return {endings, again}
+    return reply(again)
   end
 end
 if mode ~= '' then
-  local handed = redis.call('LPOP', P .. 'b:hand:' .. worker)
+  local handed = redis.call('LPOP', hand)
+  while handed == HAND_MARK do handed = redis.call('LPOP', hand) end  -- left by a failed pipelined take
   local handed_id = handed and cjson.decode(handed)[1]
   if not handed_id and mode == 'r' and took then
     -- popped by a BLPOP whose reply may never have arrived: given again if still started for us
@@ -93,7 +104,7 @@ if mode ~= '' then
   end
   if handed_id then
     redis.call('HSET', P .. 'b:took', worker, ARGV[25] .. '\t' .. handed_id)
-    return {endings, {started_for_worker(handed_id)}}
+    return reply({started_for_worker(handed_id)})
   end
 end
 local id = pop_best(P, first_queue)
@@ -148,4 +159,4 @@ else
   end
 end
 redis.call('HSET', P .. 'b:took', worker, ARGV[25] .. '\t' .. table.concat(ids, ','))
-return {endings, taken}
+return reply(taken)
