@@ -48,6 +48,17 @@ def _packed(conn: Any, commands: Sequence[Sequence[Any]]) -> list[bytes]:
     return [b"".join(hiredis.pack_command(tuple(command)) for command in commands)]
 
 
+def _replies(conn: Any, count: int) -> list[Any]:
+    """The next ``count`` replies of a pipeline, an error reply in place as its exception."""
+    replies: list[Any] = []
+    for _ in range(count):
+        try:
+            replies.append(conn.read_response())
+        except ResponseError as exc:
+            replies.append(exc)
+    return replies
+
+
 T = TypeVar("T")
 SOCKET_TIMEOUT_S = 10.0  # a reply slower than this is a dead connection (blocking reads stay below it)
 CONNECT_TIMEOUT_S = 5.0
@@ -199,13 +210,7 @@ class Connection:
 
         def exchange(conn: Any) -> list[Any]:
             conn.send_packed_command(_packed(conn, commands))
-            replies: list[Any] = []
-            for _ in commands:
-                try:
-                    replies.append(conn.read_response())
-                except ResponseError as exc:
-                    replies.append(exc)
-            return replies
+            return _replies(conn, len(commands))
 
         with self.guard():
             return self._io(exchange)
@@ -270,12 +275,7 @@ class Connection:
 
         def exchange(conn: Any) -> tuple[list[Any], Any]:
             conn.send_packed_command(_packed(conn, [*calls, tuple(command)]))
-            replies: list[Any] = []
-            for _ in calls:
-                try:
-                    replies.append(conn.read_response())
-                except ResponseError as exc:
-                    replies.append(exc)
+            replies = _replies(conn, len(calls))
             if isinstance(replies[-1], ResponseError):
                 unblock()
             return replies, conn.read_response()

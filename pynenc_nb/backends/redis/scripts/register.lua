@@ -1,5 +1,6 @@
 --! uses lib
--- Store new invocations (REGISTERED, one history entry each) and their indexes, atomically.
+-- Store new invocations (REGISTERED, one history entry each; RUNNING when handed, below) and their
+-- indexes, atomically.
 -- KEYS: none; every key is built from the prefix P.
 --   writes  s:inv:<id>, s:hist:<id>, s:ix:st:REGISTERED, s:ix:task:<task>, s:ix:call:<task>|<call>,
 --           s:ix:parent:<p>, s:ix:wf:<wf>, s:ix:run:<runk>, s:rk:REGISTERED:<runk>, s:rg:REGISTERED:<regk>
