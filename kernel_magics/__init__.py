@@ -1,11 +1,5 @@
 """IPython magics and runner launchers for pynenc_nb (``%load_ext pynenc_nb``)."""
 
-from __future__ import annotations
+from kernel_magics.extension import load_ipython_extension
 
-from typing import Any
-
-
-def load_ipython_extension(ipython: Any) -> None:
-    from kernel_magics.magics import PynencMagics
-
-    ipython.register_magics(PynencMagics)
+__all__ = ["load_ipython_extension"]

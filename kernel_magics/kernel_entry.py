@@ -26,20 +26,22 @@ def serve(
     """Start the runner in this kernel's background and return its runner id."""
     global _runner
     from pynenc_nb.app import Pynenc
+    from pynenc_nb.logs import configure_logging
     from pynenc_nb.runners import make_runner
 
     path = Path(settings_file)
     settings = json.loads(path.read_text())
     path.unlink(missing_ok=True)
     os.environ.update(settings)
-    handler = logging.FileHandler(log_file)
-    logging.getLogger("pynenc").addHandler(handler)
     app = Pynenc(app_id=settings["PYNENC__APP_ID"])
     if overrides:
         app.conf = app.conf.replace(**overrides)
+    configure_logging(app.conf)
+    handler = logging.FileHandler(log_file)
+    handler.setFormatter(logging.getLogger("pynenc").handlers[0].formatter)
+    logging.getLogger("pynenc").addHandler(handler)
     runner = make_runner(app, runner_cls)
     runner.name = name
-    handler.setFormatter(logging.getLogger("pynenc").handlers[0].formatter)
     if stop_with_pid:
         runner.stop_when_process_ends(stop_with_pid)
         threading.Thread(target=_exit_after_stop, args=(runner,), daemon=True).start()
@@ -54,7 +56,7 @@ def _exit_after_stop(runner: BaseRunner) -> None:
     Not when the launcher asked for the stop: it is waiting for the reply of ``stop()`` and then
     shuts the kernel down itself (killing the kernel first made every stop wait out the timeout).
     """
-    runner._stopped.wait()
+    runner.wait_stopped()
     if runner.stopping and not _stop_requested.is_set():
         os.kill(os.getpid(), signal.SIGTERM)
 

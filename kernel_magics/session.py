@@ -8,14 +8,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kernel_magics import launchers
-from kernel_magics.launchers.registry import RunnerRegistry
-from pynenc_nb.app import Pynenc
+from pynenc_nb.app import Pynenc, app_of
 from pynenc_nb.exceptions import ConfigError, InvocationNotFoundError, RunnerError
 from pynenc_nb.invocation import Invocation
+from pynenc_nb.launched_runners import LaunchedRunners
 from pynenc_nb.summary import app_summary, format_summary
 
 if TYPE_CHECKING:
-    from pynenc_nb.widgets import FamilyTree, Monitor, Timeline
+    from pynenc_nb.widgets import FamilyTree, MonitorPanel, Timeline
 
 
 class Rendered:
@@ -126,7 +126,7 @@ class NotebookSession:
         return grid(["name", "state"], [[n, state] for n, state in stopped.items()])
 
     def logs(self, name: str, lines: int) -> Rendered:
-        entry = RunnerRegistry().get(name)
+        entry = LaunchedRunners().get(name)
         if entry is None:
             raise RunnerError(f"no launched runner named {name!r}")
         text = launchers.tail(entry, lines)
@@ -152,10 +152,10 @@ class NotebookSession:
                 invocation_id=invocation_id,
             ) from None
 
-    def monitor(self) -> Monitor:
-        from pynenc_nb.widgets import Monitor
+    def monitor(self) -> MonitorPanel:
+        from pynenc_nb.widgets import MonitorPanel
 
-        return Monitor(self.app)
+        return MonitorPanel(self.app)
 
     def invocation_ref(self, reference: str) -> tuple[Pynenc, str]:
         """A notebook variable holding an Invocation (or an id string), else the text as an id."""
@@ -163,7 +163,7 @@ class NotebookSession:
         if reference.isidentifier() and reference in namespace:
             value = namespace[reference]
             if isinstance(value, Invocation):
-                return value.app, value.invocation_id
+                return app_of(value), value.invocation_id
             if isinstance(value, str):
                 return self.app, value
             raise ConfigError(

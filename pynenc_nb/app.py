@@ -9,38 +9,33 @@ import logging
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, TypeVar, overload
 
-from pynenc_nb import shipping
+from pynenc_nb import live_apps, shipping
 from pynenc_nb.backends import Backends
-from pynenc_nb.backends.urls import default_sqlite_url, redact_url, scheme_of, sqlite_path
 from pynenc_nb.conf import PynencConfig, load_config
+from pynenc_nb.conf.urls import default_sqlite_url, redact_url, scheme_of, sqlite_path
 from pynenc_nb.exceptions import ConfigError, TaskLoadError, TaskNotFoundError
 from pynenc_nb.invocation import Invocation
-from pynenc_nb.logs import configure_logging
 from pynenc_nb.orchestrator import Orchestrator
 from pynenc_nb.ports import ArgCache, Broker, StateBackend, TriggerStore
-from pynenc_nb.records import RunnerContext, RunnerInfo
+from pynenc_nb.records import CODE_NAMESPACE, TASKS_NAMESPACE, RunnerContext, RunnerInfo
+from pynenc_nb.runner_classes import Runner, runner_class
 from pynenc_nb.serialization import make_serializer
 from pynenc_nb.task import DirectTask, Task, config_key_of
 from pynenc_nb.task_options import TaskOptions, build_options
 from pynenc_nb.trigger import TriggerManager
 
-if TYPE_CHECKING:
-    from pynenc_nb.runners.base import BaseRunner
-
 P = ParamSpec("P")
 R = TypeVar("R")
-TASKS_NAMESPACE = "tasks"
-_apps: weakref.WeakSet[Pynenc] = weakref.WeakSet()
 
 
 def _reset_after_fork() -> None:
-    for app in list(_apps):
-        app._forget_connections()
+    for app in live_apps.every_app():
+        if isinstance(app, Pynenc):
+            app._forget_connections()
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
@@ -52,6 +47,10 @@ class Pynenc:
     ``Pynenc(app_id="demo")`` uses the embedded SQLite default under ``./.pynenc/``; pass
     ``config_values={"backend_url": "redis://..."}``, a config file, ``PYNENC__*`` variables or use
     :class:`PynencBuilder` for anything else.
+
+    Building an app has no process-wide effect but one: by-reference pickles of its id resolve to
+    it (``live_apps``). Logging is set up by whoever runs things: the CLI, a runner's ``run()``,
+    ``%load_ext pynenc_nb``.
     """
 
     def __init__(
@@ -70,25 +69,23 @@ class Pynenc:
         self.app_id = conf.app_id
         self.tasks: dict[str, Task[Any, Any]] = {}
         self.serializer = make_serializer(conf.serializer, conf.serializer_secret)
-        self.orchestrator = Orchestrator(self)
-        self.trigger = TriggerManager(self)
+        self.orchestrator = Orchestrator(lambda: self.backends, self.serializer, lambda: self.conf)
+        self.trigger = TriggerManager(lambda: self.trigger_store)
         self.logger = logging.getLogger(f"pynenc.{self.app_id}")
         self._backends: Backends | None = None
         self._lock = threading.Lock()
         self._published: set[str] = set()
         self._shipped: dict[str, Task[Any, Any]] = {}  # "task_id@version" -> code loaded by value
-        self._runner: BaseRunner | None = None
+        self._runner: Runner | None = None
         self._clients: dict[str, RunnerContext] = {}
-        configure_logging(conf)
-        _apps.add(self)
-        shipping.remember_app(self)
+        live_apps.remember(self)
 
     def __repr__(self) -> str:
         return f"<Pynenc {self.app_id} {redact_url(self.conf.backend_url)}>"
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         """By reference: code shipped from a notebook uses the runner's own app of this id."""
-        return shipping.restore_app, (self.app_id,)
+        return live_apps.restore_app, (self.app_id,)
 
     # --- backends --------------------------------------------------------------------------------
 
@@ -184,16 +181,14 @@ class Pynenc:
     # --- runner ----------------------------------------------------------------------------------
 
     @property
-    def runner(self) -> BaseRunner:
+    def runner(self) -> Runner:
         """The runner configured by ``runner_cls`` (created on first use, not started)."""
         if self._runner is None:
-            from pynenc_nb.runners import make_runner
-
-            self._runner = make_runner(self)
+            self._runner = runner_class(self.conf.runner_cls)(self)
         return self._runner
 
     @runner.setter
-    def runner(self, runner: BaseRunner) -> None:
+    def runner(self, runner: Runner) -> None:
         self._runner = runner
 
     # --- decorators ------------------------------------------------------------------------------
@@ -271,9 +266,7 @@ class Pynenc:
         if shipping.needs_shipping(task.func):
             version, payload = shipping.pack(task)
             task.version = version
-            self.state_backend.kv_put(
-                shipping.CODE_NAMESPACE, f"{task.task_id}@{version}", self.serializer.wrap_bytes(payload)
-            )
+            self.state_backend.kv_put(CODE_NAMESPACE, f"{task.task_id}@{version}", self.serializer.wrap_bytes(payload))
             info["version"] = version
         self.state_backend.kv_put(TASKS_NAMESPACE, task.task_id, json.dumps(info))
         self._published.add(task.task_id)
@@ -311,7 +304,7 @@ class Pynenc:
         key = f"{task_id}@{version}"
         task = self._shipped.get(key)
         if task is None:
-            stored = self.state_backend.kv_get(shipping.CODE_NAMESPACE, key)
+            stored = self.state_backend.kv_get(CODE_NAMESPACE, key)
             if stored is None:
                 raise TaskLoadError(task_id, f"version {version} of its code is not stored in the backend")
             task = shipping.unpack(self, task_id, self.serializer.unwrap_bytes(stored))
@@ -322,3 +315,14 @@ class Pynenc:
     def invocation(self, invocation_id: str) -> Invocation[Any]:
         """A handle on any stored invocation, e.g. one created in another process."""
         return Invocation(self, self.orchestrator.get(invocation_id))
+
+
+def app_of(invocation: Invocation[Any]) -> Pynenc:
+    """The app behind a handle, for layers above the app (widgets, magics) that need all of it."""
+    app = invocation.app
+    if not isinstance(app, Pynenc):
+        raise ConfigError(f"{invocation!r} belongs to a {type(app).__name__}, not to a Pynenc app")
+    return app
+
+
+live_apps.set_factory(lambda app_id: Pynenc(app_id=app_id))  # configured from PYNENC__* like the runner

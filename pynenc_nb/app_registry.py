@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pynenc_nb.backends.urls import redact_url, scheme_of, sqlite_path
+from pynenc_nb.conf.urls import redact_url, scheme_of, sqlite_path
 
 ENV_VARIABLE = "PYNENC_NB_APP_REGISTRY"
 MAX_ENTRIES = 200

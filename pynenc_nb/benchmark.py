@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pynenc_nb.backends.urls import redact_url, scheme_of
+from pynenc_nb.conf.urls import redact_url, scheme_of
 from pynenc_nb.exceptions import RunnerError
 
 

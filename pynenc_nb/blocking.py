@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from pynenc_nb.exceptions import CycleDetectedError, InvocationError
+from pynenc_nb.orchestrator import Orchestrator
 from pynenc_nb.records import InvocationRecord, RunnerContext
 from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+from pynenc_nb.waiting import wait_all
 
-if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
-
-_POLL_CAP_S = 1.0
 _RESUME_RETRY_S = 0.05
 
 
@@ -36,13 +34,13 @@ class SlotControl(Protocol):
 class BlockingWaits:
     """The :class:`~pynenc_nb.context.WaitHandler` of runners (``slots``) and dev mode (no slots)."""
 
-    def __init__(self, app: Pynenc, runner: RunnerContext, slots: SlotControl | None) -> None:
-        self.app = app
+    def __init__(self, orchestrator: Orchestrator, runner: RunnerContext, slots: SlotControl | None) -> None:
+        self.orchestrator = orchestrator
         self.runner = runner
         self.slots = slots
 
     def wait_for(self, waiter: InvocationRecord, invocation_ids: list[str], timeout_s: float | None) -> None:
-        state = self.app.state_backend
+        state = self.orchestrator.backends.state
         records = state.get_many(invocation_ids)
         pending = [i for i in invocation_ids if i not in records or records[i].status not in FINAL_STATUSES]
         if not pending:
@@ -77,20 +75,20 @@ class BlockingWaits:
             chain.append(parent)
             if parent in targets:
                 return [*chain, waiter.invocation_id]
-            record = self.app.state_backend.get(parent)
+            record = self.orchestrator.backends.state.get(parent)
             parent = record.parent_invocation_id if record is not None else None
         return None
 
     def _boost(self, targets: Sequence[str], records: dict[str, InvocationRecord]) -> None:
         """Queued targets are taken first, by how many invocations wait on them (dependents-first)."""
-        counts = self.app.state_backend.waiter_counts(targets)
+        counts = self.orchestrator.backends.state.waiter_counts(targets)
         for target in targets:
             record = records.get(target)
             if record is not None and record.status.spec.queued:
-                self.app.broker.reprioritize(target, record.priority + counts.get(target, 0))
+                self.orchestrator.backends.broker.reprioritize(target, record.priority + counts.get(target, 0))
 
     def _pause(self, waiter: InvocationRecord, count: int) -> None:
-        result = self.app.orchestrator.transition(
+        result = self.orchestrator.transition(
             waiter.invocation_id, InvocationStatus.PAUSED, self.runner.runner_id, reason=f"waiting on {count}"
         )
         if not result.applied:
@@ -101,18 +99,12 @@ class BlockingWaits:
             )
 
     def _wait_final(self, pending: list[str], timeout_s: float | None) -> None:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while pending:
-            remaining = _POLL_CAP_S if deadline is None else min(_POLL_CAP_S, deadline - time.monotonic())
-            if remaining <= 0:
-                return
-            done = self.app.state_backend.wait_final(pending, remaining)
-            pending = [i for i in pending if i not in done]
+        wait_all(self.orchestrator.backends.state, pending, timeout_s)
 
     def _resume(self, waiter: InvocationRecord) -> None:
         """PAUSED -> RUNNING; while another invocation holds the running key, wait for it."""
         while True:
-            result = self.app.orchestrator.transition(
+            result = self.orchestrator.transition(
                 waiter.invocation_id,
                 InvocationStatus.RUNNING,
                 self.runner.runner_id,

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 from pynenc_nb.app import Pynenc
-from pynenc_nb.backends.urls import scheme_of
+from pynenc_nb.conf.urls import scheme_of
 from pynenc_nb.exceptions import ConfigError
 from pynenc_nb.task_options import ConcurrencyControlType
 

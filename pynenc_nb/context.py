@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pynenc_nb.records import InvocationRecord, RunnerContext
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
+    from pynenc_nb.host import EngineHost
 
 
 class WaitHandler(Protocol):
@@ -27,7 +27,7 @@ class WaitHandler(Protocol):
 
 @dataclass(frozen=True)
 class Execution:
-    app: Pynenc
+    app: EngineHost
     record: InvocationRecord
     runner: RunnerContext
     waits: WaitHandler | None = None

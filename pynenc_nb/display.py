@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
 
+from pynenc_nb.records import InvocationRecord, Outcome
 from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
-
-if TYPE_CHECKING:
-    from pynenc_nb.invocation import Invocation, InvocationGroup
 
 STATUS_COLOURS: dict[InvocationStatus, str] = {
     InvocationStatus.REGISTERED: "#9e9e9e",
@@ -35,8 +33,8 @@ def badge(status: InvocationStatus) -> str:
     )
 
 
-def invocation_html(invocation: Invocation[Any]) -> str:
-    record = invocation.refresh()
+def invocation_html(record: InvocationRecord, outcome: Outcome | None) -> str:
+    """The card of one invocation from its record and, once final, its outcome."""
     rows = [
         ("invocation", f"<code>{html.escape(record.invocation_id)}</code>"),
         ("task", f"<code>{html.escape(record.task_id)}</code>"),
@@ -45,25 +43,22 @@ def invocation_html(invocation: Invocation[Any]) -> str:
     ]
     if record.num_retries:
         rows.append(("retries", str(record.num_retries)))
-    if record.status in FINAL_STATUSES:
-        outcome = invocation.app.state_backend.outcome(record.invocation_id)
-        if outcome is not None:
-            label = "result" if outcome.kind == "result" else "exception"
-            rows.append((label, f"<code>{html.escape(outcome.display)}</code>"))
+    if outcome is not None:
+        label = "result" if outcome.kind == "result" else "exception"
+        rows.append((label, f"<code>{html.escape(outcome.display)}</code>"))
     body = "".join(
         f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows
     )
     return f'<table class="pynenc-invocation">{body}</table>'
 
 
-def group_html(group: InvocationGroup[Any]) -> str:
-    counts = group.status_counts()
-    total = len(group)
+def group_html(task_id: str, total: int, counts: Mapping[InvocationStatus, int]) -> str:
+    """A group's progress bar and status counts."""
     done = sum(n for status, n in counts.items() if status in FINAL_STATUSES)
     parts = " ".join(f"{badge(status)}&nbsp;{n}" for status, n in sorted(counts.items(), key=lambda kv: kv[0].value))
     width = int(100 * done / total) if total else 100
     return (
-        f'<div class="pynenc-group"><code>{html.escape(group.task_id)}</code>: {done}/{total} final '
+        f'<div class="pynenc-group"><code>{html.escape(task_id)}</code>: {done}/{total} final '
         f'<div style="background:#eee;width:240px;height:8px;border-radius:4px">'
         f'<div style="background:#43a047;width:{width}%;height:8px;border-radius:4px"></div></div>{parts}</div>'
     )

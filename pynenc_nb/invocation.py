@@ -13,35 +13,30 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pynenc_nb import context
 from pynenc_nb.call import decode_values
+from pynenc_nb.display import group_html, invocation_html
 from pynenc_nb.exceptions import InvocationNotFoundError, InvocationTimeoutError
 from pynenc_nb.records import InvocationRecord, Outcome, StatusChange, WorkflowIdentity
 from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+from pynenc_nb.waiting import finished, wait_all
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
+    from pynenc_nb.host import InvocationHost
 
 R = TypeVar("R")
 _MISSING: Any = object()
-_POLL_CAP_S = 1.0  # the longest single wait on the backend; waits are event-driven below it
 
 
-def wait_until_final(app: Pynenc, invocation_ids: Sequence[str], timeout_s: float | None) -> set[str]:
+def wait_until_final(app: InvocationHost, invocation_ids: Sequence[str], timeout_s: float | None) -> set[str]:
     """Block until every id is final; inside a runner, the runner releases its slot meanwhile."""
-    pending = list(invocation_ids)
+    _release_slot(invocation_ids, timeout_s)
+    return wait_all(app.state_backend, invocation_ids, timeout_s)
+
+
+def _release_slot(invocation_ids: Sequence[str], timeout_s: float | None) -> None:
+    """Inside a runner, wait through its blocking control (its slot is freed); returns when final."""
     execution = context.current()
-    if execution is not None and execution.waits is not None and pending:
-        execution.waits.wait_for(execution.record, pending, timeout_s)
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    done: set[str] = set()
-    while pending:
-        remaining = _POLL_CAP_S if deadline is None else min(_POLL_CAP_S, deadline - time.monotonic())
-        if remaining <= 0:
-            break
-        finished = app.state_backend.wait_final(pending, remaining)
-        if finished:
-            done |= finished
-            pending = [i for i in pending if i not in finished]
-    return done
+    if execution is not None and execution.waits is not None and invocation_ids:
+        execution.waits.wait_for(execution.record, list(invocation_ids), timeout_s)
 
 
 class Invocation(Generic[R]):
@@ -49,7 +44,7 @@ class Invocation(Generic[R]):
 
     __slots__ = ("app", "_record", "_outcome")
 
-    def __init__(self, app: Pynenc, record: InvocationRecord) -> None:
+    def __init__(self, app: InvocationHost, record: InvocationRecord) -> None:
         self.app = app
         self._record = record
         self._outcome: Outcome | None = None  # read together with the final record
@@ -58,16 +53,10 @@ class Invocation(Generic[R]):
         return f"<Invocation {self.invocation_id[:12]} {self.task_id} {self._record.status.value}>"
 
     def _repr_html_(self) -> str:
-        from pynenc_nb.display import invocation_html
-
-        return invocation_html(self)
-
-    def _ipython_display_(self) -> None:
-        """In a kernel with comms, a card whose status badge follows the invocation until it is
-        final (``pynenc_nb.widgets.InvocationView``); elsewhere the HTML table of ``_repr_html_``."""
-        from pynenc_nb.widgets.invocation import display_invocation
-
-        display_invocation(self)
+        """A static card from the record (live cards come from ``%load_ext pynenc_nb``)."""
+        record = self.refresh()
+        outcome = self.app.state_backend.outcome(record.invocation_id) if record.status in FINAL_STATUSES else None
+        return invocation_html(record, outcome)
 
     # --- identity (fixed at registration) --------------------------------------------------------
 
@@ -170,7 +159,7 @@ class Invocation(Generic[R]):
 class InvocationGroup(Generic[R]):
     """The invocations of one ``parallelize`` call. ``.results`` yields in completion order."""
 
-    def __init__(self, app: Pynenc, task_id: str, invocations: list[Invocation[R]]) -> None:
+    def __init__(self, app: InvocationHost, task_id: str, invocations: list[Invocation[R]]) -> None:
         self.app = app
         self.task_id = task_id
         self.invocations = invocations
@@ -185,9 +174,7 @@ class InvocationGroup(Generic[R]):
         return f"<InvocationGroup {self.task_id} x{len(self.invocations)}>"
 
     def _repr_html_(self) -> str:
-        from pynenc_nb.display import group_html
-
-        return group_html(self)
+        return group_html(self.task_id, len(self), self.status_counts())
 
     @property
     def results(self) -> Iterator[R]:
@@ -195,31 +182,22 @@ class InvocationGroup(Generic[R]):
 
     def iter_results(self, timeout: float | None = None) -> Iterator[R]:
         by_id = {inv.invocation_id: inv for inv in self.invocations}
-        pending = list(by_id)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        execution = context.current()
-        if execution is not None and execution.waits is not None:
-            remaining_s = None if deadline is None else max(0.0, deadline - time.monotonic())
-            execution.waits.wait_for(execution.record, pending, remaining_s)
-        while pending:
-            remaining = _POLL_CAP_S if deadline is None else min(_POLL_CAP_S, deadline - time.monotonic())
-            if remaining <= 0:
-                raise InvocationTimeoutError(
-                    f"{len(pending)} of {len(self.invocations)} invocations of {self.task_id} are not final "
-                    f"after {timeout} s"
-                )
-            finished = self.app.state_backend.wait_final(pending, remaining)
-            if not finished:
-                continue
-            pending = [i for i in pending if i not in finished]
-            settled = self.app.state_backend.settled(list(finished))
-            for invocation_id in finished:
+        started = time.monotonic()
+        _release_slot(list(by_id), timeout)
+        remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        pending = set(by_id)
+        for done in finished(self.app.state_backend, list(by_id), remaining):
+            pending -= done
+            settled = self.app.state_backend.settled(list(done))
+            for invocation_id in done:
                 invocation = by_id[invocation_id]
                 invocation._settle(settled.get(invocation_id))
                 yield invocation.result
-            if len(pending) > 200:
-                # Let completions accumulate: each backend check costs O(len(pending)).
-                time.sleep(min(0.05, len(pending) / 200_000))
+        if pending:
+            raise InvocationTimeoutError(
+                f"{len(pending)} of {len(self.invocations)} invocations of {self.task_id} are not final "
+                f"after {timeout} s"
+            )
 
     def status_counts(self) -> dict[InvocationStatus, int]:
         records = self.app.state_backend.get_many([inv.invocation_id for inv in self.invocations])

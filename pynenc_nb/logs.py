@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pynenc_nb import context
-from pynenc_nb.backends.urls import redact_text
+from pynenc_nb.conf.urls import redact_text
 
 if TYPE_CHECKING:
     from pynenc_nb.conf import PynencConfig
@@ -59,7 +59,11 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(conf: PynencConfig) -> None:
-    """One handler on the ``pynenc`` logger; the level and format follow the latest app config."""
+    """One handler on the ``pynenc`` logger, with the level and format of ``conf``.
+
+    Called by whoever runs things in this process (the CLI, a runner's ``run()``, ``%load_ext``),
+    never by building an app: the last call wins, and building an app must not change logging.
+    """
     logger = logging.getLogger("pynenc")
     handler = next((h for h in logger.handlers if h.get_name() == _HANDLER_NAME), None)
     if handler is None:
@@ -68,13 +72,4 @@ def configure_logging(conf: PynencConfig) -> None:
         logger.addHandler(handler)
         logger.propagate = False
     handler.setFormatter(JsonFormatter() if conf.log_format == "json" else TextFormatter())
-    level = logging.getLevelName(conf.logging_level.upper())
-    if not isinstance(level, int):
-        from pynenc_nb.exceptions import ConfigError
-
-        raise ConfigError(
-            f"logging_level={conf.logging_level!r} is not valid: use debug, info, warning or error",
-            variable="logging_level",
-            value=conf.logging_level,
-        )
-    logger.setLevel(level)
+    logger.setLevel(conf.logging_level.upper())  # validated by PynencConfig

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pynenc_nb.call import EncodedCall, display, key_of
+from pynenc_nb.call import EncodedCall, decode_values, display, encode_value, key_of
 from pynenc_nb.exceptions import (
     InvocationConcurrencyControlledError,
     InvocationError,
@@ -31,7 +31,7 @@ from pynenc_nb.records import (
     new_id,
 )
 from pynenc_nb.status import (
-    FINAL_STATUSES,
+    NON_FINAL,
     STATUS_TABLE,
     InvocationStatus,
     owner_rule,
@@ -40,12 +40,13 @@ from pynenc_nb.status import (
 from pynenc_nb.task_options import ConcurrencyControlType
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
+    from pynenc_nb.backends import Backends
+    from pynenc_nb.conf import PynencConfig
     from pynenc_nb.ports import TakeAndStart
-    from pynenc_nb.task import Task
+    from pynenc_nb.serialization.codec import Serializer
+    from pynenc_nb.task_options import TaskOptions
 
 S = InvocationStatus
-NON_FINAL: frozenset[InvocationStatus] = frozenset(InvocationStatus) - FINAL_STATUSES
 # Running concurrency control forbids two RUNNING invocations per key; a PAUSED one does not hold its
 # key (it may be waiting on a call of the same task), and resuming checks the key again.
 RUNNING_CONTROLLED: frozenset[InvocationStatus] = frozenset({S.RUNNING})
@@ -55,15 +56,49 @@ LEAVES_RUNNING: frozenset[InvocationStatus] = frozenset(
 )
 
 
+class CalledTask(Protocol):
+    """What registering a call needs of its task."""
+
+    @property
+    def task_id(self) -> str: ...
+
+    @property
+    def options(self) -> TaskOptions: ...
+
+    @property
+    def version(self) -> str | None: ...
+
+    @property
+    def is_workflow(self) -> bool: ...
+
+
 class Orchestrator:
-    def __init__(self, app: Pynenc) -> None:
-        self.app = app
+    """The orchestration logic over the backends, the serializer and the settings.
+
+    The backends and settings come through getters: an app reopens its backends after ``fork``,
+    and a runner's settings may be replaced after the app is built (CLI options, kernel runners).
+    """
+
+    def __init__(
+        self, backends: Callable[[], Backends], serializer: Serializer, settings: Callable[[], PynencConfig]
+    ) -> None:
+        self._backends = backends
+        self.serializer = serializer
+        self._settings = settings
+
+    @property
+    def backends(self) -> Backends:
+        return self._backends()
+
+    @property
+    def conf(self) -> PynencConfig:
+        return self._settings()
 
     # --- registration ----------------------------------------------------------------------------
 
     def register(
         self,
-        task: Task[Any, Any],
+        task: CalledTask,
         calls: Sequence[EncodedCall],
         parent: InvocationRecord | None,
         *,
@@ -72,7 +107,7 @@ class Orchestrator:
     ) -> list[InvocationRecord]:
         """Store invocations for ``calls`` and queue the new ones; reuse where options say so."""
         options = task.options
-        state = self.app.state_backend
+        state = self.backends.state
         records: list[InvocationRecord] = []
         cached: dict[int, InvocationRecord] = {}
         for index, call in enumerate(calls):
@@ -96,21 +131,22 @@ class Orchestrator:
                     priority=options.priority,
                     registration_key=self._key("reg", task, call, options.registration_concurrency),
                     running_key=self._key("run", task, call, options.running_concurrency),
+                    reroute_on_concurrency_control=options.reroute_on_concurrency_control,
                 )
             )
-        fused = self.app.backends.register_and_send
+        fused = self.backends.register_and_send
         if not records:
             stored = []
         elif enqueue and fused is not None:
             stored = fused.register_and_send(records, registered_by, NON_FINAL)
         else:
-            with self.app.backends.atomic():
+            with self.backends.atomic():
                 stored = state.register(records, registered_by, NON_FINAL)
                 if enqueue:
                     fresh = {r.invocation_id for r in records}
                     to_send = [(r.queue, r.invocation_id, r.priority) for r in stored if r.invocation_id in fresh]
                     if to_send:
-                        self.app.broker.send_many(to_send)
+                        self.backends.broker.send_many(to_send)
         if options.on_diff_non_key_args_raise:
             for wanted, got in zip(records, stored, strict=True):
                 if got.invocation_id != wanted.invocation_id and got.call_id != wanted.call_id:
@@ -153,15 +189,15 @@ class Orchestrator:
             created_at=time.time(),
             updated_at=0.0,
         )
-        with self.app.backends.atomic():
-            (stored,) = self.app.state_backend.register([record], registered_by, NON_FINAL)
+        with self.backends.atomic():
+            (stored,) = self.backends.state.register([record], registered_by, NON_FINAL)
             fresh = stored.invocation_id == fresh_id
             if fresh:
-                self.app.broker.send(stored.queue, stored.invocation_id, stored.priority)
+                self.backends.broker.send(stored.queue, stored.invocation_id, stored.priority)
         return stored, fresh
 
     @staticmethod
-    def _key(prefix: str, task: Task[Any, Any], call: EncodedCall, scope: ConcurrencyControlType) -> str | None:
+    def _key(prefix: str, task: CalledTask, call: EncodedCall, scope: ConcurrencyControlType) -> str | None:
         if scope is ConcurrencyControlType.DISABLED:
             return None
         if scope is ConcurrencyControlType.TASK:
@@ -171,9 +207,7 @@ class Orchestrator:
         return f"{prefix}:{task.task_id}:{key_of(task.task_id, call.encoded, task.options.key_arguments)}"
 
     @staticmethod
-    def _workflow_for(
-        task: Task[Any, Any], invocation_id: str, parent: InvocationRecord | None
-    ) -> WorkflowIdentity | None:
+    def _workflow_for(task: CalledTask, invocation_id: str, parent: InvocationRecord | None) -> WorkflowIdentity | None:
         inherited = parent.workflow if parent is not None else None
         if task.is_workflow:
             return WorkflowIdentity(
@@ -228,11 +262,11 @@ class Orchestrator:
     def apply(self, request: TransitionRequest) -> TransitionResult:
         """Store ``request``; a queued status goes to the broker in the same step."""
         to = request.change.status
-        with self.app.backends.atomic():
-            result = self.app.state_backend.transition(request)
-            if result.applied and STATUS_TABLE[to].queued and not self.app.conf.dev_mode_force_sync_tasks:
+        with self.backends.atomic():
+            result = self.backends.state.transition(request)
+            if result.applied and STATUS_TABLE[to].queued and not self.conf.dev_mode_force_sync_tasks:
                 record = result.record
-                self.app.broker.send(record.queue, record.invocation_id, record.priority)
+                self.backends.broker.send(record.queue, record.invocation_id, record.priority)
         self.applied(request, result)
         return result
 
@@ -262,9 +296,7 @@ class Orchestrator:
         if result.applied:
             return result.record
         if result.conflict == "exclusive":
-            task = self.app.tasks.get(record.task_id)
-            reroute = task.options.reroute_on_concurrency_control if task is not None else True
-            if reroute:
+            if record.reroute_on_concurrency_control:
                 blocked = self.transition(
                     record.invocation_id, S.CONCURRENCY_CONTROLLED, runner_id, reason="running concurrency"
                 )
@@ -315,7 +347,7 @@ class Orchestrator:
     def release_if_free(self, record: InvocationRecord) -> bool:
         """Reroute a CONCURRENCY_CONTROLLED invocation if nothing runs with its key any more."""
         if record.running_key:
-            holders, _ = self.app.state_backend.query(
+            holders, _ = self.backends.state.query(
                 InvocationFilter(statuses=RUNNING_CONTROLLED, running_key=record.running_key), limit=1
             )
             if holders:
@@ -324,7 +356,7 @@ class Orchestrator:
 
     def _release_one(self, running_key: str) -> None:
         """The oldest invocation waiting for ``running_key`` goes back to the queue."""
-        waiting, _ = self.app.state_backend.query(
+        waiting, _ = self.backends.state.query(
             InvocationFilter(statuses=frozenset({S.CONCURRENCY_CONTROLLED}), running_key=running_key), limit=50
         )
         for record in reversed(waiting):
@@ -336,9 +368,7 @@ class Orchestrator:
 
     def success(self, record: InvocationRecord, runner_id: str, value: Any) -> TransitionRequest:
         """RUNNING -> SUCCESS with ``value`` stored; raises when the value cannot be serialized."""
-        from pynenc_nb.call import encode_value
-
-        payload = encode_value(self.app.serializer, self.app.arg_cache, value, self.app.conf.arg_cache_min_bytes)
+        payload = encode_value(self.serializer, self.backends.arg_cache, value, self.conf.arg_cache_min_bytes)
         return self.request(
             record.invocation_id, S.SUCCESS, runner_id, outcome=Outcome("result", payload, display(value))
         )
@@ -362,7 +392,7 @@ class Orchestrator:
         if not entered.applied:
             return None
         record = entered.record
-        limit = self.app.conf.max_runner_loss_retries
+        limit = self.conf.max_runner_loss_retries
         if record.recoveries > limit:
             error = RunnerLostError(
                 f"invocation {invocation_id} of {record.task_id} lost its runner {record.recoveries} times "
@@ -375,22 +405,20 @@ class Orchestrator:
         return self.transition(invocation_id, S.REROUTED, caller, reason=reason)
 
     def exception_outcome(self, exc: BaseException) -> Outcome:
-        data = self.app.serializer.encode_exception(exc)
+        data = self.serializer.encode_exception(exc)
         data["traceback"] = "".join(traceback.format_exception(exc))
         return Outcome("exception", json.dumps(data), f"{type(exc).__name__}: {display(str(exc))[1:-1]}")
 
     # --- reading outcomes ------------------------------------------------------------------------
 
     def get(self, invocation_id: str) -> InvocationRecord:
-        record = self.app.state_backend.get(invocation_id)
+        record = self.backends.state.get(invocation_id)
         if record is None:
             raise InvocationNotFoundError(f"invocation {invocation_id} does not exist", invocation_id=invocation_id)
         return record
 
     def value_of(self, record: InvocationRecord, outcome: Outcome | None = None) -> Any:
         """The result of a final invocation, or its exception raised with its original type."""
-        from pynenc_nb.call import decode_values
-
         if record.status is S.CONCURRENCY_CONTROLLED_FINAL:
             raise InvocationConcurrencyControlledError(
                 f"invocation {record.invocation_id} of {record.task_id} was not run: another invocation held "
@@ -398,13 +426,13 @@ class Orchestrator:
                 invocation_id=record.invocation_id,
             )
         if outcome is None:
-            outcome = self.app.state_backend.outcome(record.invocation_id)
+            outcome = self.backends.state.outcome(record.invocation_id)
         if outcome is None:
             raise InvocationError(
                 f"invocation {record.invocation_id} is {record.status} and has no stored outcome",
                 invocation_id=record.invocation_id,
             )
-        value = decode_values(outcome.payload, self.app.serializer, self.app.arg_cache)
+        value = decode_values(outcome.payload, self.serializer, self.backends.arg_cache)
         if outcome.kind == "exception":
             if isinstance(value, BaseException):
                 raise value

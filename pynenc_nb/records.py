@@ -16,6 +16,10 @@ from typing import Any
 
 from pynenc_nb.status import InvocationStatus
 
+# Key-value namespaces of the state backend written by the app and read by monitors.
+TASKS_NAMESPACE = "tasks"  # task id -> JSON {module, qualname[, version]}: where a runner finds its code
+CODE_NAMESPACE = "task_code"  # "task_id@version" -> task code shipped by value (notebook cells)
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
@@ -91,6 +95,9 @@ class InvocationRecord:
     priority: int = 0
     registration_key: str | None = None
     running_key: str | None = None
+    # The task's option, stored with the call: a runner that never decorated the task (code shipped
+    # from a notebook cell) decides by it when running concurrency blocks the call.
+    reroute_on_concurrency_control: bool = True
     num_retries: int = 0
     recoveries: int = 0
     created_at: float = field(default_factory=time.time)
@@ -122,6 +129,7 @@ class InvocationRecord:
             priority=self.priority,
             registration_key=self.registration_key,
             running_key=self.running_key,
+            reroute_on_concurrency_control=self.reroute_on_concurrency_control,
             num_retries=self.num_retries if num_retries is None else num_retries,
             recoveries=self.recoveries if recoveries is None else recoveries,
             created_at=self.created_at,

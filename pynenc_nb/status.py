@@ -155,6 +155,9 @@ STATUS_TABLE: Mapping[InvocationStatus, StatusSpec] = {
 }
 
 FINAL_STATUSES: frozenset[InvocationStatus] = frozenset(s for s, spec in STATUS_TABLE.items() if spec.final)
+NON_FINAL: frozenset[InvocationStatus] = frozenset(InvocationStatus) - FINAL_STATUSES
+# Bulk reads turn stored text into statuses by a dict lookup, several times cheaper than the enum call.
+STATUS_BY_VALUE: Mapping[str, InvocationStatus] = {s.value: s for s in InvocationStatus}
 # Statuses whose invocation waits on the broker for a runner.
 QUEUED_STATUSES: frozenset[InvocationStatus] = frozenset(s for s, spec in STATUS_TABLE.items() if spec.queued)
 # Statuses in which a runner holds the invocation (its death must be recovered).

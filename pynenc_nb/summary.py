@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from pynenc_nb.backends.urls import redact_url
+from pynenc_nb.conf.urls import redact_url
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc

@@ -9,19 +9,25 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from pynenc_nb import context
 from pynenc_nb.call import Arguments, EncodedCall, Signature, encode_call
 from pynenc_nb.exceptions import InvalidTaskOptionsError
+from pynenc_nb.execution import run_inline
+from pynenc_nb.host import EngineHost
 from pynenc_nb.invocation import Invocation, InvocationGroup
+from pynenc_nb.live_apps import restore_task
 from pynenc_nb.task_options import TaskOptions
-
-if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class TaskHost(EngineHost, Protocol):
+    """What a task needs of its app: the engine's needs, and publishing where its code lives."""
+
+    def ensure_task_published(self, task: Task[Any, Any]) -> None: ...
 
 
 def task_id_of(func: Callable[..., Any]) -> str:
@@ -38,7 +44,7 @@ class Task(Generic[P, R]):
 
     def __init__(
         self,
-        app: Pynenc,
+        app: TaskHost,
         func: Callable[P, R],
         options: TaskOptions,
         *,
@@ -62,8 +68,6 @@ class Task(Generic[P, R]):
 
     def __reduce__(self) -> tuple[Any, tuple[str, str]]:
         """By reference (app id, task id): resolved lazily in the process that unpickles it."""
-        from pynenc_nb.shipping import restore_task
-
         return restore_task, (self.app.app_id, self.task_id)
 
     # --- calling ---------------------------------------------------------------------------------
@@ -118,8 +122,6 @@ class Task(Generic[P, R]):
         runner = context.current_runner() or app.client_context()
         caller = runner.runner_id
         if app.conf.dev_mode_force_sync_tasks:
-            from pynenc_nb.runners.execution import run_inline
-
             records = app.orchestrator.register(self, calls, parent, enqueue=False, registered_by=caller)
             return [Invocation(app, run_inline(app, record)) for record in records]
         records = app.orchestrator.register(self, calls, parent, registered_by=caller)
@@ -158,7 +160,7 @@ class DirectTask(Task[P, R]):
 
     def __init__(
         self,
-        app: Pynenc,
+        app: TaskHost,
         func: Callable[P, R],
         options: TaskOptions,
         parallel_func: Callable[..., Iterable[Any]] | None = None,

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from pynenc_nb.exceptions import TriggerError
+from pynenc_nb.ports import TriggerStore
 from pynenc_nb.records import new_id
-
-if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
 
 
 class TriggerManager:
-    def __init__(self, app: Pynenc) -> None:
-        self.app = app
+    """``app.trigger``; the store comes through a getter, as the app reopens its backends after fork."""
+
+    def __init__(self, store: Callable[[], TriggerStore]) -> None:
+        self._store = store
 
     def emit_event(self, event_code: str, payload: dict[str, Any] | None = None) -> str:
         """Store an event for triggers declared with ``on_event``; returns its id."""
@@ -26,5 +27,5 @@ class TriggerManager:
         except TypeError as exc:
             raise TriggerError(f"event {event_code!r}: the payload must be JSON-compatible ({exc})") from None
         event_id = new_id()
-        self.app.trigger_store.add_event(event_id, event_code, text, time.time())
+        self._store().add_event(event_id, event_code, text, time.time())
         return event_id

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pynenc_nb import Pynenc
-from pynenc_nb.backends.urls import redact_url, scheme_of
+from pynenc_nb.conf.urls import redact_url, scheme_of
 from pynenc_nb.records import new_id
 from tests.support.oracle import assert_histories_valid
 

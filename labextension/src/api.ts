@@ -7,17 +7,308 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-export type Json = { [key: string]: any };
+/*
+ * The JSON the server sends: one interface per TypedDict of pynenc_nb/monitor/models.py (the view
+ * models) and pynenc_nb/web/queries.py (the answers around them), with the same name and keys.
+ * tests/monitor/test_browser_types.py parses what follows up to "end of the JSON shapes", so keep
+ * its format:
+ *   export type Name = <type>;                                may wrap, ends at `;`
+ *   export interface Name {   or   export interface Name extends Base, Other {
+ *     key: <type>;   or   key?: <type>;                       one key per line, `//` comments allowed
+ *   }
+ * <type> is built from string, number, boolean, null, any, 'literal', the names declared here,
+ * X[], (A | B)[], Record<string, X> and A | B; no inline object types ({...}).
+ */
 
-export interface AppInfo {
+/** InvocationStatus values, in table order. */
+export type StatusName =
+  'REGISTERED' | 'PENDING' | 'RUNNING' | 'PAUSED' | 'RETRY' | 'SUCCESS' | 'FAILED' | 'KILLED' | 'REROUTED' | 'CONCURRENCY_CONTROLLED' | 'CONCURRENCY_CONTROLLED_FINAL' | 'PENDING_RECOVERY' | 'RUNNING_RECOVERY';
+export type LaneKind = 'queued' | 'runner';
+
+// --- view models (pynenc_nb/monitor/models.py)
+
+export interface InvocationSummaryJson {
+  invocation_id: string;
+  task_id: string;
+  status: StatusName;
+  final: boolean;
+  args: Record<string, string>; // argument name -> display string
+  parent_id: string | null;
+  workflow_id: string | null;
+  owner_id: string | null;
+  num_retries: number;
+  recoveries: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface InvocationPageJson {
+  rows: InvocationSummaryJson[];
+  next_cursor: string | null;
+  generated_at: number;
+}
+
+export interface StatusSegmentJson {
+  invocation_id: string;
+  task_id: string;
+  status: StatusName;
+  start: number;
+  end: number | null;
+  lane: string;
+  row: number;
+}
+
+/** Segment i is (invocation_id[i], task_id[i], status[i], start[i], end[i], lane[i], row[i]). */
+export interface SegmentColumnsJson {
+  invocation_id: string[];
+  task_id: string[];
+  status: StatusName[];
+  start: number[];
+  end: (number | null)[];
+  lane: string[];
+  row: number[];
+}
+
+export interface LaneJson {
+  lane_id: string;
+  kind: LaneKind;
+  label: string;
+  runner_cls: string | null;
+  hostname: string | null;
+  parent_runner_id: string | null;
+  rows: number;
+}
+
+export interface LinkJson {
+  parent_id: string;
+  child_id: string;
+}
+
+export interface EventMarkerJson {
+  event_id: string;
+  code: string;
+  at: number;
+}
+
+export interface TimelineInvocationJson {
+  invocation_id: string;
+  task_id: string;
+  status: StatusName;
+  args: Record<string, string>;
+  parent_id: string | null;
+  workflow_id: string | null;
+  created_at: number;
+  updated_at: number;
+  durations: Record<string, number>; // status -> seconds spent in it
+  total_s: number;
+  hover: string; // Plotly hover markup, already escaped
+}
+
+export interface TimelineJson {
+  start: number | null;
+  end: number | null;
+  generated_at: number;
+  lanes: LaneJson[];
+  segments: SegmentColumnsJson;
+  invocations: TimelineInvocationJson[];
+  links: LinkJson[];
+  workflow_roots: string[];
+  events: EventMarkerJson[];
+  next_cursor: string | null;
+}
+
+export interface TreeNodeJson {
+  invocation_id: string;
+  task_id: string;
+  status: StatusName;
+  args: Record<string, string>;
+  created_at: number;
+  updated_at: number;
+  layer: number;
+  x: number;
+  y: number;
+  children_listed: boolean;
+}
+
+export interface TreeEdgeJson {
+  parent_id: string;
+  child_id: string;
+}
+
+export interface FamilyTreeJson {
+  root_id: string;
+  root_parent_id: string | null;
+  depth: number;
+  nodes: TreeNodeJson[];
+  edges: TreeEdgeJson[];
+  truncated: boolean;
+  generated_at: number;
+}
+
+export interface ExceptionJson {
+  type: string;
+  message: string;
+  traceback: string;
+}
+
+export interface HistoryEntryJson {
+  status: StatusName;
+  at: number;
+  owner_id: string | null;
+  owner_label: string | null;
+  runner_id: string | null;
+  runner_label: string | null;
+  reason: string | null;
+}
+
+export interface WorkflowJson {
+  workflow_id: string;
+  workflow_type: string;
+  parent_workflow_id: string | null;
+  is_root: boolean;
+}
+
+export interface InvocationDetailJson {
+  invocation: InvocationSummaryJson;
+  call_id: string;
+  queue: string;
+  priority: number;
+  task_version: string | null;
+  owner_label: string | null;
+  result: string | null;
+  exception: ExceptionJson | null;
+  history: HistoryEntryJson[];
+  parent: InvocationSummaryJson | null;
+  children: InvocationSummaryJson[];
+  children_next_cursor: string | null;
+  workflow: WorkflowJson | null;
+  generated_at: number;
+}
+
+export interface RunnerJson {
+  runner_id: string;
+  label: string;
+  name: string | null;
+  runner_cls: string;
+  hostname: string;
+  pid: number;
+  parent_runner_id: string | null;
+  state: string; // running | stopping | stopped | lost
+  slots: number;
+  busy: number;
+  started_at: number;
+  last_heartbeat: number;
+  heartbeat_age_s: number;
+  alive: boolean;
+}
+
+export interface TaskJson {
+  task_id: string;
+  defined_here: boolean;
+  is_workflow: boolean | null;
+  module: string | null;
+  qualname: string | null;
+  version: string | null;
+  counts: Record<string, number> | null;
+}
+
+// --- answers of the routes (pynenc_nb/web/queries.py)
+
+/** A Plotly figure (pynenc_nb/widgets/figures/common.py). */
+export interface FigureDict {
+  data: Record<string, any>[];
+  layout: Record<string, any>;
+}
+
+export interface AppJson {
   key: string;
   app_id: string;
   backend: string;
+  broker: string | null;
+  folder: string | null;
+  source: 'config' | 'registry';
+  first_seen: number | null;
+  last_seen: number | null;
+  available: boolean;
 }
 
-export interface Page<T> {
-  items: T[];
+export interface AppsJson {
+  apps: AppJson[];
+}
+
+export interface StatusInfoJson {
+  status: StatusName;
+  colour: string;
+  final: boolean;
+}
+
+export interface StatusesJson {
+  statuses: StatusInfoJson[];
+}
+
+export interface RunnerRowJson extends RunnerJson {
+  launched_kind: string | null;
+  stoppable: boolean;
+}
+
+export interface RunnersJson {
+  items: RunnerRowJson[];
+  generated_at: number;
+}
+
+export interface RunnerTotalsJson {
+  total: number;
+  alive: number;
+  slots: number;
+  busy: number;
+}
+
+export interface SummaryJson {
+  counts: Record<string, number>;
+  total: number;
+  runners: RunnerRowJson[];
+  runner_totals: RunnerTotalsJson;
+  failures: InvocationSummaryJson[];
+  running: InvocationSummaryJson[];
+  running_more: boolean;
+  generated_at: number;
+}
+
+export interface AppSummaryJson extends SummaryJson {
+  app: AppJson;
+}
+
+export interface InvocationsJson {
+  items: InvocationSummaryJson[];
   next_cursor: string | null;
+  generated_at: number;
+}
+
+export interface RerunJson {
+  invocation_id: string;
+  status: StatusName;
+  task_id: string;
+  new: boolean;
+}
+
+export interface FamilyTreeAnswerJson extends FamilyTreeJson {
+  figure?: FigureDict; // with figure=1
+}
+
+export interface TimelineAnswerJson extends TimelineJson {
+  figure?: FigureDict; // with figure=1
+}
+
+export interface TasksJson {
+  items: TaskJson[];
+}
+
+// --- end of the JSON shapes
+
+/** The body of an error answer (MonitorHandler.write_error), or the text of one that is not JSON. */
+interface ErrorBody {
+  message?: string;
+  reason?: string;
 }
 
 export class ApiError extends Error {
@@ -30,7 +321,7 @@ export class ApiError extends Error {
 }
 
 /** GET or POST ``pynenc/api/<path>`` and return the parsed JSON body. */
-export async function requestAPI<T = Json>(
+export async function requestAPI<T>(
   path: string,
   init: RequestInit = {},
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
@@ -43,7 +334,7 @@ export async function requestAPI<T = Json>(
     throw new ServerConnection.NetworkError(error as TypeError);
   }
   const text = await response.text();
-  let data: any = {};
+  let data: unknown = {};
   if (text.length > 0) {
     try {
       data = JSON.parse(text);
@@ -52,7 +343,8 @@ export async function requestAPI<T = Json>(
     }
   }
   if (!response.ok) {
-    throw new ApiError(data.message || data.reason || response.statusText, response.status);
+    const body = data as ErrorBody;
+    throw new ApiError(body.message || body.reason || response.statusText, response.status);
   }
   return data as T;
 }

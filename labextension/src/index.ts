@@ -6,7 +6,7 @@ import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyte
 import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
-import { AppInfo, requestAPI } from './api';
+import { AppJson, StatusesJson, requestAPI } from './api';
 import { setStatuses } from './dom';
 import { InvocationPanel, PanelSpec, TaskPanel, TimelinePanel, specId } from './panels';
 import { PynencSidebar, SIDEBAR_ID, pynencIcon } from './sidebar';
@@ -62,13 +62,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     const sidebar = new PynencSidebar({
-      timeline: (info: AppInfo) => open({ kind: 'timeline', app: info, since: TIMELINE_WINDOW_S }),
-      invocation: (info: AppInfo, invocationId: string) => open({ kind: 'invocation', app: info, invocationId }),
-      task: (info: AppInfo, taskId: string) => open({ kind: 'task', app: info, taskId })
+      timeline: (info: AppJson) => open({ kind: 'timeline', app: info, since: TIMELINE_WINDOW_S }),
+      invocation: (info: AppJson, invocationId: string) => open({ kind: 'invocation', app: info, invocationId }),
+      task: (info: AppJson, taskId: string) => open({ kind: 'task', app: info, taskId })
     });
     app.shell.add(sidebar, 'left', { rank: 900 });
 
-    requestAPI<{ statuses: { status: string; colour: string; final: boolean }[] }>('statuses')
+    requestAPI<StatusesJson>('statuses')
       .then(data => setStatuses(data.statuses || []))
       .catch(error => console.warn('pynenc-nb: no status table from the server extension', error));
 

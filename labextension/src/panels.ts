@@ -7,14 +7,25 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Poll } from '@lumino/polling';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { AppInfo, Json, appPath, query, requestAPI } from './api';
+import {
+  AppJson,
+  FamilyTreeAnswerJson,
+  InvocationDetailJson,
+  InvocationSummaryJson,
+  InvocationsJson,
+  RerunJson,
+  TimelineAnswerJson,
+  appPath,
+  query,
+  requestAPI
+} from './api';
 import { badge, clear, el, isFinal, link, seconds, table, when } from './dom';
 import { PlotHost } from './plot';
 
 export type PanelSpec =
-  | { kind: 'timeline'; app: AppInfo; since: number }
-  | { kind: 'invocation'; app: AppInfo; invocationId: string }
-  | { kind: 'task'; app: AppInfo; taskId: string };
+  | { kind: 'timeline'; app: AppJson; since: number }
+  | { kind: 'invocation'; app: AppJson; invocationId: string }
+  | { kind: 'task'; app: AppJson; taskId: string };
 
 export function specId(spec: PanelSpec): string {
   switch (spec.kind) {
@@ -125,7 +136,7 @@ export class TimelinePanel extends PollingPanel {
 
   protected async load(): Promise<boolean> {
     const since = Date.now() / 1000 - this.spec.since;
-    const view = await requestAPI<Json>(appPath(this.spec.app.key, 'timeline') + query({ since, figure: 1, limit: 2000 }));
+    const view = await requestAPI<TimelineAnswerJson>(appPath(this.spec.app.key, 'timeline') + query({ since, figure: 1, limit: 2000 }));
     const key = JSON.stringify(view.figure && view.figure.data ? view.figure.data : []);
     if (key !== this.lastKey) {
       this.lastKey = key;
@@ -135,9 +146,9 @@ export class TimelinePanel extends PollingPanel {
     return false; // new invocations may appear at any time: a timeline stays live while shown
   }
 
-  private drawList(view: Json): void {
+  private drawList(view: TimelineAnswerJson): void {
     clear(this.list);
-    const invocations: Json[] = view.invocations || [];
+    const invocations = view.invocations || [];
     this.list.appendChild(el('h3', undefined, `${invocations.length} invocations in the window`));
     this.list.appendChild(
       table(
@@ -174,18 +185,19 @@ export class InvocationPanel extends PollingPanel {
   protected async load(): Promise<boolean> {
     const base = appPath(this.spec.app.key, 'invocations', this.spec.invocationId);
     const [detail, tree] = await Promise.all([
-      requestAPI<Json>(base),
-      requestAPI<Json>(`${base}/tree` + query({ depth: 3, figure: 1 }))
+      requestAPI<InvocationDetailJson>(base),
+      requestAPI<FamilyTreeAnswerJson>(`${base}/tree` + query({ depth: 3, figure: 1 }))
     ]);
     this.drawDetail(detail);
     await this.tree.draw(tree.figure || { data: [], layout: {} });
-    const nodes: Json[] = tree.nodes || [];
+    const nodes = tree.nodes || [];
     return !!detail.invocation?.final && nodes.every(n => isFinal(n.status));
   }
 
-  private drawDetail(detail: Json): void {
+  private drawDetail(detail: InvocationDetailJson): void {
     clear(this.detail);
-    const inv: Json = detail.invocation || {};
+    const inv = detail.invocation;
+    const parentId = inv.parent_id;
     const head = el('h2');
     head.appendChild(el('span', undefined, `${inv.task_id} `));
     head.appendChild(badge(inv.status || 'UNKNOWN'));
@@ -196,8 +208,8 @@ export class InvocationPanel extends PollingPanel {
       head.appendChild(again);
     }
     this.detail.appendChild(head);
-    const args: { [name: string]: string } = inv.args || {};
-    const history: Json[] = detail.history || [];
+    const args: Record<string, string> = inv.args || {};
+    const history = detail.history || [];
     // a final invocation has no owner any more: name the runner that held it last
     const ranOn = [...history].reverse().find(h => h.owner_label)?.owner_label;
     this.detail.appendChild(
@@ -209,7 +221,7 @@ export class InvocationPanel extends PollingPanel {
           ['runner', detail.owner_label || ranOn || '–'],
           ['retries', inv.num_retries],
           ['created', when(inv.created_at)],
-          ['parent', inv.parent_id ? link(inv.parent_id.slice(0, 10), () => this.openInvocation(inv.parent_id)) : '–'],
+          ['parent', parentId ? link(parentId.slice(0, 10), () => this.openInvocation(parentId)) : '–'],
           ['workflow', detail.workflow ? `${detail.workflow.workflow_type} (${String(detail.workflow.workflow_id).slice(0, 10)})` : '–']
         ],
         'pynenc-fields'
@@ -230,7 +242,7 @@ export class InvocationPanel extends PollingPanel {
         history.map(h => [when(h.at), badge(h.status), h.runner_label || '–', h.reason || ''])
       )
     );
-    const children: Json[] = detail.children || [];
+    const children = detail.children || [];
     if (children.length) {
       this.detail.appendChild(el('h3', undefined, `Children (${children.length}${detail.children_next_cursor ? '+' : ''})`));
       this.detail.appendChild(
@@ -246,7 +258,7 @@ export class InvocationPanel extends PollingPanel {
     button.disabled = true;
     try {
       const base = appPath(this.spec.app.key, 'invocations', invocationId, 'rerun');
-      const answer = await requestAPI<Json>(base, { method: 'POST' });
+      const answer = await requestAPI<RerunJson>(base, { method: 'POST' });
       this.openInvocation(answer.invocation_id);
     } catch (error) {
       this.statusLine.textContent = `cannot run it again: ${(error as Error).message}`;
@@ -264,7 +276,7 @@ export class InvocationPanel extends PollingPanel {
 export class TaskPanel extends PollingPanel {
   private readonly body = el('div', 'pynenc-task');
   private cursor: string | null = null;
-  private rows: Json[] = [];
+  private rows: InvocationSummaryJson[] = [];
 
   constructor(
     readonly spec: PanelSpec & { kind: 'task' },
@@ -283,10 +295,10 @@ export class TaskPanel extends PollingPanel {
     return false;
   }
 
-  private async page(cursor: string | null): Promise<{ items: Json[]; next: string | null }> {
+  private async page(cursor: string | null): Promise<{ items: InvocationSummaryJson[]; next: string | null }> {
     const path = appPath(this.spec.app.key, 'invocations') + query({ task: this.spec.taskId, limit: 50, cursor });
-    const data = await requestAPI<Json>(path);
-    return { items: data.rows || data.items || [], next: data.next_cursor || null };
+    const data = await requestAPI<InvocationsJson>(path);
+    return { items: data.items || [], next: data.next_cursor || null };
   }
 
   private draw(): void {

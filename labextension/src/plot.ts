@@ -5,7 +5,7 @@
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { Json } from './api';
+import { FigureDict } from './api';
 import { el } from './dom';
 
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
@@ -21,7 +21,7 @@ export class PlotHost extends Panel {
     return !!this.rendermime && this.rendermime.preferredMimeType({ [PLOTLY_MIME]: {} }, 'any') === PLOTLY_MIME;
   }
 
-  async draw(figure: Json): Promise<void> {
+  async draw(figure: FigureDict): Promise<void> {
     const previous = Array.from(this.widgets);
     if (!this.canPlot || !this.rendermime) {
       const note = new Widget({ node: el('div', 'pynenc-note', 'Plotly renderer missing: install plotly>=5 (jupyterlab-plotly).') });

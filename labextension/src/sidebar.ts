@@ -7,7 +7,7 @@ import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 import { LabIcon } from '@jupyterlab/ui-components';
 
-import { AppInfo, Json, appPath, requestAPI } from './api';
+import { AppJson, AppSummaryJson, AppsJson, InvocationSummaryJson, RunnerRowJson, appPath, requestAPI } from './api';
 import { badge, clear, dotted, el, link, seconds, when } from './dom';
 
 export const SIDEBAR_ID = 'pynenc-sidebar';
@@ -22,13 +22,13 @@ export const pynencIcon = new LabIcon({ name: 'pynenc-nb:icon', svgstr: ICON_SVG
 
 /** What the sidebar asks the plugin to open in the main area. */
 export interface Opener {
-  timeline(app: AppInfo): void;
-  invocation(app: AppInfo, invocationId: string): void;
-  task(app: AppInfo, taskId: string): void;
+  timeline(app: AppJson): void;
+  invocation(app: AppJson, invocationId: string): void;
+  task(app: AppJson, taskId: string): void;
 }
 
 export class PynencSidebar extends Widget {
-  private apps: AppInfo[] = [];
+  private apps: AppJson[] = [];
   private selected: string | null = null;
   private readonly appSelect = el('select', 'pynenc-app-select');
   private readonly body = el('div', 'pynenc-sidebar-body');
@@ -69,7 +69,7 @@ export class PynencSidebar extends Widget {
     });
   }
 
-  currentApp(): AppInfo | null {
+  currentApp(): AppJson | null {
     return this.apps.find(a => a.key === this.selected) || null;
   }
 
@@ -99,7 +99,7 @@ export class PynencSidebar extends Widget {
       return;
     }
     try {
-      const listed = await requestAPI<{ apps: AppInfo[] }>('apps');
+      const listed = await requestAPI<AppsJson>('apps');
       this.setApps(listed.apps || []);
       const app = this.currentApp();
       if (!app) {
@@ -110,7 +110,7 @@ export class PynencSidebar extends Widget {
         this.status.textContent = '';
         return;
       }
-      const summary = await requestAPI<Json>(appPath(app.key, 'summary'));
+      const summary = await requestAPI<AppSummaryJson>(appPath(app.key, 'summary'));
       this.render(app, summary);
       this.status.textContent = `updated ${new Date().toLocaleTimeString()}`;
       this.status.classList.remove('pynenc-error');
@@ -121,7 +121,7 @@ export class PynencSidebar extends Widget {
     }
   }
 
-  private setApps(apps: AppInfo[]): void {
+  private setApps(apps: AppJson[]): void {
     const keys = apps.map(a => a.key).join('|');
     if (keys !== this.apps.map(a => a.key).join('|')) {
       clear(this.appSelect);
@@ -140,9 +140,9 @@ export class PynencSidebar extends Widget {
     }
   }
 
-  private render(app: AppInfo, summary: Json): void {
+  private render(app: AppJson, summary: AppSummaryJson): void {
     clear(this.body);
-    const counts: { [status: string]: number } = summary.counts || {};
+    const counts: Record<string, number> = summary.counts || {};
     const nonZero = Object.entries(counts).filter(([, n]) => n > 0);
     this.body.appendChild(el('h3', undefined, 'Invocations by status'));
     if (nonZero.length === 0) {
@@ -158,7 +158,7 @@ export class PynencSidebar extends Widget {
       this.body.appendChild(list);
     }
 
-    const runners: Json[] = summary.runners || [];
+    const runners: RunnerRowJson[] = summary.runners || [];
     this.body.appendChild(el('h3', undefined, `Runners (${runners.filter(r => r.alive).length} alive)`));
     if (runners.length === 0) {
       this.body.appendChild(el('p', 'pynenc-note', 'No runner. Start one: %pynenc runner start, or pynenc runner start.'));
@@ -183,7 +183,7 @@ export class PynencSidebar extends Widget {
   }
 
   /** One line per invocation: status and task (opens the task), then its id (opens its detail). */
-  private invocationList(app: AppInfo, title: string, rows: Json[], more: boolean): void {
+  private invocationList(app: AppJson, title: string, rows: InvocationSummaryJson[], more: boolean): void {
     this.body.appendChild(el('h3', undefined, title));
     if (rows.length === 0) {
       this.body.appendChild(el('p', 'pynenc-note', 'None.'));

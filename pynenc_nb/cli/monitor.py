@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from pynenc_nb.app import Pynenc
 from pynenc_nb.app_registry import AppEntry, read_entries, registry_path
-from pynenc_nb.backends.urls import redact_url, scheme_of
 from pynenc_nb.conf import PynencConfig
+from pynenc_nb.conf.urls import redact_url, scheme_of
 from pynenc_nb.exceptions import ConfigError, MissingDependencyError
 from pynenc_nb.logs import configure_logging
 

@@ -23,6 +23,9 @@ POSITIVE_FIELDS = (
 )
 
 
+LOGGING_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
 @dataclass(frozen=True)
 class PynencConfig:
     app_id: str = "pynenc"
@@ -57,11 +60,6 @@ class PynencConfig:
     services_interval_s: float = 1.0
     max_runner_loss_retries: int = 3
     graceful_stop_timeout_s: float = 10.0
-    # Triggers and retention
-    event_retention_days: float = 7.0
-    event_max_records: int = 100_000
-    trigger_run_max_records: int = 100_000
-    event_auto_purge_enabled: bool = True
     # Task options from files and the environment: "*" holds app-wide defaults, "module#qualname"
     # the settings of one task (see TaskOptions for the names). Filled by the loader.
     task: dict[str, Any] = field(default_factory=dict)
@@ -78,6 +76,12 @@ class PynencConfig:
             raise ConfigError(
                 f"max_batch={self.max_batch!r} is not valid: it must be 0 (no batches) or more", variable="max_batch"
             )
+        if self.logging_level.lower() not in LOGGING_LEVELS:
+            raise ConfigError(
+                f"logging_level={self.logging_level!r} is not valid: use {', '.join(LOGGING_LEVELS)}",
+                variable="logging_level",
+                value=self.logging_level,
+            )
 
     def replace(self, **changes: Any) -> PynencConfig:
         return dataclasses.replace(self, **changes)
@@ -87,7 +91,7 @@ class PynencConfig:
 
     def public_dict(self) -> dict[str, Any]:
         """The config as shown by ``pynenc show_config``: secrets masked, URLs redacted."""
-        from pynenc_nb.backends.urls import redact_url
+        from pynenc_nb.conf.urls import redact_url
 
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):

@@ -48,7 +48,7 @@ from pynenc_nb.records import InvocationFilter
 from pynenc_nb.status import InvocationStatus
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
+    from pynenc_nb.monitor.source import MonitorSource
 
 __all__ = [
     # entry point, its filter, errors
@@ -88,7 +88,7 @@ class Monitor:
     bad arguments (cursor, status, limit) raise ``InvalidMonitorQueryError``.
     """
 
-    def __init__(self, app: Pynenc, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, app: MonitorSource, *, clock: Callable[[], float] = time.time) -> None:
         self.app = app
         self.clock = clock
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from pynenc_nb.backends.paging import decode_cursor
-from pynenc_nb.backends.urls import redact_text
+from pynenc_nb.conf.urls import redact_text
 from pynenc_nb.exceptions import InvalidMonitorQueryError
 from pynenc_nb.monitor.models import InvocationSummary
 from pynenc_nb.ports import StateBackend

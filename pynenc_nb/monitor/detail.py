@@ -18,14 +18,14 @@ from pynenc_nb.records import InvocationFilter, Outcome
 from pynenc_nb.serialization.codec import TAG
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
+    from pynenc_nb.monitor.source import MonitorSource
 
 MESSAGE_CHARS = 4_000
 TRACEBACK_CHARS = 20_000
 REASON_CHARS = 1_000
 
 
-def build_detail(app: Pynenc, invocation_id: str, children_limit: int, now: float) -> InvocationDetailView:
+def build_detail(app: MonitorSource, invocation_id: str, children_limit: int, now: float) -> InvocationDetailView:
     check_limit(children_limit, "children_limit")
     state = app.state_backend
     record = state.get(invocation_id)

@@ -4,21 +4,40 @@ Every field is an id, a number, a status, a display string computed at write tim
 view: never serialized arguments, results, pickles or connection details, so a view can be sent
 to a browser as it is. Times are UTC epoch seconds. Strings are raw text that renderers escape;
 the one exception is ``TimelineInvocation.hover``, which is Plotly hover markup, already escaped.
+
+Each view ``Foo`` is a ``JsonView[FooJson]``: the ``TypedDict`` above it is the JSON shape its
+``to_json()`` returns, mirrored by ``export interface FooJson`` in ``labextension/src/api.ts``
+(``tests/monitor/test_browser_types.py`` checks that both sides and real output agree).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypedDict, TypeVar, cast
 
 from pynenc_nb.status import InvocationStatus
 
-_STATUS_VALUES = {status: status.value for status in InvocationStatus}
-QUEUED_LANE = "queued"  # lane id of everything waiting for a runner (no owner)
+StatusName = Literal[
+    "REGISTERED",
+    "PENDING",
+    "RUNNING",
+    "PAUSED",
+    "RETRY",
+    "SUCCESS",
+    "FAILED",
+    "KILLED",
+    "REROUTED",
+    "CONCURRENCY_CONTROLLED",
+    "CONCURRENCY_CONTROLLED_FINAL",
+    "PENDING_RECOVERY",
+    "RUNNING_RECOVERY",
+]  # the values of InvocationStatus, in table order (a test keeps them equal)
 LaneKind = Literal["queued", "runner"]
+QUEUED_LANE = "queued"  # lane id of everything waiting for a runner (no owner)
+_STATUS_VALUES: dict[InvocationStatus, StatusName] = {status: status.value for status in InvocationStatus}
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -46,20 +65,42 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not a monitor view value")
 
 
-class JsonView:
-    """Base of every view: ``to_json()`` gives a dict that ``json.dumps`` accepts."""
+_J = TypeVar("_J", bound=Mapping[str, object])
+
+
+class JsonView(Generic[_J]):
+    """Base of every view: ``to_json()`` gives its JSON shape ``_J``, a dict ``json.dumps`` accepts.
+
+    The generic version copies the dataclass fields through :func:`_plain`; the test checks that
+    the fields are the keys of ``_J`` and the values their types.
+    """
 
     __slots__ = ()
 
-    def to_json(self) -> dict[str, Any]:
-        return {name: _plain(getattr(self, name)) for name in _field_names(type(self))}
+    def to_json(self) -> _J:
+        return cast(_J, {name: _plain(getattr(self, name)) for name in _field_names(type(self))})
 
 
 # --- shared rows ---------------------------------------------------------------------------------
 
 
+class InvocationSummaryJson(TypedDict):
+    invocation_id: str
+    task_id: str
+    status: StatusName
+    final: bool
+    args: dict[str, str]
+    parent_id: str | None
+    workflow_id: str | None
+    owner_id: str | None
+    num_retries: int
+    recoveries: int
+    created_at: float
+    updated_at: float
+
+
 @dataclass(frozen=True, slots=True)
-class InvocationSummary(JsonView):
+class InvocationSummary(JsonView[InvocationSummaryJson]):
     """One invocation as a list row or a node reference."""
 
     invocation_id: str
@@ -76,8 +117,14 @@ class InvocationSummary(JsonView):
     updated_at: float
 
 
+class InvocationPageJson(TypedDict):
+    rows: list[InvocationSummaryJson]
+    next_cursor: str | None
+    generated_at: float
+
+
 @dataclass(frozen=True, slots=True)
-class InvocationPage(JsonView):
+class InvocationPage(JsonView[InvocationPageJson]):
     """A page of summaries, most recently updated first; pass ``next_cursor`` back for the next."""
 
     rows: tuple[InvocationSummary, ...]
@@ -88,8 +135,18 @@ class InvocationPage(JsonView):
 # --- timeline ------------------------------------------------------------------------------------
 
 
+class StatusSegmentJson(TypedDict):
+    invocation_id: str
+    task_id: str
+    status: StatusName
+    start: float
+    end: float | None
+    lane: str
+    row: int
+
+
 @dataclass(frozen=True, slots=True)
-class StatusSegment(JsonView):
+class StatusSegment(JsonView[StatusSegmentJson]):
     """One history entry drawn as a bar, from its change to the next change of the invocation.
 
     ``end`` equals ``start`` for a final status (a point) and is None while the status lasts.
@@ -106,8 +163,18 @@ class StatusSegment(JsonView):
     row: int
 
 
+class SegmentColumnsJson(TypedDict):
+    invocation_id: list[str]
+    task_id: list[str]
+    status: list[StatusName]
+    start: list[float]
+    end: list[float | None]
+    lane: list[str]
+    row: list[int]
+
+
 @dataclass(frozen=True, slots=True)
-class SegmentColumns(JsonView):
+class SegmentColumns(JsonView[SegmentColumnsJson]):
     """The timeline's segments as parallel columns: the shape Plotly bar traces take.
 
     Segment ``i`` is ``(invocation_id[i], task_id[i], status[i], start[i], end[i], lane[i],
@@ -142,7 +209,7 @@ class SegmentColumns(JsonView):
             StatusSegment, self.invocation_id, self.task_id, self.status, self.start, self.end, self.lane, self.row
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> SegmentColumnsJson:
         return {
             "invocation_id": list(self.invocation_id),
             "task_id": list(self.task_id),
@@ -154,8 +221,18 @@ class SegmentColumns(JsonView):
         }
 
 
+class LaneJson(TypedDict):
+    lane_id: str
+    kind: LaneKind
+    label: str
+    runner_cls: str | None
+    hostname: str | None
+    parent_runner_id: str | None
+    rows: int
+
+
 @dataclass(frozen=True, slots=True)
-class Lane(JsonView):
+class Lane(JsonView[LaneJson]):
     """A runner (or the queue) in the timeline; ``rows`` sub-lanes never hold overlapping bars."""
 
     lane_id: str
@@ -167,16 +244,27 @@ class Lane(JsonView):
     rows: int
 
 
+class LinkJson(TypedDict):
+    parent_id: str
+    child_id: str
+
+
 @dataclass(frozen=True, slots=True)
-class Link(JsonView):
+class Link(JsonView[LinkJson]):
     """A call from a parent invocation to a child, both in the same view."""
 
     parent_id: str
     child_id: str
 
 
+class EventMarkerJson(TypedDict):
+    event_id: str
+    code: str
+    at: float
+
+
 @dataclass(frozen=True, slots=True)
-class EventMarker(JsonView):
+class EventMarker(JsonView[EventMarkerJson]):
     """An event emitted with ``app.trigger.emit_event`` (its payload is not shipped)."""
 
     event_id: str
@@ -184,8 +272,22 @@ class EventMarker(JsonView):
     at: float
 
 
+class TimelineInvocationJson(TypedDict):
+    invocation_id: str
+    task_id: str
+    status: StatusName
+    args: dict[str, str]
+    parent_id: str | None
+    workflow_id: str | None
+    created_at: float
+    updated_at: float
+    durations: dict[str, float]
+    total_s: float
+    hover: str
+
+
 @dataclass(frozen=True, slots=True)
-class TimelineInvocation(JsonView):
+class TimelineInvocation(JsonView[TimelineInvocationJson]):
     """What the timeline knows of one invocation beyond its segments (hover, durations)."""
 
     invocation_id: str
@@ -200,11 +302,11 @@ class TimelineInvocation(JsonView):
     total_s: float  # first change to the final one (or to generated_at while not final)
     hover: str  # Plotly hover markup: task, id, status, arguments, durations; every value escaped
 
-    def to_json(self) -> dict[str, Any]:  # thousands per view: spelled out for speed
+    def to_json(self) -> TimelineInvocationJson:  # thousands per view: spelled out for speed
         return {
             "invocation_id": self.invocation_id,
             "task_id": self.task_id,
-            "status": self.status.value,
+            "status": _STATUS_VALUES[self.status],
             "args": dict(self.args),
             "parent_id": self.parent_id,
             "workflow_id": self.workflow_id,
@@ -216,8 +318,21 @@ class TimelineInvocation(JsonView):
         }
 
 
+class TimelineJson(TypedDict):
+    start: float | None
+    end: float | None
+    generated_at: float
+    lanes: list[LaneJson]
+    segments: SegmentColumnsJson
+    invocations: list[TimelineInvocationJson]
+    links: list[LinkJson]
+    workflow_roots: list[str]
+    events: list[EventMarkerJson]
+    next_cursor: str | None
+
+
 @dataclass(frozen=True, slots=True)
-class TimelineView(JsonView):
+class TimelineView(JsonView[TimelineJson]):
     """Invocations active in ``[start, end)``: lanes, status segments, links and event markers.
 
     Rows are packed within one page; ask for a large enough ``limit`` to draw a window at once.
@@ -238,8 +353,21 @@ class TimelineView(JsonView):
 # --- family tree ---------------------------------------------------------------------------------
 
 
+class TreeNodeJson(TypedDict):
+    invocation_id: str
+    task_id: str
+    status: StatusName
+    args: dict[str, str]
+    created_at: float
+    updated_at: float
+    layer: int
+    x: float
+    y: float
+    children_listed: bool
+
+
 @dataclass(frozen=True, slots=True)
-class TreeNode(JsonView):
+class TreeNode(JsonView[TreeNodeJson]):
     """An invocation placed in a layered layout: ``y`` is its generation, ``x`` its column.
 
     Nodes of one layer are at least 1 apart in ``x``. ``children_listed`` is False when the
@@ -258,14 +386,29 @@ class TreeNode(JsonView):
     children_listed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class TreeEdge(JsonView):
+class TreeEdgeJson(TypedDict):
     parent_id: str
     child_id: str
 
 
 @dataclass(frozen=True, slots=True)
-class FamilyTreeView(JsonView):
+class TreeEdge(JsonView[TreeEdgeJson]):
+    parent_id: str
+    child_id: str
+
+
+class FamilyTreeJson(TypedDict):
+    root_id: str
+    root_parent_id: str | None
+    depth: int
+    nodes: list[TreeNodeJson]
+    edges: list[TreeEdgeJson]
+    truncated: bool
+    generated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyTreeView(JsonView[FamilyTreeJson]):
     """An invocation and its descendants down to ``depth`` generations, at most ``max_nodes`` nodes."""
 
     root_id: str
@@ -280,8 +423,14 @@ class FamilyTreeView(JsonView):
 # --- invocation detail ---------------------------------------------------------------------------
 
 
+class ExceptionJson(TypedDict):
+    type: str
+    message: str
+    traceback: str
+
+
 @dataclass(frozen=True, slots=True)
-class ExceptionView(JsonView):
+class ExceptionView(JsonView[ExceptionJson]):
     """The plain-text parts of a stored exception; the pickle and arguments never leave the backend."""
 
     type: str  # module.qualname of the exception class
@@ -289,8 +438,18 @@ class ExceptionView(JsonView):
     traceback: str  # as formatted on the runner (bounded, the end kept)
 
 
+class HistoryEntryJson(TypedDict):
+    status: StatusName
+    at: float
+    owner_id: str | None
+    owner_label: str | None
+    runner_id: str | None
+    runner_label: str | None
+    reason: str | None
+
+
 @dataclass(frozen=True, slots=True)
-class HistoryEntry(JsonView):
+class HistoryEntry(JsonView[HistoryEntryJson]):
     status: InvocationStatus
     at: float
     owner_id: str | None  # the owner after the change
@@ -300,16 +459,40 @@ class HistoryEntry(JsonView):
     reason: str | None
 
 
+class WorkflowJson(TypedDict):
+    workflow_id: str
+    workflow_type: str
+    parent_workflow_id: str | None
+    is_root: bool
+
+
 @dataclass(frozen=True, slots=True)
-class WorkflowView(JsonView):
+class WorkflowView(JsonView[WorkflowJson]):
     workflow_id: str
     workflow_type: str
     parent_workflow_id: str | None
     is_root: bool  # this invocation is the workflow's root
 
 
+class InvocationDetailJson(TypedDict):
+    invocation: InvocationSummaryJson
+    call_id: str
+    queue: str
+    priority: int
+    task_version: str | None
+    owner_label: str | None
+    result: str | None
+    exception: ExceptionJson | None
+    history: list[HistoryEntryJson]
+    parent: InvocationSummaryJson | None
+    children: list[InvocationSummaryJson]
+    children_next_cursor: str | None
+    workflow: WorkflowJson | None
+    generated_at: float
+
+
 @dataclass(frozen=True, slots=True)
-class InvocationDetailView(JsonView):
+class InvocationDetailView(JsonView[InvocationDetailJson]):
     """Everything shown about one invocation, from display strings and plain-text fields only."""
 
     invocation: InvocationSummary
@@ -331,8 +514,25 @@ class InvocationDetailView(JsonView):
 # --- runners and tasks ---------------------------------------------------------------------------
 
 
+class RunnerJson(TypedDict):
+    runner_id: str
+    label: str
+    name: str | None
+    runner_cls: str
+    hostname: str
+    pid: int
+    parent_runner_id: str | None
+    state: str  # running | stopping | stopped | lost: stored as text by every runner, not a closed set
+    slots: int
+    busy: int
+    started_at: float
+    last_heartbeat: float
+    heartbeat_age_s: float
+    alive: bool
+
+
 @dataclass(frozen=True, slots=True)
-class RunnerView(JsonView):
+class RunnerView(JsonView[RunnerJson]):
     runner_id: str
     label: str
     name: str | None  # given by whoever launched it (``%pynenc runner start --name``)
@@ -349,8 +549,18 @@ class RunnerView(JsonView):
     alive: bool  # running or stopping, and heard from within ``runner_dead_after_s``
 
 
+class TaskJson(TypedDict):
+    task_id: str
+    defined_here: bool
+    is_workflow: bool | None
+    module: str | None
+    qualname: str | None
+    version: str | None
+    counts: dict[str, int] | None
+
+
 @dataclass(frozen=True, slots=True)
-class TaskView(JsonView):
+class TaskView(JsonView[TaskJson]):
     task_id: str
     defined_here: bool  # defined in the monitoring app object (not only seen in the backend)
     is_workflow: bool | None  # None when the task is not defined here

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from pynenc_nb.app import TASKS_NAMESPACE
 from pynenc_nb.monitor.common import check_cursor, check_limit, full_counts, summary_of
 from pynenc_nb.monitor.models import InvocationPage, RunnerView, TaskView
-from pynenc_nb.records import InvocationFilter, RunnerInfo
+from pynenc_nb.records import TASKS_NAMESPACE, InvocationFilter, RunnerInfo
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
+    from pynenc_nb.monitor.source import MonitorSource
 
 RECENT_FOR_TASKS = 500  # most recently updated invocations scanned for task ids nobody published
 
 
-def runner_views(app: Pynenc, include_stopped: bool, now: float) -> list[RunnerView]:
+def runner_views(app: MonitorSource, include_stopped: bool, now: float) -> list[RunnerView]:
     """Runners, newest heartbeat first; client contexts (callers outside runners) are left out."""
     dead_after = app.conf.runner_dead_after_s
     views = [
@@ -58,11 +57,11 @@ def _name(details: str) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def status_counts(app: Pynenc, flt: InvocationFilter) -> dict[str, int]:
+def status_counts(app: MonitorSource, flt: InvocationFilter) -> dict[str, int]:
     return full_counts(app.state_backend.count_by_status(flt))
 
 
-def task_views(app: Pynenc, with_counts: bool) -> list[TaskView]:
+def task_views(app: MonitorSource, with_counts: bool) -> list[TaskView]:
     """Tasks defined in this app object, published by any caller, or seen in recent invocations."""
     state = app.state_backend
     recent, _ = state.query(InvocationFilter(), limit=RECENT_FOR_TASKS)
@@ -97,7 +96,9 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def invocation_page(app: Pynenc, flt: InvocationFilter, limit: int, cursor: str | None, now: float) -> InvocationPage:
+def invocation_page(
+    app: MonitorSource, flt: InvocationFilter, limit: int, cursor: str | None, now: float
+) -> InvocationPage:
     check_limit(limit)
     check_cursor(cursor)
     records, next_cursor = app.state_backend.query(flt, limit=limit, cursor=cursor)

@@ -41,12 +41,11 @@ from pynenc_nb.monitor.models import (
     TimelineView,
 )
 from pynenc_nb.records import InvocationFilter, InvocationRecord, StatusChange
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+from pynenc_nb.status import FINAL_STATUSES, NON_FINAL, InvocationStatus
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
+    from pynenc_nb.monitor.source import MonitorSource
 
-NON_FINAL: frozenset[InvocationStatus] = frozenset(InvocationStatus) - FINAL_STATUSES
 _VALUES = {status: status.value for status in InvocationStatus}  # faster than the enum's .value
 EVENT_LIMIT = 500  # event markers per view
 _HOVER_ARGS_CHARS = 300
@@ -78,7 +77,7 @@ class _Span:
     row: int = 0
 
 
-def build_timeline(app: Pynenc, query: TimelineQuery, now: float) -> TimelineView:
+def build_timeline(app: MonitorSource, query: TimelineQuery, now: float) -> TimelineView:
     check_limit(query.limit)
     if query.start is not None and query.end is not None and query.start > query.end:
         raise InvalidMonitorQueryError(
@@ -89,7 +88,7 @@ def build_timeline(app: Pynenc, query: TimelineQuery, now: float) -> TimelineVie
         return _build(app, base, query, now)
 
 
-def _build(app: Pynenc, base: InvocationFilter, query: TimelineQuery, now: float) -> TimelineView:
+def _build(app: MonitorSource, base: InvocationFilter, query: TimelineQuery, now: float) -> TimelineView:
     state = app.state_backend
     records, next_cursor = _page(app, base, query)
     histories = state.histories([r.invocation_id for r in records])
@@ -138,7 +137,9 @@ def _build(app: Pynenc, base: InvocationFilter, query: TimelineQuery, now: float
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _page(app: Pynenc, base: InvocationFilter, query: TimelineQuery) -> tuple[list[InvocationRecord], str | None]:
+def _page(
+    app: MonitorSource, base: InvocationFilter, query: TimelineQuery
+) -> tuple[list[InvocationRecord], str | None]:
     """Up to ``limit`` invocations: updated inside the window first, then older non-final ones.
 
     The cursor is ``<phase>:<cursor of the backend query>``; the two phases never share an
@@ -187,7 +188,7 @@ def _decode(cursor: str | None) -> tuple[str, str | None]:
     return phase, inner or None
 
 
-def _events(app: Pynenc, start: float | None, end: float | None) -> tuple[EventMarker, ...]:
+def _events(app: MonitorSource, start: float | None, end: float | None) -> tuple[EventMarker, ...]:
     found = app.trigger_store.events(since=start, limit=EVENT_LIMIT)
     markers = [EventMarker(event_id, code, at) for event_id, code, _, at in found if end is None or at < end]
     return tuple(sorted(markers, key=lambda m: (m.at, m.event_id)))

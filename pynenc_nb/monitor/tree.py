@@ -18,13 +18,13 @@ from pynenc_nb.monitor.models import FamilyTreeView, TreeEdge, TreeNode
 from pynenc_nb.records import InvocationFilter, InvocationRecord
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
+    from pynenc_nb.monitor.source import MonitorSource
 
 MAX_NODES = 500
 _PAGE = 200  # children per query
 
 
-def build_family_tree(app: Pynenc, invocation_id: str, depth: int, max_nodes: int, now: float) -> FamilyTreeView:
+def build_family_tree(app: MonitorSource, invocation_id: str, depth: int, max_nodes: int, now: float) -> FamilyTreeView:
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
         raise InvalidMonitorQueryError(f"depth must be 0 or more, got {depth!r}", argument="depth", value=depth)
     check_limit(max_nodes, "max_nodes")
@@ -84,7 +84,7 @@ def build_family_tree(app: Pynenc, invocation_id: str, depth: int, max_nodes: in
     )
 
 
-def _children(app: Pynenc, parent_id: str, budget: int) -> tuple[list[InvocationRecord], bool]:
+def _children(app: MonitorSource, parent_id: str, budget: int) -> tuple[list[InvocationRecord], bool]:
     """Up to ``budget`` children in call order, and whether that is all of them.
 
     Pages come most recently updated first (the index order), so a cut keeps the children that

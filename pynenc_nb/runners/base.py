@@ -11,8 +11,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from pynenc_nb import context, forking
-from pynenc_nb.backends.urls import redact_url
+from pynenc_nb.conf.urls import redact_url
+from pynenc_nb.logs import configure_logging
 from pynenc_nb.records import InvocationFilter, RunnerContext, RunnerInfo
+from pynenc_nb.runner_classes import runner_class
 from pynenc_nb.services import Services
 from pynenc_nb.status import OWNED_STATUSES, InvocationStatus
 
@@ -80,6 +82,7 @@ class BaseRunner:
     def run(self) -> None:
         if self.uses_other_processes:
             self.app.require_shared_backend(type(self).__name__)
+        configure_logging(self.app.conf)  # a runner is what a process runs: its app's log settings apply
         # ``_stop`` is not cleared here: a stop asked for before ``run`` (a SIGTERM to a pool worker
         # that is still starting) must not be lost. ``start_in_thread`` clears it for a restart.
         self._stopped.clear()
@@ -150,6 +153,15 @@ class BaseRunner:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def stopped(self) -> bool:
+        """Whether ``run()`` has returned (work wound down, the stop recorded), not just been asked to."""
+        return self._stopped.is_set()
+
+    def wait_stopped(self, timeout_s: float | None = None) -> bool:
+        """Block until :attr:`stopped` (or ``timeout_s`` passes); returns :attr:`stopped`."""
+        return self._stopped.wait(timeout_s)
+
     def stop_when_process_ends(self, pid: int, check_interval_s: float = 0.5) -> None:
         """Stop gracefully once process ``pid`` is gone (a runner tied to the kernel that started it)."""
 
@@ -199,3 +211,10 @@ class BaseRunner:
                     state.heartbeat(self.runner_id, time.time(), self.busy, "stopping")
             except Exception:
                 self.app.logger.warning("%s could not heartbeat", self.context.label, exc_info=True)
+
+
+def make_runner(app: Pynenc, runner_cls: str | None = None) -> BaseRunner:
+    """A runner of the class named by ``runner_cls`` (default: the app's setting), not started."""
+    runner = runner_class(runner_cls or app.conf.runner_cls)(app)
+    assert isinstance(runner, BaseRunner)
+    return runner

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from pynenc_nb import forking
 from pynenc_nb.blocking import BlockingWaits
+from pynenc_nb.execution import execute, take
 from pynenc_nb.records import InvocationFilter, InvocationRecord, new_id
 from pynenc_nb.runners.base import BaseRunner
-from pynenc_nb.runners.execution import execute, take
 from pynenc_nb.runners.thread import ThreadRunner
 from pynenc_nb.status import OWNED_STATUSES
 
@@ -135,7 +135,7 @@ class _SharedFlagSlots:
 def _execute_in_child(app: Pynenc, record: InvocationRecord, runner: ProcessRunner, paused: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    execute(app, record, runner.context, BlockingWaits(app, runner.context, _SharedFlagSlots(paused)))
+    execute(app, record, runner.context, BlockingWaits(app.orchestrator, runner.context, _SharedFlagSlots(paused)))
 
 
 @dataclass

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynenc_nb import context
 from pynenc_nb.blocking import BlockingWaits
+from pynenc_nb.execution import Ending, execute, leave, take_next
 from pynenc_nb.runners.base import BaseRunner
-from pynenc_nb.runners.execution import Ending, execute, leave, take_next
 from pynenc_nb.status import InvocationStatus
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class ThreadRunner(BaseRunner):
         self._lock = threading.Lock()
         self._workers: set[threading.Thread] = set()
         self._spawned = 0
-        self._waits = BlockingWaits(app, self.context, self)
+        self._waits = BlockingWaits(app.orchestrator, self.context, self)
         self._durations: dict[str, float] = {}  # task id -> seconds its last run here took
         self._waiting_tasks: set[str] = set()  # tasks seen waiting on other invocations: never batched
         self._local = threading.local()  # the calling worker's batch and current task
@@ -97,7 +97,7 @@ class ThreadRunner(BaseRunner):
         thread.start()
 
     def _serve(self) -> None:
-        self._waits = BlockingWaits(self.app, self.context, self)
+        self._waits = BlockingWaits(self.app.orchestrator, self.context, self)
         with self._lock:
             for _ in range(self.max_threads):
                 self._spawn()

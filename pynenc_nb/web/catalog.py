@@ -1,9 +1,9 @@
-"""The apps a monitor server knows, and the one open ``Pynenc`` object per app it reads through.
+"""The apps a monitor server knows, and the one open reader per app (``web/reader.py``).
 
 Apps come from the server's configuration (listed first, they win on a shared key) and from the
 app registry (:mod:`pynenc_nb.app_registry`), re-read on every listing so apps created after the
 server started show up. An app is opened on first use and kept until :meth:`AppCatalog.close`:
-opening builds ``Pynenc(app_id, backend_url, broker_url)`` without importing any module, so the
+opening connects to its backends without building a ``Pynenc`` or importing any module, so the
 server only reads the backend through :class:`~pynenc_nb.monitor.Monitor`.
 
 Blocking work (opening a backend, every query) runs in :attr:`AppCatalog.executor`, never on
@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pynenc_nb import app_registry
 from pynenc_nb.app_registry import AppEntry
-from pynenc_nb.backends.urls import redact_text, scheme_of
+from pynenc_nb.conf.urls import redact_text, scheme_of
 from pynenc_nb.exceptions import AppNotFoundError
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
     from pynenc_nb.monitor import Monitor
+    from pynenc_nb.web.reader import AppReader
 
 _log = logging.getLogger("pynenc.web")
 Source = Literal["config", "registry"]
@@ -62,10 +62,10 @@ class KnownApp:
 
 @dataclass(frozen=True, slots=True)
 class OpenApp:
-    """An app the server has opened: what it is, the ``Pynenc`` object, and its monitor."""
+    """An app the server has opened: what it is, its backends, and its monitor."""
 
     known: KnownApp
-    app: Pynenc
+    app: AppReader
     monitor: Monitor
 
 
@@ -89,7 +89,7 @@ def configured_entry(spec: Any, working_dir: str = "") -> AppEntry:
 
 
 class AppCatalog:
-    """Known apps, their open ``Pynenc`` objects and monitors, and the pool their queries run in.
+    """Known apps, their open readers and monitors, and the pool their queries run in.
 
     ``registry_path=None`` reads the default registry; ``use_registry=False`` lists configured
     apps only; ``app_ids`` limits the listing to those app ids.
@@ -162,8 +162,8 @@ class AppCatalog:
         return self.open(key).monitor
 
     def _open(self, known: KnownApp) -> OpenApp:
-        from pynenc_nb.app import Pynenc
         from pynenc_nb.monitor import Monitor
+        from pynenc_nb.web.reader import AppReader
 
         entry = known.entry
         if not app_registry.is_available(entry):
@@ -179,12 +179,7 @@ class AppCatalog:
             "broker_url": entry.broker_url,
             "discoverable": False,  # the server reading an app is not the app being used
         }
-        app = Pynenc(config_values=values)
-        try:
-            app.state_backend  # noqa: B018 - open now, so a bad backend fails this request, not a later one
-        except BaseException:
-            app.close()
-            raise
+        app = AppReader(values)  # opens the backends now: a bad one fails this request, not a later one
         _log.info("opened app %s (%s)", entry.app_id, app_registry.describe_backend(entry.backend_url))
         return OpenApp(known, app, Monitor(app))
 

@@ -25,7 +25,7 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 from tornado.web import HTTPError, RequestHandler
 
-from pynenc_nb.backends.urls import redact_text
+from pynenc_nb.conf.urls import redact_text
 from pynenc_nb.exceptions import (
     AppNotFoundError,
     BackendError,
@@ -166,7 +166,7 @@ class RunnersHandler(MonitorHandler):
     async def get(self, key: str) -> None:
         include_stopped = queries.parse_bool("include_stopped", self.query_text("include_stopped"))
 
-        def work(app: OpenApp) -> dict[str, Any]:
+        def work(app: OpenApp) -> queries.RunnersJson:
             kinds = launched.launched_kinds_or_none(app.known.entry)
             return queries.runners(app.monitor, kinds, include_stopped=include_stopped)
 
@@ -219,7 +219,7 @@ class TimelineHandler(MonitorHandler):
         statuses, limit, cursor = self.query_list("status"), self.query_text("limit"), self.query_text("cursor")
         figure = self.query_text("figure")
 
-        def work(app: OpenApp) -> dict[str, Any]:
+        def work(app: OpenApp) -> queries.TimelineAnswerJson:
             return queries.timeline(app.monitor, since, until, task, statuses, limit, cursor, figure)
 
         await self.answer_for(key, work)

@@ -4,9 +4,6 @@ Only those may be stopped through the API: the state file says how each was star
 stop goes the way the launcher would do it (SIGTERM and wait for a process or a remote command,
 a graceful stop and shutdown for a kernel). A ``thread`` runner lives inside the kernel that
 launched it and can only be stopped from there.
-
-The state file and the stop logic belong to ``kernel_magics.launchers``; they are imported lazily
-here, the one place where ``pynenc_nb`` uses the notebook layer (both ship in the same wheel).
 """
 
 from __future__ import annotations
@@ -16,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pynenc_nb.exceptions import RunnerError
+from pynenc_nb.launched_runners import LaunchedRunner, LaunchedRunners, launched_state, process_alive, stop_launched
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
     from pynenc_nb.app_registry import AppEntry
+    from pynenc_nb.web.reader import AppReader
 
 STOPPABLE_STATES = ("running", "stopping")
 _log = logging.getLogger("pynenc.web")
@@ -29,17 +27,15 @@ class UnknownRunnerError(RunnerError):
     """No runner of that name was launched from a notebook for this app."""
 
 
-def _registry(entry: AppEntry) -> Any:
-    from kernel_magics.launchers.registry import RunnerRegistry
-
-    return RunnerRegistry(Path(entry.working_dir))
+def _launched(entry: AppEntry) -> LaunchedRunners:
+    return LaunchedRunners(Path(entry.working_dir))
 
 
 def launched_kinds(entry: AppEntry) -> dict[str, str]:
     """Runner name -> launcher kind, for the runners of this app in its state file."""
     if not entry.working_dir or not (Path(entry.working_dir) / ".pynenc" / "runners.json").is_file():
         return {}  # never create the state file (or its folder) just by looking
-    return {r.name: r.kind for r in _registry(entry).all() if r.app_id == entry.app_id}
+    return {r.name: r.kind for r in _launched(entry).all() if r.app_id == entry.app_id}
 
 
 def launched_kinds_or_none(entry: AppEntry) -> dict[str, str]:
@@ -52,10 +48,14 @@ def launched_kinds_or_none(entry: AppEntry) -> dict[str, str]:
         return {}
 
 
-def stop(app: Pynenc, entry: AppEntry, name: str) -> dict[str, Any]:
-    """Stop runner ``name`` gracefully (blocking, up to ``graceful_stop_timeout_s`` + 5 s)."""
-    from kernel_magics.launchers import runner_state, stop_runner
+def _state(app: AppReader, record: LaunchedRunner) -> str:
+    """Its state as seen from outside the launching kernel: the backend's record and its pid."""
+    records = app.state_backend.runners(include_stopped=True)
+    return launched_state(record, records, process_alive(record.pid), app.conf.runner_dead_after_s)
 
+
+def stop(app: AppReader, entry: AppEntry, name: str) -> dict[str, Any]:
+    """Stop runner ``name`` gracefully (blocking, up to ``graceful_stop_timeout_s`` + 5 s)."""
     launched = launched_kinds(entry)
     if name not in launched:
         raise UnknownRunnerError(
@@ -67,10 +67,12 @@ def stop(app: Pynenc, entry: AppEntry, name: str) -> dict[str, Any]:
             f"runner {name!r} is a thread inside the kernel that launched it: stop it there with "
             f"%pynenc runner stop {name}"
         )
-    registry = _registry(entry)
-    record = registry.get(name)
-    state = runner_state(app, record) if record is not None else "gone"
-    if state not in STOPPABLE_STATES:
+    runners = _launched(entry)
+    record = runners.get(name)
+    state = _state(app, record) if record is not None else "gone"
+    if record is None or state not in STOPPABLE_STATES:
         # its pid may belong to another process by now: never signal a runner that is not running
         raise RunnerError(f"runner {name!r} is {state}: there is nothing to stop")
-    return {"name": name, "state": stop_runner(app, name, registry)}
+    stop_launched(record, app.conf.graceful_stop_timeout_s + 5)
+    runners.remove(name)
+    return {"name": name, "state": _state(app, record)}

@@ -1,6 +1,8 @@
 """What each API route answers, as plain functions over a :class:`~pynenc_nb.monitor.Monitor`.
 
-They are blocking (the handlers run them in the catalog's pool) and return JSON-ready dicts.
+They are blocking (the handlers run them in the catalog's pool) and return JSON-ready dicts
+typed by the ``TypedDict`` shapes below (with the view shapes of ``pynenc_nb.monitor.models``),
+mirrored by ``labextension/src/api.ts`` and checked by ``tests/monitor/test_browser_types.py``.
 Query-string values are parsed here, and a bad one raises ``InvalidMonitorQueryError`` naming
 the parameter, which the handlers turn into a 400.
 """
@@ -11,16 +13,26 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from pynenc_nb.exceptions import InvalidMonitorQueryError
+from pynenc_nb.monitor.models import (
+    FamilyTreeJson,
+    InvocationDetailJson,
+    InvocationSummaryJson,
+    RunnerJson,
+    StatusName,
+    TaskJson,
+    TimelineJson,
+)
 from pynenc_nb.records import InvocationFilter
 from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
     from pynenc_nb.monitor import Monitor
     from pynenc_nb.web.catalog import AppCatalog
+    from pynenc_nb.web.reader import AppReader
+    from pynenc_nb.widgets.figures.common import FigureDict  # figures are imported only when asked for
 
 PAGE_DEFAULT, PAGE_MAX = 50, 500
 TIMELINE_DEFAULT, TIMELINE_MAX = 2000, 10_000
@@ -31,6 +43,96 @@ RUNNING_SHOWN = 20
 _DURATION = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<unit>[smhd])$")
 _UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _S = InvocationStatus
+
+
+# --- JSON shapes of the answers ------------------------------------------------------------------
+
+
+class AppJson(TypedDict):
+    """An app as the browser sees it (``KnownApp.public()``): no URL, no path."""
+
+    key: str
+    app_id: str
+    backend: str  # the backend's scheme and host or file name
+    broker: str | None
+    folder: str | None  # name of the app's working folder
+    source: Literal["config", "registry"]
+    first_seen: float | None
+    last_seen: float | None
+    available: bool
+
+
+class AppsJson(TypedDict):
+    apps: list[AppJson]
+
+
+class StatusInfoJson(TypedDict):
+    status: StatusName
+    colour: str
+    final: bool
+
+
+class StatusesJson(TypedDict):
+    statuses: list[StatusInfoJson]
+
+
+class RunnerRowJson(RunnerJson):
+    launched_kind: str | None  # thread | process | kernel | remote, as the state file says; None if not from a notebook
+    stoppable: bool
+
+
+class RunnersJson(TypedDict):
+    items: list[RunnerRowJson]
+    generated_at: float
+
+
+class RunnerTotalsJson(TypedDict):
+    total: int
+    alive: int
+    slots: int  # of the alive runners
+    busy: int
+
+
+class SummaryJson(TypedDict):
+    counts: dict[str, int]
+    total: int
+    runners: list[RunnerRowJson]
+    runner_totals: RunnerTotalsJson
+    failures: list[InvocationSummaryJson]
+    running: list[InvocationSummaryJson]
+    running_more: bool
+    generated_at: float
+
+
+class AppSummaryJson(SummaryJson):
+    """The summary route's answer: the app and its summary."""
+
+    app: AppJson
+
+
+class InvocationsJson(TypedDict):
+    items: list[InvocationSummaryJson]
+    next_cursor: str | None
+    generated_at: float
+
+
+class RerunJson(TypedDict):
+    invocation_id: str
+    status: StatusName
+    task_id: str
+    new: bool
+
+
+class FamilyTreeAnswerJson(FamilyTreeJson, total=False):
+    figure: FigureDict  # with figure=true
+
+
+class TimelineAnswerJson(TimelineJson, total=False):
+    figure: FigureDict  # with figure=true
+
+
+class TasksJson(TypedDict):
+    items: list[TaskJson]
 
 
 # --- parameters ----------------------------------------------------------------------------------
@@ -102,11 +204,11 @@ def _text(text: str | None) -> str | None:
 # --- answers -------------------------------------------------------------------------------------
 
 
-def apps(catalog: AppCatalog) -> dict[str, Any]:
-    return {"apps": [known.public() for known in catalog.known()]}
+def apps(catalog: AppCatalog) -> AppsJson:
+    return {"apps": [cast(AppJson, known.public()) for known in catalog.known()]}
 
 
-def statuses() -> dict[str, Any]:
+def statuses() -> StatusesJson:
     """The status table as renderers need it: table order, the project's colours, which are final."""
     from pynenc_nb.display import STATUS_COLOURS
 
@@ -118,7 +220,7 @@ def statuses() -> dict[str, Any]:
     }
 
 
-def summary(monitor: Monitor, launched: Mapping[str, str]) -> dict[str, Any]:
+def summary(monitor: Monitor, launched: Mapping[str, str]) -> SummaryJson:
     """Counts by status, runner health, the latest failures and what is executing now."""
     counts = monitor.status_counts()
     runner_rows = runners(monitor, launched, include_stopped=False)["items"]
@@ -141,22 +243,20 @@ def summary(monitor: Monitor, launched: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def runners(monitor: Monitor, launched: Mapping[str, str], *, include_stopped: bool) -> dict[str, Any]:
+def runners(monitor: Monitor, launched: Mapping[str, str], *, include_stopped: bool) -> RunnersJson:
     """Runner views, each marked with how it was launched from a notebook (if it was) and whether
     this server may stop it (``launched`` maps runner names to launcher kinds)."""
-    items = []
+    items: list[RunnerRowJson] = []
     for view in monitor.runners(include_stopped=include_stopped):
-        row = view.to_json()
         kind = launched.get(view.name) if view.name else None
-        row["launched_kind"] = kind
-        row["stoppable"] = kind is not None and kind != "thread" and view.state in ("running", "stopping")
-        items.append(row)
+        stoppable = kind is not None and kind != "thread" and view.state in ("running", "stopping")
+        items.append({**view.to_json(), "launched_kind": kind, "stoppable": stoppable})
     return {"items": items, "generated_at": time.time()}
 
 
 def invocations(
     monitor: Monitor, statuses: Iterable[str], task: str | None, limit: str | None, cursor: str | None
-) -> dict[str, Any]:
+) -> InvocationsJson:
     page = monitor.invocations(
         InvocationFilter(statuses=parse_statuses(statuses), task_id=_text(task)),
         limit=parse_int("limit", limit, PAGE_DEFAULT, PAGE_MAX),
@@ -169,11 +269,11 @@ def invocations(
     }
 
 
-def detail(monitor: Monitor, invocation_id: str) -> dict[str, Any]:
+def detail(monitor: Monitor, invocation_id: str) -> InvocationDetailJson:
     return monitor.invocation_detail(invocation_id).to_json()
 
 
-def rerun(app: Pynenc, invocation_id: str) -> dict[str, Any]:
+def rerun(app: AppReader, invocation_id: str) -> RerunJson:
     """Run a final invocation's call again; the answer names the invocation that will run it."""
     caller = app.client_context("MonitorRerun").runner_id
     record, fresh = app.orchestrator.rerun(invocation_id, caller)
@@ -185,9 +285,9 @@ def rerun(app: Pynenc, invocation_id: str) -> dict[str, Any]:
     }
 
 
-def tree(monitor: Monitor, invocation_id: str, depth: str | None, figure: str | None = None) -> dict[str, Any]:
+def tree(monitor: Monitor, invocation_id: str, depth: str | None, figure: str | None = None) -> FamilyTreeAnswerJson:
     view = monitor.family_tree(invocation_id, parse_int("depth", depth, TREE_DEPTH_DEFAULT, TREE_DEPTH_MAX))
-    answer = view.to_json()
+    answer = cast(FamilyTreeAnswerJson, view.to_json())  # the view has no figure key
     if parse_bool("figure", figure):
         from pynenc_nb.widgets.figures import family_tree_figure
 
@@ -204,7 +304,7 @@ def timeline(
     limit: str | None,
     cursor: str | None,
     figure: str | None = None,
-) -> dict[str, Any]:
+) -> TimelineAnswerJson:
     """The timeline view; ``figure=true`` adds the Plotly figure the notebook widgets draw of it."""
     now = time.time()
     start = None if since == "all" else parse_time("since", since, now)
@@ -216,7 +316,7 @@ def timeline(
         limit=parse_int("limit", limit, TIMELINE_DEFAULT, TIMELINE_MAX),
         cursor=_text(cursor),
     )
-    answer = view.to_json()
+    answer = cast(TimelineAnswerJson, view.to_json())  # the view has no figure key
     if parse_bool("figure", figure):
         from pynenc_nb.widgets.figures import timeline_figure
 
@@ -224,5 +324,5 @@ def timeline(
     return answer
 
 
-def tasks(monitor: Monitor) -> dict[str, Any]:
+def tasks(monitor: Monitor) -> TasksJson:
     return {"items": [view.to_json() for view in monitor.tasks()]}

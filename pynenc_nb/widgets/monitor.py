@@ -1,4 +1,4 @@
-"""``Monitor(app)``: counts by status above tabs with the timeline, the runners and a family tree.
+"""``MonitorPanel(app)``: counts by status above tabs with the timeline, the runners and a family tree.
 
 One live thread refreshes every part. Clicking an invocation (a bar in the timeline, a node in
 the tree) shows its detail under the timeline and its family tree in the third tab.
@@ -46,7 +46,7 @@ def _no_tree() -> FigureDict:
     return {"data": [], "layout": layout}
 
 
-class Monitor(LiveWidget):
+class MonitorPanel(LiveWidget):
     """Everything about one app at a glance: live while anything shown can still change."""
 
     def __init__(

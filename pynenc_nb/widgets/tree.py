@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pynenc_nb.app import Pynenc, app_of
 from pynenc_nb.exceptions import ConfigError
 from pynenc_nb.invocation import Invocation
 from pynenc_nb.monitor import FamilyTreeView, Monitor
@@ -17,14 +18,11 @@ from pynenc_nb.widgets.parts import FigurePart
 from pynenc_nb.widgets.selection import Selection
 from pynenc_nb.widgets.static import MimeBundle, figure_bundle
 
-if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
-
 
 def invocation_ref(invocation_or_id: Invocation[Any] | str, app: Pynenc | None) -> tuple[Pynenc, str]:
     """(app, invocation id) from an invocation handle, or from an id and its app."""
     if isinstance(invocation_or_id, Invocation):
-        return app or invocation_or_id.app, invocation_or_id.invocation_id
+        return app or app_of(invocation_or_id), invocation_or_id.invocation_id
     if isinstance(invocation_or_id, str):
         if app is None:
             raise ConfigError(f"FamilyTree({invocation_or_id!r}): pass app=... with an invocation id")

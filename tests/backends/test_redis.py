@@ -1022,7 +1022,7 @@ def test_a_call_handed_to_the_pop_behind_a_take_is_not_lost_with_the_reply(
 
 def test_a_thread_runner_is_handed_calls_while_idle_and_withdraws_when_it_stops(url: str) -> None:
     from pynenc_nb import PynencBuilder
-    from pynenc_nb.runners.execution import leave, take_next
+    from pynenc_nb.execution import leave, take_next
     from pynenc_nb.runners.thread import ThreadRunner
 
     app = PynencBuilder().app_id(f"hand-{new_id()[:8]}").redis(url).logging_level("warning").build()

@@ -186,6 +186,30 @@ def test_running_concurrency_without_reroute_ends_the_blocked_call(app: Pynenc) 
         app.orchestrator.value_of(app.orchestrator.get(second_id))
 
 
+def test_a_runner_that_never_decorated_the_task_still_honours_its_reroute_option(
+    app: Pynenc, make_app: Callable[..., Pynenc]
+) -> None:
+    # Given a caller whose task does not reroute a call blocked by running concurrency
+    @app.task(running_concurrency=ConcurrencyControlType.TASK, reroute_on_concurrency_control=False)
+    def single(x: int) -> int:
+        return x
+
+    _submit(single, 1)
+    second_id = _submit(single, 2)
+    # And a runner's app of the same id that never decorated it (code shipped from a notebook cell,
+    # or an importable task the runner has not loaded yet)
+    runner = make_app(app_id=app.app_id)
+    if not app.backends.serves_other_processes:
+        runner._backends = app.backends  # memory: one store per app object; share the caller's
+    assert single.task_id not in runner.tasks
+    # When the runner starts both
+    first, second = _claimed(runner, "r1"), _claimed(runner, "r2")
+    assert runner.orchestrator.start(first, "r1") is not None
+    assert runner.orchestrator.start(second, "r2") is None
+    # Then the blocked one ends as the caller's options say, not as a default
+    assert _statuses(app, second_id) == [S.REGISTERED, S.PENDING, S.CONCURRENCY_CONTROLLED_FINAL]
+
+
 def test_registration_concurrency_reuses_the_live_invocation(app: Pynenc) -> None:
     @app.task(registration_concurrency=ConcurrencyControlType.TASK)
     def single(x: int) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pynenc_nb.backends.urls import redact_url
+from pynenc_nb.conf.urls import redact_url
 from tests.conftest import backend_url_for, require_service
 from tests.e2e.support import PYTHON_M, cli_env
 

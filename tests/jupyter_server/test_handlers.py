@@ -300,7 +300,7 @@ async def test_server_stop_closes_the_apps_it_opened(jp_fetch: Fetch, jp_servera
     # When the server stops the extension
     await extension.stop_extension()
     # Then the app is closed and a late request gets a clear 503
-    assert opened._backends is None
+    assert opened.closed
     code, reply = await error(jp_fetch, "apps", workload.key, "summary")
     assert code == 503 and "stopping" in reply["message"]
 

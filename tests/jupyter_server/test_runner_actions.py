@@ -24,11 +24,12 @@ def cleanup() -> Iterator[list[str]]:
     """Names of runners this test launched; whatever is left is stopped afterwards."""
     names: list[str] = []
     yield names
+    launched = launchers.default_launchers()
     for name in names:
-        runner = launchers._threads.pop(name, None)
+        runner = launched.thread.runners.pop(name, None)
         if runner is not None:
             runner.stop(wait=True, timeout=15)
-        process = launchers._processes.pop(name, None)
+        process = launched.process.popens.pop(name, None)
         if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGKILL)

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from kernel_magics import launchers
-from kernel_magics.launchers import kernels
-from kernel_magics.launchers.registry import RunnerRegistry
+from pynenc_nb.launched_runners import LaunchedRunners
 from tests.notebook_layer.support import alive
 
 
@@ -28,17 +27,21 @@ def backend_kind() -> str:
 @pytest.fixture(autouse=True)
 def private_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
-    threads, processes, managers = set(launchers._threads), set(launchers._processes), set(kernels._managers)
+    launched = launchers.default_launchers()
+    spawners = (launched.process, launched.remote)
+    threads, managers = set(launched.thread.runners), set(launched.kernel.managers)
+    processes = [set(spawner.popens) for spawner in spawners]
     yield tmp_path
-    for name in set(launchers._threads) - threads:
-        launchers._threads.pop(name).stop(wait=True, timeout=15)
-    for name in set(launchers._processes) - processes:
-        _end(launchers._processes.pop(name))
-        launchers._detached.discard(name)
-    for kernel_id in set(kernels._managers) - managers:
+    for name in set(launched.thread.runners) - threads:
+        launched.thread.runners.pop(name).stop(wait=True, timeout=15)
+    for spawner, before in zip(spawners, processes, strict=True):
+        for name in set(spawner.popens) - before:
+            _end(spawner.popens.pop(name))
+            spawner.detached.discard(name)
+    for kernel_id in set(launched.kernel.managers) - managers:
         with contextlib.suppress(Exception):
-            kernels._managers.pop(kernel_id).shutdown_kernel(now=True)
-    for entry in RunnerRegistry(tmp_path).all():  # launched by scripts that exited (detached runners)
+            launched.kernel.managers.pop(kernel_id).shutdown_kernel(now=True)
+    for entry in LaunchedRunners(tmp_path).all():  # launched by scripts that exited (detached runners)
         if entry.kind != "thread" and entry.pid and entry.pid != os.getpid() and _ours(entry.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(entry.pid, signal.SIGKILL)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from kernel_magics import launchers
-from kernel_magics.launchers.registry import RunnerRegistry
 from kernel_magics.session import NotebookSession
 from pynenc_nb import InvocationStatus, Pynenc
+from pynenc_nb.launched_runners import LaunchedRunners
 from tests.notebook_layer.support import TIMEOUT_S, alive, cell_task
 from tests.support.processes import poll
 
@@ -90,7 +90,7 @@ def test_kernel_runner_is_listed_with_its_kernel_id_and_stops(make_app: Callable
     assert not alive(entry.pid)
     info = launchers.backend_runner(app, entry)
     assert info is not None and info.state == "stopped"
-    assert RunnerRegistry().all() == []
+    assert LaunchedRunners().all() == []
 
 
 def test_process_runner_uses_the_notebook_apps_settings(make_app: Callable[..., Pynenc]) -> None:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from kernel_magics import launchers
-from kernel_magics.launchers.registry import RunnerRegistry
 from pynenc_nb import Pynenc
 from pynenc_nb.exceptions import ConfigError, RunnerError
+from pynenc_nb.launched_runners import LaunchedRunners
 from tests.notebook_layer.support import TIMEOUT_S, alive, cell_task
 
 FAILING_COMMAND = '{python} -c "import sys; sys.stderr.write(\\"boom-xyz\\"); sys.exit(3)"'
@@ -20,21 +20,21 @@ def test_unknown_kind_names_the_kinds(make_app: Callable[..., Pynenc]) -> None:
     app = make_app()
     with pytest.raises(ConfigError, match=r"unknown runner kind 'k8s': use one of thread, process, kernel, remote"):
         launchers.start_runner(app, "k8s")
-    assert RunnerRegistry().all() == []
+    assert LaunchedRunners().all() == []
 
 
 def test_unknown_runner_class_names_the_classes(make_app: Callable[..., Pynenc]) -> None:
     app = make_app()
     with pytest.raises(ConfigError, match=r"unknown runner class 'FastRunner': use one of ThreadRunner"):
         launchers.start_runner(app, "process", runner_cls="FastRunner")
-    assert RunnerRegistry().all() == []
+    assert LaunchedRunners().all() == []
 
 
 def test_remote_without_command_says_how_to_give_one(make_app: Callable[..., Pynenc]) -> None:
     app = make_app()
     with pytest.raises(ConfigError, match=r"a remote runner needs --command, e.g. --command 'ssh HOST"):
         launchers.start_runner(app, "remote")
-    assert RunnerRegistry().all() == []
+    assert LaunchedRunners().all() == []
 
 
 def test_remote_command_with_an_unknown_placeholder_names_the_known_ones(make_app: Callable[..., Pynenc]) -> None:

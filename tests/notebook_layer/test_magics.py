@@ -13,10 +13,10 @@ from IPython.terminal.interactiveshell import TerminalInteractiveShell
 from IPython.testing.globalipapp import start_ipython
 
 from kernel_magics import launchers
-from kernel_magics.launchers.registry import RunnerRegistry
 from kernel_magics.magics import PynencMagics
 from kernel_magics.session import Rendered
 from pynenc_nb import Pynenc
+from pynenc_nb.launched_runners import LaunchedRunners
 from pynenc_nb.records import new_id
 from tests.notebook_layer.support import TIMEOUT_S
 from tests.support.oracle import assert_histories_valid
@@ -175,7 +175,7 @@ def test_unknown_runner_kind_is_a_usage_error_listing_the_kinds(ip: Any) -> None
     memory_app(ip)
     with pytest.raises(UsageError, match=r"unknown runner kind 'cluster': use one of thread, process, kernel, remote"):
         magic(ip, "runner start --kind cluster")
-    assert RunnerRegistry().all() == []
+    assert LaunchedRunners().all() == []
 
 
 def test_runner_stop_without_name_or_all_is_a_usage_error(ip: Any) -> None:
@@ -194,7 +194,7 @@ def test_process_runner_on_a_memory_app_says_to_use_sqlite_or_redis(ip: Any) -> 
     message = str(caught.value)
     assert "'memory:' lives in this process only" in message
     assert "SQLite" in message and "Redis" in message
-    assert RunnerRegistry().all() == [] and launchers._processes == {}
+    assert LaunchedRunners().all() == [] and launchers.default_launchers().process.popens == {}
 
 
 def test_thread_runner_on_a_memory_app_runs_cell_tasks(ip: Any) -> None:
@@ -210,7 +210,7 @@ def test_thread_runner_on_a_memory_app_runs_cell_tasks(ip: Any) -> None:
     # And it stops on request
     stopped = magic(ip, "runner stop '<in-kernel>'")
     assert stopped.grid == [["<in-kernel>", "stopped"]]
-    assert RunnerRegistry().all() == []
+    assert LaunchedRunners().all() == []
     assert_histories_valid(app)
 
 
@@ -221,7 +221,7 @@ def test_runner_list_shows_name_kind_pid_runner_id_heartbeat_and_state(ip: Any, 
     rendered = magic(ip, "runner list")
     assert rendered.header == ["name", "kind", "pid / kernel", "runner id", "heartbeat", "state"]
     rows = {row[0]: row for row in rendered.grid}
-    entries = {entry.name: entry for entry in RunnerRegistry().all()}
+    entries = {entry.name: entry for entry in LaunchedRunners().all()}
     backend = {
         json.loads(info.details or "{}").get("name"): info
         for info in app.state_backend.runners()

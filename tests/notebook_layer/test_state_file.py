@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from kernel_magics import launchers
-from kernel_magics.launchers.registry import RunnerRegistry
 from pynenc_nb import Pynenc
+from pynenc_nb.launched_runners import LaunchedRunners
 from tests.notebook_layer.support import TIMEOUT_S, alive, cell_task, run_script
 from tests.support.processes import poll
 
@@ -41,7 +41,7 @@ def launch(app: Pynenc, tmp_path: Path, ending: str, kind: str = "process") -> d
 
 
 def launcher_pid(tmp_path: Path) -> int:
-    (entry,) = [e for e in RunnerRegistry(tmp_path).all() if e.name == "tied"]
+    (entry,) = [e for e in LaunchedRunners(tmp_path).all() if e.name == "tied"]
     return entry.launcher_pid
 
 
@@ -50,7 +50,7 @@ def states(app: Pynenc) -> dict[str, Any]:
 
 
 def backend_state(app: Pynenc, name: str) -> str:
-    entry = RunnerRegistry().get(name)
+    entry = LaunchedRunners().get(name)
     assert entry is not None
     info = launchers.backend_runner(app, entry)
     assert info is not None
@@ -78,11 +78,11 @@ def test_after_the_launching_kernel_dies_the_state_file_still_lists_and_stops_a_
     poll(lambda: not alive(pids["tied"]), timeout_s=TIMEOUT_S, message="the tied runner's process to end")
     assert (
         f"process {launcher_pid(tmp_path)} is gone, stopping"
-        in (RunnerRegistry().runners_dir() / "tied.log").read_text()
+        in (LaunchedRunners().runners_dir() / "tied.log").read_text()
     )
     # And a new app object (the restarted kernel's), with no in-memory record of either, still
     # lists the detached one as running, with its pid, runner id and a fresh heartbeat
-    assert "kept" not in launchers._processes
+    assert "kept" not in launchers.default_launchers().process.popens
     row = states(app)["kept"]
     assert row["state"] == "running" and row["pid"] == pids["kept"] and row["detach"] is True
     assert row["runner_id"] and row["heartbeat_age_s"] is not None
@@ -96,7 +96,7 @@ def test_after_the_launching_kernel_dies_the_state_file_still_lists_and_stops_a_
     assert {info.context.pid: info.state for info in app.state_backend.runners(include_stopped=True)}[
         pids["kept"]
     ] == "stopped"
-    assert [entry.name for entry in RunnerRegistry().all()] == ["tied"]
+    assert [entry.name for entry in LaunchedRunners().all()] == ["tied"]
 
 
 @pytest.mark.slow
@@ -109,13 +109,13 @@ def test_on_a_clean_kernel_shutdown_attached_runners_stop_and_detached_ones_keep
     # Then the attached one is stopped by the exit hook (a SIGTERM, at once)
     poll(lambda: not alive(pids["tied"]), timeout_s=TIMEOUT_S, message="the tied runner's process to end")
     assert backend_state(app, "tied") == "stopped"
-    log = (RunnerRegistry().runners_dir() / "tied.log").read_text()
+    log = (LaunchedRunners().runners_dir() / "tied.log").read_text()
     assert "received signal 15, stopping" in log
     # And the detached one keeps running and serving
     assert alive(pids["kept"])
     assert states(app)["kept"]["state"] == "running"
     assert_still_serving(app, pids["kept"])
-    assert "received signal" not in (RunnerRegistry().runners_dir() / "kept.log").read_text()
+    assert "received signal" not in (LaunchedRunners().runners_dir() / "kept.log").read_text()
     assert launchers.stop_runner(app, "kept") == "stopped"
     assert not alive(pids["kept"])
 
@@ -134,7 +134,7 @@ def test_a_detached_kernel_runner_outlives_its_launcher_and_an_attached_one_does
     assert states(app)["tied"]["state"] != "running"
     # And the detached one keeps running and serving, listed with its kernel id
     row = states(app)["kept"]
-    kept = RunnerRegistry().get("kept")
+    kept = LaunchedRunners().get("kept")
     assert kept is not None
     assert row["state"] == "running" and row["kernel_id"] == kept.kernel["kernel_id"] and row["pid"] == pids["kept"]
     assert_still_serving(app, pids["kept"])
@@ -147,7 +147,7 @@ def test_a_detached_kernel_runner_outlives_its_launcher_and_an_attached_one_does
     ] == "stopped"
     assert not Path(kept.kernel["connection_file"]).exists()
     # And the ended attached one is forgotten on request (without waiting on its dead kernel)
-    tied = RunnerRegistry().get("tied")
+    tied = LaunchedRunners().get("tied")
     assert tied is not None
     assert launchers.stop_runner(app, "tied", timeout_s=TIMEOUT_S) in ("stopped", "lost")
-    assert RunnerRegistry().all() == [] and not Path(tied.kernel["connection_file"]).exists()
+    assert LaunchedRunners().all() == [] and not Path(tied.kernel["connection_file"]).exists()

@@ -17,7 +17,7 @@ from pynenc_nb import (
     PynencBuilder,
     ThreadRunner,
 )
-from pynenc_nb.backends.urls import default_sqlite_url, sqlite_path
+from pynenc_nb.conf.urls import default_sqlite_url, sqlite_path
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pynenc_nb.backends.urls import default_sqlite_url, redact_text, redact_url, scheme_of, sqlite_path
+from pynenc_nb.conf.urls import default_sqlite_url, redact_text, redact_url, scheme_of, sqlite_path
 
 SECRET = "s3cr3tPW"
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import comm
 import pytest
+
+from kernel_magics import load_ipython_extension
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.terminal.interactiveshell import TerminalInteractiveShell
 from IPython.testing.globalipapp import start_ipython
@@ -73,7 +75,9 @@ def shell() -> InteractiveShell:
 
 @pytest.fixture
 def displayed(shell: InteractiveShell) -> Iterator[CapturedIO]:
-    """Everything published through IPython's display machinery during the test (updates too)."""
+    """Everything published through IPython's display machinery during the test (updates too),
+    in a shell that ran ``%load_ext pynenc_nb`` as the notebooks do."""
+    load_ipython_extension(shell)
     with capture_output(stdout=False, stderr=False, display=True) as captured:
         yield captured
 

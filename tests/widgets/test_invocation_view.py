@@ -8,7 +8,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.display import display
 from IPython.utils.capture import CapturedIO
 
-from pynenc_nb import Pynenc
+from pynenc_nb import Invocation, Pynenc
 from pynenc_nb.display import badge
 from pynenc_nb.status import InvocationStatus
 from pynenc_nb.widgets import InvocationView
@@ -79,3 +79,17 @@ def test_without_a_kernel_display_uses_the_html_repr(app: Pynenc, displayed: Cap
     display(inv)
     (shown,) = displayed.outputs
     assert shown.data == {"text/html": inv._repr_html_(), "text/plain": repr(inv)}
+
+
+def test_without_the_extension_display_is_the_static_card_even_in_a_kernel(
+    app: Pynenc, shell: InteractiveShell, comms: None, displayed: CapturedIO
+) -> None:
+    # Given a kernel that did not run %load_ext pynenc_nb (the core registers no widget)
+    formatter = shell.display_formatter.ipython_display_formatter
+    formatter.pop(Invocation)
+    inv = adder(app)(1, 2)
+    # When an invocation is displayed, Then no live widget is made, only its reprs
+    display(inv)
+    (shown,) = displayed.outputs
+    assert WIDGET_MIME not in shown.data and shown.data["text/plain"] == repr(inv)
+    assert "<table" in inv._repr_html_()  # what a notebook front end renders from the HTML repr

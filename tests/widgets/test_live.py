@@ -13,7 +13,7 @@ from IPython.utils.capture import CapturedIO
 from pynenc_nb import Pynenc
 from pynenc_nb.exceptions import ConfigError
 from pynenc_nb.status import InvocationStatus
-from pynenc_nb.widgets import FamilyTree, InvocationView, Monitor, RunnersPanel, Timeline, freeze_all, live_widgets
+from pynenc_nb.widgets import FamilyTree, InvocationView, MonitorPanel, RunnersPanel, Timeline, freeze_all, live_widgets
 from tests.monitor.conftest import run_workload
 from tests.support.processes import poll
 from tests.unit.runner_support import running
@@ -154,7 +154,7 @@ def test_a_failing_query_ends_live_updates_with_the_last_picture(
 
 def test_freeze_all_leaves_every_live_widget_static(app: Pynenc, comms: None, displayed: CapturedIO) -> None:
     inv = adder(app)(1, 2)
-    widgets = [Timeline(app, interval_s=0.05), FamilyTree(inv, interval_s=0.05), Monitor(app, interval_s=0.05)]
+    widgets = [Timeline(app, interval_s=0.05), FamilyTree(inv, interval_s=0.05), MonitorPanel(app, interval_s=0.05)]
     for widget in widgets:
         widget.show()
     assert set(live_widgets()) >= set(widgets)
@@ -189,7 +189,7 @@ def test_clicking_a_bar_shows_that_invocation_under_the_plot(app: Pynenc, comms:
 
 def test_the_monitor_tree_follows_the_clicked_invocation(app: Pynenc, comms: None, displayed: CapturedIO) -> None:
     workload = run_workload(app)
-    monitor = Monitor(app, interval_s=0.05, grace_s=30.0)
+    monitor = MonitorPanel(app, interval_s=0.05, grace_s=30.0)
     monitor.show()
     roots = next(i for i, t in enumerate(monitor.timeline.widget.data) if t.name == "workflow root")
     assert monitor.timeline.widget.data[roots].customdata == (workload.flow,)
@@ -234,7 +234,7 @@ def test_static_outputs_carry_no_connection_url_and_no_secret(app: Pynenc, displ
         inv = fetch("redis://user:s3cret@db.example:6379/0")
         assert inv.wait(TIMEOUT_S) is InvocationStatus.FAILED
     # When every widget renders it
-    widgets = [Timeline(app), FamilyTree(inv), RunnersPanel(app), InvocationView(inv), Monitor(app)]
+    widgets = [Timeline(app), FamilyTree(inv), RunnersPanel(app), InvocationView(inv), MonitorPanel(app)]
     widgets[0].select(inv.invocation_id)
     for widget in widgets:
         widget.show()

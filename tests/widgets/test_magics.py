@@ -17,7 +17,7 @@ from kernel_magics.session import NotebookSession
 from pynenc_nb import InvocationNotFoundError, Pynenc
 from pynenc_nb.exceptions import InvalidMonitorQueryError
 from pynenc_nb.records import new_id
-from pynenc_nb.widgets import FamilyTree, Monitor, Timeline
+from pynenc_nb.widgets import FamilyTree, MonitorPanel, Timeline
 from pynenc_nb.widgets.window import parse_duration
 from tests.widgets.support import PLOTLY_MIME
 
@@ -131,7 +131,7 @@ def test_tree_of_an_unknown_id_is_our_error_with_a_clear_message(ip: Any) -> Non
 
 def test_monitor(ip: Any) -> None:
     monitor = magic(ip, "monitor")
-    assert isinstance(monitor, Monitor) and monitor.app is ip.user_ns["app"]
+    assert isinstance(monitor, MonitorPanel) and monitor.app is ip.user_ns["app"]
 
 
 def test_the_widget_magics_need_an_app(ip: Any) -> None:

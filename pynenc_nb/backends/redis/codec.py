@@ -17,7 +17,7 @@ from pynenc_nb.status import InvocationStatus
 # Written once at registration; a process caches them (they never change).
 STATIC_FIELDS = (
     "id", "task", "call", "args", "disp", "parent", "wf", "wft", "pwf", "ver", "queue", "prio", "regk", "runk",
-    "created",
+    "created", "rr",
 )  # fmt: skip
 # Rewritten by status changes; ``chg`` names the last change (it makes a retried script idempotent).
 MUTABLE_FIELDS = ("status", "owner", "retries", "recov", "updated")
@@ -42,6 +42,7 @@ def static_values(record: InvocationRecord) -> list[str]:
         record.registration_key or "",
         record.running_key or "",
         repr(record.created_at),
+        "1" if record.reroute_on_concurrency_control else "0",
     ]
 
 
@@ -67,6 +68,7 @@ def to_record(h: Mapping[str, str]) -> InvocationRecord:
         priority=int(h["prio"]),
         registration_key=h.get("regk") or None,
         running_key=h.get("runk") or None,
+        reroute_on_concurrency_control=h.get("rr") != "0",
         num_retries=int(h.get("retries", 0)),
         recoveries=int(h.get("recov", 0)),
         created_at=float(h["created"]),

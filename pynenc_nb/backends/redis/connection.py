@@ -25,7 +25,7 @@ from importlib import resources
 from typing import Any, TypeVar
 
 from pynenc_nb.backends.redis.keys import Keys, match_pattern
-from pynenc_nb.backends.urls import redact_text, redact_url
+from pynenc_nb.conf.urls import redact_text, redact_url
 from pynenc_nb.exceptions import BackendError, BackendUnavailableError, MissingDependencyError
 
 try:

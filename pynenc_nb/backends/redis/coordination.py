@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pynenc_nb.backends.redis import codec
+import pynenc_nb.backends.redis.codec as codec
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.records import RunnerContext, RunnerInfo
 

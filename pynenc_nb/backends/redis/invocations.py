@@ -11,8 +11,8 @@ import threading
 import time
 from collections.abc import Sequence
 
+import pynenc_nb.backends.redis.codec as codec
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor
-from pynenc_nb.backends.redis import codec
 from pynenc_nb.backends.redis.bounded import Bounded
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.notify import FinalWatcher

@@ -5,51 +5,6 @@ The embedded default (``.pynenc/<app_id>.db``). Table layout: ``schema.py``.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from pynenc_nb.backends.sqlite.backend import SQLiteBackend
 
-from pynenc_nb.backends.sqlite.broker import SQLiteBroker
-from pynenc_nb.backends.sqlite.connection import Database
-from pynenc_nb.backends.sqlite.state import SQLiteState
-from pynenc_nb.backends.sqlite.triggers import SQLiteArgCache, SQLiteTriggerStore
-from pynenc_nb.backends.urls import sqlite_path
-from pynenc_nb.backends.wakeup import WakeupHub, wake_dir_for
-from pynenc_nb.exceptions import ConfigError
-
-
-class SQLiteBackend:
-    serves_other_processes = True
-
-    def __init__(self, url: str, app_id: str) -> None:
-        path = sqlite_path(url)
-        if not path or path == ":memory:":
-            raise ConfigError(
-                f"SQLite URL {url!r} has no file path: use sqlite:///path/to/app.db (or memory: for one process)",
-                variable="backend_url",
-            )
-        self.path = path
-        self.db = Database(path, app_id)
-        self.wakeup = WakeupHub(wake_dir_for(path))
-        self._state = SQLiteState(self.db, self.wakeup)
-        self._broker = SQLiteBroker(self.db, self.wakeup)
-        self._triggers = SQLiteTriggerStore(self.db)
-        self._cache = SQLiteArgCache(self.db)
-
-    def state(self) -> SQLiteState:
-        return self._state
-
-    def broker(self) -> SQLiteBroker:
-        return self._broker
-
-    def trigger_store(self) -> SQLiteTriggerStore:
-        return self._triggers
-
-    def arg_cache(self) -> SQLiteArgCache:
-        return self._cache
-
-    def atomic(self) -> AbstractContextManager[object]:
-        """Port operations inside run as one transaction (state and broker share the file)."""
-        return self.db.write()
-
-    def close(self) -> None:
-        self.wakeup.close()
-        self.db.close()
+__all__ = ["SQLiteBackend"]

@@ -112,6 +112,7 @@ class Database:
         with self.write() as tx:
             for statement in SCHEMA:
                 tx.execute(statement)
+            _migrate(tx)
             row = tx.execute("SELECT value FROM meta WHERE key='app_id'").fetchone()
             if row is None:
                 tx.execute(
@@ -148,3 +149,13 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
         self._local = threading.local()
+
+
+def _migrate(tx: sqlite3.Connection) -> None:
+    """Bring a file written by an older version to ``SCHEMA_VERSION`` (inside the schema transaction)."""
+    row = tx.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    if row is None or row[0] == SCHEMA_VERSION:
+        return
+    if row[0] == "1":  # version 2 stores reroute_on_concurrency_control with the call
+        tx.execute("ALTER TABLE invocations ADD COLUMN reroute INTEGER NOT NULL DEFAULT 1")
+    tx.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -21,7 +21,8 @@ SCHEMA: tuple[str, ...] = (
         task_version TEXT,
         queue TEXT NOT NULL,
         priority INTEGER NOT NULL,
-        created_at REAL NOT NULL
+        created_at REAL NOT NULL,
+        reroute INTEGER NOT NULL DEFAULT 1
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS inv_task ON invocations (task_id, created_at)",
     "CREATE INDEX IF NOT EXISTS inv_call ON invocations (task_id, call_id)",

@@ -28,24 +28,24 @@ from pynenc_nb.records import (
     TransitionResult,
     WorkflowIdentity,
 )
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+from pynenc_nb.status import FINAL_STATUSES, STATUS_BY_VALUE, InvocationStatus
 
 STATIC = (
     "invocation_id, task_id, call_id, arguments, args_display, parent_invocation_id, workflow_id, workflow_type, "
-    "parent_workflow_id, task_version, queue, priority, created_at"
+    "parent_workflow_id, task_version, queue, priority, created_at, reroute"
 )
 MUTABLE = "status, owner_id, registration_key, running_key, num_retries, recoveries, updated_at"
 # Both halves of an invocation, in the order _record reads them.
 SELECT = (
     "SELECT i.invocation_id, i.task_id, i.call_id, i.arguments, i.args_display, s.status, s.owner_id, "
     "i.parent_invocation_id, i.workflow_id, i.workflow_type, i.parent_workflow_id, i.task_version, i.queue, "
-    "i.priority, s.registration_key, s.running_key, s.num_retries, s.recoveries, i.created_at, s.updated_at "
+    "i.priority, s.registration_key, s.running_key, s.num_retries, s.recoveries, i.created_at, s.updated_at, "
+    "i.reroute "
     "FROM statuses s JOIN invocations i ON i.invocation_id = s.invocation_id"
 )
 _FINALS = tuple(s.value for s in FINAL_STATUSES)
 _FINALS_SQL = ",".join("?" * len(_FINALS))
 _ID_CHUNK = 500  # ids per IN (...) query
-_STATUS_BY_VALUE = {s.value: s for s in InvocationStatus}  # bulk reads: a dict lookup, not an enum call
 _STATIC_CACHE_SIZE = 4096  # immutable invocation rows kept per process (oldest evicted first)
 
 
@@ -66,6 +66,7 @@ def _record(row: Sequence[Any]) -> InvocationRecord:
         priority=row[13],
         registration_key=row[14],
         running_key=row[15],
+        reroute_on_concurrency_control=bool(row[20]),
         num_retries=row[16],
         recoveries=row[17],
         created_at=row[18],
@@ -89,6 +90,7 @@ def _static_row(record: InvocationRecord) -> tuple[Any, ...]:
         record.queue,
         record.priority,
         record.created_at,
+        int(record.reroute_on_concurrency_control),
     )
 
 
@@ -106,6 +108,7 @@ def _joined(static: Sequence[Any], mutable: Sequence[Any]) -> InvocationRecord:
             mutable[5],
             static[12],
             mutable[6],
+            static[13],
         )
     )
 
@@ -163,7 +166,7 @@ class SQLiteState:
                         out.append(_record(row))
                         continue
                 stored = record.with_status(InvocationStatus.REGISTERED, None, now)
-                tx.execute(f"INSERT INTO invocations ({STATIC}) VALUES ({','.join('?' * 13)})", _static_row(stored))
+                tx.execute(f"INSERT INTO invocations ({STATIC}) VALUES ({','.join('?' * 14)})", _static_row(stored))
                 tx.execute(
                     f"INSERT INTO statuses ({MUTABLE}, invocation_id) VALUES (?, NULL, ?, ?, 0, 0, ?, ?)",
                     (stored.status.value, stored.registration_key, stored.running_key, now, stored.invocation_id),
@@ -277,7 +280,7 @@ class SQLiteState:
                 f"WHERE invocation_id IN ({','.join('?' * len(chunk))}) ORDER BY invocation_id, seq",
                 chunk,
             )
-            status_of = _STATUS_BY_VALUE
+            status_of = STATUS_BY_VALUE
             for r in rows:
                 found.setdefault(r[0], []).append(StatusChange(r[0], status_of[r[1]], r[2], r[3], r[4], r[5]))
         return found

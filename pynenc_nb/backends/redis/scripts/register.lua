@@ -8,7 +8,7 @@
 -- With send = '1' each stored invocation is also queued, as send.lua does (one round trip instead
 -- of two; broker keys b:seq, b:q:<queue>, b:loc, b:wake:<queue>, b:queues).
 -- ARGV: P, now, send ('1'/'0'), inbox token of the registering process ('' = none), n_reuse, reuse
---       statuses..., then per record the 15 STATIC_FIELDS of codec.py and its history entry.
+--       statuses..., then per record the 16 STATIC_FIELDS of codec.py and its history entry.
 -- A stored record whose queue is empty and has an idle worker (b:idle:<queue>, added by
 -- take_start.lua) is handed to that worker instead: claimed and started for it here, with the
 -- worker's own request frames (stored once, as RUNNING, with the three history entries), and pushed
@@ -18,7 +18,7 @@
 -- Returns one item per record: 0 when stored, or the HGETALL of the live holder of its
 -- registration key (the record is then not stored).
 local FIELDS = {'id', 'task', 'call', 'args', 'disp', 'parent', 'wf', 'wft', 'pwf', 'ver', 'queue', 'prio',
-                'regk', 'runk', 'created'}
+                'regk', 'runk', 'created', 'rr'}
 local P, now, send, inbox = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
 local nreuse = tonumber(ARGV[5])
 local reuse = {}
@@ -29,7 +29,7 @@ local sent = {}
 local seq, seq_base = 0, nil
 local function seq_of(k)
   if not seq_base then
-    local n = (#ARGV - 5 - nreuse) / 16
+    local n = (#ARGV - 5 - nreuse) / 17
     seq_base = redis.call('INCRBY', P .. 'b:seq', n) - n
   end
   return seq_base + k
@@ -85,7 +85,7 @@ while i <= #ARGV do
     out[#out + 1] = redis.call('HGETALL', P .. 's:inv:' .. holder)
   else
     local fields = {status = 'REGISTERED', owner = '', retries = '0', recov = '0', updated = now}
-    for j = 1, 15 do
+    for j = 1, 16 do
       local value = ARGV[i + j - 1]
       if value ~= '' then fields[FIELDS[j]] = value end
     end
@@ -97,7 +97,7 @@ while i <= #ARGV do
       if runk == '' then worker, claim, start = idle_worker(id, queue, fields) end
     end
     -- A handed record is written once, as the worker's start leaves it (with the claim's history).
-    local entries = {ARGV[i + 15]}
+    local entries = {ARGV[i + 16]}
     if worker then
       fields.status, fields.owner, fields.chg = start.to, start.owner, start.token
       entries[2], entries[3] = claim.entry, start.entry
@@ -134,7 +134,7 @@ while i <= #ARGV do
     end
     out[#out + 1] = 0
   end
-  i = i + 16
+  i = i + 17
 end
 for queue, count in pairs(sent) do wake(P, queue, count) end
 return out

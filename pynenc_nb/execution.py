@@ -15,11 +15,11 @@ from pynenc_nb.records import Delivery, InvocationRecord, RunnerContext, Transit
 from pynenc_nb.status import InvocationStatus
 
 if TYPE_CHECKING:
-    from pynenc_nb.app import Pynenc
+    from pynenc_nb.host import EngineHost
 
 
 def take_next(
-    app: Pynenc,
+    app: EngineHost,
     queues: Sequence[str],
     runner_id: str,
     timeout_s: float,
@@ -67,7 +67,7 @@ def take_next(
     return [record] if record is not None else []
 
 
-def leave(app: Pynenc, runner_id: str) -> None:
+def leave(app: EngineHost, runner_id: str) -> None:
     """The calling worker takes no more: calls handed to it and not taken yet go back to a queue."""
     fused = app.backends.take_and_start
     if fused is None:
@@ -86,13 +86,13 @@ class Ending:
     record: InvocationRecord
     request: TransitionRequest
 
-    def store(self, app: Pynenc) -> TransitionResult:
+    def store(self, app: EngineHost) -> TransitionResult:
         """Store it on its own (not with a take), saying so if it was refused."""
         result = app.orchestrator.apply(self.request)
         self.report(app, result)
         return result
 
-    def report(self, app: Pynenc, result: TransitionResult | None) -> None:
+    def report(self, app: EngineHost, result: TransitionResult | None) -> None:
         """Say so when the ending was refused: the invocation was taken from this runner meanwhile."""
         if result is None:
             app.logger.warning("result of %s discarded: the invocation was purged", self.record.invocation_id)
@@ -104,7 +104,7 @@ class Ending:
             )
 
 
-def take(app: Pynenc, delivery: Delivery, runner_id: str) -> InvocationRecord | None:
+def take(app: EngineHost, delivery: Delivery, runner_id: str) -> InvocationRecord | None:
     """Claim a delivered invocation, ack its message and start it: one transaction where possible.
 
     Returns the RUNNING record, or None when another runner has it (a duplicate delivery) or
@@ -119,7 +119,7 @@ def take(app: Pynenc, delivery: Delivery, runner_id: str) -> InvocationRecord | 
 
 @overload
 def execute(
-    app: Pynenc,
+    app: EngineHost,
     started: InvocationRecord,
     runner: RunnerContext,
     waits: WaitHandler | None = None,
@@ -130,12 +130,12 @@ def execute(
 
 @overload
 def execute(
-    app: Pynenc, started: InvocationRecord, runner: RunnerContext, waits: WaitHandler | None = None, *, defer: bool
+    app: EngineHost, started: InvocationRecord, runner: RunnerContext, waits: WaitHandler | None = None, *, defer: bool
 ) -> InvocationRecord | Ending: ...
 
 
 def execute(
-    app: Pynenc,
+    app: EngineHost,
     started: InvocationRecord,
     runner: RunnerContext,
     waits: WaitHandler | None = None,
@@ -186,7 +186,7 @@ def execute(
         return end(request)
 
 
-def run_inline(app: Pynenc, record: InvocationRecord) -> InvocationRecord:
+def run_inline(app: EngineHost, record: InvocationRecord) -> InvocationRecord:
     """Dev mode: claim and execute right here, in the calling thread (or its event loop's thread)."""
     runner = app.client_context("DevModeRunner")
     while True:
@@ -194,6 +194,6 @@ def run_inline(app: Pynenc, record: InvocationRecord) -> InvocationRecord:
         started = app.orchestrator.start(claimed, runner.runner_id) if claimed is not None else None
         if started is None:
             return app.orchestrator.get(record.invocation_id)
-        ended = execute(app, started, runner, BlockingWaits(app, runner, None))
+        ended = execute(app, started, runner, BlockingWaits(app.orchestrator, runner, None))
         if ended.status.is_final:
             return ended
