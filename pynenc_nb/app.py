@@ -8,20 +8,20 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, overload
 
 from pynenc_nb import live_apps, shipping
 from pynenc_nb.backends import Backends
+from pynenc_nb.clients import ClientContexts
 from pynenc_nb.conf import PynencConfig, load_config
 from pynenc_nb.conf.urls import default_sqlite_url, redact_url, scheme_of, sqlite_path
 from pynenc_nb.exceptions import ConfigError, TaskLoadError, TaskNotFoundError
 from pynenc_nb.invocation import Invocation
 from pynenc_nb.orchestrator import Orchestrator
 from pynenc_nb.ports import ArgCache, Broker, StateBackend, TriggerStore
-from pynenc_nb.records import CODE_NAMESPACE, TASKS_NAMESPACE, RunnerContext, RunnerInfo
+from pynenc_nb.records import CODE_NAMESPACE, TASKS_NAMESPACE, RunnerContext
 from pynenc_nb.runner_classes import Runner, runner_class
 from pynenc_nb.serialization import make_serializer
 from pynenc_nb.task import DirectTask, Task, config_key_of
@@ -77,7 +77,7 @@ class Pynenc:
         self._published: set[str] = set()
         self._shipped: dict[str, Task[Any, Any]] = {}  # "task_id@version" -> code loaded by value
         self._runner: Runner | None = None
-        self._clients: dict[str, RunnerContext] = {}
+        self._clients = ClientContexts(lambda: self.state_backend)
         live_apps.remember(self)
 
     def __repr__(self) -> str:
@@ -141,17 +141,8 @@ class Pynenc:
 
     def client_context(self, kind: str = "ExternalCaller") -> RunnerContext:
         """The context of this process when it acts outside any runner (``ExternalCaller``
-        registering calls, ``DevModeRunner`` executing them inline).
-
-        Stored once per process and kind with state ``client``, so every history entry names who
-        made it; clients are not runners and are never recovered.
-        """
-        client = self._clients.get(kind)
-        if client is None or client.pid != os.getpid():
-            client = RunnerContext.current(kind)
-            self.state_backend.put_runner(RunnerInfo(client, time.time(), "client"))
-            self._clients[kind] = client
-        return client
+        registering calls, ``DevModeRunner`` executing them inline); see :mod:`pynenc_nb.clients`."""
+        return self._clients.get(kind)
 
     def require_shared_backend(self, what: str) -> None:
         """Raise the clear error for out-of-process work on a backend that lives in this process."""

@@ -7,17 +7,16 @@ built from the stored record alone) and a client identity for the history it wri
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from pynenc_nb.backends import Backends
+from pynenc_nb.clients import ClientContexts
 from pynenc_nb.conf import PynencConfig, load_config
 from pynenc_nb.monitor.source import DefinedTask
 from pynenc_nb.orchestrator import Orchestrator
 from pynenc_nb.ports import StateBackend, TriggerStore
-from pynenc_nb.records import RunnerContext, RunnerInfo
+from pynenc_nb.records import RunnerContext
 from pynenc_nb.serialization import make_serializer
 
 
@@ -30,7 +29,7 @@ class AppReader:
         self.backends = Backends.open(self.conf.backend_url, self.conf.broker_url, self.app_id)
         self.serializer = make_serializer(self.conf.serializer, self.conf.serializer_secret)
         self.orchestrator = Orchestrator(lambda: self.backends, self.serializer, lambda: self.conf)
-        self._clients: dict[str, RunnerContext] = {}
+        self._clients = ClientContexts(lambda: self.state_backend)
         self.closed = False
 
     @property
@@ -46,13 +45,8 @@ class AppReader:
         return {}  # the server imports no user code
 
     def client_context(self, kind: str) -> RunnerContext:
-        """Who the server is in the histories it writes ("Run again"): a client, never recovered."""
-        client = self._clients.get(kind)
-        if client is None or client.pid != os.getpid():
-            client = RunnerContext.current(kind)
-            self.state_backend.put_runner(RunnerInfo(client, time.time(), "client"))
-            self._clients[kind] = client
-        return client
+        """Who the server is in the histories it writes ("Run again")."""
+        return self._clients.get(kind)
 
     def close(self) -> None:
         self.backends.close()
