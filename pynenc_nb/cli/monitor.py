@@ -50,7 +50,7 @@ def run_monitor(host: str, port: int, apps: Sequence[Pynenc], app_ids: Sequence[
         from pynenc_nb.web.standalone import serve
     except ImportError as exc:
         raise MissingDependencyError(f"pynenc monitor ({exc.name} is missing)", "jupyter") from exc
-    if not apps:
-        configure_logging(PynencConfig())  # its handler redacts URL passwords from every line
+    # the handler redacts URL passwords from every line; a named app's log settings apply
+    configure_logging(apps[0].conf if apps else PynencConfig())
     serve(build_catalog(apps, app_ids, registry), host, port)
     return 0

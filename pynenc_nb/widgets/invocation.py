@@ -1,6 +1,7 @@
 """``InvocationView(invocation)``: one invocation whose status badge follows it until it is final.
 
-``display(invocation)`` in a kernel shows it (see ``Invocation._ipython_display_``).
+``display(invocation)`` in a kernel shows it once ``%load_ext pynenc_nb`` registered
+:func:`display_invocation` as IPython's display formatter for invocations.
 """
 
 from __future__ import annotations
