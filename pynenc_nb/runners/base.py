@@ -94,11 +94,13 @@ class BaseRunner:
         state.put_runner(RunnerInfo(self.context, time.time(), "running", self.slots, 0, json.dumps(self.details())))
         heartbeat = threading.Thread(target=self._heartbeat_loop, name=f"{self.context.label}-heartbeat", daemon=True)
         heartbeat.start()
+        services_thread: threading.Thread | None = None
         if self.run_services:
             services = Services(self.app, self.context)
-            threading.Thread(
+            services_thread = threading.Thread(
                 target=services.run, args=(self._stop,), name=f"{self.context.label}-services", daemon=True
-            ).start()
+            )
+            services_thread.start()
         self.app.logger.info(
             "%s started for app %s on %s, queues %s, %d slots",
             self.context.label,
@@ -114,6 +116,8 @@ class BaseRunner:
             self._stop.set()
             self._wound_down.set()
             heartbeat.join(timeout=5)
+            if services_thread is not None:
+                services_thread.join(timeout=5)  # it releases the lease: the app may be closed once we are stopped
             try:
                 state.heartbeat(self.runner_id, time.time(), 0, "stopped")
             except Exception:  # the backend may be gone at interpreter exit
