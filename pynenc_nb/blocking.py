@@ -80,15 +80,22 @@ class BlockingWaits:
         return None
 
     def _boost(self, targets: Sequence[str], records: dict[str, InvocationRecord]) -> None:
-        """Queued targets are taken first, by how many invocations wait on them (dependents-first)."""
+        """Queued targets are taken first, by how many invocations wait on them (dependents-first).
+
+        Decided from the state records and done with a plain send at the higher priority: the
+        message already waiting is then a duplicate (a broker may fold the two), and whichever
+        delivery comes second finds the invocation claimed and is dropped."""
         counts = self.orchestrator.backends.state.waiter_counts(targets)
-        for target in targets:
-            record = records.get(target)
-            if record is not None and record.status.spec.queued:
-                self.orchestrator.backends.broker.reprioritize(target, record.priority + counts.get(target, 0))
+        boosted = [
+            (record.queue, target, record.priority + counts[target])
+            for target in targets
+            if (record := records.get(target)) is not None and record.status.spec.queued and counts.get(target)
+        ]
+        if boosted:
+            self.orchestrator.backends.broker.send_many(boosted)
 
     def _pause(self, waiter: InvocationRecord, count: int) -> None:
-        result = self.orchestrator.transition(
+        result = self.orchestrator.move(
             waiter.invocation_id, InvocationStatus.PAUSED, self.runner.runner_id, reason=f"waiting on {count}"
         )
         if not result.applied:
@@ -104,7 +111,7 @@ class BlockingWaits:
     def _resume(self, waiter: InvocationRecord) -> None:
         """PAUSED -> RUNNING; while another invocation holds the running key, wait for it."""
         while True:
-            result = self.orchestrator.transition(
+            result = self.orchestrator.move(
                 waiter.invocation_id,
                 InvocationStatus.RUNNING,
                 self.runner.runner_id,

@@ -7,6 +7,7 @@ computes concurrency keys, and encodes outcomes. Backends only store; runners on
 from __future__ import annotations
 
 import json
+import logging
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -42,7 +43,7 @@ from pynenc_nb.task_options import ConcurrencyControlType
 if TYPE_CHECKING:
     from pynenc_nb.backends import Backends
     from pynenc_nb.conf import PynencConfig
-    from pynenc_nb.ports import TakeAndStart
+    from pynenc_nb.ports.work import WorkSource
     from pynenc_nb.serialization.codec import Serializer
     from pynenc_nb.task_options import TaskOptions
 
@@ -80,11 +81,16 @@ class Orchestrator:
     """
 
     def __init__(
-        self, backends: Callable[[], Backends], serializer: Serializer, settings: Callable[[], PynencConfig]
+        self,
+        backends: Callable[[], Backends],
+        serializer: Serializer,
+        settings: Callable[[], PynencConfig],
+        logger: logging.Logger | None = None,
     ) -> None:
         self._backends = backends
         self.serializer = serializer
         self._settings = settings
+        self.logger = logger or logging.getLogger("pynenc")
 
     @property
     def backends(self) -> Backends:
@@ -134,19 +140,12 @@ class Orchestrator:
                     reroute_on_concurrency_control=options.reroute_on_concurrency_control,
                 )
             )
-        fused = self.backends.register_and_send
         if not records:
             stored = []
-        elif enqueue and fused is not None:
-            stored = fused.register_and_send(records, registered_by, NON_FINAL)
+        elif enqueue:
+            stored = self.backends.register_and_send(records, registered_by, NON_FINAL)
         else:
-            with self.backends.atomic():
-                stored = state.register(records, registered_by, NON_FINAL)
-                if enqueue:
-                    fresh = {r.invocation_id for r in records}
-                    to_send = [(r.queue, r.invocation_id, r.priority) for r in stored if r.invocation_id in fresh]
-                    if to_send:
-                        self.backends.broker.send_many(to_send)
+            stored = state.register(records, registered_by, NON_FINAL)
         if options.on_diff_non_key_args_raise:
             for wanted, got in zip(records, stored, strict=True):
                 if got.invocation_id != wanted.invocation_id and got.call_id != wanted.call_id:
@@ -189,12 +188,8 @@ class Orchestrator:
             created_at=time.time(),
             updated_at=0.0,
         )
-        with self.backends.atomic():
-            (stored,) = self.backends.state.register([record], registered_by, NON_FINAL)
-            fresh = stored.invocation_id == fresh_id
-            if fresh:
-                self.backends.broker.send(stored.queue, stored.invocation_id, stored.priority)
-        return stored, fresh
+        (stored,) = self.backends.register_and_send([record], registered_by, NON_FINAL)
+        return stored, stored.invocation_id == fresh_id
 
     @staticmethod
     def _key(prefix: str, task: CalledTask, call: EncodedCall, scope: ConcurrencyControlType) -> str | None:
@@ -218,8 +213,11 @@ class Orchestrator:
         return inherited
 
     # --- status changes --------------------------------------------------------------------------
+    # One set of verbs: ``plan`` builds a compare-and-set from the status table, ``store`` applies
+    # one (queueing a queued status), ``move`` does both, and ``settle`` is what follows every
+    # stored change, whichever path stored it (here, or a work source's take).
 
-    def request(
+    def plan(
         self,
         invocation_id: str,
         to: InvocationStatus,
@@ -244,7 +242,7 @@ class Orchestrator:
             exclusive_statuses=exclusive_statuses,
         )
 
-    def transition(
+    def move(
         self,
         invocation_id: str,
         to: InvocationStatus,
@@ -254,95 +252,93 @@ class Orchestrator:
         reason: str | None = None,
         exclusive_key: str | None = None,
     ) -> TransitionResult:
-        """One compare-and-set built from the status table; queued statuses go to the broker."""
-        return self.apply(
-            self.request(invocation_id, to, caller, outcome=outcome, reason=reason, exclusive_key=exclusive_key)
+        """``plan`` then ``store``."""
+        return self.store(
+            self.plan(invocation_id, to, caller, outcome=outcome, reason=reason, exclusive_key=exclusive_key)
         )
 
-    def apply(self, request: TransitionRequest) -> TransitionResult:
-        """Store ``request``; a queued status goes to the broker in the same step."""
+    def store(self, request: TransitionRequest) -> TransitionResult:
+        """Apply ``request``; a queued status goes to the broker in the same step."""
         to = request.change.status
         with self.backends.atomic():
             result = self.backends.state.transition(request)
             if result.applied and STATUS_TABLE[to].queued and not self.conf.dev_mode_force_sync_tasks:
                 record = result.record
                 self.backends.broker.send(record.queue, record.invocation_id, record.priority)
-        self.applied(request, result)
+        self.settle(request, result)
         return result
 
-    def applied(self, request: TransitionRequest, result: TransitionResult) -> None:
+    def settle(self, request: TransitionRequest, result: TransitionResult) -> None:
         """What follows a stored change: leaving RUNNING frees the running key for a waiting call."""
         if result.applied and result.record.running_key and request.change.status in LEAVES_RUNNING:
             self._release_one(result.record.running_key)
 
+    # --- taking work (``TakeRules``, for the work sources) --------------------------------------
+
+    def work_source(self, queues: Sequence[str], runner_id: str) -> WorkSource:
+        """How a worker of ``runner_id`` takes work from ``queues``: its backend chooses."""
+        return self.backends.work_source(self, queues, runner_id, max_batch=self.conf.max_batch)
+
+    def claim_request(self, invocation_id: str, runner_id: str) -> TransitionRequest:
+        return self.plan(invocation_id, S.PENDING, runner_id)
+
+    def start_request(self, invocation_id: str, runner_id: str, running_key: str | None) -> TransitionRequest:
+        return self.plan(
+            invocation_id, S.RUNNING, runner_id, exclusive_key=running_key, exclusive_statuses=RUNNING_CONTROLLED
+        )
+
+    def started(self, claimed: InvocationRecord, result: TransitionResult) -> InvocationRecord | None:
+        """A blocked call waits in CONCURRENCY_CONTROLLED (no busy rerouting) until the holder of its
+        key stops running, or ends CONCURRENCY_CONTROLLED_FINAL if the task says not to reroute."""
+        if result.applied:
+            return result.record
+        if result.conflict == "exclusive":
+            runner_id = result.record.owner_id
+            if claimed.reroute_on_concurrency_control:
+                blocked = self.move(
+                    claimed.invocation_id, S.CONCURRENCY_CONTROLLED, runner_id, reason="running concurrency"
+                )
+                if blocked.applied:
+                    self.release_if_free(blocked.record)  # the holder may have finished meanwhile
+            else:
+                self.move(
+                    claimed.invocation_id, S.CONCURRENCY_CONTROLLED_FINAL, runner_id, reason="running concurrency"
+                )
+        return None
+
+    def ended(self, request: TransitionRequest, result: TransitionResult | None) -> None:
+        if result is not None:
+            self.settle(request, result)
+        self.report(request, result)
+
+    def report(self, request: TransitionRequest, result: TransitionResult | None) -> None:
+        """Say so when an ending was refused: the invocation was taken from its runner meanwhile."""
+        invocation_id = request.change.invocation_id
+        if result is None:
+            self.logger.warning("result of %s discarded: the invocation was purged", invocation_id)
+        elif not result.applied:
+            self.logger.warning(
+                "result of %s discarded: the invocation is now %s (owner %s), it was recovered while running",
+                invocation_id,
+                result.record.status,
+                result.record.owner_id,
+            )
+
+    def give_back(self, invocation_id: str, runner_id: str, reason: str) -> None:
+        self.move(invocation_id, S.REROUTED, runner_id, reason=reason)
+
     def claim(self, invocation_id: str, runner_id: str) -> InvocationRecord | None:
-        """Take a delivered invocation for ``runner_id`` (-> PENDING); None if someone else has it."""
+        """Take an invocation for ``runner_id`` outside a work source (dev mode): -> PENDING."""
         try:
-            result = self.transition(invocation_id, S.PENDING, runner_id)
+            result = self.store(self.claim_request(invocation_id, runner_id))
         except InvocationNotFoundError:
             return None  # purged while queued
         return result.record if result.applied else None
 
     def start(self, record: InvocationRecord, runner_id: str) -> InvocationRecord | None:
-        """PENDING -> RUNNING, honouring running concurrency.
-
-        A blocked call waits in CONCURRENCY_CONTROLLED (no busy rerouting) until the holder of its
-        key stops running, or ends CONCURRENCY_CONTROLLED_FINAL if the task says not to reroute.
-        """
-        result = self.transition(record.invocation_id, S.RUNNING, runner_id, exclusive_key=record.running_key)
-        return self._started(record, result, runner_id)
-
-    def _started(self, record: InvocationRecord, result: TransitionResult, runner_id: str) -> InvocationRecord | None:
-        if result.applied:
-            return result.record
-        if result.conflict == "exclusive":
-            if record.reroute_on_concurrency_control:
-                blocked = self.transition(
-                    record.invocation_id, S.CONCURRENCY_CONTROLLED, runner_id, reason="running concurrency"
-                )
-                if blocked.applied:
-                    self.release_if_free(blocked.record)  # the holder may have finished meanwhile
-            else:
-                self.transition(
-                    record.invocation_id, S.CONCURRENCY_CONTROLLED_FINAL, runner_id, reason="running concurrency"
-                )
-        return None
-
-    def take_and_start(
-        self,
-        fused: TakeAndStart,
-        queues: Sequence[str],
-        runner_id: str,
-        timeout_s: float,
-        endings: Sequence[TransitionRequest] = (),
-        batch: int = 0,
-        batch_tasks: Sequence[str] = (),
-    ) -> tuple[list[TransitionResult | None], list[InvocationRecord]]:
-        """``endings`` (the runner's last invocations end), then ``claim`` + ``start`` of the next
-        queued invocation (and a batch of short ones, see ``TakeAndStart``), in one step of a
-        backend that can. Returns the endings' results and the started records."""
-        for ending in endings:
-            if STATUS_TABLE[ending.change.status].queued:
-                raise ValueError(f"an ending sent with a take cannot be queued: {ending.change.status}")
-
-        def plan() -> tuple[TransitionRequest, TransitionRequest]:
-            claim = self.request("", S.PENDING, runner_id)
-            # exclusive on the record's own running key, which the backend reads
-            start = self.request("", S.RUNNING, runner_id, exclusive_statuses=RUNNING_CONTROLLED)
-            return claim, start
-
-        ended, taken = fused.take_and_start(queues, runner_id, plan, timeout_s, endings, batch, batch_tasks)
-        for ending, result in zip(endings, ended, strict=False):
-            if result is not None:
-                self.applied(ending, result)
-        started = []
-        for take in taken:
-            if take.claimed is None or not take.claimed.applied or take.started is None:
-                continue
-            record = self._started(take.claimed.record, take.started, runner_id)
-            if record is not None:
-                started.append(record)
-        return ended, started
+        """PENDING -> RUNNING, honouring running concurrency (see ``started``)."""
+        request = self.start_request(record.invocation_id, runner_id, record.running_key)
+        return self.started(record, self.store(request))
 
     def release_if_free(self, record: InvocationRecord) -> bool:
         """Reroute a CONCURRENCY_CONTROLLED invocation if nothing runs with its key any more."""
@@ -352,7 +348,7 @@ class Orchestrator:
             )
             if holders:
                 return False
-        return self.transition(record.invocation_id, S.REROUTED, None, reason="concurrency slot free").applied
+        return self.move(record.invocation_id, S.REROUTED, None, reason="concurrency slot free").applied
 
     def _release_one(self, running_key: str) -> None:
         """The oldest invocation waiting for ``running_key`` goes back to the queue."""
@@ -363,32 +359,27 @@ class Orchestrator:
             if self.release_if_free(record):
                 return
 
-    def succeed(self, record: InvocationRecord, runner_id: str, value: Any) -> TransitionResult:
-        return self.apply(self.success(record, runner_id, value))
+    # --- endings -----------------------------------------------------------------------------------
 
-    def success(self, record: InvocationRecord, runner_id: str, value: Any) -> TransitionRequest:
+    def result_ending(self, record: InvocationRecord, runner_id: str, value: Any) -> TransitionRequest:
         """RUNNING -> SUCCESS with ``value`` stored; raises when the value cannot be serialized."""
         payload = encode_value(self.serializer, self.backends.arg_cache, value, self.conf.arg_cache_min_bytes)
-        return self.request(
-            record.invocation_id, S.SUCCESS, runner_id, outcome=Outcome("result", payload, display(value))
-        )
+        return self.plan(record.invocation_id, S.SUCCESS, runner_id, outcome=Outcome("result", payload, display(value)))
 
-    def fail(self, record: InvocationRecord, runner_id: str | None, exc: BaseException) -> TransitionResult:
-        return self.apply(self.failure(record, runner_id, exc))
-
-    def failure(self, record: InvocationRecord, runner_id: str | None, exc: BaseException) -> TransitionRequest:
-        return self.request(
+    def error_ending(self, record: InvocationRecord, runner_id: str | None, exc: BaseException) -> TransitionRequest:
+        """RUNNING -> FAILED with the exception stored."""
+        return self.plan(
             record.invocation_id, S.FAILED, runner_id, outcome=self.exception_outcome(exc), reason=type(exc).__name__
         )
 
     def retry(self, record: InvocationRecord, runner_id: str, exc: BaseException) -> TransitionResult:
-        return self.transition(record.invocation_id, S.RETRY, runner_id, reason=f"{type(exc).__name__}: {exc}")
+        return self.move(record.invocation_id, S.RETRY, runner_id, reason=f"{type(exc).__name__}: {exc}")
 
     def recover(
         self, invocation_id: str, caller: str | None, reason: str, via: InvocationStatus = S.RUNNING_RECOVERY
     ) -> TransitionResult | None:
         """Take an invocation back from a lost runner: reroute it, or fail it past the attempt limit."""
-        entered = self.transition(invocation_id, via, caller, reason=reason)
+        entered = self.move(invocation_id, via, caller, reason=reason)
         if not entered.applied:
             return None
         record = entered.record
@@ -399,10 +390,8 @@ class Orchestrator:
                 f"(max_runner_loss_retries={limit}); last: {reason}",
                 invocation_id=invocation_id,
             )
-            return self.transition(
-                invocation_id, S.FAILED, caller, outcome=self.exception_outcome(error), reason=reason
-            )
-        return self.transition(invocation_id, S.REROUTED, caller, reason=reason)
+            return self.move(invocation_id, S.FAILED, caller, outcome=self.exception_outcome(error), reason=reason)
+        return self.move(invocation_id, S.REROUTED, caller, reason=reason)
 
     def exception_outcome(self, exc: BaseException) -> Outcome:
         data = self.serializer.encode_exception(exc)

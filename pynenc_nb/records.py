@@ -187,19 +187,6 @@ class TransitionResult:
 
 
 @dataclass(frozen=True, slots=True)
-class TakenStart:
-    """What one fused take did (:class:`pynenc_nb.ports.broker.TakeAndStart`).
-
-    ``claimed`` is the claim (-> PENDING); ``started`` the start (-> RUNNING), None when the claim
-    did not apply (another runner has the invocation, or it was purged while queued).
-    """
-
-    invocation_id: str
-    claimed: TransitionResult | None
-    started: TransitionResult | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class RunnerInfo:
     context: RunnerContext
     last_heartbeat: float

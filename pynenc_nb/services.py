@@ -99,17 +99,21 @@ class Services:
         return len(records)
 
     def reroute_lost_messages(self, now: float) -> int:
-        """Queued invocations with no message in the broker (lost between store and send) go again."""
+        """Queued invocations whose broker message was lost (between store and send) go again.
+
+        Decided from the state side, so any broker serves it: an invocation queued for longer than
+        ``max_pending_seconds`` while its queue holds no waiting message has none. Sending again
+        is always safe (a second delivery finds the invocation claimed); while a queue is busy, its
+        lost messages are found once it drains.
+        """
         limit = now - self.app.conf.max_pending_seconds
         records, _ = self.app.state_backend.query(
             InvocationFilter(statuses=QUEUED_STATUSES, updated_before=limit), limit=_BATCH
         )
-        if not records:
-            return 0
-        queued = self.app.broker.queued_ids([r.invocation_id for r in records])
-        lost = [r for r in records if r.invocation_id not in queued]
+        empty = {queue for queue in {r.queue for r in records} if self.app.broker.depth(queue) == 0}
+        lost = [r for r in records if r.queue in empty]
         for record in lost:
-            self.app.orchestrator.transition(
+            self.app.orchestrator.move(
                 record.invocation_id, S.REROUTED, self.holder.runner_id, reason="broker message lost"
             )
         return len(lost)

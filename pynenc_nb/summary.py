@@ -20,7 +20,7 @@ def app_summary(app: Pynenc) -> dict[str, Any]:
     return {
         "app_id": app.app_id,
         "backend": redact_url(app.conf.backend_url),
-        "queued": app.broker.count(),
+        "queued": app.broker.depth(),
         "counts": {status.value: n for status, n in sorted(counts.items())},
         "runners": [
             {

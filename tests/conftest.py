@@ -15,8 +15,12 @@ from pynenc_nb.records import new_id
 from tests.support.oracle import assert_histories_valid
 
 # Backends every conformance test runs on. Server backends join this list as they land.
-BACKENDS = ["memory", "sqlite", "redis"]
-SHARED_BACKENDS = ["sqlite", "redis"]  # usable by runners in other processes
+# "memory-broker" is the broker-only double: state in SQLite, queues from ``memory:``, so runners
+# take work through the generic work source, the path a message broker (RabbitMQ) takes.
+BACKENDS = ["memory", "sqlite", "redis", "memory-broker"]
+# Usable by runners in other processes; "sqlite-broker" is the broker-only double across processes
+# (state and queues in two SQLite files: two backends, the generic work source).
+SHARED_BACKENDS = ["sqlite", "redis", "sqlite-broker"]
 SERVER_BACKENDS = {"redis"}  # need a running server (services.md); skipped locally when it is down
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 _service_problems: dict[str, str | None] = {}  # kind -> why it cannot be used (None: it can), per session
@@ -25,11 +29,20 @@ _service_problems: dict[str, str | None] = {}  # kind -> why it cannot be used (
 def backend_url_for(kind: str, tmp_path: Path) -> str:
     if kind == "memory":
         return "memory:"
-    if kind == "sqlite":
+    if kind in ("sqlite", "memory-broker", "sqlite-broker"):
         return f"sqlite://{tmp_path / 'pynenc.db'}"
     if kind == "redis":
         return os.environ.get("PYNENC_NB_REDIS_URL", DEFAULT_REDIS_URL)
     raise ValueError(kind)
+
+
+def broker_url_for(kind: str, tmp_path: Path) -> str:
+    """The broker URL of a broker-only double; "" (the backend's own broker) for the others."""
+    if kind == "memory-broker":
+        return "memory:"
+    if kind == "sqlite-broker":
+        return f"sqlite://{tmp_path / 'broker.db'}"
+    return ""
 
 
 def _service_problem(kind: str, url: str) -> str | None:
@@ -80,13 +93,20 @@ def backend_url(backend_kind: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_app(backend_url: str) -> Iterator[Callable[..., Pynenc]]:
+def broker_url(backend_kind: str, tmp_path: Path) -> str:
+    return broker_url_for(backend_kind, tmp_path)
+
+
+@pytest.fixture
+def make_app(backend_url: str, broker_url: str) -> Iterator[Callable[..., Pynenc]]:
     """Build apps on the test's backend; their histories are checked by the oracle afterwards."""
     apps: list[Pynenc] = []
 
     def factory(**values: Any) -> Pynenc:
         values.setdefault("app_id", f"test-{new_id()[:8]}")
         values.setdefault("backend_url", backend_url)
+        if broker_url:
+            values.setdefault("broker_url", broker_url)
         values.setdefault("logging_level", "warning")
         app = Pynenc(config_values=values)
         apps.append(app)
@@ -119,13 +139,16 @@ def shared_kind() -> str:
 @pytest.fixture
 def shared_env(shared_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """``PYNENC__*`` settings for an app shared with runner processes (a fresh app id per test)."""
-    url = f"sqlite://{tmp_path / 'shared.db'}" if shared_kind == "sqlite" else backend_url_for(shared_kind, tmp_path)
+    shared = shared_kind in ("sqlite", "sqlite-broker")
+    url = f"sqlite://{tmp_path / 'shared.db'}" if shared else backend_url_for(shared_kind, tmp_path)
     require_service(shared_kind, url)
     env = {
         "PYNENC__APP_ID": f"test-{new_id()[:8]}",
         "PYNENC__BACKEND_URL": url,
         "PYNENC__LOGGING_LEVEL": "warning",
     }
+    if broker := broker_url_for(shared_kind, tmp_path):
+        env["PYNENC__BROKER_URL"] = broker
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env

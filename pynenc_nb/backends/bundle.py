@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from pynenc_nb.backends.registry import Backend, open_backend
-from pynenc_nb.ports import ArgCache, Broker, RegisterAndSend, StateBackend, TakeAndStart, TriggerStore
+from pynenc_nb.backends.work import BrokerWorkSource
+from pynenc_nb.ports import ArgCache, Broker, StateBackend, TriggerStore
+from pynenc_nb.ports.work import TakeRules, WorkSource
+from pynenc_nb.records import InvocationRecord
+from pynenc_nb.status import InvocationStatus
+
+
+@runtime_checkable
+class CombinedBackend(Protocol):
+    """A backend that serves state and broker together may queue and take work its own way (in
+    one server step each, for Redis). Its paths must be indistinguishable from the generic ones."""
+
+    def register_and_send(
+        self,
+        records: Sequence[InvocationRecord],
+        registered_by: str | None,
+        reuse_statuses: frozenset[InvocationStatus],
+    ) -> list[InvocationRecord]: ...
+
+    def work_source(self, rules: TakeRules, queues: Sequence[str], runner_id: str, max_batch: int) -> WorkSource: ...
 
 
 @dataclass
@@ -20,10 +41,7 @@ class Backends:
     arg_cache: ArgCache
     serves_other_processes: bool
     owned: list[Backend]
-    # receive + claim + ack + start in one server step, when one backend holds queues and state
-    take_and_start: TakeAndStart | None = None
-    # register + send_many in one server step, under the same condition
-    register_and_send: RegisterAndSend | None = None
+    combined: CombinedBackend | None = None  # when one backend serves state and broker and has its own paths
 
     @classmethod
     def open(cls, backend_url: str, broker_url: str, app_id: str) -> Backends:
@@ -40,9 +58,33 @@ class Backends:
             arg_cache=main.arg_cache(),
             serves_other_processes=all(b.serves_other_processes for b in owned),
             owned=owned,
-            take_and_start=main if len(owned) == 1 and isinstance(main, TakeAndStart) else None,
-            register_and_send=main if len(owned) == 1 and isinstance(main, RegisterAndSend) else None,
+            combined=main if len(owned) == 1 and isinstance(main, CombinedBackend) else None,
         )
+
+    def register_and_send(
+        self,
+        records: Sequence[InvocationRecord],
+        registered_by: str | None,
+        reuse_statuses: frozenset[InvocationStatus],
+    ) -> list[InvocationRecord]:
+        """``StateBackend.register``, then each record it stored (not those answered by a live
+        holder of their registration key) sent on its queue with its priority."""
+        if self.combined is not None:
+            return self.combined.register_and_send(records, registered_by, reuse_statuses)
+        with self.atomic():
+            stored = self.state.register(records, registered_by, reuse_statuses)
+            fresh = {r.invocation_id for r in records}
+            to_send = [(r.queue, r.invocation_id, r.priority) for r in stored if r.invocation_id in fresh]
+            if to_send:
+                self.broker.send_many(to_send)
+        return stored
+
+    def work_source(self, rules: TakeRules, queues: Sequence[str], runner_id: str, *, max_batch: int = 0) -> WorkSource:
+        """How one worker takes work: the backend's own source, or the generic one over the ports.
+        ``max_batch`` bounds how many short calls a source may start at once (0: one at a time)."""
+        if self.combined is not None:
+            return self.combined.work_source(rules, queues, runner_id, max_batch)
+        return BrokerWorkSource(self.state, self.broker, self.atomic, rules, queues, runner_id)
 
     def atomic(self) -> AbstractContextManager[object]:
         """One transaction for state and broker operations when they share a backend."""

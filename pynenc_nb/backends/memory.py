@@ -303,16 +303,6 @@ class MemoryBroker:
         if entry is not None:
             self.send(entry[1], entry[2], entry[3])
 
-    def reprioritize(self, invocation_id: str, priority: int) -> bool:
-        with self._cond:
-            for heap in self._queues.values():
-                for index, (_, seq, queued_id) in enumerate(heap):
-                    if queued_id == invocation_id:
-                        heap[index] = (-priority, seq, queued_id)
-                        heapq.heapify(heap)
-                        return True
-        return False
-
     def requeue_consumer(self, consumer_id: str) -> int:
         with self._cond:
             tokens = [t for t, entry in self._in_flight.items() if entry[0] == consumer_id]
@@ -321,18 +311,11 @@ class MemoryBroker:
             self.send_many([(queue, invocation_id, priority) for _, queue, invocation_id, priority in entries])
         return len(entries)
 
-    def count(self, queue: str | None = None) -> int:
+    def depth(self, queue: str | None = None) -> int:
         with self._cond:
             if queue is not None:
                 return len(self._queues.get(queue, ()))
             return sum(len(heap) for heap in self._queues.values())
-
-    def queued_ids(self, invocation_ids: Sequence[str]) -> set[str]:
-        wanted = set(invocation_ids)
-        with self._cond:
-            found = {entry[2] for heap in self._queues.values() for entry in heap if entry[2] in wanted}
-            found |= {entry[2] for entry in self._in_flight.values() if entry[2] in wanted}
-        return found
 
     def purge(self) -> None:
         with self._cond:

@@ -143,7 +143,7 @@ class BaseRunner:
             self.app.logger.warning(
                 "%s stopping: rerouting %s, still %s", self.context.label, record.invocation_id, record.status
             )
-            self.app.orchestrator.transition(
+            self.app.orchestrator.move(
                 record.invocation_id, InvocationStatus.REROUTED, self.runner_id, reason="runner stopped"
             )
         self.app.broker.requeue_consumer(self.runner_id)

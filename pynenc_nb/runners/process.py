@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynenc_nb import forking
 from pynenc_nb.blocking import BlockingWaits
-from pynenc_nb.execution import execute, take
+from pynenc_nb.execution import execute
 from pynenc_nb.records import InvocationFilter, InvocationRecord, new_id
 from pynenc_nb.runners.base import BaseRunner
 from pynenc_nb.runners.thread import ThreadRunner
@@ -29,6 +29,7 @@ from pynenc_nb.status import OWNED_STATUSES
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
+    from pynenc_nb.ports.work import WorkSource
 
 _fork = multiprocessing.get_context("fork")
 _WATCH_INTERVAL_S = 0.05
@@ -69,24 +70,11 @@ class ProcessRunner(BaseRunner):
         return sum(1 for child in self._children.values() if not child.paused.value)
 
     def _serve(self) -> None:
-        broker = self.app.broker
-        while not self._stop.is_set():
-            self._reap()
-            if self.busy >= self.max_processes:
-                time.sleep(_WATCH_INTERVAL_S)
-                continue
-            delivery = broker.receive(self.queues, self.runner_id, 0.2 if not self._children else _WATCH_INTERVAL_S)
-            if delivery is None:
-                continue
-            record = take(self.app, delivery, self.runner_id)
-            if record is None:
-                continue
-            paused = _fork.Value("b", 0, lock=False)
-            process = _fork.Process(target=_execute_in_child, args=(self.app, record, self, paused), daemon=True)
-            with forking.forking():
-                process.start()
-            assert process.pid is not None
-            self._children[process.pid] = _Child(process, record, paused)
+        source = self.app.orchestrator.work_source(self.queues, self.runner_id)
+        try:
+            self._fork_children(source)
+        finally:
+            source.close()
         deadline = time.monotonic() + self.app.conf.graceful_stop_timeout_s
         while self._children and time.monotonic() < deadline:
             self._reap()
@@ -95,6 +83,28 @@ class ProcessRunner(BaseRunner):
             _stop_processes([c.process for c in self._children.values()], 2.0)
             self._reap()
             self._release_owned()
+
+    def _fork_children(self, source: WorkSource) -> None:
+        """Take one invocation per free slot and run it in a forked child, until stopped."""
+        while not self._stop.is_set():
+            self._reap()
+            if self.busy >= self.max_processes:
+                time.sleep(_WATCH_INTERVAL_S)
+                continue
+            try:
+                record = source.next(0.2 if not self._children else _WATCH_INTERVAL_S)
+            except Exception:
+                self.app.logger.exception("%s could not take work", self.context.label)
+                self._stop.wait(_WATCH_INTERVAL_S)
+                continue
+            if record is None:
+                continue
+            paused = _fork.Value("b", 0, lock=False)
+            process = _fork.Process(target=_execute_in_child, args=(self.app, record, self, paused), daemon=True)
+            with forking.forking():
+                process.start()
+            assert process.pid is not None
+            self._children[process.pid] = _Child(process, record, paused)
 
     def _reap(self) -> None:
         for pid, child in list(self._children.items()):
@@ -200,7 +210,7 @@ class _PoolRunner(BaseRunner):
         state = self.app.state_backend
         if worker.process.exitcode != 0:
             # A killed worker cannot record its end: list it as lost, not running, and before reading
-            # what it owns, so that nothing is handed to it after that read (register.lua).
+            # what it owns, so that no work source starts anything for it after that read.
             last = next((r.last_heartbeat for r in state.runners() if r.context.runner_id == worker.runner_id), None)
             state.heartbeat(worker.runner_id, last if last is not None else time.time(), 0, "lost")
         owned, _ = state.query(InvocationFilter(statuses=OWNED_STATUSES, owner_id=worker.runner_id), limit=1000)

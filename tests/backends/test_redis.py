@@ -23,8 +23,16 @@ from pynenc_nb.backends import open_backend
 from pynenc_nb.backends.redis import RedisBackend
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.keys import prefix_for
+from pynenc_nb.backends.redis.work import RedisWorkSource, TakenStart
 from pynenc_nb.exceptions import BackendUnavailableError, MissingDependencyError
-from pynenc_nb.records import Delivery, InvocationFilter, TransitionRequest, new_id
+from pynenc_nb.records import (
+    Delivery,
+    InvocationFilter,
+    InvocationRecord,
+    TransitionRequest,
+    TransitionResult,
+    new_id,
+)
 from tests.conformance.builders import NON_FINAL, S, cas, record
 from tests.conftest import backend_url_for, require_service
 from tests.e2e.support import TIMEOUT_S, cli_runner
@@ -555,7 +563,7 @@ def test_a_resent_take_returns_what_the_first_took_instead_of_taking_another(bac
     started = state.get(str(taken[0]))
     assert started is not None and started.status is S.RUNNING and started.owner_id == "runner-a"
     assert [c.status for c in state.history(str(taken[0]))] == [S.REGISTERED, S.PENDING, S.RUNNING]
-    assert broker.count("default") == 1
+    assert broker.depth("default") == 1
     # And a resend whose first run lost the claim (another runner owns it) says so again
     other = state.get(second.invocation_id)
     assert other is not None
@@ -566,7 +574,7 @@ def test_a_resent_take_returns_what_the_first_took_instead_of_taking_another(bac
     assert refused is not None and resent is not None
     assert refused[0] == resent[0] == second.invocation_id
     assert (refused[1], refused[2]) == ("claim", "status") and (resent[1], resent[2]) == ("claim", "owner")
-    assert broker.count("default") == 0
+    assert broker.depth("default") == 0
 
 
 def test_an_ending_rides_on_the_take_is_stored_when_the_queue_is_empty_and_once_on_resend(
@@ -679,12 +687,83 @@ def test_results_are_pushed_on_a_server_without_blmpop(backend: RedisBackend, mo
 # --- hand-offs to idle workers ---------------------------------------------------------------------
 
 
-def _plan(runner_id: str) -> Any:
-    def plan() -> tuple[TransitionRequest, TransitionRequest]:
-        claim = cas("", S.PENDING, runner_id)
-        return claim, replace(cas("", S.RUNNING, runner_id), exclusive_statuses=frozenset({S.RUNNING}))
+class _Rules:
+    """TakeRules for raw-backend tests: the claim and start the orchestrator would build, nothing
+    following a stored change, and the ids given back collected."""
 
-    return plan
+    def __init__(self) -> None:
+        self.given_back: list[str] = []
+
+    def claim_request(self, invocation_id: str, runner_id: str) -> TransitionRequest:
+        return cas(invocation_id, S.PENDING, runner_id)
+
+    def start_request(self, invocation_id: str, runner_id: str, running_key: str | None) -> TransitionRequest:
+        return replace(cas(invocation_id, S.RUNNING, runner_id), exclusive_statuses=frozenset({S.RUNNING}))
+
+    def settle(self, request: TransitionRequest, result: TransitionResult) -> None:
+        pass
+
+    def started(self, claimed: InvocationRecord, result: TransitionResult) -> InvocationRecord | None:
+        return result.record if result.applied else None
+
+    def ended(self, request: TransitionRequest, result: TransitionResult | None) -> None:
+        pass
+
+    def give_back(self, invocation_id: str, runner_id: str, reason: str) -> None:
+        self.given_back.append(invocation_id)
+
+
+# This thread's work sources, one per (backend, runner, queues), as a worker thread keeps one. The
+# thread and backend objects themselves are in the key (not their ids, which may be reused).
+_SOURCES: dict[tuple[threading.Thread, RedisBackend, str, tuple[str, ...]], tuple[RedisWorkSource, _Rules]] = {}
+
+
+@pytest.fixture(autouse=True)
+def _forget_sources() -> Iterator[None]:
+    yield
+    _SOURCES.clear()
+
+
+def _source(backend: RedisBackend, runner_id: str, queues: Sequence[str] = ("default",)) -> RedisWorkSource:
+    """This thread's work source for ``runner_id`` on ``queues``, made on first use."""
+    key = (threading.current_thread(), backend, runner_id, tuple(queues))
+    if key not in _SOURCES:
+        rules = _Rules()
+        _SOURCES[key] = (backend.work_source(rules, queues, runner_id, 0), rules)
+    return _SOURCES[key][0]
+
+
+def _take_and_start(
+    backend: RedisBackend,
+    runner_id: str,
+    timeout_s: float,
+    endings: Sequence[TransitionRequest] = (),
+    queues: Sequence[str] = ("default",),
+) -> tuple[list[TransitionResult | None], list[TakenStart]]:
+    """One take of this thread's worker, with ``endings``: (what storing each did, what it took)."""
+    source = _source(backend, runner_id, queues)
+    source.endings = list(endings)
+    take = source._new_take(timeout_s)
+    taken = source._run(take)
+    if take.stored:
+        source.endings.clear()
+    return take.ended, taken
+
+
+def _leave(backend: RedisBackend, runner_id: str) -> list[str]:
+    """This thread's workers of ``runner_id`` take no more: the ids handed to them and given back."""
+    me = threading.current_thread()
+    given_back: list[str] = []
+    for key in [k for k in _SOURCES if k[0] is me and k[1] is backend and k[2] == runner_id]:
+        source, rules = _SOURCES.pop(key)
+        source.close()
+        given_back += rules.given_back
+    return given_back
+
+
+def _queued(backend: RedisBackend, invocation_id: str) -> bool:
+    """A message for ``invocation_id`` waits in a queue or is in flight."""
+    return backend.conn.command("HGET", f"{backend.conn.keys.prefix}b:loc", invocation_id) is not None
 
 
 def _idle_member(worker: str, runner_id: str) -> str:
@@ -692,7 +771,8 @@ def _idle_member(worker: str, runner_id: str) -> str:
 
     from pynenc_nb.backends.redis.invocations import frame_args
 
-    claim, start = _plan(runner_id)()
+    claim = cas("", S.PENDING, runner_id)
+    start = replace(cas("", S.RUNNING, runner_id), exclusive_statuses=frozenset({S.RUNNING}))
     return f"{worker}\n{json.dumps([frame_args(claim), frame_args(start, own_running_key=True)])}"
 
 
@@ -717,9 +797,7 @@ def test_a_call_registered_while_a_worker_waits_is_handed_to_it_already_started(
     # Given a worker of runner-a blocked on an empty queue
     _running(backend, "runner-a")
     taken: list[Any] = []
-    worker = threading.Thread(
-        target=lambda: taken.append(backend.take_and_start(["default"], "runner-a", _plan("runner-a"), 5.0))
-    )
+    worker = threading.Thread(target=lambda: taken.append(_take_and_start(backend, "runner-a", 5.0)))
     worker.start()
     _wait_until(lambda: len(_idle(backend)) == 1)
     # When a call is registered and sent
@@ -740,7 +818,7 @@ def test_a_call_registered_while_a_worker_waits_is_handed_to_it_already_started(
     history = state.history(call.invocation_id)
     assert [c.status for c in history] == [S.REGISTERED, S.PENDING, S.RUNNING]
     assert len({c.at for c in history}) == 1 and history[1].runner_id == history[2].runner_id == "runner-a"
-    assert backend.broker().count("default") == 0 and _idle(backend) == []
+    assert backend.broker().depth("default") == 0 and _idle(backend) == []
     stored = state.get(call.invocation_id)
     assert stored is not None and stored.status is S.RUNNING and stored.owner_id == "runner-a"
 
@@ -760,53 +838,53 @@ def test_calls_are_handed_only_to_live_workers_of_an_empty_queue(backend: RedisB
     newer = record()
     backend.register_and_send([newer], None, NON_FINAL)
     # Then it queues behind the older one: no call overtakes the queue's order
-    assert broker.count("default") == 2 and backend.conn.command("LLEN", hand_key) == 0
+    assert broker.depth("default") == 2 and backend.conn.command("LLEN", hand_key) == 0
     assert _idle(backend) == [live]
     # When the queue is empty and two calls come in one registration
     backend.conn.command("DEL", backend.conn.keys.queue("default"), f"{backend.conn.keys.prefix}b:loc")
     first, second = record(), record()
     backend.register_and_send([first, second], None, NON_FINAL)
     # Then the first goes to the worker, started for its runner; the second queues (one hand each offer)
-    assert backend.conn.command("LLEN", hand_key) == 1 and broker.count("default") == 1
+    assert backend.conn.command("LLEN", hand_key) == 1 and broker.depth("default") == 1
     handed = state.get(first.invocation_id)
     assert handed is not None and handed.status is S.RUNNING and handed.owner_id == "runner-w"
-    assert broker.queued_ids([second.invocation_id]) == {second.invocation_id} and _idle(backend) == []
+    assert _queued(backend, second.invocation_id) and _idle(backend) == []
     # And a worker whose offer expired (it stopped without saying so) is dropped, not handed anything
     backend.conn.command("DEL", backend.conn.keys.queue("default"), f"{backend.conn.keys.prefix}b:loc")
     backend.conn.command("ZADD", idle_key, repr(time.time() - 1), _idle_member("gone", "runner-gone"))
     late = record()
     backend.register_and_send([late], None, NON_FINAL)
-    assert broker.queued_ids([late.invocation_id]) == {late.invocation_id} and _idle(backend) == []
+    assert _queued(backend, late.invocation_id) and _idle(backend) == []
     # And so is a worker whose runner was declared lost (its process died) before its time was up
     backend.conn.command("DEL", backend.conn.keys.queue("default"), f"{backend.conn.keys.prefix}b:loc")
     backend.conn.command("ZADD", idle_key, repr(time.time() + 60), _idle_member("dead", "runner-gone"))
     _running(backend, "runner-gone", state="lost")
     orphan = record()
     backend.register_and_send([orphan], None, NON_FINAL)
-    assert broker.queued_ids([orphan.invocation_id]) == {orphan.invocation_id} and _idle(backend) == []
+    assert _queued(backend, orphan.invocation_id) and _idle(backend) == []
     # And a call with a running key is never handed: its exclusive start is the worker's take
     backend.conn.command("DEL", backend.conn.keys.queue("default"), f"{backend.conn.keys.prefix}b:loc")
     backend.conn.command("ZADD", idle_key, repr(time.time() + 60), live)
     keyed = record(running_key="k1")
     backend.register_and_send([keyed], None, NON_FINAL)
-    assert broker.queued_ids([keyed.invocation_id]) == {keyed.invocation_id} and _idle(backend) == [live]
+    assert _queued(backend, keyed.invocation_id) and _idle(backend) == [live]
 
 
 def test_a_worker_that_leaves_gives_back_what_was_handed_to_it(backend: RedisBackend) -> None:
     # Given a worker that offered to wait, then stopped blocking without taking anything
     _running(backend, "runner-a")
-    assert backend.take_and_start(["default"], "runner-a", _plan("runner-a"), 0.05) == ([], [])
+    assert _take_and_start(backend, "runner-a", 0.05) == ([], [])
     assert len(_idle(backend)) == 1
     # When a call is handed to it meanwhile, and the worker leaves
     call = record()
     backend.register_and_send([call], None, NON_FINAL)
-    given_back = backend.withdraw("runner-a")
+    given_back = _leave(backend, "runner-a")
     # Then it gets that call back to reroute, and is handed nothing more
     assert given_back == [call.invocation_id]
-    assert _idle(backend) == [] and backend.withdraw("runner-a") == []
+    assert _idle(backend) == [] and _leave(backend, "runner-a") == []
     later = record()
     backend.register_and_send([later], None, NON_FINAL)
-    assert backend.broker().queued_ids([later.invocation_id]) == {later.invocation_id}
+    assert _queued(backend, later.invocation_id)
 
 
 def test_a_handed_call_whose_pop_reply_was_lost_is_taken_again(
@@ -826,16 +904,15 @@ def test_a_handed_call_whose_pop_reply_was_lost_is_taken_again(
 
     monkeypatch.setattr(backend.conn, "command", drop_reply)
     _running(backend, "runner-a")
-    plan = _plan("runner-a")
     failed: list[BaseException] = []
     result: list[Any] = []
 
     def take_twice() -> None:  # the same worker: it retries its take after the error
         try:
-            backend.take_and_start(["default"], "runner-a", plan, 5.0)
+            _take_and_start(backend, "runner-a", 5.0)
         except BackendUnavailableError as exc:
             failed.append(exc)
-        result.append(backend.take_and_start(["default"], "runner-a", plan, 1.0))
+        result.append(_take_and_start(backend, "runner-a", 1.0))
 
     worker = threading.Thread(target=take_twice)
     worker.start()
@@ -854,15 +931,14 @@ def test_a_handed_call_whose_pop_reply_was_lost_is_taken_again(
     assert take_again.started.record.status is S.RUNNING and take_again.started.record.owner_id == "runner-a"
 
 
-def _handed_running(backend: RedisBackend, runner_id: str) -> tuple[Any, str]:
-    """This thread as a worker of ``runner_id`` that was just handed a call: (its plan, the call's id)."""
-    plan = _plan(runner_id)
-    assert backend.take_and_start(["default"], runner_id, plan, 0.05) == ([], [])  # offers to wait
+def _handed_running(backend: RedisBackend, runner_id: str) -> str:
+    """This thread as a worker of ``runner_id`` that was just handed a call: the call's id."""
+    assert _take_and_start(backend, runner_id, 0.05) == ([], [])  # offers to wait
     call = record()
     backend.register_and_send([call], None, NON_FINAL)
-    _, takes = backend.take_and_start(["default"], runner_id, plan, 5.0)
+    _, takes = _take_and_start(backend, runner_id, 5.0)
     assert [t.invocation_id for t in takes] == [call.invocation_id]
-    return plan, call.invocation_id
+    return call.invocation_id
 
 
 def _ending(invocation_id: str, runner_id: str) -> TransitionRequest:
@@ -905,13 +981,13 @@ def test_a_worker_back_from_a_call_ends_it_and_blocks_in_one_write(
 ) -> None:
     # Given a worker running a call it was handed, the queue empty
     _running(backend, "runner-a")
-    plan, running = _handed_running(backend, "runner-a")
+    running = _handed_running(backend, "runner-a")
     sent = _spy(monkeypatch, backend)
     # When it sends that call's end with its next take, and a new call comes 0.2 s later
     arrival = threading.Timer(0.2, lambda: backend.register_and_send([record()], None, NON_FINAL))
     arrival.start()
     try:
-        ended, takes = backend.take_and_start(["default"], "runner-a", plan, 5.0, [_ending(running, "runner-a")])
+        ended, takes = _take_and_start(backend, "runner-a", 5.0, [_ending(running, "runner-a")])
     finally:
         arrival.join()
     # Then the end is stored, the new call is handed to it, and take and blocking pop went as one
@@ -923,18 +999,18 @@ def test_a_worker_back_from_a_call_ends_it_and_blocks_in_one_write(
 def test_a_worker_that_finds_work_with_its_blocking_pop_behind_returns_at_once(backend: RedisBackend) -> None:
     # Given a worker running a call it was handed, and another call queued meanwhile
     _running(backend, "runner-a")
-    plan, running = _handed_running(backend, "runner-a")
+    running = _handed_running(backend, "runner-a")
     queued = record()
     backend.state().register([queued], None, NON_FINAL)
     backend.broker().send_many([("default", queued.invocation_id, 0)])
     # When it ends its call with a take (its blocking pop in the same write, for 5 s)
     started = time.monotonic()
-    ended, takes = backend.take_and_start(["default"], "runner-a", plan, 5.0, [_ending(running, "runner-a")])
+    ended, takes = _take_and_start(backend, "runner-a", 5.0, [_ending(running, "runner-a")])
     # Then the take's own marker unblocked the pop at once, and nothing is left on its hand list
     assert time.monotonic() - started < 1.0
     assert ended[0] is not None and ended[0].applied
     assert [t.invocation_id for t in takes] == [queued.invocation_id]
-    assert backend.conn.command("LLEN", backend.conn.keys.hand(backend._worker("runner-a", ["default"]).name)) == 0
+    assert backend.conn.command("LLEN", _source(backend, "runner-a").hand_key) == 0
 
 
 def test_a_stale_marker_on_a_hand_list_is_no_call(backend: RedisBackend) -> None:
@@ -942,9 +1018,8 @@ def test_a_stale_marker_on_a_hand_list_is_no_call(backend: RedisBackend) -> None
 
     # Given a worker offering to wait, with a marker left on its hand list (a failed pipelined take)
     _running(backend, "runner-a")
-    plan = _plan("runner-a")
-    assert backend.take_and_start(["default"], "runner-a", plan, 0.05) == ([], [])
-    hand_key = backend.conn.keys.hand(backend._worker("runner-a", ["default"]).name)
+    assert _take_and_start(backend, "runner-a", 0.05) == ([], [])
+    hand_key = _source(backend, "runner-a").hand_key
     backend.conn.command("RPUSH", hand_key, HAND_MARK)
     # When it blocks again and a call is handed to it 0.2 s later
     call = record()
@@ -952,16 +1027,16 @@ def test_a_stale_marker_on_a_hand_list_is_no_call(backend: RedisBackend) -> None
     arrival.start()
     try:
         started = time.monotonic()
-        _, takes = backend.take_and_start(["default"], "runner-a", plan, 5.0)
+        _, takes = _take_and_start(backend, "runner-a", 5.0)
     finally:
         arrival.join()
     # Then the marker only woke it: it got the call, when it came
     assert [t.invocation_id for t in takes] == [call.invocation_id] and time.monotonic() - started >= 0.15
     # And a marker is skipped by a take looking at its hand list, and by a worker that leaves
     backend.conn.command("RPUSH", hand_key, HAND_MARK)
-    assert backend.take_and_start(["default"], "runner-a", plan, 0.0) == ([], [])
+    assert _take_and_start(backend, "runner-a", 0.0) == ([], [])
     backend.conn.command("RPUSH", hand_key, HAND_MARK)
-    assert backend.withdraw("runner-a") == [] and backend.conn.command("LLEN", hand_key) == 0
+    assert _leave(backend, "runner-a") == [] and backend.conn.command("LLEN", hand_key) == 0
 
 
 def test_a_worker_whose_scripts_were_flushed_still_ends_and_takes_without_waiting(
@@ -970,7 +1045,7 @@ def test_a_worker_whose_scripts_were_flushed_still_ends_and_takes_without_waitin
     # Given a worker running a call it was handed, another call queued, and a server that forgot
     # its scripts (SCRIPT FLUSH)
     _running(backend, "runner-a")
-    plan, running = _handed_running(backend, "runner-a")
+    running = _handed_running(backend, "runner-a")
     queued = record()
     backend.state().register([queued], None, NON_FINAL)
     backend.broker().send_many([("default", queued.invocation_id, 0)])
@@ -978,7 +1053,7 @@ def test_a_worker_whose_scripts_were_flushed_still_ends_and_takes_without_waitin
     backend.conn.run(lambda c: c.script_flush())
     # When it ends its call with a take (its blocking pop behind it, for 5 s)
     started = time.monotonic()
-    ended, takes = backend.take_and_start(["default"], "runner-a", plan, 5.0, [_ending(running, "runner-a")])
+    ended, takes = _take_and_start(backend, "runner-a", 5.0, [_ending(running, "runner-a")])
     # Then the failed script did not leave the pop blocking: the plain take ran after a reload
     assert time.monotonic() - started < 1.0 and sent[0] == "take_start+BLPOP" and "take_start" in sent[1:]
     assert ended[0] is not None and ended[0].applied
@@ -991,7 +1066,7 @@ def test_a_call_handed_to_the_pop_behind_a_take_is_not_lost_with_the_reply(
     # Given a worker ending its call with a take, its blocking pop behind it in the same write, and
     # a connection that drops once the pop has taken a newly handed call (the reply never arrives)
     _running(backend, "runner-a")
-    plan, running = _handed_running(backend, "runner-a")
+    running = _handed_running(backend, "runner-a")
     real_then = backend.conn.eval_then
 
     def drop_reply(*args: Any) -> Any:
@@ -1007,11 +1082,11 @@ def test_a_call_handed_to_the_pop_behind_a_take_is_not_lost_with_the_reply(
     ending = _ending(running, "runner-a")
     try:
         with pytest.raises(BackendUnavailableError):
-            backend.take_and_start(["default"], "runner-a", plan, 5.0, [ending])
+            _take_and_start(backend, "runner-a", 5.0, [ending])
     finally:
         arrival.join()
     # When the worker takes again, sending its ending again (it does not know it was stored)
-    ended, takes = backend.take_and_start(["default"], "runner-a", plan, 1.0, [ending])
+    ended, takes = _take_and_start(backend, "runner-a", 1.0, [ending])
     # Then the ending is reported stored, once, and the call handed to the lost pop comes back
     assert ended[0] is not None and ended[0].applied
     assert [c.status for c in backend.state().history(running)][-1] is S.SUCCESS
@@ -1022,7 +1097,6 @@ def test_a_call_handed_to_the_pop_behind_a_take_is_not_lost_with_the_reply(
 
 def test_a_thread_runner_is_handed_calls_while_idle_and_withdraws_when_it_stops(url: str) -> None:
     from pynenc_nb import PynencBuilder
-    from pynenc_nb.execution import leave, take_next
     from pynenc_nb.runners.thread import ThreadRunner
 
     app = PynencBuilder().app_id(f"hand-{new_id()[:8]}").redis(url).logging_level("warning").build()
@@ -1031,7 +1105,7 @@ def test_a_thread_runner_is_handed_calls_while_idle_and_withdraws_when_it_stops(
     def double(x: int) -> int:
         return 2 * x
 
-    backend = app.backends.take_and_start
+    backend = app.backends.combined
     assert isinstance(backend, RedisBackend)
     try:
         # Given an idle 1-slot ThreadRunner
@@ -1053,17 +1127,18 @@ def test_a_thread_runner_is_handed_calls_while_idle_and_withdraws_when_it_stops(
         runner.stop()
         assert _idle(backend) == []
         waiting = double(5)
-        assert app.broker.queued_ids([waiting.invocation_id]) == {waiting.invocation_id}
+        assert _queued(backend, waiting.invocation_id)
         # And a worker that leaves holding a handed call gives it back to the queue (REROUTED)
         app.broker.purge()
         _running(backend, "runner-x")
         offered: list[str] = []
 
         def worker() -> None:
-            assert take_next(app, ["default"], "runner-x", 0.05) == []  # offers, then stops blocking
+            source = app.orchestrator.work_source(["default"], "runner-x")
+            assert source.next(0.05) is None  # offers, then stops blocking
             offered.append("yes")
             _wait_until(lambda: len(offered) == 2)
-            leave(app, "runner-x")
+            source.close()
 
         thread = threading.Thread(target=worker)
         thread.start()
@@ -1074,7 +1149,7 @@ def test_a_thread_runner_is_handed_calls_while_idle_and_withdraws_when_it_stops(
         thread.join(10)
         back = app.state_backend.get(handed.invocation_id)
         assert back is not None and back.status is S.REROUTED
-        assert app.broker.queued_ids([handed.invocation_id]) == {handed.invocation_id}
+        assert _queued(backend, handed.invocation_id)
     finally:
         app.purge()
         app.close()
@@ -1101,7 +1176,7 @@ def test_a_take_starts_a_batch_of_short_calls_while_they_lead_the_queue(backend:
     for call in short:
         started = state.get(call.invocation_id)
         assert started is not None and started.status is S.RUNNING and started.owner_id == "runner-a"
-    assert broker.count("default") == 3
+    assert broker.depth("default") == 3
     # And the next take with no batch gets the keyed call first: nothing was reordered
     _, first = _take(backend, _take_args(backend, "runner-a", new_id()))
     assert first is not None and first[0] == keyed.invocation_id
@@ -1112,7 +1187,7 @@ def test_a_take_starts_a_batch_of_short_calls_while_they_lead_the_queue(backend:
     _, taken = backend.conn.eval(
         "take_start", [], _take_args(backend, "runner-a", new_id(), batch=10, batch_tasks=("tests.short",))
     )
-    assert [t[0] for t in taken] == [more.invocation_id] and broker.count("default") == 2
+    assert [t[0] for t in taken] == [more.invocation_id] and broker.depth("default") == 2
 
 
 def _batch_app(url: str, **config: Any) -> Any:
@@ -1140,10 +1215,10 @@ def _batch_app(url: str, **config: Any) -> Any:
 @pytest.fixture
 def lenient_short(monkeypatch: pytest.MonkeyPatch) -> None:
     """Count tasks under 50 ms as short: a test machine under load can stretch a no-op run past 1 ms."""
-    from pynenc_nb.runners import thread
+    from pynenc_nb.backends.redis import work
 
-    monkeypatch.setattr(thread, "SHORT_TASK_S", 0.05)
-    monkeypatch.setattr(thread, "BATCH_BUDGET_S", 1.0)
+    monkeypatch.setattr(work, "SHORT_TASK_S", 0.05)
+    monkeypatch.setattr(work, "BATCH_BUDGET_S", 1.0)
 
 
 @pytest.mark.parametrize("max_batch", [16, 0])

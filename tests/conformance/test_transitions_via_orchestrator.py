@@ -52,10 +52,10 @@ def add(app: Pynenc) -> Callable[..., Any]:
 def test_success_path(app: Pynenc, add: Callable[..., Any]) -> None:
     # Given a registered call
     invocation_id = _submit(add, 1, 2)
-    assert app.broker.queued_ids([invocation_id]) == {invocation_id}
+    assert app.broker.depth() == 1
     # When a runner claims, starts and finishes it
     record = _running(app)
-    assert app.orchestrator.succeed(record, "r1", 3).applied
+    assert app.orchestrator.store(app.orchestrator.result_ending(record, "r1", 3)).applied
     # Then its result is stored and its history is legal
     final = app.orchestrator.get(invocation_id)
     assert (final.status, final.owner_id, app.orchestrator.value_of(final)) == (S.SUCCESS, None, 3)
@@ -65,7 +65,7 @@ def test_success_path(app: Pynenc, add: Callable[..., Any]) -> None:
 
 def test_failure_stores_the_exception(app: Pynenc, add: Callable[..., Any]) -> None:
     invocation_id = _submit(add, 1, 2)
-    assert app.orchestrator.fail(_running(app), "r1", ValueError("boom")).applied
+    assert app.orchestrator.store(app.orchestrator.error_ending(_running(app), "r1", ValueError("boom"))).applied
     with pytest.raises(ValueError, match="boom"):
         app.orchestrator.value_of(app.orchestrator.get(invocation_id))
     assert history_errors(app) == {}
@@ -77,8 +77,8 @@ def test_retry_requeues_and_counts(app: Pynenc, add: Callable[..., Any]) -> None
     retried = app.orchestrator.retry(_running(app), "r1", ConnectionError("flaky"))
     # Then it is queued again with one retry counted, and another runner can finish it
     assert retried.applied and retried.record.num_retries == 1
-    assert app.broker.queued_ids([invocation_id]) == {invocation_id}
-    assert app.orchestrator.succeed(_running(app, "r2"), "r2", 3).applied
+    assert app.broker.depth() == 1
+    assert app.orchestrator.store(app.orchestrator.result_ending(_running(app, "r2"), "r2", 3)).applied
     assert _statuses(app, invocation_id) == [
         S.REGISTERED,
         S.PENDING,
@@ -119,21 +119,21 @@ def test_illegal_transitions_are_refused(app: Pynenc, add: Callable[..., Any]) -
     # Given a finished invocation
     invocation_id = _submit(add, 1, 2)
     record = _running(app)
-    assert app.orchestrator.succeed(record, "r1", 3).applied
+    assert app.orchestrator.store(app.orchestrator.result_ending(record, "r1", 3)).applied
     before = app.state_backend.history(invocation_id)
     # When anyone tries to move it on
     refused = [
-        app.orchestrator.transition(invocation_id, S.RUNNING, "r1"),
-        app.orchestrator.transition(invocation_id, S.RETRY, "r1"),
-        app.orchestrator.transition(invocation_id, S.RUNNING_RECOVERY, "monitor"),
-        app.orchestrator.fail(record, "r1", ValueError("late")),
+        app.orchestrator.move(invocation_id, S.RUNNING, "r1"),
+        app.orchestrator.move(invocation_id, S.RETRY, "r1"),
+        app.orchestrator.move(invocation_id, S.RUNNING_RECOVERY, "monitor"),
+        app.orchestrator.store(app.orchestrator.error_ending(record, "r1", ValueError("late"))),
     ]
     # Then every change is refused for its status, and nothing is stored or queued
     assert [(r.applied, r.conflict) for r in refused] == [(False, "status")] * 4
     assert app.orchestrator.claim(invocation_id, "r2") is None
     assert app.state_backend.history(invocation_id) == before
     assert app.orchestrator.value_of(app.orchestrator.get(invocation_id)) == 3
-    assert app.broker.count() == 0
+    assert app.broker.depth() == 0
 
 
 def test_only_the_owner_moves_a_claimed_invocation(app: Pynenc, add: Callable[..., Any]) -> None:
@@ -143,7 +143,7 @@ def test_only_the_owner_moves_a_claimed_invocation(app: Pynenc, add: Callable[..
     # When r2 claims or starts it
     # Then r2 is refused, and r1 can start it
     assert app.orchestrator.claim(invocation_id, "r2") is None
-    assert app.orchestrator.transition(invocation_id, S.RUNNING, "r2").conflict == "owner"
+    assert app.orchestrator.move(invocation_id, S.RUNNING, "r2").conflict == "owner"
     assert app.orchestrator.start(record, "r1") is not None
     assert app.orchestrator.claim("no-such-invocation", "r1") is None
 
@@ -163,11 +163,11 @@ def test_running_concurrency_holds_the_second_start_until_the_first_ends(app: Py
     assert app.orchestrator.start(second, "r2") is None
     # Then the second one waits, concurrency controlled and off the queue
     assert _statuses(app, second_id) == [S.REGISTERED, S.PENDING, S.CONCURRENCY_CONTROLLED]
-    assert app.broker.queued_ids([second_id]) == set()
+    assert app.broker.depth() == 0
     # And when the first one ends, the second is rerouted to the queue and can run
-    assert app.orchestrator.succeed(running, "r1", 1).applied
+    assert app.orchestrator.store(app.orchestrator.result_ending(running, "r1", 1)).applied
     assert _statuses(app, second_id)[-1] is S.REROUTED
-    assert app.orchestrator.succeed(_running(app, "r2"), "r2", 2).applied
+    assert app.orchestrator.store(app.orchestrator.result_ending(_running(app, "r2"), "r2", 2)).applied
     assert history_errors(app) == {}
 
 
@@ -216,4 +216,4 @@ def test_registration_concurrency_reuses_the_live_invocation(app: Pynenc) -> Non
         return x
 
     assert _submit(single, 1) == _submit(single, 2)
-    assert app.broker.count() == 1
+    assert app.broker.depth() == 1

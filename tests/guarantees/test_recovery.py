@@ -116,7 +116,7 @@ def test_queued_invocation_whose_broker_message_was_lost_is_rerouted(make_app: A
     # Given a registered invocation whose broker message is gone
     invocation = job(5)
     app.broker.purge()
-    assert app.broker.queued_ids([invocation.invocation_id]) == set()
+    assert app.broker.depth() == 0
     # When a runner (holding the services lease) is alive
     with running(app, max_threads=1):
         # Then the invocation is rerouted and ends SUCCESS

@@ -31,7 +31,7 @@ def test_unserializable_argument_under_strict_json_fails_at_call_time_and_stores
     assert error.value_type == "builtins.object"
     assert "'x'" in str(error) and "builtins.object" in str(error) and "'json'" in str(error)
     assert app.state_backend.count_by_status() == {}
-    assert app.broker.count() == 0
+    assert app.broker.depth() == 0
 
 
 def test_one_bad_item_in_parallelize_stores_none_of_the_items(make_app: Callable[..., Pynenc]) -> None:
@@ -45,7 +45,7 @@ def test_one_bad_item_in_parallelize_stores_none_of_the_items(make_app: Callable
         consume.parallelize([(1,), (2,), (object(),), (4,)])
     assert info.value.argument == "x"
     assert app.state_backend.count_by_status() == {}
-    assert app.broker.count() == 0
+    assert app.broker.depth() == 0
 
 
 def test_large_arguments_go_to_the_arg_cache_by_content_hash(make_app: Callable[..., Pynenc]) -> None:

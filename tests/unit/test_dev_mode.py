@@ -35,7 +35,7 @@ def test_call_runs_eagerly_without_a_runner(dev_app: Pynenc) -> None:
     assert invocation.record.status is S.SUCCESS  # the handle is final without waiting
     assert invocation.result == 3
     assert dev_app._runner is None
-    assert dev_app.broker.count() == 0
+    assert dev_app.broker.depth() == 0
     assert dev_app.state_backend.count_by_status() == {S.SUCCESS: 1}
     assert [c.status for c in invocation.history()] == [S.REGISTERED, S.PENDING, S.RUNNING, S.SUCCESS]
 

@@ -10,13 +10,12 @@ from typing import Any
 
 import comm
 import pytest
-
-from kernel_magics import load_ipython_extension
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.terminal.interactiveshell import TerminalInteractiveShell
 from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import CapturedIO, capture_output
 
+from kernel_magics import load_ipython_extension
 from pynenc_nb.widgets import environment, live_widgets
 
 

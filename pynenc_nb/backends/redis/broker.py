@@ -126,15 +126,11 @@ class RedisBroker:
         seq, _, consumer = delivery.token.partition(":")
         self.conn.eval("nack", [f"{self.keys.prefix}b:fly:{consumer}"], [self.keys.prefix, seq])
 
-    def reprioritize(self, invocation_id: str, priority: int) -> bool:
-        keys = [f"{self.keys.prefix}b:loc"]
-        return bool(self.conn.eval("reprioritize", keys, [self.keys.prefix, invocation_id, _clamp(priority)]))
-
     def requeue_consumer(self, consumer_id: str) -> int:
         keys = [f"{self.keys.prefix}b:fly:{consumer_id}"]
         return int(self.conn.eval("requeue", keys, [self.keys.prefix]))
 
-    def count(self, queue: str | None = None) -> int:
+    def depth(self, queue: str | None = None) -> int:
         def read(client: Any) -> int:
             names = [queue] if queue is not None else sorted(client.smembers(self.keys.queues))
             pipe = client.pipeline(transaction=False)
@@ -143,18 +139,6 @@ class RedisBroker:
             return sum(pipe.execute())
 
         return int(self.conn.run(read))
-
-    def queued_ids(self, invocation_ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(invocation_ids), _CHUNK):
-            chunk = list(invocation_ids[start : start + _CHUNK])
-            where = self._locations(chunk)
-            found.update(i for i, w in zip(chunk, where, strict=True) if w is not None)
-        return found
-
-    def _locations(self, invocation_ids: list[str]) -> list[str | None]:
-        """Where each id is: its queue while waiting, ``@<consumer>\t<seq>`` in flight, else None."""
-        return list(self.conn.run(lambda c: c.hmget(f"{self.keys.prefix}b:loc", invocation_ids)))
 
     def purge(self) -> None:
         self.conn.delete_prefix(self.keys.port("b"))

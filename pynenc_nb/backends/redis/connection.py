@@ -71,7 +71,7 @@ _UNLINK_BATCH = 500
 SCRIPT_NAMES = (
     "register", "transition", "query", "count", "find_by_call", "final_among", "watch",
     "add_waits", "remove_waits", "heartbeat", "lease", "runners",
-    "send", "receive", "take_start", "leave", "ack", "nack", "requeue", "reprioritize",
+    "send", "receive", "take_start", "leave", "ack", "nack", "requeue",
     "put_trigger", "triggers_for", "events", "purge_events", "trigger_runs",
 )  # fmt: skip
 

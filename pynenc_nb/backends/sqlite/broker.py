@@ -13,8 +13,6 @@ from pynenc_nb.backends.sqlite.connection import Database
 from pynenc_nb.backends.wakeup import WakeupHub
 from pynenc_nb.records import Delivery
 
-_ID_CHUNK = 500
-
 
 class SQLiteBroker:
     def __init__(self, db: Database, wakeup: WakeupHub) -> None:
@@ -71,14 +69,6 @@ class SQLiteBroker:
             tx.execute("UPDATE messages SET consumer = NULL, taken_at = NULL WHERE seq = ?", (int(delivery.token),))
             self.db.after_commit(self.wakeup.notify)
 
-    def reprioritize(self, invocation_id: str, priority: int) -> bool:
-        with self.db.write() as tx:
-            changed = tx.execute(
-                "UPDATE messages SET priority = ? WHERE invocation_id = ? AND consumer IS NULL",
-                (priority, invocation_id),
-            ).rowcount
-        return changed > 0
-
     def requeue_consumer(self, consumer_id: str) -> int:
         with self.db.write() as tx:
             count = tx.execute(
@@ -88,7 +78,7 @@ class SQLiteBroker:
                 self.db.after_commit(self.wakeup.notify)
         return count
 
-    def count(self, queue: str | None = None) -> int:
+    def depth(self, queue: str | None = None) -> int:
         if queue is None:
             row = self.db.conn.execute("SELECT COUNT(*) FROM messages WHERE consumer IS NULL").fetchone()
         else:
@@ -96,17 +86,6 @@ class SQLiteBroker:
                 "SELECT COUNT(*) FROM messages WHERE consumer IS NULL AND queue = ?", (queue,)
             ).fetchone()
         return int(row[0])
-
-    def queued_ids(self, invocation_ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(invocation_ids), _ID_CHUNK):
-            chunk = invocation_ids[start : start + _ID_CHUNK]
-            rows = self.db.conn.execute(
-                f"SELECT DISTINCT invocation_id FROM messages WHERE invocation_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update(r[0] for r in rows)
-        return found
 
     def purge(self) -> None:
         with self.db.write() as tx:

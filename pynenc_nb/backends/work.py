@@ -1,0 +1,94 @@
+"""The generic work source: receive -> claim -> ack -> start over the plain ports.
+
+Every backend can serve it, and a broker-only backend (a message broker beside a state backend)
+gets nothing else. While work is queued a take is one ``atomic()`` group (the held endings, one
+non-blocking receive, the claim, the ack and the start); only when the queues are empty does it
+block in the broker, the endings stored first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+
+from pynenc_nb.exceptions import InvocationNotFoundError
+from pynenc_nb.ports import Broker, StateBackend
+from pynenc_nb.ports.work import TakeRules
+from pynenc_nb.records import Delivery, InvocationRecord, TransitionRequest, TransitionResult
+
+
+class BrokerWorkSource:
+    def __init__(
+        self,
+        state: StateBackend,
+        broker: Broker,
+        atomic: Callable[[], AbstractContextManager[object]],
+        rules: TakeRules,
+        queues: Sequence[str],
+        runner_id: str,
+    ) -> None:
+        self.state = state
+        self.broker = broker
+        self.atomic = atomic
+        self.rules = rules
+        self.queues = tuple(queues)
+        self.runner_id = runner_id
+        self._endings: list[TransitionRequest] = []
+
+    def finish(self, ending: TransitionRequest) -> None:
+        self._endings.append(ending)
+
+    def next(self, timeout_s: float) -> InvocationRecord | None:
+        with self.atomic():
+            stored = self._store_endings()
+            delivery = self.broker.receive(self.queues, self.runner_id, 0)
+            record = self._take(delivery) if delivery is not None else None
+        self._settle_endings(stored)
+        if delivery is None and timeout_s > 0:
+            delivery = self.broker.receive(self.queues, self.runner_id, timeout_s)
+            record = self._take(delivery) if delivery is not None else None
+        return record
+
+    def flush(self) -> None:
+        if self._endings:
+            with self.atomic():
+                stored = self._store_endings()
+            self._settle_endings(stored)
+
+    def close(self) -> None:
+        self.flush()
+
+    def _store_endings(self) -> list[tuple[TransitionRequest, TransitionResult | None]]:
+        stored: list[tuple[TransitionRequest, TransitionResult | None]] = []
+        for request in self._endings:
+            try:
+                stored.append((request, self.state.transition(request)))
+            except InvocationNotFoundError:
+                stored.append((request, None))  # purged while it ran
+        return stored
+
+    def _settle_endings(self, stored: list[tuple[TransitionRequest, TransitionResult | None]]) -> None:
+        del self._endings[: len(stored)]  # only once the group is through: a failed one is sent again
+        for request, result in stored:
+            self.rules.ended(request, result)
+
+    def _take(self, delivery: Delivery) -> InvocationRecord | None:
+        """Claim, ack, start: the RUNNING record, or None when another runner has the invocation
+        (a duplicate message), it was purged while queued, or running concurrency kept it waiting."""
+        with self.atomic():
+            claimed = self._apply(self.rules.claim_request(delivery.invocation_id, self.runner_id))
+            self.broker.ack(delivery)
+            if claimed is None or not claimed.applied:
+                return None
+            record = claimed.record
+            start = self.rules.start_request(record.invocation_id, self.runner_id, record.running_key)
+            started = self._apply(start)
+        return self.rules.started(record, started) if started is not None else None
+
+    def _apply(self, request: TransitionRequest) -> TransitionResult | None:
+        try:
+            result = self.state.transition(request)
+        except InvocationNotFoundError:
+            return None
+        self.rules.settle(request, result)
+        return result
