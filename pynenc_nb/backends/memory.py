@@ -11,13 +11,14 @@ import heapq
 import itertools
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor, find_cycle, matches
 from pynenc_nb.exceptions import InvocationNotFoundError
+from pynenc_nb.ports.state import CHANGES_KEPT
 from pynenc_nb.records import (
     Delivery,
     InvocationFilter,
@@ -36,6 +37,8 @@ class MemoryState:
         self._cond = changed
         self._records: dict[str, InvocationRecord] = {}
         self._history: dict[str, list[StatusChange]] = defaultdict(list)
+        self._changes: deque[StatusChange] = deque(maxlen=CHANGES_KEPT)  # every change, in order
+        self._changes_dropped = 0  # how many fell off the front: cursors count from the first ever
         self._outcomes: dict[str, Outcome] = {}
         self._by_key: dict[str, set[str]] = defaultdict(set)  # registration/running key -> ids
         self._by_call: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -63,9 +66,7 @@ class MemoryState:
                 now = time.time()
                 record = replace(record, status=InvocationStatus.REGISTERED, owner_id=None, updated_at=now)
                 self._records[record.invocation_id] = record
-                self._history[record.invocation_id].append(
-                    StatusChange(record.invocation_id, InvocationStatus.REGISTERED, None, registered_by, now)
-                )
+                self._append(StatusChange(record.invocation_id, InvocationStatus.REGISTERED, None, registered_by, now))
                 self._by_call[(record.task_id, record.call_id)].append(record.invocation_id)
                 for key in (record.registration_key, record.running_key):
                     if key:
@@ -108,16 +109,33 @@ class MemoryState:
             if request.counter:
                 updated = replace(updated, **{request.counter: getattr(updated, request.counter) + 1})
             self._records[current.invocation_id] = updated
-            self._history[current.invocation_id].append(change)
+            self._append(change)
             if request.outcome is not None:
                 self._outcomes[current.invocation_id] = request.outcome
             if change.status in FINAL_STATUSES:
                 self._cond.notify_all()
             return TransitionResult(True, updated)
 
+    def _append(self, change: StatusChange) -> None:
+        """The caller holds the lock."""
+        self._history[change.invocation_id].append(change)
+        if len(self._changes) == self._changes.maxlen:
+            self._changes_dropped += 1
+        self._changes.append(change)
+
     def history(self, invocation_id: str) -> list[StatusChange]:
         with self._cond:
             return list(self._history.get(invocation_id, ()))
+
+    def changes_since(self, cursor: str | None, limit: int = 500) -> tuple[list[StatusChange], str]:
+        with self._cond:
+            skip = max(0, int(cursor or 0) - self._changes_dropped)
+            changes = list(itertools.islice(self._changes, skip, skip + limit))
+            return changes, str(self._changes_dropped + skip + len(changes))
+
+    def change_cursor(self) -> str:
+        with self._cond:
+            return str(self._changes_dropped + len(self._changes))
 
     def histories(self, invocation_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
         with self._cond:
@@ -245,6 +263,8 @@ class MemoryState:
 
     def purge(self) -> None:
         with self._cond:
+            self._changes_dropped += len(self._changes)  # cursors held by followers stay valid
+            self._changes.clear()
             for store in (self._records, self._history, self._outcomes, self._by_key, self._by_call):
                 store.clear()
             self._waits.clear()

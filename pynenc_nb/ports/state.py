@@ -14,6 +14,9 @@ from pynenc_nb.records import (
 )
 from pynenc_nb.status import InvocationStatus
 
+# Every backend keeps at least this many of the newest status changes for ``changes_since``.
+CHANGES_KEPT = 100_000
+
 
 class InvocationStore(Protocol):
     """Invocations, their histories and outcomes. Every write is atomic with its history entry."""
@@ -40,6 +43,21 @@ class InvocationStore(Protocol):
         ...
 
     def history(self, invocation_id: str) -> list[StatusChange]: ...
+
+    def changes_since(self, cursor: str | None, limit: int = 500) -> tuple[list[StatusChange], str]:
+        """Up to about ``limit`` status changes stored after ``cursor``, in the order they were stored,
+        and the cursor to read on from (opaque; the same one when nothing is new).
+
+        Every path that changes a status appends here (``register``, ``transition``, and whatever
+        server-side step a backend's own work source takes), so a follower (the trigger engine, the
+        monitor) sees every change on any backend with one indexed read, never a scan. ``None``
+        reads from the oldest change kept: at least the newest ``CHANGES_KEPT``.
+        """
+        ...
+
+    def change_cursor(self) -> str:
+        """The cursor after the newest change: a new follower starts here to see only what comes next."""
+        ...
 
     def histories(self, invocation_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
         """The histories of many invocations in a few indexed reads (the monitor's timeline needs

@@ -819,6 +819,9 @@ def test_a_call_registered_while_a_worker_waits_is_handed_to_it_already_started(
     assert [c.status for c in history] == [S.REGISTERED, S.PENDING, S.RUNNING]
     assert len({c.at for c in history}) == 1 and history[1].runner_id == history[2].runner_id == "runner-a"
     assert backend.broker().depth("default") == 0 and _idle(backend) == []
+    # And the change log, which followers read, has the hand-off's three changes too
+    logged, _ = state.changes_since(None)
+    assert [c.status for c in logged if c.invocation_id == call.invocation_id] == [S.REGISTERED, S.PENDING, S.RUNNING]
     stored = state.get(call.invocation_id)
     assert stored is not None and stored.status is S.RUNNING and stored.owner_id == "runner-a"
 

@@ -233,6 +233,17 @@ class RedisInvocations:
         items = self.conn.run(lambda c: c.lrange(self.keys.hist(invocation_id), 0, -1))
         return [codec.to_change(invocation_id, item) for item in items]
 
+    def changes_since(self, cursor: str | None, limit: int = 500) -> tuple[list[StatusChange], str]:
+        """A range of the ``s:chg`` stream: one entry per write, holding that write's history entries."""
+        start = f"({cursor}" if cursor else "-"
+        entries = self.conn.run(lambda c: c.xrange(self.keys.changes, start, "+", count=limit))
+        changes = [codec.to_change(fields["i"], item) for _, fields in entries for item in fields["h"].split("\n")]
+        return changes, str(entries[-1][0]) if entries else (cursor or "0-0")
+
+    def change_cursor(self) -> str:
+        newest = self.conn.run(lambda c: c.xrevrange(self.keys.changes, "+", "-", count=1))
+        return str(newest[0][0]) if newest else "0-0"
+
     def outcome(self, invocation_id: str) -> Outcome | None:
         kind, payload, display = self.conn.command("HMGET", self.keys.out(invocation_id), "kind", "payload", "display")
         return Outcome(kind, payload, display) if kind is not None else None

@@ -9,6 +9,8 @@ State (``s:``)::
     s:inv:<id>              hash    the invocation (field names in ``codec.py``; ``inbox`` and ``watched``
                                     name who is told when it is final)
     s:hist:<id>             list    status changes, oldest first (JSON arrays)
+    s:chg                   stream  every status change in order: i <id>, h <its entries, one a line>;
+                                    about CHANGES_KEPT newest kept (changes_since)
     s:out:<id>              hash    kind, payload, display of the final outcome
     s:ix:st:<STATUS>        zset    invocations in STATUS, score updated_at (their union: all of them)
     s:ix:task:<task_id>     zset    by task, score updated_at
@@ -95,6 +97,10 @@ class Keys:
     # --- state
     def inv(self, invocation_id: str) -> str:
         return f"{self.prefix}s:inv:{invocation_id}"
+
+    @property
+    def changes(self) -> str:
+        return f"{self.prefix}s:chg"
 
     def hist(self, invocation_id: str) -> str:
         return f"{self.prefix}s:hist:{invocation_id}"

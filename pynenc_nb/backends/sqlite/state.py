@@ -269,6 +269,22 @@ class SQLiteState:
         )
         return [StatusChange(r[0], InvocationStatus(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
+    def changes_since(self, cursor: str | None, limit: int = 500) -> tuple[list[StatusChange], str]:
+        """The history table is the log: its ``seq`` key grows in commit order (one writer at a time)."""
+        after = int(cursor or 0)
+        rows = self.db.conn.execute(
+            "SELECT seq, invocation_id, status, owner_id, runner_id, at, reason FROM history WHERE seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        status_of = STATUS_BY_VALUE
+        changes = [StatusChange(r[1], status_of[r[2]], r[3], r[4], r[5], r[6]) for r in rows]
+        return changes, str(rows[-1][0] if rows else after)
+
+    def change_cursor(self) -> str:
+        row = self.db.conn.execute("SELECT MAX(seq) FROM history").fetchone()
+        return str(row[0] or 0)
+
     def histories(self, invocation_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
         """Chunked ``IN`` reads on the ``history_invocation`` index, in append order per invocation."""
         found: dict[str, list[StatusChange]] = {}

@@ -7,9 +7,17 @@ local WAKE_CAP = 128              -- wake-up tokens kept per queue
 local MAX_PRIORITY = 4095         -- |priority| bound that keeps scores exact (broker.py)
 local INBOX_TTL_S = 86400         -- an inbox nobody pops (its process is gone) expires
 local HAND_MARK = '-'             -- on a b:hand list: no invocation, only a wake-up (take_start.lua)
+local CHANGES_KEPT = 100000       -- s:chg keeps about this many of the newest entries (ports/state.py)
 
 local function present(value)
   return value and value ~= ''
+end
+
+-- State: append an invocation's new history entries to its list and to the app's change log
+-- (s:chg, a stream read by changes_since): every path that changes a status passes here.
+local function append_history(P, id, entries)
+  redis.call('RPUSH', P .. 's:hist:' .. id, unpack(entries))
+  redis.call('XADD', P .. 's:chg', 'MAXLEN', '~', CHANGES_KEPT, '*', 'i', id, 'h', table.concat(entries, '\n'))
 end
 
 local function int(value)
@@ -166,7 +174,7 @@ local function write(P, id, c, cur, entries)
   local retries, recov = cur.retries, cur.recov
   if c.counter == 'retries' then retries = redis.call('HINCRBY', inv, 'retries', 1) end
   if c.counter == 'recov' then recov = redis.call('HINCRBY', inv, 'recov', 1) end
-  redis.call('RPUSH', P .. 's:hist:' .. id, unpack(entries))
+  append_history(P, id, entries)
   if c.kind then
     redis.call('HSET', P .. 's:out:' .. id, 'kind', c.kind, 'payload', c.payload, 'display', c.display)
   end

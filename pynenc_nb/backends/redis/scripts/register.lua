@@ -110,7 +110,7 @@ while i <= #ARGV do
     end
     local status = fields.status
     redis.call('HSET', P .. 's:inv:' .. id, unpack(h))
-    redis.call('RPUSH', P .. 's:hist:' .. id, unpack(entries))
+    append_history(P, id, entries)
     redis.call('ZADD', P .. 's:ix:st:' .. status, now, id)
     redis.call('ZADD', P .. 's:ix:task:' .. task, now, id)
     redis.call('ZADD', P .. 's:ix:call:' .. task .. '|' .. ARGV[i + 2], ARGV[i + 14], id)
