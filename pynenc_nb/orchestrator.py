@@ -342,11 +342,12 @@ class Orchestrator:
 
     def release_if_free(self, record: InvocationRecord) -> bool:
         """Reroute a CONCURRENCY_CONTROLLED invocation if nothing runs with its key any more."""
-        if record.running_key:
-            holders, _ = self.backends.state.query(
-                InvocationFilter(statuses=RUNNING_CONTROLLED, running_key=record.running_key), limit=1
-            )
-            if holders:
+        key = record.running_key
+        if key:
+            state = self.backends.state
+            holder_id = state.key_holder(key)
+            holder = state.get(holder_id) if holder_id and holder_id != record.invocation_id else None
+            if holder is not None and holder.status in RUNNING_CONTROLLED:
                 return False
         return self.move(record.invocation_id, S.REROUTED, None, reason="concurrency slot free").applied
 

@@ -40,7 +40,7 @@ class MemoryState:
         self._changes: deque[StatusChange] = deque(maxlen=CHANGES_KEPT)  # every change, in order
         self._changes_dropped = 0  # how many fell off the front: cursors count from the first ever
         self._outcomes: dict[str, Outcome] = {}
-        self._by_key: dict[str, set[str]] = defaultdict(set)  # registration/running key -> ids
+        self._locks: dict[str, str] = {}  # registration/running key -> the invocation that last took it
         self._by_call: dict[tuple[str, str], list[str]] = defaultdict(list)
         self._waits: dict[str, set[str]] = {}  # waiter -> targets
         self._waiters: dict[str, set[str]] = defaultdict(set)  # target -> waiters
@@ -68,18 +68,23 @@ class MemoryState:
                 self._records[record.invocation_id] = record
                 self._append(StatusChange(record.invocation_id, InvocationStatus.REGISTERED, None, registered_by, now))
                 self._by_call[(record.task_id, record.call_id)].append(record.invocation_id)
-                for key in (record.registration_key, record.running_key):
-                    if key:
-                        self._by_key[key].add(record.invocation_id)
+                if record.registration_key:
+                    self._locks[record.registration_key] = record.invocation_id
                 out.append(record)
             self._cond.notify_all()
         return out
 
     def _holder(self, key: str | None, statuses: frozenset[InvocationStatus], skip: str = "") -> str | None:
-        for invocation_id in self._by_key.get(key or "", ()):
-            if invocation_id != skip and self._records[invocation_id].status in statuses:
-                return invocation_id
-        return None
+        """The invocation holding ``key`` while in ``statuses`` (one lookup: the caller holds the lock)."""
+        holder = self._locks.get(key or "")
+        if holder is None or holder == skip:
+            return None
+        record = self._records.get(holder)
+        return holder if record is not None and record.status in statuses else None
+
+    def key_holder(self, key: str) -> str | None:
+        with self._cond:
+            return self._locks.get(key)
 
     def get(self, invocation_id: str) -> InvocationRecord | None:
         with self._cond:
@@ -109,6 +114,8 @@ class MemoryState:
             if request.counter:
                 updated = replace(updated, **{request.counter: getattr(updated, request.counter) + 1})
             self._records[current.invocation_id] = updated
+            if request.exclusive_key:
+                self._locks[request.exclusive_key] = current.invocation_id
             self._append(change)
             if request.outcome is not None:
                 self._outcomes[current.invocation_id] = request.outcome
@@ -265,7 +272,7 @@ class MemoryState:
         with self._cond:
             self._changes_dropped += len(self._changes)  # cursors held by followers stay valid
             self._changes.clear()
-            for store in (self._records, self._history, self._outcomes, self._by_key, self._by_call):
+            for store in (self._records, self._history, self._outcomes, self._locks, self._by_call):
                 store.clear()
             self._waits.clear()
             self._waiters.clear()

@@ -97,6 +97,26 @@ class InvocationStore(Protocol):
     def count_by_status(self, flt: InvocationFilter | None = None) -> dict[InvocationStatus, int]: ...
 
 
+class KeyLocks(Protocol):
+    """Which invocation holds a concurrency key: one small record per key.
+
+    Cross-record constraints (one RUNNING invocation per running key, one live invocation per
+    registration key) are kept with these instead of a search across invocations, so every status
+    change stays a compare-and-set on one record plus, atomically where the backend can, one key
+    record: a unique index, ``SET`` on one Redis key, a primary-key row. ``transition`` with an
+    ``exclusive_key`` takes that key for the invocation when it applies, and is refused
+    ("exclusive") while the key's holder is in one of ``exclusive_statuses``; ``register`` takes a
+    new invocation's registration key the same way, answering with the holder while it is in one of
+    ``reuse_statuses``. A holder that left those statuses (or was purged) no longer holds the key:
+    the next taker replaces it, so a key is never stuck behind an invocation that ended.
+    """
+
+    def key_holder(self, key: str) -> str | None:
+        """The invocation that last took ``key`` (it holds it only while in the statuses it was
+        taken for: read its record to know), or None when nobody ever took it."""
+        ...
+
+
 class WaitGraph(Protocol):
     """Which running invocations wait on which others: for cycle detection and dependents-first order."""
 
@@ -141,7 +161,7 @@ class KeyValueStore(Protocol):
     def kv_keys(self, namespace: str) -> list[str]: ...
 
 
-class StateBackend(InvocationStore, WaitGraph, RunnerRegistry, KeyValueStore, Protocol):
+class StateBackend(InvocationStore, KeyLocks, WaitGraph, RunnerRegistry, KeyValueStore, Protocol):
     def purge(self) -> None:
         """Delete everything this app stored (tests, ``app.purge()``)."""
         ...

@@ -35,3 +35,37 @@ def test_a_version_1_file_gains_the_reroute_column(tmp_path: Path) -> None:
         assert "reroute" in columns
     finally:
         app.close()
+
+
+def test_a_version_2_file_takes_its_concurrency_keys_from_the_live_holders(tmp_path: Path) -> None:
+    from pynenc_nb.task_options import ConcurrencyControlType
+
+    # Given a file as version 2 wrote it: no key_locks rows, a live call holding a registration key
+    path = tmp_path / "v2.db"
+    values = {"app_id": "v2", "backend_url": f"sqlite://{path}", "logging_level": "warning"}
+    old = Pynenc(config_values=values)
+
+    @old.task(registration_concurrency=ConcurrencyControlType.TASK)
+    def once(x: int) -> int:
+        return x
+
+    live = once(1)
+    old.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM key_locks")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    # When a new version opens it and the task is called again
+    app = Pynenc(config_values=values)
+    try:
+
+        @app.task(registration_concurrency=ConcurrencyControlType.TASK)
+        def once(x: int) -> int:  # noqa: F811 - the same task in the new app
+            return x
+
+        again = once(2)
+        # Then the live call still holds its key: the new call is answered by it
+        assert again.invocation_id == live.invocation_id
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (SCHEMA_VERSION,)
+    finally:
+        app.close()

@@ -10,6 +10,7 @@ import functools
 import threading
 import time
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import pynenc_nb.backends.redis.codec as codec
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor
@@ -45,21 +46,19 @@ def request_args(request: TransitionRequest, *, own_running_key: bool = False, a
     """
     change = request.change
     at = repr(change.at if at_s is None else at_s)
-    to, owner, counter, entry_head, token_head, final, exclusive, allowed, owners, exclusive_statuses = _frame_of(
-        request, own_running_key
-    )
+    f = _frame_of(request, own_running_key)
     args = [
-        to,
-        owner,
+        f.to,
+        f.owner,
         at,
-        counter,
-        codec.entry_from(entry_head, at, change.reason),
-        token_head + at,
-        final,
-        exclusive,
-        allowed,
-        owners,
-        exclusive_statuses,
+        f.counter,
+        codec.entry_from(f.entry_head, at, change.reason),
+        f.token_head + at,
+        f.final,
+        f.exclusive,
+        f.allowed,
+        f.owners,
+        f.exclusive_statuses,
     ]
     if request.outcome is not None:
         args += [request.outcome.kind, request.outcome.payload, request.outcome.display]
@@ -70,14 +69,29 @@ def frame_args(request: TransitionRequest, *, own_running_key: bool = False) -> 
     """A request without its time, for a script that applies it later at a time of its own
     (``request_from`` in lib.lua): ``request_args`` less the time, with the history entry split
     around it and the change token's head."""
-    to, owner, counter, entry_head, token_head, final, exclusive, allowed, owners, exclusive_statuses = _frame_of(
-        request, own_running_key
-    )
-    before, after = codec.entry_around(entry_head, request.change.reason)
-    return [to, owner, counter, before, after, token_head, final, exclusive, allowed, owners, exclusive_statuses]
+    f = _frame_of(request, own_running_key)
+    before, after = codec.entry_around(f.entry_head, request.change.reason)
+    return [f.to, f.owner, f.counter, before, after, f.token_head, f.final, f.exclusive, f.allowed, f.owners,
+            f.exclusive_statuses]  # fmt: skip
 
 
-def _frame_of(request: TransitionRequest, own_running_key: bool) -> tuple[str, ...]:
+class Frame(NamedTuple):
+    """The time-independent script arguments of a request (``request_at`` in lib.lua), and the
+    heads of its history entry and change token up to the time."""
+
+    to: str
+    owner: str
+    counter: str  # '' | 'retries' | 'recov'
+    entry_head: str
+    token_head: str
+    final: str  # '1' | '0'
+    exclusive: str  # '' none, '=' the record's own running key, else the key
+    allowed: str  # ",A,B,"
+    owners: str  # '*' any, else each owner between \x1f separators
+    exclusive_statuses: str  # ",A," when exclusive
+
+
+def _frame_of(request: TransitionRequest, own_running_key: bool) -> Frame:
     change = request.change
     return _frame(
         change.status,
@@ -107,10 +121,8 @@ def _frame(
     allowed_owners: tuple[str | None, ...] | None,
     exclusive: str,
     exclusive_statuses: frozenset[InvocationStatus],
-) -> tuple[str, ...]:
-    """The time-independent script arguments of a request, and the heads of its history entry
-    and change token (``codec``) up to the time."""
-    return (
+) -> Frame:
+    return Frame(
         status.value,
         owner_id or "",
         _COUNTERS[counter],
@@ -232,6 +244,10 @@ class RedisInvocations:
     def history(self, invocation_id: str) -> list[StatusChange]:
         items = self.conn.run(lambda c: c.lrange(self.keys.hist(invocation_id), 0, -1))
         return [codec.to_change(invocation_id, item) for item in items]
+
+    def key_holder(self, key: str) -> str | None:
+        holder = self.conn.command("GET", f"{self.keys.prefix}s:lock:{key}")
+        return str(holder) if holder is not None else None
 
     def changes_since(self, cursor: str | None, limit: int = 500) -> tuple[list[StatusChange], str]:
         """A range of the ``s:chg`` stream: one entry per write, holding that write's history entries."""

@@ -19,8 +19,8 @@ State (``s:``)::
     s:ix:wf:<workflow_id>   zset    members of a workflow, score updated_at
     s:ix:run:<running_key>  zset    invocations with the running key, score updated_at
     s:ix:call:<task>|<call> zset    invocations of one call, score created_at (result cache)
-    s:rk:<STATUS>:<key>     zset    running-key holders per status (exclusive starts, releases)
-    s:rg:<STATUS>:<key>     set     registration-key holders per status (registration reuse)
+    s:rk:<STATUS>:<key>     zset    invocations with a running key, per status (queries by key)
+    s:lock:<key>            string  the invocation that last took a registration or running key (KeyLocks)
     s:waits:<waiter>        set     targets a paused invocation waits on
     s:waiters:<target>      set     invocations waiting on a target
     s:runners               set     runner ids

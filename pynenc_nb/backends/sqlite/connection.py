@@ -17,6 +17,7 @@ from pathlib import Path
 from pynenc_nb import forking
 from pynenc_nb.backends.sqlite.schema import SCHEMA, SCHEMA_VERSION
 from pynenc_nb.exceptions import BackendUnavailableError, ConfigError
+from pynenc_nb.status import NON_FINAL, InvocationStatus
 
 BUSY_TIMEOUT_MS = 60_000
 # Checkpoints fsync the database file; done inline every 1,000 pages (SQLite's default) they
@@ -158,4 +159,14 @@ def _migrate(tx: sqlite3.Connection) -> None:
         return
     if row[0] == "1":  # version 2 stores reroute_on_concurrency_control with the call
         tx.execute("ALTER TABLE invocations ADD COLUMN reroute INTEGER NOT NULL DEFAULT 1")
+    if row[0] in ("1", "2"):  # version 3 keeps concurrency keys in key_locks: take them from the holders
+        live = ",".join(f"'{s.value}'" for s in NON_FINAL)
+        tx.execute(
+            "INSERT OR REPLACE INTO key_locks (key, holder) SELECT registration_key, invocation_id FROM statuses "
+            f"WHERE registration_key IS NOT NULL AND status IN ({live})"
+        )
+        tx.execute(
+            "INSERT OR REPLACE INTO key_locks (key, holder) SELECT running_key, invocation_id FROM statuses "
+            f"WHERE running_key IS NOT NULL AND status = '{InvocationStatus.RUNNING.value}'"
+        )
     tx.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -54,6 +54,8 @@ SCHEMA: tuple[str, ...] = (
         reason TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS history_invocation ON history (invocation_id, seq)",
+    # registration/running key -> the invocation that last took it (ports.state.KeyLocks)
+    "CREATE TABLE IF NOT EXISTS key_locks (key TEXT PRIMARY KEY, holder TEXT NOT NULL) WITHOUT ROWID",
     """CREATE TABLE IF NOT EXISTS outcomes (
         invocation_id TEXT PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL, display TEXT NOT NULL
     )""",
@@ -110,6 +112,7 @@ PURGE_TABLES: tuple[str, ...] = (
     "invocations",
     "statuses",
     "history",
+    "key_locks",
     "outcomes",
     "waits",
     "runners",

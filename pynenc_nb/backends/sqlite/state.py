@@ -43,6 +43,7 @@ SELECT = (
     "i.reroute "
     "FROM statuses s JOIN invocations i ON i.invocation_id = s.invocation_id"
 )
+STATUS_COLUMN = 5  # of SELECT
 _FINALS = tuple(s.value for s in FINAL_STATUSES)
 _FINALS_SQL = ",".join("?" * len(_FINALS))
 _ID_CHUNK = 500  # ids per IN (...) query
@@ -138,6 +139,22 @@ def _where(flt: InvocationFilter) -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
+def _held(tx: sqlite3.Connection, key: str, statuses: Sequence[str], skip: str = "") -> Any:
+    """The row of the invocation holding ``key`` while in ``statuses``, else None: two point reads."""
+    row = tx.execute("SELECT holder FROM key_locks WHERE key = ?", (key,)).fetchone()
+    if row is None or row[0] == skip or not statuses:
+        return None
+    held = tx.execute(f"{SELECT} WHERE s.invocation_id = ?", (row[0],)).fetchone()
+    return held if held is not None and held[STATUS_COLUMN] in statuses else None
+
+
+def _take_key(tx: sqlite3.Connection, key: str, holder: str) -> None:
+    tx.execute(
+        "INSERT INTO key_locks (key, holder) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET holder = excluded.holder",
+        (key, holder),
+    )
+
+
 class SQLiteState:
     def __init__(self, db: Database, wakeup: WakeupHub) -> None:
         self.db = db
@@ -158,13 +175,11 @@ class SQLiteState:
         with self.db.write() as tx:
             for record in records:
                 if record.registration_key:
-                    row = tx.execute(
-                        f"{SELECT} WHERE s.registration_key = ? AND s.status IN ({','.join('?' * len(reuse))}) LIMIT 1",
-                        (record.registration_key, *reuse),
-                    ).fetchone()
-                    if row is not None:
-                        out.append(_record(row))
+                    held = _held(tx, record.registration_key, reuse)
+                    if held is not None:
+                        out.append(_record(held))
                         continue
+                    _take_key(tx, record.registration_key, record.invocation_id)
                 stored = record.with_status(InvocationStatus.REGISTERED, None, now)
                 tx.execute(f"INSERT INTO invocations ({STATIC}) VALUES ({','.join('?' * 14)})", _static_row(stored))
                 tx.execute(
@@ -203,16 +218,13 @@ class SQLiteState:
         if request.allowed_owners is not None:
             sql.append(" AND (" + " OR ".join("owner_id IS ?" for _ in request.allowed_owners) + ")")
             params.extend(request.allowed_owners)
-        if request.exclusive_key:
-            held = [s.value for s in request.exclusive_statuses]
-            sql.append(
-                " AND NOT EXISTS (SELECT 1 FROM statuses other WHERE other.running_key = ? "
-                f"AND other.invocation_id != ? AND other.status IN ({','.join('?' * len(held))}))"
-            )
-            params.extend([request.exclusive_key, change.invocation_id, *held])
         sql.append(f" RETURNING {MUTABLE}")
+        key = request.exclusive_key
         with self.db.write() as tx:
-            row = tx.execute("".join(sql), params).fetchone()
+            held = None
+            if key:
+                held = _held(tx, key, tuple(s.value for s in request.exclusive_statuses), skip=change.invocation_id)
+            row = tx.execute("".join(sql), params).fetchone() if held is None else None
             if row is None:
                 current = tx.execute(f"{SELECT} WHERE s.invocation_id = ?", (change.invocation_id,)).fetchone()
                 if current is None:
@@ -227,6 +239,8 @@ class SQLiteState:
                 else:
                     conflict = "exclusive"
                 return TransitionResult(False, record, conflict)
+            if key:
+                _take_key(tx, key, change.invocation_id)
             tx.execute(
                 "INSERT INTO history (invocation_id, status, owner_id, runner_id, at, reason) VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -260,6 +274,10 @@ class SQLiteState:
                 self._static_cache.pop(next(iter(self._static_cache)))
             self._static_cache[invocation_id] = static
         return static
+
+    def key_holder(self, key: str) -> str | None:
+        row = self.db.conn.execute("SELECT holder FROM key_locks WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row is not None else None
 
     def history(self, invocation_id: str) -> list[StatusChange]:
         rows = self.db.conn.execute(

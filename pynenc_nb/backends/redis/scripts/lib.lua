@@ -148,19 +148,24 @@ local function announce_final(P, id, cur, values, c)
   end
 end
 
+-- State: a concurrency key (s:lock:<key>, ports.state.KeyLocks) names the invocation that last took
+-- it, which holds it only while its status is one of statuses (",A,B,"): that holder when it is
+-- another invocation than id, else false.
+local function held_by_other(P, key, id, statuses)
+  local holder = redis.call('GET', P .. 's:lock:' .. key)
+  if not holder or holder == id then return false end
+  local status = redis.call('HGET', P .. 's:inv:' .. holder, 'status')
+  if status and string.find(statuses, ',' .. status .. ',', 1, true) then return holder end
+  return false
+end
+
 -- nil when request c may apply to a record in (status, owner), else 'status', 'owner' or 'exclusive'.
 local function refusal(P, id, c, cur, status, owner)
   if not string.find(c.from, ',' .. status .. ',', 1, true) then return 'status' end
   if c.owners ~= '*' and not string.find(c.owners, '\31' .. owner .. '\31', 1, true) then return 'owner' end
   local exkey = c.exkey
   if exkey == '=' then exkey = cur.runk or '' end
-  if exkey ~= '' then
-    for excluded in string.gmatch(c.exstatuses, '[^,]+') do
-      for _, holder in ipairs(redis.call('ZRANGE', P .. 's:rk:' .. excluded .. ':' .. exkey, 0, 1)) do
-        if holder ~= id then return 'exclusive' end
-      end
-    end
-  end
+  if exkey ~= '' and held_by_other(P, exkey, id, c.exstatuses) then return 'exclusive' end
   return nil
 end
 
@@ -185,16 +190,15 @@ local function write(P, id, c, cur, entries)
   if present(cur.wf) then redis.call('ZADD', P .. 's:ix:wf:' .. cur.wf, at, id) end
   if owner ~= '' and owner ~= new_owner then redis.call('ZREM', P .. 's:ix:owner:' .. owner, id) end
   if new_owner ~= '' then redis.call('ZADD', P .. 's:ix:owner:' .. new_owner, at, id) end
-  local runk, regk = cur.runk, cur.regk
+  local runk = cur.runk
   if present(runk) then
     redis.call('ZADD', P .. 's:ix:run:' .. runk, at, id)
     if status ~= to then redis.call('ZREM', P .. 's:rk:' .. status .. ':' .. runk, id) end
     redis.call('ZADD', P .. 's:rk:' .. to .. ':' .. runk, at, id)
   end
-  if present(regk) and status ~= to then
-    redis.call('SREM', P .. 's:rg:' .. status .. ':' .. regk, id)
-    redis.call('SADD', P .. 's:rg:' .. to .. ':' .. regk, id)
-  end
+  local exkey = c.exkey
+  if exkey == '=' then exkey = runk or '' end
+  if present(exkey) then redis.call('SET', P .. 's:lock:' .. exkey, id) end
   local values = {to, new_owner, tostring(retries), tostring(recov), at}
   if c.final == '1' then announce_final(P, id, cur, values, c) end
   return values

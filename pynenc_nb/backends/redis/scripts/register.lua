@@ -3,8 +3,8 @@
 -- indexes, atomically.
 -- KEYS: none; every key is built from the prefix P.
 --   writes  s:inv:<id>, s:hist:<id>, s:ix:st:REGISTERED, s:ix:task:<task>, s:ix:call:<task>|<call>,
---           s:ix:parent:<p>, s:ix:wf:<wf>, s:ix:run:<runk>, s:rk:REGISTERED:<runk>, s:rg:REGISTERED:<regk>
---   reads   s:rg:<STATUS>:<regk> for each reuse status
+--           s:ix:parent:<p>, s:ix:wf:<wf>, s:ix:run:<runk>, s:rk:REGISTERED:<runk>, s:lock:<regk>
+--   reads   s:lock:<regk> and its holder's status (a live holder answers instead)
 -- With send = '1' each stored invocation is also queued, as send.lua does (one round trip instead
 -- of two; broker keys b:seq, b:q:<queue>, b:loc, b:wake:<queue>, b:queues).
 -- ARGV: P, now, send ('1'/'0'), inbox token of the registering process ('' = none), n_reuse, reuse
@@ -23,6 +23,7 @@ local P, now, send, inbox = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
 local nreuse = tonumber(ARGV[5])
 local reuse = {}
 for i = 6, 5 + nreuse do reuse[#reuse + 1] = ARGV[i] end
+local reuse_set = ',' .. table.concat(reuse, ',') .. ','
 local sent = {}
 -- Send order: the n records of this script take the next n numbers of b:seq, read at the first
 -- record queued (a call handed to an idle worker needs none).
@@ -74,13 +75,7 @@ local out = {}
 local i = 6 + nreuse
 while i <= #ARGV do
   local id, task, regk, runk = ARGV[i], ARGV[i + 1], ARGV[i + 12], ARGV[i + 13]
-  local holder = false
-  if regk ~= '' then
-    for _, status in ipairs(reuse) do
-      holder = redis.call('SRANDMEMBER', P .. 's:rg:' .. status .. ':' .. regk)
-      if holder then break end
-    end
-  end
+  local holder = regk ~= '' and held_by_other(P, regk, id, reuse_set)
   if holder then
     out[#out + 1] = redis.call('HGETALL', P .. 's:inv:' .. holder)
   else
@@ -121,7 +116,7 @@ while i <= #ARGV do
       redis.call('ZADD', P .. 's:ix:run:' .. runk, now, id)
       redis.call('ZADD', P .. 's:rk:REGISTERED:' .. runk, now, id)
     end
-    if regk ~= '' then redis.call('SADD', P .. 's:rg:' .. status .. ':' .. regk, id) end
+    if regk ~= '' then redis.call('SET', P .. 's:lock:' .. regk, id) end
     if worker then
       local values = {status, fields.owner, '0', '0', now}
       redis.call('HSET', P .. 'b:took', worker, 'h\t' .. id)
