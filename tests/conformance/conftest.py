@@ -1,4 +1,11 @@
-"""The ports of the test's app: every conformance test runs once per backend in ``BACKENDS``."""
+"""The ports of the test's app: every conformance test runs once per backend in ``BACKENDS``.
+
+A backend is done when it passes all of it. Every port operation is required except these, which
+have a generic fallback that the suite runs on memory, SQLite and the broker-only double
+(``memory-broker``): a backend's own ``register_and_send`` and ``work_source``
+(``backends.bundle.CombinedBackend``, Redis) and ``atomic()`` grouping (a no-op where the
+technology has no multi-operation transactions).
+"""
 
 from __future__ import annotations
 

@@ -136,3 +136,14 @@ def test_close_gives_back_nothing_it_did_not_take_and_stores_its_endings(app: Py
     waiting = add(1, 0)
     assert app.orchestrator.get(waiting.invocation_id).status is S.REGISTERED
     assert app.broker.depth() == 1
+
+
+def test_the_generic_source_is_the_fallback_of_every_backend_without_its_own(app: Pynenc, backend_kind: str) -> None:
+    # Optional for a backend: its own paths (``CombinedBackend``: register_and_send, work_source)
+    # and ``atomic()`` grouping. Without them, the generic source over the plain ports is used, and
+    # every test of this suite runs on it (memory, SQLite, and the broker-only memory-broker double).
+    source = app.orchestrator.work_source(["default"], "r1")
+    has_own = backend_kind == "redis"
+    assert (app.backends.combined is not None) is has_own
+    assert type(source).__name__ == ("RedisWorkSource" if has_own else "BrokerWorkSource")
+    source.close()

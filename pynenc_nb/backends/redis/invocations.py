@@ -250,10 +250,15 @@ class RedisInvocations:
         return str(holder) if holder is not None else None
 
     def changes_since(self, cursor: str | None, limit: int = 500) -> tuple[list[StatusChange], str]:
-        """A range of the ``s:chg`` stream: one entry per write, holding that write's history entries."""
+        """A range of the ``s:chg`` stream: one entry per script, holding that script's changes (so
+        ``limit`` counts entries: a registration of many calls is one)."""
         start = f"({cursor}" if cursor else "-"
         entries = self.conn.run(lambda c: c.xrange(self.keys.changes, start, "+", count=limit))
-        changes = [codec.to_change(fields["i"], item) for _, fields in entries for item in fields["h"].split("\n")]
+        changes = []
+        for _, fields in entries:
+            for line in fields["c"].split("\n"):
+                invocation_id, _, item = line.partition("\t")
+                changes.append(codec.to_change(invocation_id, item))
         return changes, str(entries[-1][0]) if entries else (cursor or "0-0")
 
     def change_cursor(self) -> str:

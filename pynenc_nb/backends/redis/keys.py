@@ -9,8 +9,8 @@ State (``s:``)::
     s:inv:<id>              hash    the invocation (field names in ``codec.py``; ``inbox`` and ``watched``
                                     name who is told when it is final)
     s:hist:<id>             list    status changes, oldest first (JSON arrays)
-    s:chg                   stream  every status change in order: i <id>, h <its entries, one a line>;
-                                    about CHANGES_KEPT newest kept (changes_since)
+    s:chg                   stream  every status change in order, one entry per script: c "<id>\\t<entry>"
+                                    lines; about CHANGES_KEPT newest entries kept (changes_since)
     s:out:<id>              hash    kind, payload, display of the final outcome
     s:ix:st:<STATUS>        zset    invocations in STATUS, score updated_at (their union: all of them)
     s:ix:task:<task_id>     zset    by task, score updated_at

@@ -7,17 +7,26 @@ local WAKE_CAP = 128              -- wake-up tokens kept per queue
 local MAX_PRIORITY = 4095         -- |priority| bound that keeps scores exact (broker.py)
 local INBOX_TTL_S = 86400         -- an inbox nobody pops (its process is gone) expires
 local HAND_MARK = '-'             -- on a b:hand list: no invocation, only a wake-up (take_start.lua)
-local CHANGES_KEPT = 100000       -- s:chg keeps about this many of the newest entries (ports/state.py)
+local CHANGES_KEPT = 100000       -- s:chg keeps about this many of its newest entries, each >= 1 change
 
 local function present(value)
   return value and value ~= ''
 end
 
--- State: append an invocation's new history entries to its list and to the app's change log
--- (s:chg, a stream read by changes_since): every path that changes a status passes here.
+-- State: append an invocation's new history entries to its list, and note them for the app's
+-- change log (s:chg, read by changes_since): every path that changes a status passes here. The
+-- notes go to the log in one stream entry per script (log_changes, before the script returns).
+local CHANGES = {}
 local function append_history(P, id, entries)
   redis.call('RPUSH', P .. 's:hist:' .. id, unpack(entries))
-  redis.call('XADD', P .. 's:chg', 'MAXLEN', '~', CHANGES_KEPT, '*', 'i', id, 'h', table.concat(entries, '\n'))
+  for _, entry in ipairs(entries) do CHANGES[#CHANGES + 1] = id .. '\t' .. entry end
+end
+
+-- State: this script's changes as one s:chg entry, field c: "<id>\t<entry>" lines in store order.
+local function log_changes(P)
+  if #CHANGES == 0 then return end
+  redis.call('XADD', P .. 's:chg', 'MAXLEN', '~', CHANGES_KEPT, '*', 'c', table.concat(CHANGES, '\n'))
+  CHANGES = {}
 end
 
 local function int(value)

@@ -132,4 +132,5 @@ while i <= #ARGV do
   i = i + 17
 end
 for queue, count in pairs(sent) do wake(P, queue, count) end
+log_changes(P)
 return out

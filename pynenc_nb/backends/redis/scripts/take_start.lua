@@ -55,6 +55,7 @@ end
 -- What the take returns; with a BLPOP behind this script, work taken unblocks it.
 local function reply(taken)
   if pipelined and taken then redis.call('RPUSH', hand, HAND_MARK) end
+  log_changes(P)
   return {endings, taken}
 end
 local function item(id, step, result, values, flat)
@@ -115,7 +116,7 @@ if not id then
   elseif mode ~= '' then
     redis.call('ZREM', idle, member)
   end
-  return {endings, false}
+  return reply(false)
 end
 if mode ~= '' then redis.call('ZREM', idle, member) end
 redis.call('HDEL', P .. 'b:loc', id)

@@ -7,6 +7,7 @@
 local P, id = ARGV[1], ARGV[2]
 local result, values = transition(P, id, request_at(4, #ARGV >= 17))
 if result == 'missing' then return {'missing'} end
+log_changes(P)
 local static = false
 if ARGV[3] == '1' then static = redis.call('HGETALL', P .. 's:inv:' .. id) end
 return {result, values, static}
