@@ -58,12 +58,18 @@ def test_a_source_starts_queued_calls_in_order_and_stores_endings_with_the_next_
     source.close()
 
 
-def test_flush_stores_held_endings_at_once(app: Pynenc, add: Any) -> None:
+def _one_finished(app: Pynenc, add: Any) -> tuple[Any, Any]:
+    """A worker's source that ran a call of add(1, 1) and holds its ending: (the call, the source)."""
     call = add(1, 1)
     source = app.orchestrator.work_source(["default"], "r1")
     taken = source.next(5.0)
     assert taken is not None
     source.finish(_ending(app, taken, "r1", 2))
+    return call, source
+
+
+def test_flush_stores_held_endings_at_once(app: Pynenc, add: Any) -> None:
+    call, source = _one_finished(app, add)
     source.flush()
     assert app.orchestrator.get(call.invocation_id).status is S.SUCCESS
     source.close()
@@ -125,13 +131,9 @@ def test_a_call_purged_while_queued_is_skipped(app: Pynenc, add: Any) -> None:
 
 
 def test_close_gives_back_nothing_it_did_not_take_and_stores_its_endings(app: Pynenc, add: Any) -> None:
-    call = add(4, 4)
-    source = app.orchestrator.work_source(["default"], "r1")
-    taken = source.next(5.0)
-    assert taken is not None
-    source.finish(_ending(app, taken, "r1", 8))
+    call, source = _one_finished(app, add)
     source.close()
-    assert call.result_or(5) == 8
+    assert call.result_or(5) == 2
     # And a later call waits in its queue for another worker
     waiting = add(1, 0)
     assert app.orchestrator.get(waiting.invocation_id).status is S.REGISTERED
