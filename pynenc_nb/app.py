@@ -75,6 +75,7 @@ class Pynenc:
         self._backends: Backends | None = None
         self._lock = threading.Lock()
         self._published: set[str] = set()
+        self._references: dict[str, list[Task[Any, Any]]] = {}  # shipped task -> the tasks its code calls
         self._shipped: dict[str, Task[Any, Any]] = {}  # "task_id@version" -> code loaded by value
         self._runner: Runner | None = None
         self._clients = ClientContexts(lambda: self.state_backend)
@@ -252,15 +253,25 @@ class Pynenc:
         stored by value under a content-hash version (see :mod:`pynenc_nb.shipping`).
         """
         if task.task_id in self._published:
+            for other in self._references.get(task.task_id, ()):
+                if other.task_id not in self._published:  # its cell was re-run: publish the new code
+                    self.ensure_task_published(self.tasks.get(other.task_id, other))
             return
         info: dict[str, Any] = {"module": task.func.__module__, "qualname": task.func.__qualname__}
+        referenced: list[Task[Any, Any]] = []
         if shipping.needs_shipping(task.func):
-            version, payload = shipping.pack(task)
+            version, payload, referenced = shipping.pack(task)
             task.version = version
             self.state_backend.kv_put(CODE_NAMESPACE, f"{task.task_id}@{version}", self.serializer.wrap_bytes(payload))
             info["version"] = version
         self.state_backend.kv_put(TASKS_NAMESPACE, task.task_id, json.dumps(info))
         self._published.add(task.task_id)
+        # The tasks its code calls are published with it (before any runner can run it), and again
+        # whenever one of them is redefined: runners resolve them by id, to the latest version.
+        mine = [other for other in referenced if other.app is self]
+        self._references[task.task_id] = mine
+        for other in mine:
+            self.ensure_task_published(self.tasks.get(other.task_id, other))
 
     def get_task(self, task_id: str, version: str | None = None) -> Task[Any, Any]:
         """The task for ``task_id`` (at ``version`` for code shipped from a notebook)."""
@@ -271,10 +282,15 @@ class Pynenc:
             return self._shipped_task(task_id, version)
         stored = self.state_backend.kv_get(TASKS_NAMESPACE, task_id)
         if stored is None:
+            in_module = "import the module that defines it in the app module, or pass --app with that module"
+            advice = (
+                "in a notebook, re-run the cell that defines it (and the cells of the tasks that call it) in "
+                f"the kernel that calls it; in a module, {in_module}"
+                if task_id.startswith("__main__.")
+                else in_module
+            )
             raise TaskNotFoundError(
-                task_id,
-                f"it is not defined in app {self.app_id!r} and no caller has published it; import the module "
-                "that defines it in the app module, or pass --app with the module that defines it",
+                task_id, f"it is not defined in app {self.app_id!r} and no caller has published it: {advice}"
             )
         info = json.loads(stored)
         if info.get("version"):

@@ -33,6 +33,10 @@ class PynencWarning(UserWarning):
 # --- configuration -------------------------------------------------------------------------------
 
 
+class NoRunnerWarning(PynencWarning):
+    """A caller waits on an invocation that no live runner of its app serves the queue of."""
+
+
 class ConfigError(PynencError):
     """A configuration value is missing, malformed or not usable in this setup."""
 

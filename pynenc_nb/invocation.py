@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pynenc_nb import context
@@ -17,7 +17,7 @@ from pynenc_nb.display import group_html, invocation_html
 from pynenc_nb.exceptions import InvocationNotFoundError, InvocationTimeoutError
 from pynenc_nb.records import InvocationRecord, Outcome, StatusChange, WorkflowIdentity
 from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
-from pynenc_nb.waiting import finished, wait_all
+from pynenc_nb.waiting import finished, wait_all, warn_if_unserved
 
 if TYPE_CHECKING:
     from pynenc_nb.host import InvocationHost
@@ -29,7 +29,14 @@ _MISSING: Any = object()
 def wait_until_final(app: InvocationHost, invocation_ids: Sequence[str], timeout_s: float | None) -> set[str]:
     """Block until every id is final; inside a runner, the runner releases its slot meanwhile."""
     _release_slot(invocation_ids, timeout_s)
-    return wait_all(app.state_backend, invocation_ids, timeout_s)
+    return wait_all(app.state_backend, invocation_ids, timeout_s, on_slow=_hang_hint(app))
+
+
+def _hang_hint(app: InvocationHost) -> Callable[[list[str]], None] | None:
+    """Outside a runner, a wait that lasts warns when nobody serves the calls' queues."""
+    if context.current() is not None:
+        return None
+    return warn_if_unserved(app.state_backend, app.app_id, app.orchestrator.conf.runner_dead_after_s)
 
 
 def _release_slot(invocation_ids: Sequence[str], timeout_s: float | None) -> None:
@@ -186,7 +193,7 @@ class InvocationGroup(Generic[R]):
         _release_slot(list(by_id), timeout)
         remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
         pending = set(by_id)
-        for done in finished(self.app.state_backend, list(by_id), remaining):
+        for done in finished(self.app.state_backend, list(by_id), remaining, on_slow=_hang_hint(self.app)):
             pending -= done
             settled = self.app.state_backend.settled(list(done))
             for invocation_id in done:

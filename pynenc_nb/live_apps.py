@@ -68,17 +68,16 @@ def restore_app(app_id: str) -> LiveApp:
 
 
 class TaskReference:
-    """A task met inside shipped code: resolved on first use to the runner's task of that id."""
+    """A task met inside shipped code: resolved, at each use, to the runner's task of that id."""
 
     def __init__(self, app_id: str, task_id: str) -> None:
         self._app_id = app_id
         self._task_id = task_id
-        self._task: Callable[..., Any] | None = None
 
     def _resolve(self) -> Callable[..., Any]:
-        if self._task is None:
-            self._task = restore_app(self._app_id).get_task(self._task_id)
-        return self._task
+        """Resolved at each use: a task redefined in its notebook since (a new version published)
+        is the one new calls get. The app caches task code by version, so this is one small read."""
+        return restore_app(self._app_id).get_task(self._task_id)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._resolve()(*args, **kwargs)

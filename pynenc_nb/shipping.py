@@ -8,7 +8,9 @@ for new calls while running invocations finish on theirs.
 
 Apps and tasks met inside shipped code (a task calling another task, or the app object) travel by
 reference and resolve to the runner's own app (``live_apps``), so nothing with a live connection
-is pickled.
+is pickled. ``pack`` also names the tasks a payload refers to (directly, through plain functions,
+``parallelize`` or direct tasks): the app publishes them with it, so a cell task calling another
+cell task runs on any runner with nothing called first.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import cloudpickle
 
 from pynenc_nb.exceptions import SerializationError, TaskLoadError
 from pynenc_nb.live_apps import restore_app, restore_task
-from pynenc_nb.task import DirectTask, Task, TaskHost
+from pynenc_nb.task import DirectTask, Task, TaskHost, noting_pickled_tasks
 from pynenc_nb.task_options import TaskOptions
 
 # Older payloads name these here: shipped code pickled by an earlier version still loads.
@@ -44,8 +46,9 @@ class TaskSpec:
     aggregate_func: Any = None
 
 
-def pack(task: Task[Any, Any]) -> tuple[str, bytes]:
-    """(version, payload) of a task's code; the version is a hash of the payload."""
+def pack(task: Task[Any, Any]) -> tuple[str, bytes, list[Task[Any, Any]]]:
+    """(version, payload, the other tasks it refers to) of a task's code; the version is a hash of
+    the payload."""
     kind = "direct" if isinstance(task, DirectTask) else "workflow" if task.is_workflow else "task"
     spec = TaskSpec(
         task.func,
@@ -55,14 +58,16 @@ def pack(task: Task[Any, Any]) -> tuple[str, bytes]:
         getattr(task, "aggregate_func", None),
     )
     try:
-        payload = cloudpickle.dumps(spec)
+        with noting_pickled_tasks() as referenced:
+            payload = cloudpickle.dumps(spec)
     except Exception as exc:
         raise SerializationError(
             f"task {task.task_id} is defined in a notebook cell, so its code is shipped to runners by value, "
             f"but it cannot be pickled: {exc}. Move what it references that holds a connection, lock or "
             "file (e.g. a client object) inside the function, or define the task in an importable module."
         ) from exc
-    return hashlib.sha256(payload).hexdigest()[:16], payload
+    others = list({id(t): t for t in referenced if t is not task}.values())
+    return hashlib.sha256(payload).hexdigest()[:16], payload, others
 
 
 def unpack(app: TaskHost, task_id: str, payload: bytes) -> Task[Any, Any]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from pynenc_nb import context
@@ -28,6 +29,24 @@ class TaskHost(EngineHost, Protocol):
     """What a task needs of its app: the engine's needs, and publishing where its code lives."""
 
     def ensure_task_published(self, task: Task[Any, Any]) -> None: ...
+
+
+# While code is pickled to be shipped (``shipping.pack``), the tasks it refers to are noted here:
+# they must be published with it, or a runner could not find them.
+_noted: contextvars.ContextVar[list[Task[Any, Any]] | None] = contextvars.ContextVar(
+    "pynenc_nb_noted_tasks", default=None
+)
+
+
+@contextlib.contextmanager
+def noting_pickled_tasks() -> Iterator[list[Task[Any, Any]]]:
+    """Collect every task pickled (by reference) inside the block."""
+    noted: list[Task[Any, Any]] = []
+    token = _noted.set(noted)
+    try:
+        yield noted
+    finally:
+        _noted.reset(token)
 
 
 def task_id_of(func: Callable[..., Any]) -> str:
@@ -68,6 +87,9 @@ class Task(Generic[P, R]):
 
     def __reduce__(self) -> tuple[Any, tuple[str, str]]:
         """By reference (app id, task id): resolved lazily in the process that unpickles it."""
+        noted = _noted.get()
+        if noted is not None:
+            noted.append(self)
         return restore_task, (self.app.app_id, self.task_id)
 
     # --- calling ---------------------------------------------------------------------------------

@@ -6,20 +6,41 @@ is capped so that a lost wake-up costs at most a second, never a hang.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 
+from pynenc_nb.exceptions import NoRunnerWarning
 from pynenc_nb.ports import StateBackend
 
 POLL_CAP_S = 1.0  # the longest single wait on the backend
+SLOW_AFTER_S = 5.0  # a caller still waiting this long is told when no runner serves its calls
 _BATCH_FROM = 200  # with more ids pending than this, let completions accumulate between checks
+_SAMPLE = 50  # pending ids whose queues are looked at
+_warned: set[tuple[str, str]] = set()  # (app id, queue) already warned about in this process
+_warned_lock = threading.Lock()
 
 
-def finished(state: StateBackend, invocation_ids: Sequence[str], timeout_s: float | None) -> Iterator[set[str]]:
-    """Yield the ids that became final, a set at a time, until all are or ``timeout_s`` passed."""
+def finished(
+    state: StateBackend,
+    invocation_ids: Sequence[str],
+    timeout_s: float | None,
+    *,
+    on_slow: Callable[[list[str]], None] | None = None,
+) -> Iterator[set[str]]:
+    """Yield the ids that became final, a set at a time, until all are or ``timeout_s`` passed.
+
+    ``on_slow(pending)`` is called once if ids are still pending after ``SLOW_AFTER_S``.
+    """
     pending = list(invocation_ids)
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    started = time.monotonic()
+    deadline = None if timeout_s is None else started + timeout_s
     while pending:
+        if on_slow is not None and time.monotonic() - started >= SLOW_AFTER_S:
+            on_slow(pending)
+            on_slow = None
         remaining = POLL_CAP_S if deadline is None else min(POLL_CAP_S, deadline - time.monotonic())
         if remaining <= 0:
             return
@@ -33,9 +54,64 @@ def finished(state: StateBackend, invocation_ids: Sequence[str], timeout_s: floa
             time.sleep(min(0.05, len(pending) / 200_000))
 
 
-def wait_all(state: StateBackend, invocation_ids: Sequence[str], timeout_s: float | None) -> set[str]:
+def wait_all(
+    state: StateBackend,
+    invocation_ids: Sequence[str],
+    timeout_s: float | None,
+    *,
+    on_slow: Callable[[list[str]], None] | None = None,
+) -> set[str]:
     """Block until every id is final or ``timeout_s`` passed; returns the ids that are final."""
     done: set[str] = set()
-    for batch in finished(state, invocation_ids, timeout_s):
+    for batch in finished(state, invocation_ids, timeout_s, on_slow=on_slow):
         done |= batch
     return done
+
+
+def warn_if_unserved(state: StateBackend, app_id: str, dead_after_s: float) -> Callable[[list[str]], None]:
+    """An ``on_slow`` for callers outside runners: warn (once per app and queue in this process)
+    when the queue of a call still queued is served by no live runner of the app."""
+
+    def check(pending: list[str]) -> None:
+        records = state.get_many(pending[:_SAMPLE])
+        queues = {r.queue for r in records.values() if r.status.spec.queued}
+        if not queues:
+            return
+        now = time.time()
+        served: set[str] = set()
+        for info in state.runners():
+            if info.state == "running" and now - info.last_heartbeat <= dead_after_s:
+                served.update(_queues_of(info.details))
+        for queue in sorted(queues):
+            key = (app_id, queue)
+            with _warned_lock:
+                if queue in served:
+                    _warned.discard(key)  # served again: a later hang is worth a new warning
+                    continue
+                if key in _warned:
+                    continue
+                _warned.add(key)
+            warnings.warn(
+                NoRunnerWarning(
+                    f"no runner is serving queue {queue!r} of app {app_id!r}: start one with "
+                    "`%pynenc runner start` (in a notebook) or `pynenc runner start` (in a shell); "
+                    "still waiting (pass a timeout to stop waiting)",
+                ),
+                stacklevel=2,
+            )
+
+    return check
+
+
+def _queues_of(details: str) -> list[str]:
+    try:
+        queues = json.loads(details or "{}").get("queues") or []
+    except (ValueError, AttributeError):
+        return []
+    return [str(q) for q in queues]
+
+
+def forget_warnings() -> None:
+    """Warn again about every queue (tests, and a new session in the same process)."""
+    with _warned_lock:
+        _warned.clear()

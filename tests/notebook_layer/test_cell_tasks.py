@@ -108,3 +108,53 @@ def test_process_runner_uses_the_notebook_apps_settings(make_app: Callable[..., 
         "max_pending_seconds": 33.0,
     }
     launchers.stop_all(app)
+
+
+@pytest.mark.parametrize("kind", ["process", "kernel"])
+def test_a_cell_task_calling_cell_tasks_runs_with_nothing_called_first_and_sees_their_redefinition(
+    make_app: Callable[..., Pynenc], kind: str
+) -> None:
+    app = make_app()
+
+    def square(x: int) -> int:
+        return x * x
+
+    square_task = cell_task(app, square)
+
+    def cube(x: int) -> int:
+        return x * x * x
+
+    cube_task = cell_task(app, cube)
+
+    def helper(n: int) -> int:  # a plain cell function between the two tasks
+        return sum(cube_task.parallelize([(i,) for i in range(n)]).results)
+
+    helper.__module__ = "__main__"
+
+    def total(n: int) -> int:
+        return sum(square_task(i).result for i in range(n)) + helper(n)
+
+    total_task = cell_task(app, total)
+    # Given a runner, and inner tasks never called from "the notebook"
+    entry = launchers.start_runner(app, kind, workers=2, name=f"{kind}-nested")
+    # Then the outer task runs, calling both (directly, and through a plain function and parallelize)
+    assert total_task(4).result_or(TIMEOUT_S) == (0 + 1 + 4 + 9) + (0 + 1 + 8 + 27)
+
+    # When an inner task's cell is re-run with a new body, and the outer task is called again
+    def square(x: int) -> int:  # type: ignore[no-redef]  # noqa: F811
+        return -x
+
+    cell_task(app, square)
+    # Then the runner uses the new inner code for the new calls, without a restart
+    assert total_task(4).result_or(TIMEOUT_S) == -(0 + 1 + 2 + 3) + (0 + 1 + 8 + 27)
+    assert launchers.stop_runner(app, entry.name) == "stopped"
+
+
+def test_a_task_that_cannot_be_found_says_what_to_do_in_a_notebook(make_app: Callable[..., Pynenc]) -> None:
+    from pynenc_nb.exceptions import TaskNotFoundError
+
+    app = make_app()
+    with pytest.raises(TaskNotFoundError) as raised:
+        app.get_task("__main__.never_defined")
+    message = str(raised.value)
+    assert "re-run the cell that defines it" in message and "import the module" in message
