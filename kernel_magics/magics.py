@@ -60,6 +60,18 @@ def _parser() -> MagicArgumentParser:
     return parser
 
 
+def _words(line: str) -> list[str]:
+    """The magic's arguments. An event payload is the rest of the line as typed, so that
+    ``%pynenc emit order {"id": 3}`` keeps its quotes (quoting it as one word works too)."""
+    head = line.split(None, 2)
+    if len(head) == 3 and head[0] == "emit" and not head[1].startswith("-"):
+        payload = head[2].strip()
+        if len(payload) >= 2 and payload[0] == payload[-1] and payload[0] in "'\"":
+            payload = shlex.split(payload)[0] if len(shlex.split(payload)) == 1 else payload
+        return ["emit", head[1], payload]
+    return shlex.split(line)
+
+
 @magics_class
 class PynencMagics(Magics):
     def __init__(self, shell: Any) -> None:
@@ -71,7 +83,7 @@ class PynencMagics(Magics):
     @line_magic
     def pynenc(self, line: str) -> Any:
         """%pynenc app|status|config|timeline|tree|monitor|emit|runner start/list/stop/logs — see `%pynenc --help`."""
-        args = self.parser.parse_args(shlex.split(line))
+        args = self.parser.parse_args(_words(line))
         try:
             return self._dispatch(args)
         except PynencError as exc:

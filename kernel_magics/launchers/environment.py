@@ -10,7 +10,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pynenc_nb.conf.settings import PynencConfig
 
@@ -25,6 +25,9 @@ def app_environment(app: Pynenc) -> dict[str, str]:
     env: dict[str, str] = {}
     for f in dataclasses.fields(app.conf):
         value = getattr(app.conf, f.name)
+        if f.name == "task":
+            env.update(_task_variables(value))
+            continue
         if f.name not in ("app_id", "backend_url") and value == getattr(_DEFAULTS, f.name):
             continue
         if isinstance(value, tuple):
@@ -36,6 +39,21 @@ def app_environment(app: Pynenc) -> dict[str, str]:
         else:
             text = str(value)
         env[f"PYNENC__{f.name.upper()}"] = text
+    return env
+
+
+def _task_variables(overrides: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Per-task settings as ``PYNENC__TASK__<module#func>__<FIELD>`` (``*``: ``PYNENC__TASK__<FIELD>``)."""
+    env: dict[str, str] = {}
+    for scope, options in overrides.items():
+        for option, value in options.items():
+            name = f"PYNENC__TASK__{option.upper()}" if scope == "*" else f"PYNENC__TASK__{scope}__{option.upper()}"
+            if isinstance(value, (list, tuple)):
+                env[name] = ",".join(str(v) for v in value)
+            elif isinstance(value, dict):
+                env[name] = json.dumps(value, default=str)
+            else:
+                env[name] = str(value)
     return env
 
 

@@ -65,11 +65,8 @@ class Launchers:
             raise ConfigError(f"unknown runner kind {kind!r}: use one of {', '.join(KINDS)}", variable="--kind")
         if kind != "thread":
             app.require_shared_backend(f"a {kind} runner")
-        elif runner_cls != "ThreadRunner":
-            raise ConfigError(
-                f"--kind thread runs a ThreadRunner inside this kernel; for {runner_cls} use --kind process or kernel",
-                variable="--runner",
-            )
+        else:
+            runner_arguments(runner_cls, workers)  # an unknown class is refused here, in the cell
         if kind == "remote" and not command:
             raise ConfigError(
                 "a remote runner needs --command, e.g. --command 'ssh HOST {python} -m pynenc_nb {runner_args}'",

@@ -1,11 +1,15 @@
-"""A ``ThreadRunner`` inside this kernel: it lives and dies with the kernel, whatever ``--detach`` says."""
+"""A runner inside this kernel, in a thread: it lives and dies with the kernel, whatever ``--detach``
+says. ``--runner`` picks its class (a ``ProcessRunner`` here forks its children from this kernel)."""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from pynenc_nb.runners.thread import ThreadRunner
+from kernel_magics.launchers.base import runner_arguments
+from pynenc_nb.runner_classes import runner_class
+from pynenc_nb.runners.base import BaseRunner
 
 if TYPE_CHECKING:
     from kernel_magics.launchers.base import LaunchOptions
@@ -15,10 +19,16 @@ if TYPE_CHECKING:
 
 class ThreadLauncher:
     def __init__(self) -> None:
-        self.runners: dict[str, ThreadRunner] = {}
+        self.runners: dict[str, BaseRunner] = {}
 
     def start(self, app: Pynenc, entry: LaunchedRunner, options: LaunchOptions) -> None:
-        runner = ThreadRunner(app, max_threads=options.workers)
+        _, overrides = runner_arguments(options.runner_cls, options.workers)
+        slots = {field: value for field, value in overrides.items() if field != "runner_cls"}
+        build: Callable[..., Any] = runner_class(options.runner_cls)
+        runner = build(app, **slots)
+        assert isinstance(runner, BaseRunner)
+        if runner.uses_other_processes:
+            app.require_shared_backend(options.runner_cls)  # here, in the cell, not in the runner thread
         runner.name = entry.name
         runner.start_in_thread()
         self.runners[entry.name] = runner

@@ -148,9 +148,11 @@ def env_values(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, di
         if not name.startswith(ENV_PREFIX) or name == "PYNENC__FILEPATH":
             continue
         parts = name[len(ENV_PREFIX) :].split("__")
-        if parts[0].upper() == "TASK" and len(parts) in (2, 3):
-            scope = parts[1] if len(parts) == 3 else "*"
-            tasks.setdefault(scope, {})[parts[-1].lower()] = raw
+        if parts[0].upper() == "TASK" and len(parts) >= 2:
+            # PYNENC__TASK__<FIELD> or PYNENC__TASK__<module#func>__<FIELD>; the scope may itself
+            # hold "__" (tasks of __main__, defined in a notebook), the field never does
+            scope, _, option = name[len(ENV_PREFIX) + len("TASK__") :].rpartition("__")
+            tasks.setdefault(scope or "*", {})[option.lower()] = raw
             continue
         field = parts[-1].lower()
         if field not in CONFIG_FIELDS or len(parts) > 2:

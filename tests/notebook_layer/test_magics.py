@@ -149,6 +149,13 @@ def test_emit_stores_an_event_with_its_payload(ip: Any) -> None:
     assert [(e[0], e[1], json.loads(e[2])) for e in events] == [(event_id, "ORDER_PLACED", {"a": 1})]
 
 
+def test_emit_keeps_an_unquoted_json_payload_as_typed(ip: Any) -> None:
+    app = memory_app(ip)
+    cell(ip, 'order_id = 7\n%pynenc emit ORDER {"id": 3, "note": "a b", "tag": "$order_id {x}"}')
+    ((_, code, payload, _),) = app.trigger_store.events()
+    assert (code, json.loads(payload)) == ("ORDER", {"id": 3, "note": "a b", "tag": "$order_id {x}"})
+
+
 def test_emit_without_payload_stores_an_empty_one(ip: Any) -> None:
     app = memory_app(ip)
     magic(ip, "emit PING")
@@ -212,6 +219,21 @@ def test_thread_runner_on_a_memory_app_runs_cell_tasks(ip: Any) -> None:
     assert stopped.grid == [["<in-kernel>", "stopped"]]
     assert LaunchedRunners().all() == []
     assert_histories_valid(app)
+
+
+def test_a_thread_launch_honours_the_runner_class(ip: Any, tmp_path: Path) -> None:
+    import os
+
+    app = sqlite_app(ip, tmp_path)
+    cell(ip, "import os\n@app.task\ndef where(x):\n    return os.getpid()")
+    # When a ProcessRunner is asked for inside the kernel
+    magic(ip, "runner start --kind thread --runner ProcessRunner --workers 1 --name forks")
+    # Then calls run in a child process it forks, not in the kernel's threads
+    cell(ip, f"pid = where(1).result_or({TIMEOUT_S})")
+    assert ip.user_ns["pid"] != os.getpid()
+    (info,) = [i for i in app.state_backend.runners() if i.context.runner_cls == "ProcessRunner"]
+    assert json.loads(info.details)["name"] == "forks"
+    magic(ip, "runner stop forks")
 
 
 def test_runner_list_shows_name_kind_pid_runner_id_heartbeat_and_state(ip: Any, tmp_path: Path) -> None:
