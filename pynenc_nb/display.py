@@ -52,13 +52,50 @@ def invocation_html(record: InvocationRecord, outcome: Outcome | None) -> str:
     return f'<table class="pynenc-invocation">{body}</table>'
 
 
-def group_html(task_id: str, total: int, counts: Mapping[InvocationStatus, int]) -> str:
-    """A group's progress bar and status counts."""
-    done = sum(n for status, n in counts.items() if status in FINAL_STATUSES)
-    parts = " ".join(f"{badge(status)}&nbsp;{n}" for status, n in sorted(counts.items(), key=lambda kv: kv[0].value))
-    width = int(100 * done / total) if total else 100
+def group_progress(counts: Mapping[InvocationStatus, int]) -> dict[str, int]:
+    """A fan-out's counts as its users read them: done (SUCCESS), failed (any other final status),
+    running (taken by a runner, or waiting on its own calls) and queued (everything else)."""
+    out = {"done": 0, "failed": 0, "running": 0, "queued": 0}
+    for status, n in counts.items():
+        if status is InvocationStatus.SUCCESS:
+            out["done"] += n
+        elif status in FINAL_STATUSES:
+            out["failed"] += n
+        elif status in (InvocationStatus.PENDING, InvocationStatus.RUNNING, InvocationStatus.PAUSED):
+            out["running"] += n
+        else:
+            out["queued"] += n
+    return out
+
+
+_SEGMENTS = (("done", "#43a047"), ("failed", "#e53935"), ("running", "#1e88e5"))
+
+
+def group_html(task_id: str, total: int, counts: Mapping[InvocationStatus, int], rate: float | None = None) -> str:
+    """A group's progress bar: done, failed and running segments, the four counts, and a rate."""
+    p = group_progress(counts)
+    final = p["done"] + p["failed"]
+    bar = "".join(
+        f'<div style="background:{colour};width:{100 * p[name] / total if total else 0:.2f}%;height:8px"></div>'
+        for name, colour in _SEGMENTS
+    )
+    labels = " ".join(f"{name}&nbsp;{p[name]}" for name in ("done", "failed", "running", "queued"))
+    speed = f" · {rate:.1f}/s" if rate else ""
     return (
-        f'<div class="pynenc-group"><code>{html.escape(task_id)}</code>: {done}/{total} final '
-        f'<div style="background:#eee;width:240px;height:8px;border-radius:4px">'
-        f'<div style="background:#43a047;width:{width}%;height:8px;border-radius:4px"></div></div>{parts}</div>'
+        f'<div class="pynenc-group"><code>{html.escape(task_id)}</code>: {final}/{total} final{speed} '
+        '<div style="display:flex;background:#eee;width:240px;height:8px;border-radius:4px;overflow:hidden">'
+        f"{bar}</div>{labels}</div>"
+    )
+
+
+def group_text(task_id: str, total: int, counts: Mapping[InvocationStatus, int], rate: float | None = None) -> str:
+    """The same as one line of text, for terminals and scripts."""
+    p = group_progress(counts)
+    final = p["done"] + p["failed"]
+    width = 30
+    filled = int(width * final / total) if total else width
+    speed = f" {rate:.1f}/s" if rate else ""
+    return (
+        f"{task_id} [{'#' * filled}{'.' * (width - filled)}] {final}/{total} "
+        f"(done {p['done']}, failed {p['failed']}, running {p['running']}, queued {p['queued']}){speed}"
     )

@@ -7,13 +7,14 @@ handle can be created from an id in any process (``app.invocation(id)``).
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pynenc_nb import context
 from pynenc_nb.call import decode_values
-from pynenc_nb.display import group_html, invocation_html
+from pynenc_nb.display import group_html, group_text, invocation_html
 from pynenc_nb.exceptions import InvocationNotFoundError, InvocationTimeoutError
 from pynenc_nb.records import InvocationRecord, Outcome, StatusChange, WorkflowIdentity
 from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 _MISSING: Any = object()
+_TEXT_EVERY_S = 0.5  # how often a text progress bar is redrawn
+# How ``wait_interactive`` shows a group's progress in a notebook: set by ``%load_ext pynenc_nb``
+# (a live widget); None elsewhere, where a text bar goes to stderr.
+_show_progress: Callable[[InvocationGroup[Any]], None] | None = None
+
+
+def set_progress_display(show: Callable[[InvocationGroup[Any]], None] | None) -> None:
+    global _show_progress
+    _show_progress = show
 
 
 def wait_until_final(app: InvocationHost, invocation_ids: Sequence[str], timeout_s: float | None) -> set[str]:
@@ -205,6 +215,43 @@ class InvocationGroup(Generic[R]):
                 f"{len(pending)} of {len(self.invocations)} invocations of {self.task_id} are not final "
                 f"after {timeout} s"
             )
+
+    def wait_interactive(self, timeout: float | None = None) -> None:
+        """Wait until every invocation is final, showing the progress: a live bar in a notebook
+        (after ``%load_ext pynenc_nb``), a text bar on stderr elsewhere. Raises
+        :class:`InvocationTimeoutError` after ``timeout`` seconds, like ``wait``."""
+        ids = [inv.invocation_id for inv in self.invocations]
+        started = time.monotonic()
+        if _show_progress is not None:
+            _show_progress(self)
+            done = wait_until_final(self.app, ids, timeout)
+        else:
+            done = self._wait_with_text_bar(ids, timeout, started)
+        if len(done) < len(ids):
+            raise InvocationTimeoutError(
+                f"{len(ids) - len(done)} of {len(ids)} invocations of {self.task_id} are not final after {timeout} s"
+            )
+
+    def _wait_with_text_bar(self, ids: list[str], timeout: float | None, started: float) -> set[str]:
+        stream = sys.stderr
+        done: set[str] = set()
+        drawn = 0.0
+
+        def draw(end: str = "") -> None:
+            elapsed = time.monotonic() - started
+            rate = len(done) / elapsed if elapsed > 0 and done else None
+            stream.write("\r" + group_text(self.task_id, len(ids), self.status_counts(), rate) + end)
+            stream.flush()
+
+        draw()
+        _release_slot(ids, timeout)
+        for batch in finished(self.app.state_backend, ids, timeout, on_slow=_hang_hint(self.app)):
+            done |= batch
+            if time.monotonic() - drawn >= _TEXT_EVERY_S:
+                drawn = time.monotonic()
+                draw()
+        draw("\n")
+        return done
 
     def status_counts(self) -> dict[InvocationStatus, int]:
         records = self.app.state_backend.get_many([inv.invocation_id for inv in self.invocations])

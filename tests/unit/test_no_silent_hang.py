@@ -80,3 +80,26 @@ def test_a_runner_of_other_queues_does_not_count(make_app: Callable[..., Pynenc]
         pytest.raises(InvocationTimeoutError),
     ):
         train(1).wait(timeout=0.6)
+
+
+def test_wait_interactive_outside_a_notebook_draws_a_text_bar(
+    make_app: Callable[..., Pynenc], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pynenc_nb import invocation
+
+    app = make_app()
+
+    @app.task
+    def inc(x: int) -> int:
+        return x + 1
+
+    group = inc.parallelize([(i,) for i in range(8)])
+    shown, invocation._show_progress = invocation._show_progress, None
+    try:
+        with serving(app):
+            group.wait_interactive(timeout=30)
+    finally:
+        invocation._show_progress = shown
+    err = capsys.readouterr().err
+    assert "[" in err and "8/8" in err.splitlines()[-1] and "done 8" in err
+    assert all(inv.status.is_final for inv in group)
