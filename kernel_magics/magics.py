@@ -9,8 +9,9 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.display import display
 
-from kernel_magics.session import NotebookSession
+from kernel_magics.session import AlreadyShown, NotebookSession
 from pynenc_nb.exceptions import PynencError
 
 
@@ -106,7 +107,7 @@ class PynencMagics(Magics):
         if args.command == "emit":
             return session.emit(args.event_code, args.payload)
         if args.runner_command == "start":
-            return session.start_runner(
+            started = session.start_runner(
                 kind=args.kind,
                 workers=args.workers,
                 runner_cls=args.runner,
@@ -114,6 +115,8 @@ class PynencMagics(Magics):
                 name=args.name,
                 detach=args.detach,
             )
+            display(started)  # now: each `runner start` line of a cell shows its runner
+            return AlreadyShown(started.text, started.rows, started.header, started.grid)
         if args.runner_command == "list":
             return session.list_runners()
         if args.runner_command == "stop":

@@ -50,6 +50,14 @@ class Rendered:
         return f"<table>{body}</table>"
 
 
+class AlreadyShown(Rendered):
+    """A rendering the magic displayed itself (so that each of several magic lines in one cell
+    shows); returned for code that reads it, and shown no second time as a cell's last value."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
 def grid(header: list[str], rows: list[list[str]]) -> Rendered:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]

@@ -285,3 +285,15 @@ def test_runner_logs_returns_the_last_lines_of_the_runner_log(ip: Any, tmp_path:
     with pytest.raises(UsageError, match=r"no launched runner named 'nobody'"):
         magic(ip, "runner logs nobody")
     magic(ip, "runner stop printer")
+
+
+def test_two_runner_start_lines_in_one_cell_show_both_runners(ip: Any) -> None:
+    from IPython.utils.capture import capture_output
+
+    memory_app(ip)
+    with capture_output(display=True) as captured:
+        cell(ip, "%pynenc runner start --kind thread --name first\n%pynenc runner start --kind thread --name second")
+    shown = [o.data.get("text/plain", "") for o in captured.outputs]
+    assert len(shown) == 2, shown
+    assert "first" in shown[0] and "second" in shown[1]
+    magic(ip, "runner stop --all")
