@@ -115,7 +115,7 @@ class PynencMagics(Magics):
                 name=args.name,
                 detach=args.detach,
             )
-            display(started)  # now: each `runner start` line of a cell shows its runner
+            display(started)  # type: ignore[no-untyped-call]  # now: each `runner start` line shows its runner
             return AlreadyShown(started.text, started.rows, started.header, started.grid)
         if args.runner_command == "list":
             return session.list_runners()
