@@ -35,6 +35,11 @@ class PynencMonitorApp(ExtensionApp):
         <jupyter data dir>/pynenc_nb/apps.json.""",
     ).tag(config=True)
     use_registry = Bool(True, help="List the apps of the app registry (False: configured apps only).").tag(config=True)
+    every_folder = Bool(
+        False,
+        help="""List registered apps made in any folder; by default only those made under the
+        server's root dir (where its notebooks are) are listed.""",
+    ).tag(config=True)
     max_workers = Integer(4, help="Threads running backend queries, off the server's event loop.").tag(config=True)
 
     catalog: AppCatalog | None = None
@@ -51,6 +56,7 @@ class PynencMonitorApp(ExtensionApp):
             entries,
             registry_path=Path(self.registry_path).expanduser() if self.registry_path else None,
             use_registry=self.use_registry,
+            within=None if self.every_folder or not root else Path(root),
             max_workers=self.max_workers,
         )
         self.settings[CATALOG_SETTING] = self.catalog

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pynenc_nb import app_registry
 from pynenc_nb.app_registry import AppEntry
-from pynenc_nb.conf.urls import redact_text, scheme_of
+from pynenc_nb.conf.urls import redact_text, scheme_of, sqlite_path
 from pynenc_nb.exceptions import AppNotFoundError
 
 if TYPE_CHECKING:
@@ -92,7 +92,9 @@ class AppCatalog:
     """Known apps, their open readers and monitors, and the pool their queries run in.
 
     ``registry_path=None`` reads the default registry; ``use_registry=False`` lists configured
-    apps only; ``app_ids`` limits the listing to those app ids.
+    apps only; ``app_ids`` limits the listing to those app ids; ``within`` lists only the
+    registered apps made under that folder (a JupyterLab server's root). Registered apps whose
+    backend is gone (a deleted SQLite file) are never listed.
     """
 
     def __init__(
@@ -102,9 +104,11 @@ class AppCatalog:
         registry_path: Path | None = None,
         use_registry: bool = True,
         app_ids: Iterable[str] | None = None,
+        within: Path | None = None,
         max_workers: int = 4,
     ) -> None:
         self.configured = list(configured)
+        self.within = within.resolve() if within is not None else None
         self.registry_path = registry_path
         self.use_registry = use_registry
         self.app_ids = frozenset(app_ids) if app_ids is not None else None
@@ -121,11 +125,28 @@ class AppCatalog:
             found.setdefault(entry.key, KnownApp(entry, "config"))
         if self.use_registry:
             for entry in app_registry.read_entries(self.registry_path or app_registry.registry_path()):
-                found.setdefault(entry.key, KnownApp(entry, "registry"))
+                if self._listed(entry):
+                    found.setdefault(entry.key, KnownApp(entry, "registry"))
         apps = list(found.values())
         if self.app_ids is not None:
             apps = [a for a in apps if a.entry.app_id in self.app_ids]
         return apps
+
+    def _listed(self, entry: AppEntry) -> bool:
+        """A registered app is listed while its backend exists and, for a server with a root
+        folder, when it was made under that folder or keeps its SQLite file there (other
+        projects, other users' folders and test apps stay out)."""
+        if not app_registry.is_available(entry):
+            return False
+        if self.within is None:
+            return True
+        places = [entry.working_dir]
+        if scheme_of(entry.backend_url) == "sqlite":
+            places.append(sqlite_path(entry.backend_url))  # the database file itself lives there
+        try:
+            return any(place and Path(place).resolve().is_relative_to(self.within) for place in places)
+        except (OSError, ValueError):
+            return False
 
     def find(self, key: str) -> KnownApp:
         for known in self.known():

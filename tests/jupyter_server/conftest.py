@@ -55,6 +55,12 @@ def registry_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def jp_root_dir(tmp_path: Path) -> Path:
+    """The server's root is the test's folder: the apps the tests make there are the ones it lists."""
+    return tmp_path
+
+
+@pytest.fixture
 def jp_server_config(registry_file: Path) -> Config:
     return Config(
         {
