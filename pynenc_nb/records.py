@@ -6,6 +6,7 @@ arguments or results. Times are UTC epoch seconds (float).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -194,6 +195,23 @@ class RunnerInfo:
     slots: int = 0
     busy: int = 0
     details: str = ""  # JSON with runner-specific figures (queues, paused workers...)
+
+    @property
+    def name(self) -> str | None:
+        """The name it was launched with (``%pynenc runner start --name``, ``--name``), if any."""
+        try:
+            data: Any = json.loads(self.details) if self.details else None
+        except ValueError:
+            return None
+        name = data.get("name") if isinstance(data, dict) else None
+        return name if isinstance(name, str) and name else None
+
+    @property
+    def label(self) -> str:
+        """How people see the runner everywhere (lists, status, timeline lanes, the sidebar):
+        its launch name first, when it has one."""
+        name = self.name
+        return f"{name} ({self.context.label})" if name else self.context.label
 
 
 @dataclass(frozen=True, slots=True)

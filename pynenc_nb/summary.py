@@ -25,7 +25,7 @@ def app_summary(app: Pynenc) -> dict[str, Any]:
         "runners": [
             {
                 **info.context.to_dict(),
-                "label": info.context.label,
+                "label": info.label,
                 "state": info.state,
                 "heartbeat_age_s": round(max(0.0, now - info.last_heartbeat), 3),
                 "slots": info.slots,

@@ -116,7 +116,7 @@ class RunnerDirectory:
         if runner_id is None:
             return None
         info = self.infos.get(runner_id)
-        return info.context.label if info is not None else f"runner {runner_id[:8]}"
+        return info.label if info is not None else f"runner {runner_id[:8]}"
 
 
 @contextlib.contextmanager

@@ -31,8 +31,8 @@ def _runner_view(info: RunnerInfo, dead_after: float, now: float) -> RunnerView:
     age = max(0.0, now - info.last_heartbeat)
     return RunnerView(
         runner_id=ctx.runner_id,
-        label=ctx.label,
-        name=_name(info.details),
+        label=info.label,
+        name=info.name,
         runner_cls=ctx.runner_cls,
         hostname=ctx.hostname,
         pid=ctx.pid,
@@ -45,16 +45,6 @@ def _runner_view(info: RunnerInfo, dead_after: float, now: float) -> RunnerView:
         heartbeat_age_s=age,
         alive=info.state in ("running", "stopping") and age <= dead_after,
     )
-
-
-def _name(details: str) -> str | None:
-    """Only the launcher's name is taken from a runner's details (their other fields are free-form)."""
-    try:
-        data: Any = json.loads(details) if details else None
-    except ValueError:
-        return None
-    name = data.get("name") if isinstance(data, dict) else None
-    return name if isinstance(name, str) else None
 
 
 def status_counts(app: MonitorSource, flt: InvocationFilter) -> dict[str, int]:

@@ -266,7 +266,7 @@ def _lane(lane_id: str, runners: RunnerDirectory, rows: int) -> Lane:
     if info is None:
         return Lane(lane_id, "runner", f"runner {lane_id[:8]}", None, None, None, rows)
     ctx = info.context
-    return Lane(lane_id, "runner", ctx.label, ctx.runner_cls, ctx.hostname, ctx.parent_runner_id, rows)
+    return Lane(lane_id, "runner", info.label, ctx.runner_cls, ctx.hostname, ctx.parent_runner_id, rows)
 
 
 def _started_at(runners: RunnerDirectory, lane_id: str) -> float:

@@ -98,3 +98,31 @@ def test_invocation_page_arguments_are_checked(monitor: Monitor) -> None:
         monitor.invocations(cursor="not a cursor")
     with pytest.raises(InvalidMonitorQueryError):
         monitor.invocations(limit=-1)
+
+
+def test_a_named_runner_is_shown_by_its_name_everywhere(app: Pynenc) -> None:
+    from pynenc_nb.runners.thread import ThreadRunner
+    from pynenc_nb.summary import app_summary
+
+    @app.task
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    # Given a runner launched with a name (as %pynenc runner start --name p1 does)
+    runner = ThreadRunner(app, max_threads=1)
+    runner.name = "p1"
+    runner.start_in_thread()
+    try:
+        call = add(1, 2)
+        assert call.result_or(30) == 3
+        monitor = Monitor(app)
+        # Then the runner list, the timeline lanes, an invocation's history and the status show it
+        (view,) = [v for v in monitor.runners() if v.runner_id == runner.runner_id]
+        assert view.name == "p1" and view.label.startswith("p1 (ThreadRunner(")
+        lanes = [lane.label for lane in monitor.timeline(None, None).lanes if lane.kind == "runner"]
+        assert lanes and all(label.startswith("p1 (") for label in lanes)
+        assert (monitor.invocation_detail(call.invocation_id).history[-1].runner_label or "").startswith("p1 (")
+        (row,) = [r for r in app_summary(app)["runners"] if r["runner_id"] == runner.runner_id]
+        assert row["label"].startswith("p1 (")
+    finally:
+        runner.stop(timeout=30)
