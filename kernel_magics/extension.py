@@ -11,7 +11,7 @@ from typing import Any
 
 from pynenc_nb.conf import load_config
 from pynenc_nb.invocation import Invocation, InvocationGroup, set_progress_display
-from pynenc_nb.logs import configure_logging
+from pynenc_nb.logs import configure_logging, set_console_level
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -23,4 +23,5 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.display_formatter.ipython_display_formatter.for_type(Invocation, display_invocation)
     ipython.display_formatter.ipython_display_formatter.for_type(InvocationGroup, display_group)
     set_progress_display(display_group)
+    set_console_level("WARNING")  # cells show warnings and errors; runners' INFO lines go to their logs
     configure_logging(load_config({})[0])  # PYNENC__* and config files, as an app of this kernel reads them

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from pynenc_nb.conf import PynencConfig
 
 _HANDLER_NAME = "pynenc_nb"
+# The lowest level the console handler shows. In a notebook kernel, WARNING: runners there log
+# their INFO lines to their own log file (``add_runner_log_file``), not into the cells' output.
+_console_level = logging.NOTSET
 
 
 def _context_label(fields: dict[str, str | None]) -> str:
@@ -71,5 +74,45 @@ def configure_logging(conf: PynencConfig) -> None:
         handler.set_name(_HANDLER_NAME)
         logger.addHandler(handler)
         logger.propagate = False
-    handler.setFormatter(JsonFormatter() if conf.log_format == "json" else TextFormatter())
+    handler.setFormatter(_formatter(conf))
+    handler.setLevel(_console_level)
     logger.setLevel(conf.logging_level.upper())  # validated by PynencConfig
+
+
+def _formatter(conf: PynencConfig) -> logging.Formatter:
+    return JsonFormatter() if conf.log_format == "json" else TextFormatter()
+
+
+def set_console_level(level: str) -> None:
+    """The lowest level pynenc's console handler shows from now on (``%load_ext``: WARNING)."""
+    global _console_level
+    _console_level = logging.getLevelName(level.upper())
+    for handler in logging.getLogger("pynenc").handlers:
+        if handler.get_name() == _HANDLER_NAME:
+            handler.setLevel(_console_level)
+
+
+class _OfRunner(logging.Filter):
+    """Lines logged in a runner's context: its workers, its loop and its services."""
+
+    def __init__(self, runner_id: str) -> None:
+        super().__init__()
+        self.runner_id = runner_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return bool(context.log_fields()["runner_id"] == self.runner_id)
+
+
+def add_runner_log_file(path: str, runner_id: str, conf: PynencConfig) -> logging.Handler:
+    """Write a runner's lines, in the app's format, to ``path`` (a runner living in a notebook
+    kernel, whose console shows only warnings); remove the handler with ``remove_handler``."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(_formatter(conf))
+    handler.addFilter(_OfRunner(runner_id))
+    logging.getLogger("pynenc").addHandler(handler)
+    return handler
+
+
+def remove_handler(handler: logging.Handler) -> None:
+    logging.getLogger("pynenc").removeHandler(handler)
+    handler.close()

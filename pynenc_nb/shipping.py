@@ -16,6 +16,10 @@ cell task runs on any runner with nothing called first.
 from __future__ import annotations
 
 import hashlib
+import inspect
+import linecache
+import os
+import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,18 +48,25 @@ class TaskSpec:
     kind: str  # "task" | "workflow" | "direct"
     parallel_func: Any = None
     aggregate_func: Any = None
+    # The function's own source lines and where they were (a notebook cell's made-up file name):
+    # cloudpickle ships code without them, so a runner's traceback would show no line of the cell.
+    source_file: str | None = None
+    source_lines: tuple[str, ...] = ()
 
 
 def pack(task: Task[Any, Any]) -> tuple[str, bytes, list[Task[Any, Any]]]:
     """(version, payload, the other tasks it refers to) of a task's code; the version is a hash of
     the payload."""
     kind = "direct" if isinstance(task, DirectTask) else "workflow" if task.is_workflow else "task"
+    source_file, source_lines = _source_of(task.func)
     spec = TaskSpec(
         task.func,
         task.options,
         kind,
         getattr(task, "parallel_func", None),
         getattr(task, "aggregate_func", None),
+        source_file,
+        source_lines,
     )
     try:
         with noting_pickled_tasks() as referenced:
@@ -70,11 +81,45 @@ def pack(task: Task[Any, Any]) -> tuple[str, bytes, list[Task[Any, Any]]]:
     return hashlib.sha256(payload).hexdigest()[:16], payload, others
 
 
+_MAX_SOURCE_LINES = 2000
+
+
+def _source_of(func: Any) -> tuple[str | None, tuple[str, ...]]:
+    """The file name and lines 1..end of the function (only its own lines filled in, the rest
+    empty), so that only the function's text, not its neighbours', is part of its version."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None, ()
+    try:
+        lines, start = inspect.getsourcelines(func)
+    except (OSError, TypeError):
+        return None, ()
+    if start < 1 or len(lines) > _MAX_SOURCE_LINES:
+        return None, ()
+    return code.co_filename, tuple([""] * (start - 1) + lines)
+
+
+def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
+    """``code`` and the code nested in it (inner functions, comprehensions) under ``filename``."""
+    consts = tuple(_renamed(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
+def _restore_source(spec: TaskSpec) -> None:
+    if not spec.source_file or not spec.source_lines or not hasattr(spec.func, "__code__"):
+        return
+    if not os.path.exists(spec.source_file):  # a real file is read as it is (other code may use it)
+        lines = list(spec.source_lines)
+        linecache.cache[spec.source_file] = (sum(map(len, lines)), None, lines, spec.source_file)
+    spec.func.__code__ = _renamed(spec.func.__code__, spec.source_file)
+
+
 def unpack(app: TaskHost, task_id: str, payload: bytes) -> Task[Any, Any]:
     try:
         spec: TaskSpec = cloudpickle.loads(payload)
     except Exception as exc:
         raise TaskLoadError(task_id, f"its shipped code cannot be loaded here: {exc!r}") from exc
+    _restore_source(spec)
     task: Task[Any, Any]
     if spec.kind == "direct":
         task = DirectTask(app, spec.func, spec.options, spec.parallel_func, spec.aggregate_func)

@@ -3,11 +3,13 @@ says. ``--runner`` picks its class (a ``ProcessRunner`` here forks its children 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kernel_magics.launchers.base import runner_arguments
+from pynenc_nb.logs import add_runner_log_file, remove_handler
 from pynenc_nb.runner_classes import runner_class
 from pynenc_nb.runners.base import BaseRunner
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 class ThreadLauncher:
     def __init__(self) -> None:
         self.runners: dict[str, BaseRunner] = {}
+        self.log_handlers: dict[str, logging.Handler] = {}
 
     def start(self, app: Pynenc, entry: LaunchedRunner, options: LaunchOptions) -> None:
         _, overrides = runner_arguments(options.runner_cls, options.workers)
@@ -30,6 +33,8 @@ class ThreadLauncher:
         if runner.uses_other_processes:
             app.require_shared_backend(options.runner_cls)  # here, in the cell, not in the runner thread
         runner.name = entry.name
+        if entry.log_file:
+            self.log_handlers[entry.name] = add_runner_log_file(entry.log_file, runner.runner_id, app.conf)
         runner.start_in_thread()
         self.runners[entry.name] = runner
 
@@ -42,6 +47,9 @@ class ThreadLauncher:
         runner = self.runners.pop(entry.name, None)
         if runner is not None:
             runner.stop(wait=True, timeout=timeout_s)
+        handler = self.log_handlers.pop(entry.name, None)
+        if handler is not None:
+            remove_handler(handler)
 
     def exit_code(self, entry: LaunchedRunner) -> int | None:
         return None

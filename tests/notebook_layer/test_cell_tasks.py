@@ -158,3 +158,25 @@ def test_a_task_that_cannot_be_found_says_what_to_do_in_a_notebook(make_app: Cal
         app.get_task("__main__.never_defined")
     message = str(raised.value)
     assert "re-run the cell that defines it" in message and "import the module" in message
+
+
+def test_a_traceback_from_shipped_cell_code_shows_the_cell_lines(make_app: Callable[..., Pynenc]) -> None:
+    import linecache
+
+    app = make_app()
+    # Given a function compiled from a "cell" whose source only this process knows (as IPython
+    # keeps a cell's source in linecache under a made-up file name)
+    source = "def explode(x):\n    total = x * 2\n    raise ValueError(f'cell says {total}')\n"
+    filename = f"<cell-{os.getpid()}-{time.time_ns()}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    exec(compile(source, filename, "exec"), namespace)
+    task = cell_task(app, namespace["explode"])
+    entry = launchers.start_runner(app, "process", workers=1, name="tracer")
+    # When it fails on a runner in another process
+    with pytest.raises(ValueError, match="cell says 4") as raised:
+        task(2).result_or(TIMEOUT_S)
+    # Then the runner's traceback shows the cell's lines
+    remote = "\n".join(getattr(raised.value, "__notes__", []))
+    assert filename in remote and "raise ValueError(f'cell says {total}')" in remote
+    assert launchers.stop_runner(app, entry.name) == "stopped"

@@ -297,3 +297,19 @@ def test_two_runner_start_lines_in_one_cell_show_both_runners(ip: Any) -> None:
     assert len(shown) == 2, shown
     assert "first" in shown[0] and "second" in shown[1]
     magic(ip, "runner stop --all")
+
+
+def test_a_kernel_runner_logs_info_to_its_log_file_not_to_the_cell(ip: Any) -> None:
+    import logging
+
+    memory_app(ip, logging_level="info")
+    cell(ip, "@app.task\ndef chatty(x):\n    chatty.logger.info('working on %s', x)\n    return x")
+    magic(ip, "runner start --kind thread --name talker")
+    cell(ip, f"assert chatty(5).result_or({TIMEOUT_S}) == 5")
+    # Then the notebook's console handler shows warnings and errors only
+    (console,) = [h for h in logging.getLogger("pynenc").handlers if h.get_name() == "pynenc_nb"]
+    assert console.level == logging.WARNING
+    # And the runner's INFO lines are in its log, read with %pynenc runner logs
+    logs = magic(ip, "runner logs talker").text
+    assert "working on 5" in logs and " INFO " in logs
+    magic(ip, "runner stop talker")
