@@ -20,6 +20,9 @@ from pynenc_nb.status import InvocationStatus
 # Key-value namespaces of the state backend written by the app and read by monitors.
 TASKS_NAMESPACE = "tasks"  # task id -> JSON {module, qualname[, version]}: where a runner finds its code
 CODE_NAMESPACE = "task_code"  # "task_id@version" -> task code shipped by value (notebook cells)
+# runner id -> "stop": asked of a runner through its backend (one on another host, with no local
+# process to signal); the runner obeys within a heartbeat
+RUNNER_REQUESTS_NAMESPACE = "runner_requests"
 
 
 def new_id() -> str:

@@ -21,6 +21,7 @@ from kernel_magics.launchers.remote import RemoteLauncher
 from kernel_magics.launchers.thread import ThreadLauncher
 from pynenc_nb.exceptions import ConfigError, RunnerError
 from pynenc_nb.launched_runners import KINDS, LaunchedRunner, LaunchedRunners, backend_record, launched_state
+from pynenc_nb.records import RUNNER_REQUESTS_NAMESPACE
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -106,6 +107,8 @@ class Launchers:
         """running | stopping | stopped | lost (stopped heartbeating) | starting | gone (its process is not there)."""
         records = app.state_backend.runners(include_stopped=True)
         alive = self.launcher(entry.kind).alive(entry)
+        if entry.kind == "remote" and backend_record(entry, records) is not None:
+            alive = True  # on another host: its heartbeats tell, not a local process (ssh may be gone)
         return launched_state(entry, records, alive, app.conf.runner_dead_after_s)
 
     def list(self, app: Pynenc, launched: LaunchedRunners | None = None) -> list[dict[str, Any]]:
@@ -139,9 +142,27 @@ class Launchers:
             known = ", ".join(r.name for r in launched.all()) or "none"
             raise RunnerError(f"no launched runner named {name!r} (known: {known})")
         timeout_s = timeout_s if timeout_s is not None else app.conf.graceful_stop_timeout_s + 5
+        if entry.kind == "remote":
+            timeout_s = self._stop_through_backend(app, entry, timeout_s)
         self.launcher(entry.kind).stop(entry, timeout_s)
         launched.remove(name)
         return self.state(app, entry)
+
+    def _stop_through_backend(self, app: Pynenc, entry: LaunchedRunner, timeout_s: float) -> float:
+        """A remote runner is asked through its backend record (there may be no local process to
+        signal: another host, another kernel); returns what is left of ``timeout_s`` for the local
+        command (``ssh``), which is then ended too."""
+        deadline = time.monotonic() + timeout_s
+        info = backend_runner(app, entry)
+        if info is None or info.state not in ("running", "stopping"):
+            return timeout_s
+        app.state_backend.kv_put(RUNNER_REQUESTS_NAMESPACE, info.context.runner_id, "stop")
+        while time.monotonic() < deadline:
+            current = backend_runner(app, entry)
+            if current is None or current.state not in ("running", "stopping"):
+                break
+            time.sleep(0.1)
+        return max(1.0, deadline - time.monotonic())
 
     def stop_all(self, app: Pynenc, launched: LaunchedRunners | None = None) -> dict[str, str]:
         launched = launched or LaunchedRunners()

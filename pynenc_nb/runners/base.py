@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pynenc_nb import context, forking
 from pynenc_nb.conf.urls import redact_url
 from pynenc_nb.logs import configure_logging
-from pynenc_nb.records import InvocationFilter, RunnerContext, RunnerInfo
+from pynenc_nb.records import RUNNER_REQUESTS_NAMESPACE, InvocationFilter, RunnerContext, RunnerInfo
 from pynenc_nb.runner_classes import runner_class
 from pynenc_nb.services import Services
 from pynenc_nb.status import OWNED_STATUSES, InvocationStatus
@@ -207,6 +207,10 @@ class BaseRunner:
             try:
                 with forking.quiet():
                     state.heartbeat(self.runner_id, time.time(), self.busy, "running")
+                    asked = state.kv_get(RUNNER_REQUESTS_NAMESPACE, self.runner_id)
+                if asked == "stop":
+                    self.app.logger.info("%s: stop asked through the backend", self.context.label)
+                    self._stop.set()
             except Exception:
                 self.app.logger.warning("%s could not heartbeat", self.context.label, exc_info=True)
         while not self._wound_down.wait(interval):  # winding down: still alive, so not recovered as dead

@@ -108,3 +108,34 @@ def test_tail_returns_the_last_lines_of_a_runner_log(make_app: Callable[..., Pyn
     os.remove(entry.log_file)
     assert launchers.tail(entry, 4) == "(no log)"
     launchers.stop_all(app)
+
+
+def test_a_remote_runner_with_no_local_process_is_listed_and_stopped_through_its_backend(
+    make_app: Callable[..., Pynenc],
+) -> None:
+    from pynenc_nb.launched_runners import LaunchedRunners
+
+    app = make_app(runner_heartbeat_interval_s=0.2)
+    entry = launchers.start_runner(
+        app, "remote", command="{python} -m pynenc_nb {runner_args}", name="elsewhere", detach=True
+    )
+    # Given a kernel that has no process of it to watch or signal (its ssh is gone, another kernel)
+    remote = launchers.default_launchers().remote
+    process = remote.popens.pop("elsewhere")
+    remote.detached.discard("elsewhere")
+    state_file = LaunchedRunners()
+    stored = state_file.get("elsewhere")
+    assert stored is not None
+    stored.pid = 2**22 + 12345  # no such local process
+    state_file.put(stored)
+    try:
+        # Then it is listed from its heartbeats
+        (row,) = [r for r in launchers.list_runners(app) if r["name"] == "elsewhere"]
+        assert row["state"] == "running"
+        # And a stop reaches it through its backend record, within a heartbeat or two
+        assert launchers.stop_runner(app, "elsewhere", timeout_s=20) == "stopped"
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert entry.name == "elsewhere"
