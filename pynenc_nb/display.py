@@ -52,6 +52,11 @@ def invocation_html(record: InvocationRecord, outcome: Outcome | None) -> str:
     return f'<table class="pynenc-invocation">{body}</table>'
 
 
+def _short(task_id: str) -> str:
+    """A notebook's tasks by their name (``__main__.nap`` -> ``nap``); module tasks in full."""
+    return task_id.removeprefix("__main__.")
+
+
 def group_progress(counts: Mapping[InvocationStatus, int]) -> dict[str, int]:
     """A fan-out's counts as its users read them: done (SUCCESS), failed (any other final status),
     running (taken by a runner, or waiting on its own calls) and queued (everything else)."""
@@ -82,7 +87,7 @@ def group_html(task_id: str, total: int, counts: Mapping[InvocationStatus, int],
     labels = " ".join(f"{name}&nbsp;{p[name]}" for name in ("done", "failed", "running", "queued"))
     speed = f" · {rate:.1f}/s" if rate else ""
     return (
-        f'<div class="pynenc-group"><code>{html.escape(task_id)}</code>: {final}/{total} final{speed} '
+        f'<div class="pynenc-group"><code>{html.escape(_short(task_id))}</code>: {final}/{total} final{speed} '
         '<div style="display:flex;background:#eee;width:240px;height:8px;border-radius:4px;overflow:hidden">'
         f"{bar}</div>{labels}</div>"
     )
@@ -96,6 +101,6 @@ def group_text(task_id: str, total: int, counts: Mapping[InvocationStatus, int],
     filled = int(width * final / total) if total else width
     speed = f" {rate:.1f}/s" if rate else ""
     return (
-        f"{task_id} [{'#' * filled}{'.' * (width - filled)}] {final}/{total} "
+        f"{_short(task_id)} [{'#' * filled}{'.' * (width - filled)}] {final}/{total} "
         f"(done {p['done']}, failed {p['failed']}, running {p['running']}, queued {p['queued']}){speed}"
     )

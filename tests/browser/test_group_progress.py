@@ -1,0 +1,88 @@
+"""A fan-out's progress bar in JupyterLab: it moves while the calls run, then stays as a static bar."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.browser.notebook import (
+    TIMEOUT_S,
+    code_cells,
+    error_outputs,
+    open_notebook,
+    run_all_cells,
+    wait_for_kernel_idle,
+    wait_until_executed,
+)
+from tests.browser.server import JupyterLab, poll
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+    from tests.browser.conftest import PageLog, ScreenshotTaker
+
+pytestmark = pytest.mark.browser
+NOTEBOOK = "progress_test.ipynb"
+CALLS = 60
+FINAL = re.compile(r"(\d+)/(\d+) final")
+CELLS = [
+    "%load_ext pynenc_nb\nfrom pynenc_nb import Pynenc\n\napp = Pynenc(app_id='progress-browser')\napp.purge()",
+    "import time\n\n\n@app.task\ndef nap(i: int) -> int:\n    time.sleep(0.05)\n    return i",
+    "%pynenc runner start --kind thread --workers 2 --name nappers",
+    f"group = nap.parallelize([(i,) for i in range({CALLS})])\ngroup.wait_interactive()",
+    "%pynenc runner stop --all",
+]
+
+
+def _write_notebook(lab: JupyterLab) -> None:
+    cells = [
+        {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [], "source": src}
+        for i, src in enumerate(CELLS)
+    ]
+    notebook = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (lab.root_dir / NOTEBOOK).write_text(json.dumps(notebook))
+
+
+def test_the_progress_bar_moves_during_a_fan_out_then_stays_static(
+    jupyter_lab: JupyterLab, page: Page, page_log: PageLog, screenshot: ScreenshotTaker
+) -> None:
+    # Given a notebook whose fan-out waits with wait_interactive(), open in JupyterLab
+    _write_notebook(jupyter_lab)
+    open_notebook(page, jupyter_lab, NOTEBOOK)
+    wait_for_kernel_idle(jupyter_lab, NOTEBOOK)
+    cell = code_cells(page).filter(has_text="group.wait_interactive()")
+    # When every cell runs
+    run_all_cells(page)
+    bar = cell.locator(".jupyter-widgets .pynenc-group").first
+    bar.wait_for(state="attached", timeout=TIMEOUT_S * 1000)
+    # Then the live bar counts up while the calls run
+    seen: list[int] = []
+
+    def counted_up() -> bool:
+        if bar.count():
+            match = FINAL.search(bar.inner_text())
+            if match and (not seen or int(match[1]) != seen[-1]):
+                seen.append(int(match[1]))
+        return len(seen) >= 2 or (bool(seen) and seen[-1] == CALLS)
+
+    poll(counted_up, TIMEOUT_S, "the progress bar to move", interval_s=0.05)
+    screenshot("live")
+    assert seen == sorted(seen) and seen[0] < CALLS, seen
+    # And once every call is final, a static bar stays in its place, the widget gone
+    wait_until_executed(page, TIMEOUT_S)
+    wait_for_kernel_idle(jupyter_lab, NOTEBOOK)
+    static = cell.locator(".jp-OutputArea-output .pynenc-group").first
+    static.wait_for(state="attached", timeout=TIMEOUT_S * 1000)
+    poll(lambda: cell.locator(".jupyter-widgets").count() == 0, TIMEOUT_S, "the live widget to be replaced")
+    screenshot("final")
+    text = static.inner_text().replace("\xa0", " ")
+    assert f"{CALLS}/{CALLS} final" in text and f"done {CALLS}" in text and "failed 0" in text
+    assert error_outputs(page) == [] and page_log.page_errors == []
