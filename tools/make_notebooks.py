@@ -117,6 +117,29 @@ def quickstart() -> nbformat.NotebookNode:
             "assert sorted(results) == sorted(round(math.sqrt(i + 1), 3) for i in range(100))\n"
             "group"
         ),
+        new_markdown_cell(
+            "A group shown in a cell (`display(group)`, or as the cell's last expression) is a live progress "
+            "bar: done, failed, running and queued, with the rate. `wait_interactive()` shows it and blocks "
+            "until every call is final."
+        ),
+        new_code_cell("big = score.parallelize([(i,) for i in range(300)])\nbig.wait_interactive()"),
+        new_markdown_cell(
+            "A cell task can call other cell tasks, directly or with `parallelize`: their code travels with "
+            "it, so the runners find them without anything being called from the notebook first. The inner "
+            "calls run on the runners too, and the outer task's slot is given back while it waits."
+        ),
+        new_code_cell(
+            "@app.task\n"
+            "def square(x: int) -> int:\n"
+            "    return x * x\n"
+            "\n\n"
+            "@app.task\n"
+            "def sum_of_squares(n: int) -> int:\n"
+            "    return sum(square.parallelize([(i,) for i in range(n)]).results)\n"
+            "\n\n"
+            "assert sum_of_squares(10).result == sum(i * i for i in range(10))\n"
+            "sum_of_squares(10)"
+        ),
         new_markdown_cell("A failure comes back with its original type, and the runner's traceback attached:"),
         new_code_cell(
             "try:\n"
