@@ -14,6 +14,7 @@ from traitlets import Bool, Dict, Integer, List, Unicode
 
 from pynenc_nb.web import API_PREFIX, CATALOG_SETTING, AppCatalog, api_handlers
 from pynenc_nb.web.catalog import configured_entry
+from pynenc_nb.web.saving import drop_live_views
 
 
 class PynencMonitorApp(ExtensionApp):
@@ -60,6 +61,8 @@ class PynencMonitorApp(ExtensionApp):
             max_workers=self.max_workers,
         )
         self.settings[CATALOG_SETTING] = self.catalog
+        # a notebook saved while pynenc widgets are live keeps their figures (web/saving.py)
+        self.serverapp.contents_manager.register_pre_save_hook(drop_live_views)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(api_handlers(APIHandler, API_PREFIX))

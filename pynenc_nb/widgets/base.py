@@ -21,6 +21,9 @@ from pynenc_nb.widgets import environment
 from pynenc_nb.widgets.live import EndReason, LiveLoop, Part
 from pynenc_nb.widgets.static import MimeBundle
 
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+# Marks a live widget's output: its other mime types are a static snapshot to keep when saving.
+SNAPSHOT_METADATA = {"pynenc_nb": {"snapshot": True}}
 DEFAULT_INTERVAL_S = 0.5  # at most two updates a second
 DEFAULT_GRACE_S = 5.0
 DEFAULT_MAX_LIVE_S = 3600.0
@@ -103,8 +106,17 @@ class LiveWidget(ABC):
         with self._lock:
             if self.display_id is None:
                 self.display_id = new_id()
-        display(self._container(), display_id=self.display_id)  # type: ignore[no-untyped-call]
+        display(self.live_bundle(), raw=True, metadata=SNAPSHOT_METADATA, display_id=self.display_id)  # type: ignore[no-untyped-call]
         self.start()
+
+    def live_bundle(self) -> MimeBundle:
+        """The widget view, with the static figure of this moment beside it: JupyterLab shows the
+        widget, and a notebook saved while it is live keeps the figure (the server's pre-save hook,
+        ``web/saving.py``, drops the widget view of outputs marked ``SNAPSHOT_METADATA``)."""
+        container = self._container()
+        view = container._repr_mimebundle_() if hasattr(container, "_repr_mimebundle_") else {}
+        view = view[0] if isinstance(view, tuple) else view
+        return {**self.static_bundle(), **{k: v for k, v in view.items() if k == WIDGET_VIEW_MIME}}
 
     def start(self) -> None:
         """Start the live thread (``show`` does it; call it directly to measure without display)."""

@@ -86,3 +86,50 @@ def test_the_progress_bar_moves_during_a_fan_out_then_stays_static(
     text = static.inner_text().replace("\xa0", " ")
     assert f"{CALLS}/{CALLS} final" in text and f"done {CALLS}" in text and "failed 0" in text
     assert error_outputs(page) == [] and page_log.page_errors == []
+
+
+SAVED = "saved_live.ipynb"
+SAVED_CELLS = [
+    "%load_ext pynenc_nb\nfrom pynenc_nb import Pynenc\nfrom pynenc_nb.widgets import Timeline\n\n"
+    "app = Pynenc(app_id='saved-live')\napp.purge()",
+    "import time\n\n\n@app.task\ndef hold(s: float) -> float:\n    time.sleep(s)\n    return s",
+    "%pynenc runner start --kind thread --workers 1 --name holder",
+    "held = hold(20.0)\ntimeline = Timeline(app, since='5m')\ntimeline",
+]
+
+
+def test_a_notebook_saved_while_a_timeline_is_live_renders_its_figure_without_a_kernel(
+    jupyter_lab: JupyterLab, page: Page, page_log: PageLog, screenshot: ScreenshotTaker
+) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    cells = [
+        {"cell_type": "code", "execution_count": None, "id": f"s{i}", "metadata": {}, "outputs": [], "source": src}
+        for i, src in enumerate(SAVED_CELLS)
+    ]
+    notebook = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = jupyter_lab.root_dir / SAVED
+    path.write_text(json.dumps(notebook))
+    open_notebook(page, jupyter_lab, SAVED)
+    wait_for_kernel_idle(jupyter_lab, SAVED)
+    run_all_cells(page)
+    timeline_cell = code_cells(page).filter(has_text="timeline = Timeline(")
+    timeline_cell.locator(".jupyter-widgets .js-plotly-plot").first.wait_for(state="attached", timeout=TIMEOUT_S * 1000)
+    # When the notebook is saved while the timeline is live (its task still running)
+    page.keyboard.press("Control+s")
+    poll(lambda: "vnd.plotly" in path.read_text(), TIMEOUT_S, "the notebook to be saved with its outputs")
+    screenshot("saved-while-live")
+    # Then the saved file holds the figure, not a widget view, and nbconvert renders it
+    saved = nbformat.read(path, as_version=4)
+    (output,) = [o for o in saved.cells[3].outputs if o.get("output_type") == "display_data"]
+    assert "application/vnd.jupyter.widget-view+json" not in output.data
+    assert "application/vnd.plotly.v1+json" in output.data
+    html, _ = HTMLExporter().from_notebook_node(saved)
+    assert "Timeline" in html and "Loading widget" not in html
+    assert page_log.page_errors == []

@@ -76,3 +76,17 @@ def test_wait_interactive_in_a_kernel_shows_the_bar_and_returns_when_all_are_fin
         assert group.status_counts() and all(inv.status.is_final for inv in group)
     (shown, *_) = displayed.outputs
     assert WIDGET_MIME in shown.data or "5/5 final" in shown.data["text/html"]
+
+
+def test_a_live_output_carries_a_marked_static_snapshot_beside_the_widget_view(
+    app: Pynenc, comms: None, displayed: CapturedIO
+) -> None:
+    from pynenc_nb.widgets.base import SNAPSHOT_METADATA
+
+    group = _tasks(app).parallelize([(i,) for i in range(2)])
+    progress = GroupProgress(group, interval_s=0.05)
+    progress.show()
+    (shown,) = displayed.outputs
+    assert WIDGET_MIME in shown.data and "0/2 final" in shown.data["text/html"]
+    assert shown.metadata == SNAPSHOT_METADATA
+    progress.stop()
