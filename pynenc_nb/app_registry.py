@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -33,6 +34,7 @@ from pynenc_nb.conf.urls import redact_url, scheme_of, sqlite_path
 
 ENV_VARIABLE = "PYNENC_NB_APP_REGISTRY"
 MAX_ENTRIES = 200
+MAX_KERNELS = 10  # kernel ids kept per app
 FORMAT_VERSION = 1
 _log = logging.getLogger("pynenc.app_registry")
 _announced: set[tuple[str, str, str, str]] = set()  # per process (inherited by forked children)
@@ -49,6 +51,7 @@ class AppEntry:
     working_dir: str  # where the app was last created: its ``.pynenc/runners.json`` lives there
     first_seen: float
     last_seen: float
+    kernel_ids: tuple[str, ...] = ()  # Jupyter kernels that used it, newest last: a sidebar's default
 
     @property
     def key(self) -> str:
@@ -67,6 +70,7 @@ class AppEntry:
                 working_dir=str(data.get("working_dir") or ""),
                 first_seen=float(data.get("first_seen") or 0.0),
                 last_seen=float(data.get("last_seen") or 0.0),
+                kernel_ids=tuple(str(k) for k in data.get("kernel_ids") or () if isinstance(k, str)),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -166,15 +170,21 @@ def record(
     *,
     path: Path | None = None,
     now: float | None = None,
+    kernel_id: str | None = None,
 ) -> AppEntry:
-    """Add or refresh an app (deduplicated by app id and URLs); returns the stored entry."""
+    """Add or refresh an app (deduplicated by app id and URLs); returns the stored entry.
+
+    ``kernel_id`` is the Jupyter kernel that used it, if any: the sidebar of that notebook opens on it.
+    """
     path = path or registry_path()
     now = time.time() if now is None else now
     working_dir = working_dir if working_dir is not None else str(Path.cwd())
     with _locked(path) as entries:
         same = [e for e in entries if (e.app_id, e.backend_url, e.broker_url) == (app_id, backend_url, broker_url)]
         first_seen = min((e.first_seen for e in same), default=now)
-        entry = AppEntry(app_id, backend_url, broker_url, working_dir, first_seen, now)
+        kernels = [k for e in same for k in e.kernel_ids if k != kernel_id] + ([kernel_id] if kernel_id else [])
+        kernels = list(dict.fromkeys(kernels))[-MAX_KERNELS:]
+        entry = AppEntry(app_id, backend_url, broker_url, working_dir, first_seen, now, tuple(kernels))
         kept = [e for e in entries if e not in same and is_available(e)]
         entries[:] = sorted([entry, *kept], key=lambda e: -e.last_seen)[:MAX_ENTRIES]
     return entry
@@ -220,6 +230,16 @@ def _locked(path: Path) -> Iterator[list[AppEntry]]:
         os.close(lock_fd)  # releases the lock
 
 
+def kernel_id() -> str | None:
+    """The id of the Jupyter kernel this process is, from the connection file it was started with
+    (``-f .../kernel-<id>.json``); None outside a kernel."""
+    for arg in sys.argv:
+        name = Path(arg).name
+        if name.startswith("kernel-") and name.endswith(".json"):
+            return name[len("kernel-") : -len(".json")]
+    return None
+
+
 def announce(app_id: str, backend_url: str, broker_url: str = "") -> None:
     """Record an app once per process; never raises (discovery must not break an app).
 
@@ -233,6 +253,6 @@ def announce(app_id: str, backend_url: str, broker_url: str = "") -> None:
             if marker in _announced:
                 return
             _announced.add(marker)
-        record(app_id, backend_url, broker_url, working_dir)
+        record(app_id, backend_url, broker_url, working_dir, kernel_id=kernel_id())
     except Exception as exc:  # a read-only home, a full disk, a foreign file: never the app's problem
         _log.debug("app %s not recorded in the app registry %s: %s", app_id, registry_path(), exc)

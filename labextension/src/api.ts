@@ -230,6 +230,7 @@ export interface AppJson {
   first_seen: number | null;
   last_seen: number | null;
   available: boolean;
+  kernels: string[]; // ids of the Jupyter kernels that used the app, newest last
 }
 
 export interface AppsJson {

@@ -17,6 +17,29 @@ const SHOW_SIDEBAR = 'pynenc:show-sidebar';
 const OPEN_TIMELINE = 'pynenc:open-timeline';
 const TIMELINE_WINDOW_S = 600;
 
+/** The kernel id of a notebook (or console) widget, read without depending on the notebook package. */
+function kernelOf(widget: unknown): string | null {
+  const context = (widget as { sessionContext?: { session?: { kernel?: { id?: string } | null } | null } } | null)
+    ?.sessionContext;
+  return context?.session?.kernel?.id ?? null;
+}
+
+/** The kernel of the notebook in focus: the shell's current widget, else the visible main-area
+ * widget with a kernel (a notebook opened from a URL is shown without having had focus). */
+function focusedKernel(shell: JupyterFrontEnd.IShell): string | null {
+  const current = kernelOf(shell.currentWidget);
+  if (current) {
+    return current;
+  }
+  for (const widget of shell.widgets('main')) {
+    const kernel = widget.isVisible ? kernelOf(widget) : null;
+    if (kernel) {
+      return kernel;
+    }
+  }
+  return null;
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Pynenc sidebar: runners, invocations, timelines and family trees of pynenc_nb apps.',
@@ -61,12 +84,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
       app.shell.activateById(widget.id);
     };
 
-    const sidebar = new PynencSidebar({
-      timeline: (info: AppJson) => open({ kind: 'timeline', app: info, since: TIMELINE_WINDOW_S }),
-      invocation: (info: AppJson, invocationId: string) => open({ kind: 'invocation', app: info, invocationId }),
-      task: (info: AppJson, taskId: string) => open({ kind: 'task', app: info, taskId })
-    });
+    const sidebar = new PynencSidebar(
+      {
+        timeline: (info: AppJson) => open({ kind: 'timeline', app: info, since: TIMELINE_WINDOW_S }),
+        invocation: (info: AppJson, invocationId: string) => open({ kind: 'invocation', app: info, invocationId }),
+        task: (info: AppJson, taskId: string) => open({ kind: 'task', app: info, taskId })
+      },
+      () => focusedKernel(app.shell)
+    );
     app.shell.add(sidebar, 'left', { rank: 900 });
+    const shell = app.shell as unknown as { currentChanged?: { connect: (slot: () => void) => void } };
+    shell.currentChanged?.connect(() => sidebar.focusChanged());
 
     requestAPI<StatusesJson>('statuses')
       .then(data => setStatuses(data.statuses || []))

@@ -27,15 +27,22 @@ export interface Opener {
   task(app: AppJson, taskId: string): void;
 }
 
+/** The kernel of the notebook in focus, if any: the sidebar opens on the app that kernel used. */
+export type CurrentKernel = () => string | null;
+
 export class PynencSidebar extends Widget {
   private apps: AppJson[] = [];
   private selected: string | null = null;
+  private chosen = false; // the user picked an app: keep it, whatever notebook is in focus
   private readonly appSelect = el('select', 'pynenc-app-select');
   private readonly body = el('div', 'pynenc-sidebar-body');
   private readonly status = el('div', 'pynenc-sidebar-status');
   readonly poll: Poll;
 
-  constructor(private readonly opener: Opener) {
+  constructor(
+    private readonly opener: Opener,
+    private readonly currentKernel: CurrentKernel = () => null
+  ) {
     super();
     this.id = SIDEBAR_ID;
     this.addClass('pynenc-sidebar');
@@ -46,6 +53,7 @@ export class PynencSidebar extends Widget {
     this.appSelect.setAttribute('aria-label', 'pynenc app');
     this.appSelect.addEventListener('change', () => {
       this.selected = this.appSelect.value || null;
+      this.chosen = true;
       void this.poll.refresh();
     });
     const timeline = el('button', 'jp-Button jp-mod-styled jp-mod-accept pynenc-button', 'Timeline');
@@ -133,10 +141,27 @@ export class PynencSidebar extends Widget {
     }
     this.apps = apps;
     if (!apps.some(a => a.key === this.selected)) {
-      this.selected = apps.length ? apps[0].key : null;
+      this.chosen = false;
+    }
+    if (!this.chosen) {
+      this.selected = this.defaultApp(apps);
     }
     if (this.selected) {
       this.appSelect.value = this.selected;
+    }
+  }
+
+  /** The app the kernel of the notebook in focus used, else the most recently active one (listed first). */
+  private defaultApp(apps: AppJson[]): string | null {
+    const kernel = this.currentKernel();
+    const ofKernel = kernel ? apps.find(a => (a.kernels || []).includes(kernel)) : undefined;
+    return ofKernel ? ofKernel.key : apps.length ? apps[0].key : null;
+  }
+
+  /** The notebook in focus changed: follow its app unless the user picked one. */
+  focusChanged(): void {
+    if (!this.chosen) {
+      void this.poll.refresh();
     }
   }
 

@@ -57,6 +57,7 @@ class KnownApp:
             "first_seen": entry.first_seen or None,
             "last_seen": entry.last_seen or None,
             "available": app_registry.is_available(entry),
+            "kernels": list(entry.kernel_ids),
         }
 
 

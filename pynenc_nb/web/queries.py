@@ -60,6 +60,7 @@ class AppJson(TypedDict):
     first_seen: float | None
     last_seen: float | None
     available: bool
+    kernels: list[str]  # ids of the Jupyter kernels that used the app, newest last
 
 
 class AppsJson(TypedDict):

@@ -174,3 +174,21 @@ def test_the_key_is_derived_from_redacted_urls() -> None:
     assert public_key("a", "redis://u:one@h:6379/0") == public_key("a", "redis://u:two@h:6379/0")
     assert public_key("a", "redis://h:6379/0") != public_key("b", "redis://h:6379/0")
     assert public_key("a", "redis://h:6379/0") != public_key("a", "redis://h:6379/1")
+
+
+def test_the_kernels_that_used_an_app_are_kept_newest_last(path: Path, tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'k.db'}"
+    (tmp_path / "k.db").touch()
+    record("k", url, kernel_id="aaa", now=1.0)
+    record("k", url, now=2.0)  # a script, not a kernel
+    record("k", url, kernel_id="bbb", now=3.0)
+    entry = record("k", url, kernel_id="aaa", now=4.0)
+    assert entry.kernel_ids == ("bbb", "aaa")
+    assert read_entries()[0].kernel_ids == ("bbb", "aaa")
+
+
+def test_a_kernel_knows_its_id_from_its_connection_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.argv", ["ipykernel_launcher.py", "-f", "/run/jupyter/kernel-1c2d3e.json"])
+    assert registry.kernel_id() == "1c2d3e"
+    monkeypatch.setattr("sys.argv", ["script.py"])
+    assert registry.kernel_id() is None
