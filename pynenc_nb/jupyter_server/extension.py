@@ -63,7 +63,7 @@ class PynencMonitorApp(ExtensionApp):
         self.settings[CATALOG_SETTING] = self.catalog
         # a notebook saved while pynenc widgets are live keeps their figures (web/saving.py)
         if self.serverapp is not None:
-            self.serverapp.contents_manager.register_pre_save_hook(drop_live_views)
+            self.serverapp.contents_manager.register_pre_save_hook(drop_live_views)  # type: ignore[no-untyped-call]
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(api_handlers(APIHandler, API_PREFIX))
