@@ -56,6 +56,7 @@ async def test_apps_lists_the_registered_app_without_its_url(jp_fetch: Fetch, wo
             "first_seen": entry.first_seen,
             "last_seen": entry.last_seen,
             "available": True,
+            "kernels": [],  # made by this test process, not by a Jupyter kernel
         }
     ]
 
