@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from tests.browser.server import JupyterLab, poll
@@ -73,3 +75,13 @@ def error_outputs(page: Page) -> list[str]:
     """Texts of outputs that show an error: a traceback, or stderr with a line starting ``SomeError``."""
     texts = page.locator(f".jp-NotebookPanel:visible {ERROR_OUTPUT}").all_inner_texts()
     return [text for text in texts if ERROR_TEXT.search(text)]
+
+
+def write_notebook(path: Path, sources: list[str]) -> None:
+    """A notebook of code cells with these sources, unexecuted, for a test to open."""
+    cells = [
+        {"cell_type": "code", "execution_count": None, "id": f"cell{i}", "metadata": {}, "outputs": [], "source": src}
+        for i, src in enumerate(sources)
+    ]
+    metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
+    path.write_text(json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from tests.browser.notebook import (
     run_all_cells,
     wait_for_kernel_idle,
     wait_until_executed,
+    write_notebook,
 )
 from tests.browser.server import JupyterLab, poll
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 NOTEBOOK = "progress_test.ipynb"
-CALLS = 60
+CALLS = 120  # 0.05 s each on 2 workers: about 3 s of visible progress
 FINAL = re.compile(r"(\d+)/(\d+) final")
 CELLS = [
     "%load_ext pynenc_nb\nfrom pynenc_nb import Pynenc\n\napp = Pynenc(app_id='progress-browser')\napp.purge()",
@@ -37,25 +37,11 @@ CELLS = [
 ]
 
 
-def _write_notebook(lab: JupyterLab) -> None:
-    cells = [
-        {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [], "source": src}
-        for i, src in enumerate(CELLS)
-    ]
-    notebook = {
-        "cells": cells,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (lab.root_dir / NOTEBOOK).write_text(json.dumps(notebook))
-
-
 def test_the_progress_bar_moves_during_a_fan_out_then_stays_static(
     jupyter_lab: JupyterLab, page: Page, page_log: PageLog, screenshot: ScreenshotTaker
 ) -> None:
     # Given a notebook whose fan-out waits with wait_interactive(), open in JupyterLab
-    _write_notebook(jupyter_lab)
+    write_notebook(jupyter_lab.root_dir / NOTEBOOK, CELLS)
     open_notebook(page, jupyter_lab, NOTEBOOK)
     wait_for_kernel_idle(jupyter_lab, NOTEBOOK)
     cell = code_cells(page).filter(has_text="group.wait_interactive()")
@@ -104,18 +90,8 @@ def test_a_notebook_saved_while_a_timeline_is_live_renders_its_figure_without_a_
     import nbformat
     from nbconvert import HTMLExporter
 
-    cells = [
-        {"cell_type": "code", "execution_count": None, "id": f"s{i}", "metadata": {}, "outputs": [], "source": src}
-        for i, src in enumerate(SAVED_CELLS)
-    ]
-    notebook = {
-        "cells": cells,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
     path = jupyter_lab.root_dir / SAVED
-    path.write_text(json.dumps(notebook))
+    write_notebook(path, SAVED_CELLS)
     open_notebook(page, jupyter_lab, SAVED)
     wait_for_kernel_idle(jupyter_lab, SAVED)
     run_all_cells(page)

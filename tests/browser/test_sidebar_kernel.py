@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from typing import TYPE_CHECKING
@@ -10,7 +9,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pynenc_nb.app_registry import record
-from tests.browser.notebook import open_notebook, run_all_cells, wait_for, wait_for_kernel_idle, wait_until_executed
+from tests.browser.notebook import (
+    open_notebook,
+    run_all_cells,
+    wait_for,
+    wait_for_kernel_idle,
+    wait_until_executed,
+    write_notebook,
+)
 from tests.browser.server import JupyterLab, poll
 
 if TYPE_CHECKING:
@@ -28,17 +34,7 @@ def test_the_sidebar_opens_on_the_app_of_the_notebook_in_focus(
     jupyter_lab: JupyterLab, page: Page, page_log: PageLog, screenshot: ScreenshotTaker
 ) -> None:
     root = jupyter_lab.root_dir
-    cells = ["from pynenc_nb import Pynenc\n\napp = Pynenc(app_id='kernel-app')\napp.purge()"]
-    notebook = {
-        "cells": [
-            {"cell_type": "code", "execution_count": None, "id": "k0", "metadata": {}, "outputs": [], "source": c}
-            for c in cells
-        ],
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    (root / NOTEBOOK).write_text(json.dumps(notebook))
+    write_notebook(root / NOTEBOOK, ["from pynenc_nb import Pynenc\n\napp = Pynenc(app_id='kernel-app')\napp.purge()"])
     # Given a notebook whose kernel made app kernel-app
     open_notebook(page, jupyter_lab, NOTEBOOK)
     wait_for_kernel_idle(jupyter_lab, NOTEBOOK)
