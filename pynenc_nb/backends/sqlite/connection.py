@@ -25,6 +25,7 @@ BUSY_TIMEOUT_MS = 60_000
 # automatic one stays only as a ceiling on the WAL size.
 AUTOCHECKPOINT_PAGES = 20_000
 CHECKPOINT_INTERVAL_S = 1.0
+CHECKPOINT_JOIN_S = 10.0  # how long close() waits for a checkpoint under way
 
 
 class Database:
@@ -38,7 +39,8 @@ class Database:
         self._checkpointer: threading.Thread | None = None
         self._init_schema()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, shared: bool = True) -> sqlite3.Connection:
+        """A new connection; ``shared`` ones are closed by ``close()``, the others by their thread."""
         try:
             conn = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -53,8 +55,9 @@ class Database:
         conn.execute("PRAGMA mmap_size=268435456")
         conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         conn.execute("PRAGMA foreign_keys=OFF")
-        with self._all_lock:
-            self._all.append(conn)
+        if shared:
+            with self._all_lock:
+                self._all.append(conn)
         return conn
 
     @property
@@ -136,14 +139,23 @@ class Database:
         self._checkpointer.start()
 
     def _checkpoint_loop(self) -> None:
+        """Its connection is its own: closed here, after its last checkpoint, never from another
+        thread while a checkpoint runs on it (that crashed the process)."""
         with forking.quiet():  # a runner may fork meanwhile: never while this thread is inside SQLite
-            conn = self._connect()
-        while not self._closed.wait(CHECKPOINT_INTERVAL_S):
-            with contextlib.suppress(sqlite3.Error), forking.quiet():
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn = self._connect(shared=False)
+        try:
+            while not self._closed.wait(CHECKPOINT_INTERVAL_S):
+                with contextlib.suppress(sqlite3.Error), forking.quiet():
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     def close(self) -> None:
         self._closed.set()
+        checkpointer = self._checkpointer
+        if checkpointer is not None and checkpointer is not threading.current_thread():
+            checkpointer.join(CHECKPOINT_JOIN_S)  # it ends its checkpoint, then closes its connection
         with self._all_lock:
             conns, self._all = self._all, []
         for conn in conns:
