@@ -199,15 +199,25 @@ class RunnerInfo:
     busy: int = 0
     details: str = ""  # JSON with runner-specific figures (queues, paused workers...)
 
-    @property
-    def name(self) -> str | None:
-        """The name it was launched with (``%pynenc runner start --name``, ``--name``), if any."""
+    def _detail(self, key: str) -> Any:
+        """One field of ``details`` (free-form JSON: anything unreadable is absent)."""
         try:
             data: Any = json.loads(self.details) if self.details else None
         except ValueError:
             return None
-        name = data.get("name") if isinstance(data, dict) else None
+        return data.get(key) if isinstance(data, dict) else None
+
+    @property
+    def name(self) -> str | None:
+        """The name it was launched with (``%pynenc runner start --name``, ``--name``), if any."""
+        name = self._detail("name")
         return name if isinstance(name, str) and name else None
+
+    @property
+    def queues(self) -> list[str]:
+        """The queues it serves, as it recorded them."""
+        queues = self._detail("queues")
+        return [str(q) for q in queues] if isinstance(queues, list) else []
 
     @property
     def label(self) -> str:

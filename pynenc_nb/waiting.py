@@ -6,7 +6,6 @@ is capped so that a lost wake-up costs at most a second, never a hang.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import warnings
@@ -81,7 +80,7 @@ def warn_if_unserved(state: StateBackend, app_id: str, dead_after_s: float) -> C
         served: set[str] = set()
         for info in state.runners():
             if info.state == "running" and now - info.last_heartbeat <= dead_after_s:
-                served.update(_queues_of(info.details))
+                served.update(info.queues)
         for queue in sorted(queues):
             key = (app_id, queue)
             with _warned_lock:
@@ -101,14 +100,6 @@ def warn_if_unserved(state: StateBackend, app_id: str, dead_after_s: float) -> C
             )
 
     return check
-
-
-def _queues_of(details: str) -> list[str]:
-    try:
-        queues = json.loads(details or "{}").get("queues") or []
-    except (ValueError, AttributeError):
-        return []
-    return [str(q) for q in queues]
 
 
 def forget_warnings() -> None:

@@ -17,6 +17,19 @@ from pynenc_nb.ports.work import TakeRules
 from pynenc_nb.records import Delivery, InvocationRecord, TransitionRequest, TransitionResult
 
 
+def store_endings(
+    state: StateBackend, endings: Sequence[TransitionRequest]
+) -> list[tuple[TransitionRequest, TransitionResult | None]]:
+    """Each ending stored on its own, with its result (None: the invocation was purged while it ran)."""
+    stored: list[tuple[TransitionRequest, TransitionResult | None]] = []
+    for request in endings:
+        try:
+            stored.append((request, state.transition(request)))
+        except InvocationNotFoundError:
+            stored.append((request, None))
+    return stored
+
+
 class BrokerWorkSource:
     def __init__(
         self,
@@ -59,13 +72,7 @@ class BrokerWorkSource:
         self.flush()
 
     def _store_endings(self) -> list[tuple[TransitionRequest, TransitionResult | None]]:
-        stored: list[tuple[TransitionRequest, TransitionResult | None]] = []
-        for request in self._endings:
-            try:
-                stored.append((request, self.state.transition(request)))
-            except InvocationNotFoundError:
-                stored.append((request, None))  # purged while it ran
-        return stored
+        return store_endings(self.state, self._endings)
 
     def _settle_endings(self, stored: list[tuple[TransitionRequest, TransitionResult | None]]) -> None:
         del self._endings[: len(stored)]  # only once the group is through: a failed one is sent again

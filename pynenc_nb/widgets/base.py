@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pynenc_nb.exceptions import ConfigError
@@ -203,6 +203,17 @@ class LiveWidget(ABC):
                 part.close()
             with _live_lock:
                 _live.discard(self)
+
+
+def display_handle(build: Callable[[], LiveWidget], handle: Any) -> None:
+    """``display(handle)`` of an invocation or a group: its live widget in a kernel with comms,
+    the handle's own static HTML elsewhere."""
+    from IPython.display import display
+
+    if environment.comms_available():
+        build().show()
+    else:
+        display({"text/html": handle._repr_html_(), "text/plain": repr(handle)}, raw=True)  # type: ignore[no-untyped-call]
 
 
 def live_widgets() -> list[LiveWidget]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pynenc_nb.display import group_html, group_progress
-from pynenc_nb.widgets.base import DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S, LiveWidget
+from pynenc_nb.widgets.base import DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S, LiveWidget, display_handle
 from pynenc_nb.widgets.live import Part
 from pynenc_nb.widgets.parts import HtmlPart
 from pynenc_nb.widgets.static import MimeBundle, html_bundle
@@ -61,11 +61,4 @@ class GroupProgress(LiveWidget):
 
 def display_group(group: InvocationGroup[Any]) -> None:
     """``display(group)``: a live bar in a kernel with comms, the static bar elsewhere."""
-    from IPython.display import display
-
-    from pynenc_nb.widgets import environment
-
-    if environment.comms_available():
-        GroupProgress(group).show()
-    else:
-        display({"text/html": group._repr_html_(), "text/plain": repr(group)}, raw=True)  # type: ignore[no-untyped-call]
+    display_handle(lambda: GroupProgress(group), group)

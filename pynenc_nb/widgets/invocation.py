@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pynenc_nb.monitor import InvocationDetailView, Monitor
-from pynenc_nb.widgets.base import DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S, LiveWidget
+from pynenc_nb.widgets.base import DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S, LiveWidget, display_handle
 from pynenc_nb.widgets.html import invocation_card
 from pynenc_nb.widgets.live import Part
 from pynenc_nb.widgets.parts import HtmlPart
@@ -68,11 +68,4 @@ class InvocationView(LiveWidget):
 
 def display_invocation(invocation: Invocation[Any]) -> None:
     """``display(invocation)``: a live card in a kernel with comms, the HTML repr elsewhere."""
-    from IPython.display import display
-
-    from pynenc_nb.widgets import environment
-
-    if environment.comms_available():
-        InvocationView(invocation).show()
-    else:
-        display({"text/html": invocation._repr_html_(), "text/plain": repr(invocation)}, raw=True)  # type: ignore[no-untyped-call]
+    display_handle(lambda: InvocationView(invocation), invocation)

@@ -28,7 +28,8 @@ from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.invocations import frame_args, request_args
 from pynenc_nb.backends.redis.keys import HAND_MARK
 from pynenc_nb.backends.redis.state import RedisState
-from pynenc_nb.exceptions import BackendError, BackendUnavailableError, InvocationNotFoundError
+from pynenc_nb.backends.work import store_endings
+from pynenc_nb.exceptions import BackendError, BackendUnavailableError
 from pynenc_nb.ports.work import TakeRules
 from pynenc_nb.records import InvocationRecord, TransitionRequest, TransitionResult, new_id
 from pynenc_nb.status import InvocationStatus
@@ -125,12 +126,8 @@ class RedisWorkSource:
         while self.ahead:
             self._give_back(self.ahead.popleft(), "the task before it in its batch waits on other invocations")
         while self.endings:
-            request = self.endings[0]
-            try:
-                result: TransitionResult | None = self.state.transition(request)
-            except InvocationNotFoundError:
-                result = None
-            self.endings.pop(0)
+            ((request, result),) = store_endings(self.state, self.endings[:1])
+            self.endings.pop(0)  # one at a time: a failure keeps the rest for the next take
             self.rules.ended(request, result)
 
     def close(self) -> None:
