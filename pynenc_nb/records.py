@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from pynenc_nb.status import InvocationStatus
+from pynenc_nb.invocation.status import InvocationStatus
 
 # Key-value namespaces of the state backend written by the app and read by monitors.
 TASKS_NAMESPACE = "tasks"  # task id -> JSON {module, qualname[, version]}: where a runner finds its code
@@ -23,6 +23,8 @@ CODE_NAMESPACE = "task_code"  # "task_id@version" -> task code shipped by value 
 # runner id -> "stop": asked of a runner through its backend (one on another host, with no local
 # process to signal); the runner obeys within a heartbeat
 RUNNER_REQUESTS_NAMESPACE = "runner_requests"
+# The trigger engine's cursors ("events", "changes", "cron:<trigger>:<n>") and AND partials.
+TRIGGER_ENGINE_NAMESPACE = "trigger_engine"
 
 
 def new_id() -> str:
@@ -248,3 +250,32 @@ class InvocationFilter:
     running_key: str | None = None
     updated_after: float | None = None
     updated_before: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """An event emitted with ``app.trigger.emit_event``: stored for the browser and the triggers."""
+
+    event_id: str
+    code: str
+    payload: str  # JSON object
+    at: float
+    emitter_invocation_id: str | None = None  # the task that emitted it, if one did
+    emitter_runner_id: str | None = None  # the runner or caller process that emitted it
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRun:
+    """One firing of a trigger: which occurrence made it fire and the invocation it created.
+
+    ``run_id`` is derived from (trigger, occurrence), so storing a run is the claim that makes the
+    occurrence fire once: an evaluator that replays an occurrence finds its run stored.
+    """
+
+    run_id: str
+    trigger_id: str
+    task_id: str
+    source_kind: str  # "cron" | "event" | "status" | "composite"
+    source_id: str  # the tick (ISO UTC), the event id or the invocation id that made it fire
+    invocation_id: str | None
+    at: float

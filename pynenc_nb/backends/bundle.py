@@ -10,10 +10,10 @@ from typing import Protocol, runtime_checkable
 
 from pynenc_nb.backends.registry import Backend, open_backend
 from pynenc_nb.backends.work import BrokerWorkSource
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.ports import ArgCache, Broker, StateBackend, TriggerStore
 from pynenc_nb.ports.work import TakeRules, WorkSource
 from pynenc_nb.records import InvocationRecord
-from pynenc_nb.status import InvocationStatus
 
 
 @runtime_checkable
@@ -68,16 +68,17 @@ class Backends:
         reuse_statuses: frozenset[InvocationStatus],
     ) -> list[InvocationRecord]:
         """``StateBackend.register``, then each record it stored (not those answered by a live
-        holder of their registration key) sent on its queue with its priority."""
+        holder of their registration key, nor those already stored) sent on its queue with its
+        priority."""
         if self.combined is not None:
             return self.combined.register_and_send(records, registered_by, reuse_statuses)
         with self.atomic():
-            stored = self.state.register(records, registered_by, reuse_statuses)
-            fresh = {r.invocation_id for r in records}
-            to_send = [(r.queue, r.invocation_id, r.priority) for r in stored if r.invocation_id in fresh]
+            new: list[bool] = []
+            out = self.state.register(records, registered_by, reuse_statuses, stored=new)
+            to_send = [(r.queue, r.invocation_id, r.priority) for r, sent in zip(out, new, strict=True) if sent]
             if to_send:
                 self.broker.send_many(to_send)
-        return stored
+        return out
 
     def work_source(self, rules: TakeRules, queues: Sequence[str], runner_id: str, *, max_batch: int = 0) -> WorkSource:
         """How one worker takes work: the backend's own source, or the generic one over the ports.

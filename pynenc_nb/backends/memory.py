@@ -12,15 +12,26 @@ import itertools
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 
-from pynenc_nb.backends.paging import decode_cursor, encode_cursor, find_cycle, matches
+from pynenc_nb.backends.paging import (
+    decode_cursor,
+    encode_cursor,
+    event_matches,
+    event_order,
+    event_page_cursor,
+    find_cycle,
+    matches,
+    retention_victims,
+)
 from pynenc_nb.exceptions import InvocationNotFoundError
+from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.ports.state import CHANGES_KEPT
 from pynenc_nb.records import (
     Delivery,
+    EventRecord,
     InvocationFilter,
     InvocationRecord,
     Outcome,
@@ -28,8 +39,8 @@ from pynenc_nb.records import (
     StatusChange,
     TransitionRequest,
     TransitionResult,
+    TriggerRun,
 )
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 
 
 class MemoryState:
@@ -55,11 +66,17 @@ class MemoryState:
         records: Sequence[InvocationRecord],
         registered_by: str | None,
         reuse_statuses: frozenset[InvocationStatus],
+        *,
+        stored: list[bool] | None = None,
     ) -> list[InvocationRecord]:
         out: list[InvocationRecord] = []
+        flags = [] if stored is None else stored
         with self._cond:
             for record in records:
-                existing = self._holder(record.registration_key, reuse_statuses) if record.registration_key else None
+                existing = record.invocation_id if record.invocation_id in self._records else None
+                if existing is None and record.registration_key:
+                    existing = self._holder(record.registration_key, reuse_statuses)
+                flags.append(existing is None)
                 if existing is not None:
                     out.append(self._records[existing])
                     continue
@@ -356,76 +373,99 @@ class MemoryBroker:
 class MemoryTriggerStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._conditions: dict[str, str] = {}
-        self._triggers: dict[str, tuple[str, str, tuple[str, ...]]] = {}
-        self._events: list[tuple[str, str, str, float]] = []
-        self._ticks: set[tuple[str, float]] = set()
-        self._runs: list[tuple[str, str, str, str | None, float]] = []
+        self._triggers: dict[str, dict[str, str]] = {}  # task id -> trigger id -> definition
+        self._events: dict[int, EventRecord] = {}  # storing order (dicts keep insertion order)
+        self._seq = 0
+        self._runs: dict[str, TriggerRun] = {}
 
-    def put_condition(self, condition_id: str, definition: str) -> None:
+    def put_triggers(self, definitions: Mapping[str, Mapping[str, str]]) -> None:
         with self._lock:
-            self._conditions[condition_id] = definition
+            for task_id, triggers in definitions.items():
+                self._triggers[task_id] = dict(triggers)
 
-    def conditions(self) -> dict[str, str]:
+    def triggers(self) -> dict[str, tuple[str, str]]:
         with self._lock:
-            return dict(self._conditions)
+            return {t: (task, d) for task, defs in self._triggers.items() for t, d in defs.items()}
 
-    def put_trigger(self, trigger_id: str, task_id: str, definition: str, condition_ids: Sequence[str]) -> None:
+    def add_event(self, event: EventRecord) -> None:
         with self._lock:
-            self._triggers[trigger_id] = (task_id, definition, tuple(condition_ids))
+            self._seq += 1
+            self._events[self._seq] = event
 
-    def triggers_for_condition(self, condition_id: str) -> dict[str, str]:
+    def events_since(self, cursor: str | None, limit: int = 500) -> tuple[list[EventRecord], str]:
+        after = int(cursor) if cursor else 0
         with self._lock:
-            return {t: d for t, (_, d, conds) in self._triggers.items() if condition_id in conds}
+            found = [(seq, e) for seq, e in self._events.items() if seq > after][:limit]
+        return [e for _, e in found], str(found[-1][0]) if found else str(after)
 
-    def add_event(self, event_id: str, code: str, payload: str, at: float) -> None:
+    def event_cursor(self) -> str:
         with self._lock:
-            self._events.append((event_id, code, payload, at))
+            return str(self._seq)
 
     def events(
-        self, *, code: str | None = None, since: float | None = None, limit: int = 100
-    ) -> list[tuple[str, str, str, float]]:
+        self,
+        *,
+        code: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[EventRecord], str | None]:
         with self._lock:
-            found = [
-                e for e in reversed(self._events) if (code is None or e[1] == code) and (since is None or e[3] >= since)
-            ]
-        return found[:limit]
+            found = [e for e in self._events.values() if event_matches(e, code, since, until, cursor)]
+        found.sort(key=event_order, reverse=True)
+        return found[:limit], event_page_cursor(found, limit)
 
-    def claim_tick(self, trigger_id: str, tick: float) -> bool:
+    def get_events(self, event_ids: Sequence[str]) -> dict[str, EventRecord]:
+        wanted = set(event_ids)
         with self._lock:
-            if (trigger_id, tick) in self._ticks:
-                return False
-            self._ticks.add((trigger_id, tick))
-            return True
+            return {e.event_id: e for e in self._events.values() if e.event_id in wanted}
 
-    def add_trigger_run(
-        self, run_id: str, trigger_id: str, source_id: str, invocation_id: str | None, at: float
-    ) -> None:
+    def add_trigger_runs(self, runs: Sequence[TriggerRun]) -> list[bool]:
+        stored: list[bool] = []
         with self._lock:
-            self._runs.append((run_id, trigger_id, source_id, invocation_id, at))
+            for run in runs:
+                stored.append(run.run_id not in self._runs)
+                self._runs.setdefault(run.run_id, run)
+        return stored
 
     def trigger_runs(
-        self, *, trigger_id: str | None = None, limit: int = 100
-    ) -> list[tuple[str, str, str, str | None, float]]:
+        self,
+        *,
+        trigger_id: str | None = None,
+        source_ids: Sequence[str] | None = None,
+        invocation_ids: Sequence[str] | None = None,
+        limit: int = 100,
+    ) -> list[TriggerRun]:
+        sources = None if source_ids is None else set(source_ids)
+        invocations = None if invocation_ids is None else set(invocation_ids)
         with self._lock:
-            found = [r for r in reversed(self._runs) if trigger_id is None or r[1] == trigger_id]
+            found = [
+                r
+                for r in self._runs.values()
+                if (trigger_id is None or r.trigger_id == trigger_id)
+                and (sources is None or r.source_id in sources)
+                and (invocations is None or r.invocation_id in invocations)
+            ]
+        found.sort(key=lambda r: (r.at, r.run_id), reverse=True)
         return found[:limit]
 
     def purge_events(self, *, older_than: float | None = None, keep_last: int | None = None) -> int:
         with self._lock:
-            before = len(self._events)
-            kept = [e for e in self._events if older_than is None or e[3] >= older_than]
-            if keep_last is not None:
-                kept = kept[-keep_last:] if keep_last else []
-            self._events = kept
-            return before - len(kept)
+            doomed = set(retention_victims(self._events.items(), lambda e: e.at, older_than, keep_last))
+            self._events = {seq: e for seq, e in self._events.items() if seq not in doomed}
+            return len(doomed)
+
+    def purge_trigger_runs(self, *, older_than: float | None = None, keep_last: int | None = None) -> int:
+        with self._lock:
+            doomed = set(retention_victims(self._runs.items(), lambda r: r.at, older_than, keep_last))
+            self._runs = {k: r for k, r in self._runs.items() if k not in doomed}
+            return len(doomed)
 
     def purge(self) -> None:
         with self._lock:
-            self._conditions.clear()
             self._triggers.clear()
             self._events.clear()
-            self._ticks.clear()
             self._runs.clear()
 
 

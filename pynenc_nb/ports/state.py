@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.records import (
     InvocationFilter,
     InvocationRecord,
@@ -12,7 +13,6 @@ from pynenc_nb.records import (
     TransitionRequest,
     TransitionResult,
 )
-from pynenc_nb.status import InvocationStatus
 
 # Every backend keeps at least this many of the newest status changes for ``changes_since``.
 CHANGES_KEPT = 100_000
@@ -26,11 +26,17 @@ class InvocationStore(Protocol):
         records: Sequence[InvocationRecord],
         registered_by: str | None,
         reuse_statuses: frozenset[InvocationStatus],
+        *,
+        stored: list[bool] | None = None,
     ) -> list[InvocationRecord]:
         """Store new invocations (status REGISTERED, one history entry each).
 
         A record with a ``registration_key`` is not stored when an invocation with the same key is
-        in one of ``reuse_statuses``: that invocation is returned in its place (atomically).
+        in one of ``reuse_statuses``: that invocation is returned in its place (atomically). A
+        record whose ``invocation_id`` is already stored is not stored again either, and the stored
+        record is returned in its place: the trigger engine relies on it to replay an occurrence
+        safely with derived invocation ids. ``stored``, when given, gets one flag per record
+        appended: whether this call stored it (what a caller sends on).
         """
         ...
 

@@ -27,10 +27,12 @@ from pynenc_nb.backends.redis.work import RedisWorkSource, TakenStart
 from pynenc_nb.exceptions import BackendUnavailableError, MissingDependencyError
 from pynenc_nb.records import (
     Delivery,
+    EventRecord,
     InvocationFilter,
     InvocationRecord,
     TransitionRequest,
     TransitionResult,
+    TriggerRun,
     new_id,
 )
 from tests.conformance.builders import NON_FINAL, S, cas, record
@@ -399,10 +401,11 @@ def _exercise(app: Pynenc) -> None:
 
     with running(app, max_threads=2):
         assert flow(3).result == 6
-    app.trigger_store.add_event("e1", "code", "{}", time.time())
-    app.trigger_store.add_trigger_run("run1", "t1", "e1", None, time.time())
-    app.trigger_store.put_trigger("t1", "tests.task", "def", ["c1"])
-    assert app.trigger_store.claim_tick("t1", 60.0)
+    app.trigger_store.add_event(EventRecord("e1", "code", "{}", time.time(), None, "runner-1"))
+    assert app.trigger_store.add_trigger_runs(
+        [TriggerRun("run1", "t1", "tests.task", "event", "e1", "inv", time.time())]
+    )
+    app.trigger_store.put_triggers({"tests.task": {"t1": "def"}})
     app.arg_cache.put("hash", "value")
     app.state_backend.add_waits("w", ["t"])
     app.state_backend.acquire_lease("services", "me", 10, time.time())
@@ -452,7 +455,7 @@ def test_purge_removes_all_keys_of_the_app_and_nothing_else(url: str) -> None:
             app.state_backend.register([record()], None, NON_FINAL)
             app.broker.send("q", "id")
             app.arg_cache.put("h", "v")
-            app.trigger_store.add_event("e", "c", "{}", 1.0)
+            app.trigger_store.add_event(EventRecord("e", "c", "{}", 1.0))
         kept_keys = set(conn.run(lambda c: c.keys(f"pynenc:{{test-{tag}-kept}}:*")))
         # When one app is purged
         purged.purge()

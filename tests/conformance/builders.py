@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from pynenc_nb.invocation.status import STATUS_TABLE, InvocationStatus, owner_rule, sources_of
 from pynenc_nb.orchestrator import NON_FINAL, RUNNING_CONTROLLED
 from pynenc_nb.records import InvocationRecord, Outcome, StatusChange, TransitionRequest, WorkflowIdentity, new_id
-from pynenc_nb.status import STATUS_TABLE, InvocationStatus, owner_rule, sources_of
 
 S = InvocationStatus
 __all__ = ["NON_FINAL", "S", "cas", "race", "record"]

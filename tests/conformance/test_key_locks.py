@@ -3,9 +3,9 @@ held only while their holder is in the statuses they were taken for."""
 
 from __future__ import annotations
 
+from pynenc_nb.invocation.status import NON_FINAL
 from pynenc_nb.ports import StateBackend
 from pynenc_nb.records import Outcome
-from pynenc_nb.status import NON_FINAL
 from tests.conformance.builders import S, cas, race, record
 
 

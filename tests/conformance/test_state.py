@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from pynenc_nb import Pynenc
 from pynenc_nb.exceptions import InvocationNotFoundError
 from pynenc_nb.ports import StateBackend
 from pynenc_nb.records import Outcome, WorkflowIdentity
@@ -71,6 +74,36 @@ def test_concurrent_registrations_of_one_key_store_exactly_one(state: StateBacke
     # Then all of them got the one stored invocation
     assert len(set(winners)) == 1
     assert sum(state.get(c.invocation_id) is not None for c in candidates) == 1
+
+
+def test_registering_a_stored_id_again_returns_the_stored_record(state: StateBackend) -> None:
+    # Given two stored invocations, one holding a registration key and since claimed by a runner
+    plain, keyed = record(), record(registration_key="reg:k")
+    first = state.register([plain, keyed], "caller-1", NON_FINAL)
+    claimed = state.transition(cas(keyed.invocation_id, S.PENDING, "r1")).record
+    # When records with their ids are registered again (other arguments, another time), one twice
+    again = [replace(r, arguments='{"other": 1}', created_at=r.created_at + 60) for r in (plain, keyed, plain)]
+    out = state.register(again, "caller-2", NON_FINAL)
+    # Then the stored records answer and nothing is stored again: one record, one REGISTERED entry each
+    assert out == [first[0], claimed, first[0]]
+    assert state.get_many([plain.invocation_id, keyed.invocation_id]) == {
+        plain.invocation_id: first[0],
+        keyed.invocation_id: claimed,
+    }
+    assert [(e.status, e.runner_id) for e in state.history(plain.invocation_id)] == [(S.REGISTERED, "caller-1")]
+    assert [e.status for e in state.history(keyed.invocation_id)] == [S.REGISTERED, S.PENDING]
+
+
+def test_register_and_send_sends_a_stored_id_once(app: Pynenc) -> None:
+    # Given an invocation registered and sent
+    new = record(queue="q-once")
+    (first,) = app.backends.register_and_send([new], "caller-1", NON_FINAL)
+    # When a record with the same id is registered and sent again
+    (again,) = app.backends.register_and_send([replace(new, created_at=new.created_at + 60)], "caller-2", NON_FINAL)
+    # Then the stored one answers, and it waits on its queue once
+    assert again == app.state_backend.get(new.invocation_id) and again.created_at == first.created_at
+    assert app.broker.depth("q-once") == 1
+    assert [e.status for e in app.state_backend.history(new.invocation_id)] == [S.REGISTERED]
 
 
 def test_get_many_returns_only_known_ids(state: StateBackend) -> None:

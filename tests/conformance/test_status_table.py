@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynenc_nb.status import FINAL_STATUSES, STATUS_TABLE, InvocationStatus, replay_errors
+from pynenc_nb.invocation.status import FINAL_STATUSES, STATUS_TABLE, InvocationStatus, replay_errors
 
 S = InvocationStatus
 

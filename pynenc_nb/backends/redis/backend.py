@@ -11,9 +11,9 @@ from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.state import RedisState
 from pynenc_nb.backends.redis.triggers import RedisArgCache, RedisTriggerStore
 from pynenc_nb.backends.redis.work import RedisWorkSource
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.ports.work import TakeRules
 from pynenc_nb.records import InvocationRecord
-from pynenc_nb.status import InvocationStatus
 
 
 class RedisBackend:

@@ -11,8 +11,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.records import InvocationRecord, StatusChange, WorkflowIdentity
-from pynenc_nb.status import InvocationStatus
 
 # Written once at registration; a process caches them (they never change).
 STATIC_FIELDS = (

@@ -18,6 +18,7 @@ from pynenc_nb.backends.redis.bounded import Bounded
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.notify import FinalWatcher
 from pynenc_nb.exceptions import InvocationNotFoundError
+from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.records import (
     InvocationFilter,
     InvocationRecord,
@@ -26,7 +27,6 @@ from pynenc_nb.records import (
     TransitionRequest,
     TransitionResult,
 )
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 
 _FINALS = [s.value for s in FINAL_STATUSES]
 _ALL_STATUSES = [s.value for s in InvocationStatus]
@@ -158,11 +158,13 @@ class RedisInvocations:
         registered_by: str | None,
         reuse_statuses: frozenset[InvocationStatus],
         *,
+        stored: list[bool] | None = None,
         send: bool = False,
     ) -> list[InvocationRecord]:
         """Store ``records`` (``register.lua``); with ``send`` the stored ones are also queued by
         the same script (``RegisterAndSend``)."""
         out: list[InvocationRecord] = []
+        flags: list[bool] = []
         reuse = _status_values(reuse_statuses)
         generation = self.watcher.ready_generation()
         inbox = self.watcher.inbox
@@ -177,15 +179,17 @@ class RedisInvocations:
                 args.append(entry)
             replies = self.conn.eval("register", [], args)
             for record, reply in zip(chunk, replies, strict=True):
+                flags.append(reply == 0)
                 if reply == 0:  # kept so that the final note of this invocation makes a whole record
-                    stored = record.with_status(InvocationStatus.REGISTERED, None, now, num_retries=0, recoveries=0)
-                    self._remember(stored)
-                    out.append(stored)
+                    new = record.with_status(InvocationStatus.REGISTERED, None, now, num_retries=0, recoveries=0)
+                    self._remember(new)
+                    out.append(new)
                 else:
                     out.append(codec.to_record(codec.pairs(reply)))
-        if generation is not None:
-            fresh = {r.invocation_id for r in records}
-            self.watcher.registered([r.invocation_id for r in out if r.invocation_id in fresh], generation)
+        if generation is not None:  # only what this call stored carries our inbox
+            self.watcher.registered([r.invocation_id for r, new in zip(out, flags, strict=True) if new], generation)
+        if stored is not None:
+            stored.extend(flags)
         return out
 
     def get(self, invocation_id: str) -> InvocationRecord | None:

@@ -48,14 +48,21 @@ Broker (``b:``)::
 
 Triggers (``t:``)::
 
-    t:cond                  hash    condition_id -> definition
-    t:trig:<trigger_id>     hash    task, def, conds (JSON list)
-    t:uses:<condition_id>   set     trigger ids using the condition
-    t:ev:<event_id>         hash    code, payload, at
-    t:evs / t:evs:<code>    zset    event ids, score at
-    t:ticks                 set     "<trigger_id>|<tick>" claimed cron ticks
-    t:run:<run_id>          hash    trigger, source, inv, at
-    t:runs / t:runs:<trig>  zset    trigger run ids, score at
+    t:trig                  hash    trigger_id -> JSON [task_id, definition]
+    t:task:<task_id>        set     trigger ids of the task (put_triggers.lua replaces them per task)
+    t:evq                   stream  the events feed, in storing order: one entry "e <event_id>" per event;
+                                    its entry ids are the cursors of events_since
+    t:ev                    hash    event_id -> "<t:evq entry id>\\n" JSON [event_id, code, payload, at,
+                                    emitter_invocation_id, emitter_runner_id]
+    t:evs / t:evs:<code>    zset    events for pages, all of score 0, members "<at key>|<event_id>" (at key:
+                                    16 hex digits that sort as the floats do, triggers.at_key): the lex
+                                    order is (at, event_id)
+    t:run                   hash    run_id -> JSON [trigger_id, task_id, source_kind, source_id,
+                                    invocation_id, at]; HSETNX on it is the claim of a run
+    t:runs                  zset    run ids, score at
+    t:runs:trig:<trigger>   zset    runs of a trigger, score at
+    t:runs:src:<source_id>  zset    runs made by a source (tick, event or invocation id), score at
+    t:runs:inv:<id>         zset    runs that created the invocation, score at
 
 Argument cache (``c:``)::
 
@@ -88,8 +95,11 @@ class Keys:
         p = self.prefix
         self.runners = f"{p}s:runners"
         self.queues = f"{p}b:queues"
-        self.cond = f"{p}t:cond"
-        self.ticks = f"{p}t:ticks"
+        self.triggers = f"{p}t:trig"
+        self.event_feed = f"{p}t:evq"
+        self.events = f"{p}t:ev"
+        self.runs = f"{p}t:run"
+        self.run_index = f"{p}t:runs"
 
     def port(self, letter: str) -> str:
         return f"{self.prefix}{letter}:"
@@ -135,6 +145,14 @@ class Keys:
 
     def hand(self, worker: str) -> str:
         return f"{self.prefix}b:hand:{worker}"
+
+    # --- triggers
+    def event_pages(self, code: str | None = None) -> str:
+        return f"{self.prefix}t:evs" if code is None else f"{self.prefix}t:evs:{code}"
+
+    def runs_of(self, kind: str, some_id: str) -> str:
+        """The run index of a trigger (``trig``), a source (``src``) or an invocation (``inv``)."""
+        return f"{self.prefix}t:runs:{kind}:{some_id}"
 
     # --- arg cache
     def cached(self, key: str) -> str:

@@ -30,9 +30,9 @@ from pynenc_nb.backends.redis.keys import HAND_MARK
 from pynenc_nb.backends.redis.state import RedisState
 from pynenc_nb.backends.work import store_endings
 from pynenc_nb.exceptions import BackendError, BackendUnavailableError
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.ports.work import TakeRules
 from pynenc_nb.records import InvocationRecord, TransitionRequest, TransitionResult, new_id
-from pynenc_nb.status import InvocationStatus
 
 IDLE_GRACE_S = 1.0  # a blocked worker stays in the idle set this long past its block's end
 # Batches: a worker takes several calls at once of tasks whose last run here took under

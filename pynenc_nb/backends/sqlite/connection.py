@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pynenc_nb import forking
-from pynenc_nb.backends.sqlite.schema import SCHEMA, SCHEMA_VERSION
+from pynenc_nb.backends.sqlite.schema import OLD_TRIGGER_TABLES, SCHEMA, SCHEMA_VERSION, TRIGGER_SCHEMA
 from pynenc_nb.exceptions import BackendUnavailableError, ConfigError
-from pynenc_nb.status import NON_FINAL, InvocationStatus
+from pynenc_nb.invocation.status import NON_FINAL, InvocationStatus
 
 BUSY_TIMEOUT_MS = 60_000
 # Checkpoints fsync the database file; done inline every 1,000 pages (SQLite's default) they
@@ -181,4 +181,9 @@ def _migrate(tx: sqlite3.Connection) -> None:
             "INSERT OR REPLACE INTO key_locks (key, holder) SELECT running_key, invocation_id FROM statuses "
             f"WHERE running_key IS NOT NULL AND status = '{InvocationStatus.RUNNING.value}'"
         )
+    if row[0] in ("1", "2", "3"):  # version 4 redesigned the trigger store: its old tables go, unread
+        for table in OLD_TRIGGER_TABLES:
+            tx.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in TRIGGER_SCHEMA:
+            tx.execute(statement)
     tx.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))

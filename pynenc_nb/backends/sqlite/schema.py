@@ -2,7 +2,44 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
+
+# The trigger store (schema 4; _migrate in connection.py replaces the tables of older versions).
+# Indexes name only columns the version-3 tables had too: SCHEMA runs before the migration.
+TRIGGER_SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS triggers (
+        trigger_id TEXT PRIMARY KEY, task_id TEXT NOT NULL, definition TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS triggers_task ON triggers (task_id)",
+    # seq is the storing order that events_since follows; pages go by (at, event_id)
+    """CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL,
+        code TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        at REAL NOT NULL,
+        emitter_invocation_id TEXT,
+        emitter_runner_id TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_page ON events (at, event_id)",
+    "CREATE INDEX IF NOT EXISTS events_code_page ON events (code, at, event_id)",
+    "CREATE INDEX IF NOT EXISTS events_id ON events (event_id)",
+    """CREATE TABLE IF NOT EXISTS trigger_runs (
+        run_id TEXT PRIMARY KEY,
+        trigger_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        source_kind TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        invocation_id TEXT,
+        at REAL NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS trigger_runs_trigger_page ON trigger_runs (trigger_id, at, run_id)",
+    "CREATE INDEX IF NOT EXISTS trigger_runs_source ON trigger_runs (source_id)",
+    "CREATE INDEX IF NOT EXISTS trigger_runs_invocation ON trigger_runs (invocation_id) WHERE invocation_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS trigger_runs_page ON trigger_runs (at, run_id)",
+)
+# The trigger tables of schema 3 and older, dropped by the migration to 4.
+OLD_TRIGGER_TABLES = ("trigger_conditions", "triggers", "trigger_uses", "events", "cron_ticks", "trigger_runs")
 
 SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -85,25 +122,7 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, priority DESC, seq) WHERE consumer IS NULL",
     "CREATE INDEX IF NOT EXISTS messages_consumer ON messages (consumer) WHERE consumer IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS messages_invocation ON messages (invocation_id)",
-    # --- trigger store
-    "CREATE TABLE IF NOT EXISTS trigger_conditions (condition_id TEXT PRIMARY KEY, definition TEXT NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS triggers (
-        trigger_id TEXT PRIMARY KEY, task_id TEXT NOT NULL, definition TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS trigger_uses (
-        trigger_id TEXT NOT NULL, condition_id TEXT NOT NULL, PRIMARY KEY (condition_id, trigger_id)
-    )""",
-    """CREATE TABLE IF NOT EXISTS events (
-        event_id TEXT PRIMARY KEY, code TEXT NOT NULL, payload TEXT NOT NULL, at REAL NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS events_code ON events (code, at)",
-    "CREATE INDEX IF NOT EXISTS events_at ON events (at)",
-    "CREATE TABLE IF NOT EXISTS cron_ticks (trigger_id TEXT NOT NULL, tick REAL NOT NULL, PRIMARY KEY (trigger_id, tick))",
-    """CREATE TABLE IF NOT EXISTS trigger_runs (
-        run_id TEXT PRIMARY KEY, trigger_id TEXT NOT NULL, source_id TEXT NOT NULL, invocation_id TEXT, at REAL NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS trigger_runs_trigger ON trigger_runs (trigger_id, at)",
-    "CREATE INDEX IF NOT EXISTS trigger_runs_at ON trigger_runs (at)",
+    *TRIGGER_SCHEMA,
     # --- arg cache
     "CREATE TABLE IF NOT EXISTS arg_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )

@@ -17,6 +17,7 @@ from pynenc_nb.backends.sqlite.connection import Database
 from pynenc_nb.backends.sqlite.schema import PURGE_TABLES
 from pynenc_nb.backends.wakeup import WakeupHub
 from pynenc_nb.exceptions import InvocationNotFoundError
+from pynenc_nb.invocation.status import FINAL_STATUSES, STATUS_BY_VALUE, InvocationStatus
 from pynenc_nb.records import (
     InvocationFilter,
     InvocationRecord,
@@ -28,7 +29,6 @@ from pynenc_nb.records import (
     TransitionResult,
     WorkflowIdentity,
 )
-from pynenc_nb.status import FINAL_STATUSES, STATUS_BY_VALUE, InvocationStatus
 
 STATIC = (
     "invocation_id, task_id, call_id, arguments, args_display, parent_invocation_id, workflow_id, workflow_type, "
@@ -168,29 +168,40 @@ class SQLiteState:
         records: Sequence[InvocationRecord],
         registered_by: str | None,
         reuse_statuses: frozenset[InvocationStatus],
+        *,
+        stored: list[bool] | None = None,
     ) -> list[InvocationRecord]:
         out: list[InvocationRecord] = []
+        flags = [] if stored is None else stored
         now = time.time()
         reuse = tuple(s.value for s in reuse_statuses)
         with self.db.write() as tx:
             for record in records:
+                held = _held(tx, record.registration_key, reuse) if record.registration_key else None
+                new = record.with_status(InvocationStatus.REGISTERED, None, now)
+                if held is None:
+                    # An id already stored (a replayed trigger occurrence) inserts nothing: no
+                    # extra read on the hot path, the insert itself tells.
+                    inserted = tx.execute(
+                        f"INSERT OR IGNORE INTO invocations ({STATIC}) VALUES ({','.join('?' * 14)})", _static_row(new)
+                    ).rowcount
+                    if not inserted:
+                        held = tx.execute(f"{SELECT} WHERE s.invocation_id = ?", (record.invocation_id,)).fetchone()
+                flags.append(held is None)
+                if held is not None:
+                    out.append(_record(held))
+                    continue
                 if record.registration_key:
-                    held = _held(tx, record.registration_key, reuse)
-                    if held is not None:
-                        out.append(_record(held))
-                        continue
                     _take_key(tx, record.registration_key, record.invocation_id)
-                stored = record.with_status(InvocationStatus.REGISTERED, None, now)
-                tx.execute(f"INSERT INTO invocations ({STATIC}) VALUES ({','.join('?' * 14)})", _static_row(stored))
                 tx.execute(
                     f"INSERT INTO statuses ({MUTABLE}, invocation_id) VALUES (?, NULL, ?, ?, 0, 0, ?, ?)",
-                    (stored.status.value, stored.registration_key, stored.running_key, now, stored.invocation_id),
+                    (new.status.value, new.registration_key, new.running_key, now, new.invocation_id),
                 )
                 tx.execute(
                     "INSERT INTO history (invocation_id, status, owner_id, runner_id, at) VALUES (?, ?, NULL, ?, ?)",
-                    (stored.invocation_id, InvocationStatus.REGISTERED.value, registered_by, now),
+                    (new.invocation_id, InvocationStatus.REGISTERED.value, registered_by, now),
                 )
-                out.append(stored)
+                out.append(new)
         return out
 
     def get(self, invocation_id: str) -> InvocationRecord | None:

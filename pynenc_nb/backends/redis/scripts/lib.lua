@@ -29,6 +29,17 @@ local function log_changes(P)
   CHANGES = {}
 end
 
+-- HMGET of many fields, in slices (unpack takes a few thousand values at most); false where missing.
+local function hash_values(key, fields)
+  local values = {}
+  for first = 1, #fields, 1000 do
+    for _, value in ipairs(redis.call('HMGET', key, unpack(fields, first, math.min(first + 999, #fields)))) do
+      values[#values + 1] = value
+    end
+  end
+  return values
+end
+
 local function int(value)
   return string.format('%.0f', value)
 end

@@ -4,7 +4,8 @@
 -- KEYS: none; every key is built from the prefix P.
 --   writes  s:inv:<id>, s:hist:<id>, s:ix:st:REGISTERED, s:ix:task:<task>, s:ix:call:<task>|<call>,
 --           s:ix:parent:<p>, s:ix:wf:<wf>, s:ix:run:<runk>, s:rk:REGISTERED:<runk>, s:lock:<regk>
---   reads   s:lock:<regk> and its holder's status (a live holder answers instead)
+--   reads   s:inv:<id> (an id already stored answers instead: it is not stored again), s:lock:<regk>
+--           and its holder's status (a live holder answers instead)
 -- With send = '1' each stored invocation is also queued, as send.lua does (one round trip instead
 -- of two; broker keys b:seq, b:q:<queue>, b:loc, b:wake:<queue>, b:queues).
 -- ARGV: P, now, send ('1'/'0'), inbox token of the registering process ('' = none), n_reuse, reuse
@@ -15,8 +16,8 @@
 -- onto its b:hand list, which it blocks on. That saves the worker a take script per call when calls
 -- come one at a time. A record with a running key is never handed (its start is exclusive: the
 -- worker's take decides).
--- Returns one item per record: 0 when stored, or the HGETALL of the live holder of its
--- registration key (the record is then not stored).
+-- Returns one item per record: 0 when stored, or the HGETALL of the invocation stored under its id
+-- or of the live holder of its registration key (the record is then not stored, sent nor handed).
 local FIELDS = {'id', 'task', 'call', 'args', 'disp', 'parent', 'wf', 'wft', 'pwf', 'ver', 'queue', 'prio',
                 'regk', 'runk', 'created', 'rr'}
 local P, now, send, inbox = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
@@ -75,8 +76,11 @@ local out = {}
 local i = 6 + nreuse
 while i <= #ARGV do
   local id, task, regk, runk = ARGV[i], ARGV[i + 1], ARGV[i + 12], ARGV[i + 13]
-  local holder = regk ~= '' and held_by_other(P, regk, id, reuse_set)
-  if holder then
+  local known = redis.call('HGETALL', P .. 's:inv:' .. id)
+  local holder = #known == 0 and regk ~= '' and held_by_other(P, regk, id, reuse_set)
+  if #known > 0 then
+    out[#out + 1] = known
+  elseif holder then
     out[#out + 1] = redis.call('HGETALL', P .. 's:inv:' .. holder)
   else
     local fields = {status = 'REGISTERED', owner = '', retries = '0', recov = '0', updated = now}

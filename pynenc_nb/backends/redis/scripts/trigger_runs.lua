@@ -1,25 +1,24 @@
--- Store a trigger run, or list runs newest first (ties by id descending).
--- KEYS: none; t:run:<id>, t:runs and t:runs:<trigger_id> (built from P).
--- ARGV: P, 'add', run_id, trigger_id, source_id, invocation_id ('' = none), at -> 0
---       P, 'list', trigger_id ('' = any), limit -> {run_id, trigger_id, source_id, invocation_id, at, ...}
-local P = ARGV[1]
-if ARGV[2] == 'add' then
-  redis.call('HSET', P .. 't:run:' .. ARGV[3], 'trigger', ARGV[4], 'source', ARGV[5], 'inv', ARGV[6], 'at', ARGV[7])
-  redis.call('ZADD', P .. 't:runs', ARGV[7], ARGV[3])
-  redis.call('ZADD', P .. 't:runs:' .. ARGV[4], ARGV[7], ARGV[3])
-  return 0
+--! uses lib
+-- The newest runs of some run indexes (t:runs or its t:runs:trig|src|inv:<id> parts), with records.
+-- KEYS: the indexes, then t:run last. ARGV: how many per index (-1 = all).
+-- Returns {run_id, record, ...}, each run once (the caller filters, orders and cuts).
+local records, last = KEYS[#KEYS], tonumber(ARGV[1]) - 1
+if last < -1 then last = -1 end
+local ids, seen = {}, {}
+for k = 1, #KEYS - 1 do
+  for _, id in ipairs(redis.call('ZREVRANGE', KEYS[k], 0, last)) do
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
+  end
 end
-local index = P .. 't:runs'
-if ARGV[3] ~= '' then index = index .. ':' .. ARGV[3] end
+if #ids == 0 then return {} end
 local out = {}
-for _, id in ipairs(redis.call('ZREVRANGE', index, 0, tonumber(ARGV[4]) - 1)) do
-  local r = redis.call('HMGET', P .. 't:run:' .. id, 'trigger', 'source', 'inv', 'at')
-  if r[1] then
-    out[#out + 1] = id
-    out[#out + 1] = r[1]
-    out[#out + 1] = r[2]
-    out[#out + 1] = r[3]
-    out[#out + 1] = r[4]
+for k, value in ipairs(hash_values(records, ids)) do
+  if value then
+    out[#out + 1] = ids[k]
+    out[#out + 1] = value
   end
 end
 return out
