@@ -38,10 +38,12 @@ from pynenc_nb.exceptions import (
     TaskLoadError,
     TaskNotFoundError,
     TriggerError,
+    TriggerTimeoutError,
     WorkflowError,
     WorkflowMembershipError,
 )
-from pynenc_nb.invocation import Invocation, InvocationGroup, current_invocation
+from pynenc_nb.invocation.handle import Invocation, InvocationGroup, current_invocation
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.records import RunnerContext, WorkflowIdentity
 from pynenc_nb.runners import (
     BaseRunner,
@@ -51,9 +53,9 @@ from pynenc_nb.runners import (
     ThreadRunner,
 )
 from pynenc_nb.serialization import JsonSerializable
-from pynenc_nb.status import InvocationStatus
 from pynenc_nb.task import DirectTask, Task
 from pynenc_nb.task_options import ConcurrencyControlType, TaskOptions
+from pynenc_nb.trigger.trigger_builder import TriggerBuilder
 
 try:
     __version__ = version("pynenc_nb")
@@ -78,6 +80,8 @@ __all__ = [
     "TaskOptions",
     "WorkflowIdentity",
     "current_invocation",
+    # triggers
+    "TriggerBuilder",
     # runners
     "BaseRunner",
     "MultiThreadRunner",
@@ -110,6 +114,7 @@ __all__ = [
     "TaskLoadError",
     "TaskNotFoundError",
     "TriggerError",
+    "TriggerTimeoutError",
     "WorkflowError",
     "WorkflowMembershipError",
     # notebook

@@ -18,7 +18,7 @@ from pynenc_nb.clients import ClientContexts
 from pynenc_nb.conf import PynencConfig, load_config
 from pynenc_nb.conf.urls import default_sqlite_url, redact_url, scheme_of, sqlite_path
 from pynenc_nb.exceptions import ConfigError, TaskLoadError, TaskNotFoundError
-from pynenc_nb.invocation import Invocation
+from pynenc_nb.invocation.handle import Invocation
 from pynenc_nb.orchestrator import Orchestrator
 from pynenc_nb.ports import ArgCache, Broker, StateBackend, TriggerStore
 from pynenc_nb.records import CODE_NAMESPACE, TASKS_NAMESPACE, RunnerContext
@@ -26,7 +26,9 @@ from pynenc_nb.runner_classes import Runner, runner_class
 from pynenc_nb.serialization import make_serializer
 from pynenc_nb.task import DirectTask, Task, config_key_of
 from pynenc_nb.task_options import TaskOptions, build_options
-from pynenc_nb.trigger import TriggerManager
+from pynenc_nb.trigger.definition import TriggerDefinition
+from pynenc_nb.trigger.manager import TriggerManager
+from pynenc_nb.trigger.trigger_builder import definitions_of
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -70,7 +72,7 @@ class Pynenc:
         self.tasks: dict[str, Task[Any, Any]] = {}
         self.serializer = make_serializer(conf.serializer, conf.serializer_secret)
         self.orchestrator = Orchestrator(lambda: self.backends, self.serializer, lambda: self.conf)
-        self.trigger = TriggerManager(lambda: self.trigger_store)
+        self.trigger = TriggerManager(self)
         self.logger = logging.getLogger(f"pynenc.{self.app_id}")
         self._backends: Backends | None = None
         self._lock = threading.Lock()
@@ -79,6 +81,8 @@ class Pynenc:
         self._shipped: dict[str, Task[Any, Any]] = {}  # "task_id@version" -> code loaded by value
         self._runner: Runner | None = None
         self._clients = ClientContexts(lambda: self.state_backend)
+        # task id -> its trigger definitions, stored when the backends open and on each redefinition
+        self._triggers: dict[str, list[TriggerDefinition]] = {}
         live_apps.remember(self)
 
     def __repr__(self) -> str:
@@ -105,6 +109,8 @@ class Pynenc:
                 backends = self._backends
             if opened:
                 self._announce(backends)
+                if self._triggers:
+                    self.publish_triggers()
         return backends
 
     def _announce(self, backends: Backends) -> None:
@@ -195,9 +201,28 @@ class Pynenc:
         return decorated
 
     def _register(self, task: Task[Any, Any]) -> Task[Any, Any]:
+        definitions = definitions_of(task.options.triggers, task.task_id, f"@app.task on {task.func.__qualname__}")
+        had = task.task_id in self._triggers
         self.tasks[task.task_id] = task
         self._published.discard(task.task_id)
+        if definitions:
+            self._triggers[task.task_id] = definitions
+        else:
+            self._triggers.pop(task.task_id, None)
+        if (definitions or had) and self._backends is not None:  # redefined in a live session
+            self.publish_triggers([task.task_id])
         return task
+
+    def publish_triggers(self, task_ids: list[str] | None = None) -> None:
+        """Store the triggers of these tasks (default: every task of this app, those without
+        triggers clearing what an earlier version stored), with each triggered task's code location.
+
+        Runners do it at start for their tasks; a notebook does it for each cell it runs."""
+        ids = list(self.tasks) if task_ids is None else task_ids
+        for task_id in ids:
+            if task_id in self._triggers:
+                self.ensure_task_published(self.tasks[task_id])
+        self.trigger.publish({task_id: self._triggers.get(task_id, []) for task_id in ids})
 
     @overload
     def task(self, func: Callable[P, R]) -> Task[P, R]: ...

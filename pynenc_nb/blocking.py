@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from pynenc_nb.exceptions import CycleDetectedError, InvocationError
+from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.orchestrator import Orchestrator
 from pynenc_nb.records import InvocationRecord, RunnerContext
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.waiting import wait_all
 
 _RESUME_RETRY_S = 0.05

@@ -107,6 +107,10 @@ class PynencBuilder:
             task["registration_concurrency"] = ConcurrencyControlType(registration_concurrency)
         return self._set(task=task)
 
+    def trigger_task_modules(self, modules: list[str] | tuple[str, ...]) -> Self:
+        """Modules runners import at start, so the triggers of their tasks are stored (pynenc's name)."""
+        return self._set(trigger_task_modules=tuple(modules))
+
     def config_file(self, path: str) -> Self:
         self._config_filepath = path
         return self

@@ -42,6 +42,11 @@ class Arguments:
     def __init__(self, values: Mapping[str, Any]) -> None:
         self.values = dict(values)
 
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """pynenc's name for the bound values (``ctx.arguments.kwargs`` in trigger providers)."""
+        return self.values
+
     def __repr__(self) -> str:
         return f"Arguments({', '.join(f'{k}={display(v)}' for k, v in self.values.items())})"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
+from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.records import InvocationRecord, Outcome
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 
 STATUS_COLOURS: dict[InvocationStatus, str] = {
     InvocationStatus.REGISTERED: "#9e9e9e",

@@ -220,6 +220,10 @@ class InvalidCronError(TriggerError):
     """A cron expression is not valid."""
 
 
+class TriggerTimeoutError(TriggerError, TimeoutError):
+    """Waiting for triggered invocations took longer than the given timeout."""
+
+
 # --- workflows -----------------------------------------------------------------------------------
 
 

@@ -21,6 +21,13 @@ from pynenc_nb.exceptions import (
     InvocationNotFoundError,
     RunnerLostError,
 )
+from pynenc_nb.invocation.status import (
+    NON_FINAL,
+    STATUS_TABLE,
+    InvocationStatus,
+    owner_rule,
+    sources_of,
+)
 from pynenc_nb.records import (
     InvocationFilter,
     InvocationRecord,
@@ -30,13 +37,6 @@ from pynenc_nb.records import (
     TransitionResult,
     WorkflowIdentity,
     new_id,
-)
-from pynenc_nb.status import (
-    NON_FINAL,
-    STATUS_TABLE,
-    InvocationStatus,
-    owner_rule,
-    sources_of,
 )
 from pynenc_nb.task_options import ConcurrencyControlType
 
@@ -110,8 +110,13 @@ class Orchestrator:
         *,
         enqueue: bool = True,
         registered_by: str | None = None,
+        invocation_ids: Sequence[str] | None = None,
     ) -> list[InvocationRecord]:
-        """Store invocations for ``calls`` and queue the new ones; reuse where options say so."""
+        """Store invocations for ``calls`` and queue the new ones; reuse where options say so.
+
+        ``invocation_ids`` (one per call) replace fresh ids: registering the same id again answers
+        with the stored invocation, which is how a trigger occurrence replayed after a crash
+        creates its invocation once."""
         options = task.options
         state = self.backends.state
         records: list[InvocationRecord] = []
@@ -122,7 +127,7 @@ class Orchestrator:
                 if hit is not None:
                     cached[index] = hit
                     continue
-            invocation_id = new_id()
+            invocation_id = invocation_ids[index] if invocation_ids is not None else new_id()
             records.append(
                 InvocationRecord(
                     invocation_id=invocation_id,
@@ -397,6 +402,8 @@ class Orchestrator:
     def exception_outcome(self, exc: BaseException) -> Outcome:
         data = self.serializer.encode_exception(exc)
         data["traceback"] = "".join(traceback.format_exception(exc))
+        # Its class and bases by name: exception triggers match subclasses without importing them.
+        data["classes"] = [f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__ if c is not object]
         return Outcome("exception", json.dumps(data), f"{type(exc).__name__}: {display(str(exc))[1:-1]}")
 
     # --- reading outcomes ------------------------------------------------------------------------

@@ -14,14 +14,17 @@ import time
 from typing import TYPE_CHECKING
 
 from pynenc_nb import forking
+from pynenc_nb.invocation.status import OWNED_STATUSES, QUEUED_STATUSES, InvocationStatus
 from pynenc_nb.records import InvocationFilter, RunnerContext
-from pynenc_nb.status import OWNED_STATUSES, QUEUED_STATUSES, InvocationStatus
+from pynenc_nb.trigger.engine import TriggerEngine
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
 
 LEASE = "services"
 _BATCH = 500
+TRIGGER_POLL_S = 0.2  # how often the holder follows events and status changes for triggers
+PURGE_EVERY_S = 60.0  # event and trigger-run retention
 S = InvocationStatus
 
 
@@ -29,20 +32,34 @@ class Services:
     def __init__(self, app: Pynenc, holder: RunnerContext) -> None:
         self.app = app
         self.holder = holder
+        self.triggers = TriggerEngine(app, holder)
+        self._purged_at = 0.0
 
     @property
     def lease_ttl_s(self) -> float:
         return max(3 * self.app.conf.services_interval_s, 2.0)
 
     def run(self, stop: threading.Event) -> None:
-        """Compete for the lease and run a tick every interval until ``stop`` is set."""
+        """Compete for the lease every interval; while holding it, run a tick every interval and
+        evaluate triggers every ``TRIGGER_POLL_S`` (an event fires its trigger within that, plus
+        the time to register), until ``stop`` is set."""
         interval = self.app.conf.services_interval_s
         state = self.app.state_backend
-        while not stop.wait(interval):
+        next_tick = 0.0
+        held_until = 0.0  # the lease is ours until then (renewed each tick, well before it expires)
+        while not stop.wait(min(interval, TRIGGER_POLL_S)):
             try:
                 with forking.quiet():
-                    if state.acquire_lease(LEASE, self.holder.runner_id, self.lease_ttl_s, time.time()):
-                        self.tick(time.time())
+                    now = time.time()
+                    if now >= next_tick:
+                        next_tick = now + interval
+                        if state.acquire_lease(LEASE, self.holder.runner_id, self.lease_ttl_s, now):
+                            held_until = now + self.lease_ttl_s - interval
+                            self.tick(now)
+                        else:
+                            held_until = 0.0
+                    if time.time() < held_until:
+                        self.triggers.evaluate()
             except Exception:
                 self.app.logger.warning("%s: background services failed", self.holder.label, exc_info=True)
         try:
@@ -58,6 +75,9 @@ class Services:
             "lost_messages": self.reroute_lost_messages(now),
             "released": self.release_concurrency_controlled(),
         }
+        if now - self._purged_at >= PURGE_EVERY_S:
+            self._purged_at = now
+            done["purged_events"] = self.triggers.purge_old(now)
         # Where and when the services last ran, per holder (shown by monitors, checked by tests).
         self.app.state_backend.kv_put(LEASE, self.holder.runner_id, json.dumps({"at": now, **done}))
         return done

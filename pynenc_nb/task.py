@@ -17,7 +17,7 @@ from pynenc_nb.call import Arguments, EncodedCall, Signature, encode_call
 from pynenc_nb.exceptions import InvalidTaskOptionsError
 from pynenc_nb.execution import run_inline
 from pynenc_nb.host import EngineHost
-from pynenc_nb.invocation import Invocation, InvocationGroup
+from pynenc_nb.invocation.handle import Invocation, InvocationGroup
 from pynenc_nb.live_apps import restore_task
 from pynenc_nb.task_options import TaskOptions
 
@@ -100,7 +100,7 @@ class Task(Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Invocation[R]:
         values = self.signature.bind(args, kwargs)
-        return self._invoke([self._encode(values)])[0]
+        return self._invoke([self.encode(values)])[0]
 
     def parallelize(
         self,
@@ -119,14 +119,16 @@ class Task(Generic[P, R]):
                 values = self.signature.bind(item, common)
             else:
                 values = self.signature.bind((item,), common)
-            calls.append(self._encode(values))
+            calls.append(self.encode(values))
         invocations: list[Invocation[R]] = []
         size = self.options.parallel_batch_size
         for start in range(0, len(calls), size):
             invocations.extend(self._invoke(calls[start : start + size]))
         return InvocationGroup(self.app, self.task_id, invocations)
 
-    def _encode(self, values: Mapping[str, Any]) -> EncodedCall:
+    def encode(self, values: Mapping[str, Any]) -> EncodedCall:
+        """The stored form of a bound call (what ``register`` takes); the trigger engine builds
+        triggered calls with it."""
         app = self.app
         if self.options.disable_cache_args:
             # disabled arguments are left out of the call identity (cache and ARGUMENTS keys)

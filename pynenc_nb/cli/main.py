@@ -11,7 +11,7 @@ from typing import Any
 from pynenc_nb.app import Pynenc
 from pynenc_nb.cli.discovery import discover_app, load_app
 from pynenc_nb.exceptions import PynencError
-from pynenc_nb.status import render_mermaid, render_table
+from pynenc_nb.invocation.status import render_mermaid, render_table
 from pynenc_nb.summary import app_summary, format_summary
 
 

@@ -20,6 +20,10 @@ POSITIVE_FIELDS = (
     "services_interval_s",
     "graceful_stop_timeout_s",
     "arg_cache_min_bytes",
+    "trigger_composite_window_s",
+    "event_retention_days",
+    "event_max_records",
+    "trigger_run_max_records",
 )
 
 
@@ -60,6 +64,13 @@ class PynencConfig:
     services_interval_s: float = 1.0
     max_runner_loss_retries: int = 3
     graceful_stop_timeout_s: float = 10.0
+    # Triggers (evaluated by the services lease holder; see docs/guide/triggers.md)
+    trigger_task_modules: tuple[str, ...] = ()  # imported by runners at start: their tasks' triggers are stored
+    trigger_composite_window_s: float = 3600.0  # an AND fires when all its conditions held within this window
+    event_retention_days: float = 7.0
+    event_max_records: int = 100_000
+    trigger_run_max_records: int = 100_000
+    event_auto_purge_enabled: bool = True
     # Task options from files and the environment: "*" holds app-wide defaults, "module#qualname"
     # the settings of one task (see TaskOptions for the names). Filled by the loader.
     task: dict[str, Any] = field(default_factory=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import signal
@@ -12,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from pynenc_nb import context, forking
 from pynenc_nb.conf.urls import redact_url
+from pynenc_nb.invocation.status import OWNED_STATUSES, InvocationStatus
 from pynenc_nb.logs import configure_logging
 from pynenc_nb.records import RUNNER_REQUESTS_NAMESPACE, InvocationFilter, RunnerContext, RunnerInfo
 from pynenc_nb.runner_classes import runner_class
 from pynenc_nb.services import Services
-from pynenc_nb.status import OWNED_STATUSES, InvocationStatus
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -91,6 +92,9 @@ class BaseRunner:
             self.context, pid=os.getpid(), thread_id=threading.get_ident(), started_at=time.time()
         )
         state = self.app.state_backend
+        for module in self.app.conf.trigger_task_modules:  # their tasks' triggers are stored below
+            importlib.import_module(module)
+        self.app.publish_triggers()
         state.put_runner(RunnerInfo(self.context, time.time(), "running", self.slots, 0, json.dumps(self.details())))
         heartbeat = threading.Thread(target=self._heartbeat_loop, name=f"{self.context.label}-heartbeat", daemon=True)
         heartbeat.start()

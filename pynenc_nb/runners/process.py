@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 from pynenc_nb import forking
 from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.execution import execute
+from pynenc_nb.invocation.status import OWNED_STATUSES
 from pynenc_nb.records import InvocationFilter, InvocationRecord, new_id
 from pynenc_nb.runners.base import BaseRunner
 from pynenc_nb.runners.thread import ThreadRunner
-from pynenc_nb.status import OWNED_STATUSES
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc

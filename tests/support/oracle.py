@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pynenc_nb.app import Pynenc
+from pynenc_nb.invocation.status import replay_errors
 from pynenc_nb.records import InvocationFilter
-from pynenc_nb.status import replay_errors
 
 
 def history_errors(app: Pynenc) -> dict[str, list[str]]:

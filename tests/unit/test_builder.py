@@ -225,3 +225,8 @@ def test_build_returns_independent_apps(builder: PynencBuilder) -> None:
     second = builder.build()
     assert isinstance(first, Pynenc) and first is not second
     assert first.state_backend is not second.state_backend
+
+
+def test_trigger_task_modules(builder: PynencBuilder) -> None:
+    app = builder.memory().trigger_task_modules(["a.tasks", "b.tasks"]).build()
+    assert app.conf.trigger_task_modules == ("a.tasks", "b.tasks")

@@ -85,7 +85,7 @@ def test_a_runner_of_other_queues_does_not_count(make_app: Callable[..., Pynenc]
 def test_wait_interactive_outside_a_notebook_draws_a_text_bar(
     make_app: Callable[..., Pynenc], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pynenc_nb import invocation
+    from pynenc_nb.invocation import handle as invocation
 
     app = make_app()
 

@@ -32,6 +32,13 @@ class InvocationStatus(enum.StrEnum):
     PENDING_RECOVERY = "PENDING_RECOVERY"
     RUNNING_RECOVERY = "RUNNING_RECOVERY"
 
+    @classmethod
+    def _missing_(cls, value: object) -> InvocationStatus | None:
+        """pynenc's values are lowercase (``InvocationStatus("success")``): both spellings resolve."""
+        if isinstance(value, str):
+            return cls.__members__.get(value.upper())
+        return None
+
     @property
     def is_final(self) -> bool:
         return STATUS_TABLE[self].final

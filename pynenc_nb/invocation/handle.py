@@ -16,8 +16,8 @@ from pynenc_nb import context
 from pynenc_nb.call import decode_values
 from pynenc_nb.display import group_html, group_text, invocation_html
 from pynenc_nb.exceptions import InvocationNotFoundError, InvocationTimeoutError
+from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.records import InvocationRecord, Outcome, StatusChange, WorkflowIdentity
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.waiting import finished, wait_all, warn_if_unserved
 
 if TYPE_CHECKING:
