@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynenc_nb.conf import load_config
-from pynenc_nb.invocation import Invocation, InvocationGroup, set_progress_display
+from pynenc_nb.invocation.handle import Invocation, InvocationGroup, set_progress_display
 from pynenc_nb.logs import configure_logging, set_console_level
 
 

@@ -11,7 +11,7 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.display import display
 
-from kernel_magics.session import AlreadyShown, NotebookSession
+from kernel_magics.session import AlreadyShown, EmittedEvent, NotebookSession
 from pynenc_nb.exceptions import PynencError
 
 
@@ -31,9 +31,21 @@ def _parser() -> MagicArgumentParser:
     tree.add_argument("invocation", help="an invocation id, or a variable holding an Invocation")
     tree.add_argument("--depth", type=int, default=3)
     sub.add_parser("monitor", help="counts, timeline, runners and family trees in tabs")
-    emit = sub.add_parser("emit", help="emit an event for on_event triggers")
+    events = sub.add_parser("events", help="recent events and the invocations their triggers created")
+    events.add_argument("--code", default=None, help="only events of this code")
+    events.add_argument("--since", default="10m", help="how far back: 30s, 10m, 2h, 1d or seconds (default 10m)")
+    events.add_argument("--limit", type=int, default=50, help="events shown at most (default 50)")
+    matched = events.add_mutually_exclusive_group()
+    matched.add_argument(
+        "--matched", dest="matched", action="store_true", default=None, help="only events a trigger fired on"
+    )
+    matched.add_argument("--unmatched", dest="matched", action="store_false", help="only events no trigger fired on")
+    events.add_argument(
+        "--live", action=argparse.BooleanOptionalAction, default=True, help="live updates (default) or a static table"
+    )
+    emit = sub.add_parser("emit", help="emit an event for on_event triggers; prints its id")
     emit.add_argument("event_code")
-    emit.add_argument("payload", nargs="?", default=None, help="a JSON object")
+    emit.add_argument("payload", nargs="?", default=None, help='a JSON object, e.g. {"feed": "rss"}')
     runner = sub.add_parser("runner", help="start, list, stop runners and read their logs")
     rsub = runner.add_subparsers(dest="runner_command", required=True)
     start = rsub.add_parser("start")
@@ -83,7 +95,7 @@ class PynencMagics(Magics):
     @no_var_expand  # command templates hold {python}/{runner_args}: IPython must not fill them
     @line_magic
     def pynenc(self, line: str) -> Any:
-        """%pynenc app|status|config|timeline|tree|monitor|emit|runner start/list/stop/logs — see `%pynenc --help`."""
+        """%pynenc app|status|config|timeline|tree|monitor|events|emit|runner start/list/stop/logs — see `%pynenc --help`."""
         args = self.parser.parse_args(_words(line))
         try:
             return self._dispatch(args)
@@ -104,8 +116,14 @@ class PynencMagics(Magics):
             return session.tree(args.invocation, depth=args.depth)
         if args.command == "monitor":
             return session.monitor()
+        if args.command == "events":
+            return session.events(
+                since=args.since, code=args.code, matched=args.matched, limit=args.limit, live=args.live
+            )
         if args.command == "emit":
-            return session.emit(args.event_code, args.payload)
+            event_id = session.emit(args.event_code, args.payload)
+            print(f"event {args.event_code} emitted: {event_id}")  # each emit line of a cell says so
+            return EmittedEvent(event_id)
         if args.runner_command == "start":
             started = session.start_runner(
                 kind=args.kind,

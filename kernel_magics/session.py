@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from kernel_magics import launchers
 from pynenc_nb.app import Pynenc, app_of
-from pynenc_nb.exceptions import ConfigError, InvocationNotFoundError, RunnerError
-from pynenc_nb.invocation import Invocation
+from pynenc_nb.exceptions import ConfigError, InvocationNotFoundError, RunnerError, TriggerError
+from pynenc_nb.invocation.handle import Invocation
 from pynenc_nb.launched_runners import LaunchedRunners
 from pynenc_nb.summary import app_summary, format_summary
 
 if TYPE_CHECKING:
-    from pynenc_nb.widgets import FamilyTree, MonitorPanel, Timeline
+    from pynenc_nb.widgets import EventsBrowser, FamilyTree, MonitorPanel, Timeline
 
 
 class Rendered:
@@ -48,6 +48,14 @@ class Rendered:
             f"<tr><th {cell}>{html.escape(k)}</th><td {cell}>{html.escape(v)}</td></tr>" for k, v in self.rows
         )
         return f"<table>{body}</table>"
+
+
+class EmittedEvent(str):
+    """The id of an event ``%pynenc emit`` stored and printed: a string for code that keeps it
+    (``event_id = %pynenc emit ...``), shown no second time as a cell's last value."""
+
+    def _ipython_display_(self) -> None:
+        pass
 
 
 class AlreadyShown(Rendered):
@@ -181,14 +189,22 @@ class NotebookSession:
         return self.app, reference
 
     def emit(self, event_code: str, payload: str | None) -> str:
-        expected = 'the event payload must be a JSON object, e.g. \'{"source": "feed"}\''
+        """Store an event whose payload is typed as JSON text; returns its id."""
+        expected = f'event {event_code}: the event payload must be a JSON object, e.g. \'{{"source": "feed"}}\''
         try:
             data = json.loads(payload) if payload else {}
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{expected}; {payload!r} is not valid JSON: {exc}") from None
+            raise TriggerError(f"{expected}; {payload!r} is not valid JSON ({exc})") from None
         if not isinstance(data, dict):
-            raise ConfigError(expected)
+            raise TriggerError(f"{expected}; got {payload!r}")
         return self.app.trigger.emit_event(event_code, data)
+
+    def events(
+        self, *, since: str, code: str | None = None, matched: bool | None = None, limit: int = 50, live: bool = True
+    ) -> EventsBrowser:
+        from pynenc_nb.widgets import EventsBrowser
+
+        return EventsBrowser(self.app, since, code=code, matched=matched, limit=limit, live=live)
 
     def config(self) -> Rendered:
         data = self.app.conf.public_dict()

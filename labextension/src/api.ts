@@ -88,6 +88,7 @@ export interface EventMarkerJson {
   event_id: string;
   code: string;
   at: number;
+  invocation_ids: string[]; // created by the trigger runs of this event
 }
 
 export interface TimelineInvocationJson {
@@ -168,6 +169,15 @@ export interface WorkflowJson {
   is_root: boolean;
 }
 
+export interface InvocationOriginJson {
+  run_id: string;
+  trigger_id: string;
+  source_kind: string; // event | status | cron | composite
+  source_id: string; // event id, invocation id, tick (ISO UTC); a composite's joined by ","
+  event_code: string | null;
+  at: number;
+}
+
 export interface InvocationDetailJson {
   invocation: InvocationSummaryJson;
   call_id: string;
@@ -182,6 +192,7 @@ export interface InvocationDetailJson {
   children: InvocationSummaryJson[];
   children_next_cursor: string | null;
   workflow: WorkflowJson | null;
+  origin: InvocationOriginJson | null; // the trigger run that created it
   generated_at: number;
 }
 
@@ -210,6 +221,50 @@ export interface TaskJson {
   qualname: string | null;
   version: string | null;
   counts: Record<string, number> | null;
+}
+
+export interface TriggerRunJson {
+  run_id: string;
+  trigger_id: string;
+  task_id: string;
+  source_kind: string; // event | status | cron | composite
+  source_id: string;
+  event_code: string | null;
+  invocation_id: string | null; // null: the firing made no invocation
+  status: StatusName | null; // of the created invocation, now
+  at: number;
+}
+
+export interface EventJson {
+  event_id: string;
+  code: string;
+  at: number;
+  payload: string; // JSON text, bounded: user data, shown as text
+  payload_truncated: boolean;
+  emitter_invocation_id: string | null;
+  emitted_by: string | null;
+  matched: boolean;
+  runs: TriggerRunJson[];
+}
+
+export interface EventPageJson {
+  rows: EventJson[];
+  next_cursor: string | null;
+  generated_at: number;
+}
+
+export interface TriggerRunPageJson {
+  rows: TriggerRunJson[];
+  generated_at: number;
+}
+
+export interface TriggerJson {
+  trigger_id: string;
+  task_id: string;
+  logic: string; // and | or
+  conditions: string[]; // e.g. "on_event feed_updated"
+  event_codes: string[];
+  summary: string;
 }
 
 // --- answers of the routes (pynenc_nb/web/queries.py)
@@ -302,6 +357,21 @@ export interface TimelineAnswerJson extends TimelineJson {
 
 export interface TasksJson {
   items: TaskJson[];
+}
+
+export interface EventsJson {
+  items: EventJson[];
+  next_cursor: string | null;
+  generated_at: number;
+}
+
+export interface TriggerRunsJson {
+  items: TriggerRunJson[];
+  generated_at: number;
+}
+
+export interface TriggersJson {
+  items: TriggerJson[];
 }
 
 // --- end of the JSON shapes

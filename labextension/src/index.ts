@@ -1,6 +1,6 @@
 /**
  * JupyterLab plugin of pynenc_nb: the "Pynenc" left sidebar, main-area panels (timeline,
- * invocation + family tree, task), command-palette entries and layout restore.
+ * invocation + family tree, task, events), command-palette entries and layout restore.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
@@ -8,7 +8,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { AppJson, StatusesJson, requestAPI } from './api';
 import { setStatuses } from './dom';
-import { InvocationPanel, PanelSpec, TaskPanel, TimelinePanel, specId } from './panels';
+import { EventsPanel, InvocationPanel, PanelSpec, TaskPanel, TimelinePanel, specId } from './panels';
 import { PynencSidebar, SIDEBAR_ID, pynencIcon } from './sidebar';
 
 const PLUGIN_ID = 'pynenc-nb:plugin';
@@ -72,6 +72,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         case 'task':
           content = new TaskPanel(spec, open);
           break;
+        case 'events':
+          content = new EventsPanel(spec, open);
+          break;
       }
       const widget = new MainAreaWidget({ content });
       widget.id = content.id;
@@ -88,7 +91,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       {
         timeline: (info: AppJson) => open({ kind: 'timeline', app: info, since: TIMELINE_WINDOW_S }),
         invocation: (info: AppJson, invocationId: string) => open({ kind: 'invocation', app: info, invocationId }),
-        task: (info: AppJson, taskId: string) => open({ kind: 'task', app: info, taskId })
+        task: (info: AppJson, taskId: string) => open({ kind: 'task', app: info, taskId }),
+        events: (info: AppJson) => open({ kind: 'events', app: info })
       },
       () => focusedKernel(app.shell)
     );

@@ -1,6 +1,6 @@
 /**
  * Main-area panels opened from the sidebar: the timeline of an app, one invocation with its family
- * tree, and the invocations of one task. Each is described by a small serializable `PanelSpec`, so
+ * tree, the invocations of one task, and the events of an app. Each is described by a small serializable `PanelSpec`, so
  * the layout restorer can reopen it after a reload.
  */
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -9,8 +9,11 @@ import { Panel, Widget } from '@lumino/widgets';
 
 import {
   AppJson,
+  EventJson,
+  EventsJson,
   FamilyTreeAnswerJson,
   InvocationDetailJson,
+  InvocationOriginJson,
   InvocationSummaryJson,
   InvocationsJson,
   RerunJson,
@@ -25,7 +28,8 @@ import { PlotHost } from './plot';
 export type PanelSpec =
   | { kind: 'timeline'; app: AppJson; since: number }
   | { kind: 'invocation'; app: AppJson; invocationId: string }
-  | { kind: 'task'; app: AppJson; taskId: string };
+  | { kind: 'task'; app: AppJson; taskId: string }
+  | { kind: 'events'; app: AppJson };
 
 export function specId(spec: PanelSpec): string {
   switch (spec.kind) {
@@ -35,6 +39,8 @@ export function specId(spec: PanelSpec): string {
       return `invocation:${spec.app.key}:${spec.invocationId}`;
     case 'task':
       return `task:${spec.app.key}:${spec.taskId}`;
+    case 'events':
+      return `events:${spec.app.key}`;
   }
 }
 
@@ -46,7 +52,16 @@ export function specTitle(spec: PanelSpec): string {
       return `Invocation ${spec.invocationId.slice(0, 8)}`;
     case 'task':
       return `Task ${spec.taskId.split('.').pop()}`;
+    case 'events':
+      return `Events · ${spec.app.app_id}`;
   }
+}
+
+/** "trigger 1a2b3c4d on event order.placed (5e6f…)": what made an invocation. */
+export function originText(origin: InvocationOriginJson): string {
+  const kinds: Record<string, string> = { event: 'event', status: 'a status of', cron: 'cron tick', composite: 'all of' };
+  const code = origin.event_code ? ` ${origin.event_code}` : '';
+  return `trigger ${origin.trigger_id.slice(0, 10)} on ${kinds[origin.source_kind] || origin.source_kind}${code} (${origin.source_id})`;
 }
 
 type Open = (spec: PanelSpec) => void;
@@ -222,7 +237,8 @@ export class InvocationPanel extends PollingPanel {
           ['retries', inv.num_retries],
           ['created', when(inv.created_at)],
           ['parent', parentId ? link(parentId.slice(0, 10), () => this.openInvocation(parentId)) : '–'],
-          ['workflow', detail.workflow ? `${detail.workflow.workflow_type} (${String(detail.workflow.workflow_id).slice(0, 10)})` : '–']
+          ['workflow', detail.workflow ? `${detail.workflow.workflow_type} (${String(detail.workflow.workflow_id).slice(0, 10)})` : '–'],
+          ['created by', detail.origin ? originText(detail.origin) : 'a call (no trigger)']
         ],
         'pynenc-fields'
       )
@@ -330,3 +346,105 @@ export class TaskPanel extends PollingPanel {
   }
 }
 
+
+/** The events of an app, newest first, filtered by code and by whether a trigger fired on them. */
+export class EventsPanel extends PollingPanel {
+  private readonly filters = el('div', 'pynenc-events-filters');
+  private readonly code = el('input', 'pynenc-events-code');
+  private readonly matched = el('select', 'pynenc-events-matched');
+  private readonly body = el('div', 'pynenc-events-body');
+  private cursor: string | null = null;
+  private rows: EventJson[] = [];
+
+  constructor(
+    readonly spec: PanelSpec & { kind: 'events' },
+    private readonly open: Open
+  ) {
+    super(spec, 3000);
+    this.addClass('pynenc-events-panel');
+    this.code.placeholder = 'event code';
+    this.code.setAttribute('aria-label', 'event code');
+    [
+      ['', 'any event'],
+      ['true', 'a trigger fired'],
+      ['false', 'no trigger fired']
+    ].forEach(([value, label]) => {
+      const option = el('option', undefined, label);
+      option.value = value;
+      this.matched.appendChild(option);
+    });
+    this.matched.setAttribute('aria-label', 'matched a trigger');
+    this.code.addEventListener('change', () => void this.poll.refresh());
+    this.matched.addEventListener('change', () => void this.poll.refresh());
+    this.filters.append(this.code, this.matched);
+    this.addWidget(new Widget({ node: this.filters }));
+    this.addWidget(new Widget({ node: this.body }));
+  }
+
+  protected async load(): Promise<boolean> {
+    const page = await this.page(null);
+    this.rows = page.items;
+    this.cursor = page.next;
+    this.draw();
+    return false; // new events may come at any time
+  }
+
+  private async page(cursor: string | null): Promise<{ items: EventJson[]; next: string | null }> {
+    const path =
+      appPath(this.spec.app.key, 'events') +
+      query({ code: this.code.value.trim(), matched: this.matched.value, limit: 50, cursor });
+    const data = await requestAPI<EventsJson>(path);
+    return { items: data.items || [], next: data.next_cursor || null };
+  }
+
+  private draw(): void {
+    clear(this.body);
+    this.body.appendChild(el('h2', undefined, `Events of ${this.spec.app.app_id}`));
+    this.body.appendChild(
+      table(
+        ['at', 'code', 'payload', 'created invocations'],
+        this.rows.map(event => [when(event.at), event.code, el('code', 'pynenc-payload', cut(event.payload, 300)), this.created(event)])
+      )
+    );
+    if (!this.rows.length) {
+      this.body.appendChild(el('p', 'pynenc-note', 'No event matches.'));
+    }
+    if (this.cursor) {
+      const more = el('button', 'jp-Button jp-mod-styled pynenc-button', 'More');
+      more.addEventListener('click', async () => {
+        const page = await this.page(this.cursor);
+        this.rows = this.rows.concat(page.items);
+        this.cursor = page.next;
+        this.draw();
+      });
+      this.body.appendChild(more);
+    }
+  }
+
+  private created(event: EventJson): Node {
+    const cell = el('div');
+    if (!event.runs.length) {
+      cell.appendChild(el('span', 'pynenc-note', 'no trigger fired'));
+    }
+    event.runs.forEach(run => {
+      const line = el('div');
+      line.appendChild(document.createTextNode(`${run.task_id.split('.').pop()} `));
+      const id = run.invocation_id;
+      if (id) {
+        line.appendChild(link(id.slice(0, 10), () => this.open({ kind: 'invocation', app: this.spec.app, invocationId: id })));
+        line.appendChild(document.createTextNode(' '));
+        if (run.status) {
+          line.appendChild(badge(run.status));
+        }
+      } else {
+        line.appendChild(el('span', 'pynenc-note', 'no invocation'));
+      }
+      cell.appendChild(line);
+    });
+    return cell;
+  }
+}
+
+function cut(text: string, limit: number): string {
+  return text.length > limit ? `${text.slice(0, limit)}…` : text;
+}

@@ -1,17 +1,30 @@
 /**
  * The "Pynenc" sidebar: known apps, and for the selected one its runners, counts by status, running
- * invocations and recent failures. It polls the server with backoff (Lumino Poll) and stands by
- * while hidden, so a closed sidebar costs the server nothing.
+ * invocations, recent failures and recent events (with the invocations their triggers created). It
+ * polls the server with backoff (Lumino Poll) and stands by while hidden, so a closed sidebar costs
+ * the server nothing.
  */
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 import { LabIcon } from '@jupyterlab/ui-components';
 
-import { AppJson, AppSummaryJson, AppsJson, InvocationSummaryJson, RunnerRowJson, appPath, requestAPI } from './api';
+import {
+  AppJson,
+  AppSummaryJson,
+  AppsJson,
+  EventJson,
+  EventsJson,
+  InvocationSummaryJson,
+  RunnerRowJson,
+  appPath,
+  query,
+  requestAPI
+} from './api';
 import { badge, clear, dotted, el, link, seconds, when } from './dom';
 
 export const SIDEBAR_ID = 'pynenc-sidebar';
 const POLL_MS = 2000;
+const EVENTS_SHOWN = 10;
 const MAX_POLL_MS = 30000;
 
 const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="16" height="16">
@@ -25,6 +38,7 @@ export interface Opener {
   timeline(app: AppJson): void;
   invocation(app: AppJson, invocationId: string): void;
   task(app: AppJson, taskId: string): void;
+  events(app: AppJson): void;
 }
 
 /** The kernel of the notebook in focus, if any: the sidebar opens on the app that kernel used. */
@@ -118,8 +132,12 @@ export class PynencSidebar extends Widget {
         this.status.textContent = '';
         return;
       }
-      const summary = await requestAPI<AppSummaryJson>(appPath(app.key, 'summary'));
+      const [summary, events] = await Promise.all([
+        requestAPI<AppSummaryJson>(appPath(app.key, 'summary')),
+        requestAPI<EventsJson>(appPath(app.key, 'events') + query({ limit: EVENTS_SHOWN }))
+      ]);
       this.render(app, summary);
+      this.eventList(app, events);
       this.status.textContent = `updated ${new Date().toLocaleTimeString()}`;
       this.status.classList.remove('pynenc-error');
     } catch (error) {
@@ -205,6 +223,46 @@ export class PynencSidebar extends Widget {
 
     this.invocationList(app, 'Running', summary.running || [], !!summary.running_more);
     this.invocationList(app, 'Recent failures', summary.failures || [], false);
+  }
+
+  /** Recent events: code and how many invocations its triggers created (each opens its detail). */
+  private eventList(app: AppJson, page: EventsJson): void {
+    const header = el('h3', 'pynenc-section-title', 'Events');
+    const all = link('all events', () => this.opener.events(app), 'filter by code and trigger match');
+    all.classList.add('pynenc-section-link');
+    header.appendChild(all);
+    this.body.appendChild(header);
+    const rows: EventJson[] = page.items || [];
+    if (rows.length === 0) {
+      this.body.appendChild(el('p', 'pynenc-note', 'None yet. Emit one: %pynenc emit CODE {"key": "value"}.'));
+      return;
+    }
+    const list = el('ul', 'pynenc-list pynenc-events');
+    rows.forEach(event => {
+      const item = el('li', event.matched ? 'pynenc-matched' : 'pynenc-unmatched');
+      item.title = `event ${event.event_id}\n${event.payload}`;
+      const line = el('div', 'pynenc-list-line');
+      line.appendChild(dotted(event.code, el('span', 'pynenc-list-main pynenc-event-code')));
+      const made = event.runs.filter(r => r.invocation_id).length;
+      const verdict = event.matched ? `→ ${made} invocation${made === 1 ? '' : 's'}` : 'no trigger';
+      line.appendChild(el('span', 'pynenc-event-made', verdict));
+      item.appendChild(line);
+      const detail = el('div', 'pynenc-list-detail');
+      detail.appendChild(document.createTextNode(when(event.at)));
+      event.runs.forEach(run => {
+        const id = run.invocation_id;
+        if (id) {
+          detail.appendChild(document.createTextNode(' · '));
+          detail.appendChild(link(id.slice(0, 10), () => this.opener.invocation(app, id), `${run.task_id}: details`));
+        }
+      });
+      item.appendChild(detail);
+      list.appendChild(item);
+    });
+    this.body.appendChild(list);
+    if (page.next_cursor) {
+      this.body.appendChild(el('p', 'pynenc-note', 'and more…'));
+    }
   }
 
   /** One line per invocation: status and task (opens the task), then its id (opens its detail). */

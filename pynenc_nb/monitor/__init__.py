@@ -18,14 +18,19 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from pynenc_nb.exceptions import InvalidMonitorQueryError, MonitorError
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.monitor.detail import build_detail
+from pynenc_nb.monitor.events import EventQuery, build_events, build_trigger_runs
 from pynenc_nb.monitor.models import (
     QUEUED_LANE,
     EventMarker,
+    EventPage,
+    EventView,
     ExceptionView,
     FamilyTreeView,
     HistoryEntry,
     InvocationDetailView,
+    InvocationOrigin,
     InvocationPage,
     InvocationSummary,
     JsonView,
@@ -39,13 +44,16 @@ from pynenc_nb.monitor.models import (
     TimelineView,
     TreeEdge,
     TreeNode,
+    TriggerRunPage,
+    TriggerRunView,
+    TriggerView,
     WorkflowView,
 )
 from pynenc_nb.monitor.overview import invocation_page, runner_views, status_counts, task_views
 from pynenc_nb.monitor.timeline import TimelineQuery, build_timeline
 from pynenc_nb.monitor.tree import MAX_NODES, build_family_tree
+from pynenc_nb.monitor.triggers import build_triggers
 from pynenc_nb.records import InvocationFilter
-from pynenc_nb.status import InvocationStatus
 
 if TYPE_CHECKING:
     from pynenc_nb.monitor.source import MonitorSource
@@ -59,10 +67,13 @@ __all__ = [
     # views
     "QUEUED_LANE",
     "EventMarker",
+    "EventPage",
+    "EventView",
     "ExceptionView",
     "FamilyTreeView",
     "HistoryEntry",
     "InvocationDetailView",
+    "InvocationOrigin",
     "InvocationPage",
     "InvocationSummary",
     "JsonView",
@@ -76,6 +87,9 @@ __all__ = [
     "TimelineView",
     "TreeEdge",
     "TreeNode",
+    "TriggerRunPage",
+    "TriggerRunView",
+    "TriggerView",
     "WorkflowView",
 ]
 
@@ -155,3 +169,31 @@ class Monitor:
     ) -> InvocationPage:
         """A page of invocation summaries, most recently updated first."""
         return invocation_page(self.app, filters or InvocationFilter(), limit, cursor, self.clock())
+
+    def events(
+        self,
+        *,
+        code: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        matched: bool | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> EventPage:
+        """A page of emitted events, newest first, each with its payload (JSON text) and the
+        trigger runs it made with the invocations they created.
+
+        ``since`` is inclusive, ``until`` exclusive (epoch seconds). ``matched`` keeps the events
+        some trigger fired on (True) or none did (False); such a page reads a bounded number of
+        events, so it may be short, or empty, and still have a ``next_cursor``.
+        """
+        query = EventQuery(code, since, until, matched, limit, cursor)
+        return build_events(self.app, query, self.clock())
+
+    def trigger_runs(self, *, trigger_id: str | None = None, limit: int = 50) -> TriggerRunPage:
+        """The most recent trigger runs (of one trigger), with the invocations they created."""
+        return build_trigger_runs(self.app, trigger_id, limit, self.clock())
+
+    def triggers(self) -> list[TriggerView]:
+        """Every stored trigger with its task and its conditions in words, by task id."""
+        return build_triggers(self.app)

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Iterator
 from pynenc_nb.backends.paging import decode_cursor
 from pynenc_nb.conf.urls import redact_text
 from pynenc_nb.exceptions import InvalidMonitorQueryError
+from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.monitor.models import InvocationSummary
 from pynenc_nb.ports import StateBackend
 from pynenc_nb.records import InvocationRecord, RunnerInfo
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 
 ALL_STATUSES: tuple[InvocationStatus, ...] = tuple(InvocationStatus)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynenc_nb.exceptions import InvocationNotFoundError
 from pynenc_nb.monitor.common import RunnerDirectory, check_limit, safe_text, summary_of
+from pynenc_nb.monitor.events import origin_of
 from pynenc_nb.monitor.models import ExceptionView, HistoryEntry, InvocationDetailView, WorkflowView
 from pynenc_nb.records import InvocationFilter, Outcome
 from pynenc_nb.serialization.codec import TAG
@@ -71,6 +72,7 @@ def build_detail(app: MonitorSource, invocation_id: str, children_limit: int, no
             if workflow is not None
             else None
         ),
+        origin=origin_of(app.trigger_store, invocation_id),
         generated_at=now,
     )
 

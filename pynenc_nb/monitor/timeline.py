@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pynenc_nb.exceptions import InvalidMonitorQueryError
+from pynenc_nb.invocation.status import FINAL_STATUSES, NON_FINAL, InvocationStatus
 from pynenc_nb.monitor.common import (
     RunnerDirectory,
     args_of,
@@ -31,6 +32,7 @@ from pynenc_nb.monitor.common import (
     cyclic_gc_paused,
     statuses_of,
 )
+from pynenc_nb.monitor.events import runs_by_source
 from pynenc_nb.monitor.models import (
     QUEUED_LANE,
     EventMarker,
@@ -41,7 +43,6 @@ from pynenc_nb.monitor.models import (
     TimelineView,
 )
 from pynenc_nb.records import InvocationFilter, InvocationRecord, StatusChange
-from pynenc_nb.status import FINAL_STATUSES, NON_FINAL, InvocationStatus
 
 if TYPE_CHECKING:
     from pynenc_nb.monitor.source import MonitorSource
@@ -189,8 +190,25 @@ def _decode(cursor: str | None) -> tuple[str, str | None]:
 
 
 def _events(app: MonitorSource, start: float | None, end: float | None) -> tuple[EventMarker, ...]:
-    found = app.trigger_store.events(since=start, limit=EVENT_LIMIT)
-    markers = [EventMarker(event_id, code, at) for event_id, code, _, at in found if end is None or at < end]
+    """The window's newest events (one page) with the invocations their runs created (one read)."""
+    store = app.trigger_store
+    found, _ = store.events(since=start, until=end, limit=EVENT_LIMIT)
+    runs = runs_by_source(store, [event.event_id for event in found])
+    markers = [
+        EventMarker(
+            event.event_id,
+            event.code,
+            event.at,
+            tuple(
+                dict.fromkeys(
+                    run.invocation_id
+                    for run in sorted(runs.get(event.event_id, ()), key=lambda r: (r.at, r.run_id))
+                    if run.invocation_id is not None
+                )
+            ),
+        )
+        for event in found
+    ]
     return tuple(sorted(markers, key=lambda m: (m.at, m.event_id)))
 
 

@@ -232,6 +232,35 @@ class TasksHandler(MonitorHandler):
         await self.answer_for(key, lambda app: queries.tasks(app.monitor))
 
 
+class EventsHandler(MonitorHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, key: str) -> None:
+        code, matched = self.query_text("code"), self.query_text("matched")
+        since, until = self.query_text("since"), self.query_text("until")
+        limit, cursor = self.query_text("limit"), self.query_text("cursor")
+
+        def work(app: OpenApp) -> queries.EventsJson:
+            return queries.events(app.monitor, code, since, until, matched, limit, cursor)
+
+        await self.answer_for(key, work)
+
+
+class TriggerRunsHandler(MonitorHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, key: str) -> None:
+        trigger, limit = self.query_text("trigger"), self.query_text("limit")
+        await self.answer_for(key, lambda app: queries.trigger_runs(app.monitor, trigger, limit))
+
+
+class TriggersHandler(MonitorHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, key: str) -> None:
+        await self.answer_for(key, lambda app: queries.triggers(app.monitor))
+
+
 _PART = r"([^/]+)"
 ROUTES: tuple[tuple[str, type[MonitorHandler]], ...] = (
     (r"statuses", StatusesHandler),
@@ -245,6 +274,9 @@ ROUTES: tuple[tuple[str, type[MonitorHandler]], ...] = (
     (rf"apps/{_PART}/invocations/{_PART}/rerun", RerunHandler),
     (rf"apps/{_PART}/timeline", TimelineHandler),
     (rf"apps/{_PART}/tasks", TasksHandler),
+    (rf"apps/{_PART}/events", EventsHandler),
+    (rf"apps/{_PART}/triggers", TriggersHandler),
+    (rf"apps/{_PART}/trigger_runs", TriggerRunsHandler),
 )
 
 

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from pynenc_nb.exceptions import InvalidMonitorQueryError
+from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.monitor.models import (
+    EventJson,
     FamilyTreeJson,
     InvocationDetailJson,
     InvocationSummaryJson,
@@ -24,9 +26,10 @@ from pynenc_nb.monitor.models import (
     StatusName,
     TaskJson,
     TimelineJson,
+    TriggerJson,
+    TriggerRunJson,
 )
 from pynenc_nb.records import InvocationFilter
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 
 if TYPE_CHECKING:
     from pynenc_nb.monitor import Monitor
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from pynenc_nb.widgets.figures.common import FigureDict  # figures are imported only when asked for
 
 PAGE_DEFAULT, PAGE_MAX = 50, 500
+RUNS_DEFAULT, RUNS_MAX = 50, 500
 TIMELINE_DEFAULT, TIMELINE_MAX = 2000, 10_000
 TREE_DEPTH_DEFAULT, TREE_DEPTH_MAX = 3, 20
 SINCE_DEFAULT_S = 600.0  # the timeline shows the last ten minutes unless told otherwise
@@ -136,6 +140,21 @@ class TasksJson(TypedDict):
     items: list[TaskJson]
 
 
+class EventsJson(TypedDict):
+    items: list[EventJson]
+    next_cursor: str | None
+    generated_at: float
+
+
+class TriggerRunsJson(TypedDict):
+    items: list[TriggerRunJson]
+    generated_at: float
+
+
+class TriggersJson(TypedDict):
+    items: list[TriggerJson]
+
+
 # --- parameters ----------------------------------------------------------------------------------
 
 
@@ -196,6 +215,11 @@ def parse_bool(argument: str, text: str | None) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise _bad(argument, text, "expected true or false")
+
+
+def parse_optional_bool(argument: str, text: str | None) -> bool | None:
+    """Absent or empty: None (no filter); otherwise as :func:`parse_bool`."""
+    return None if text is None or text == "" else parse_bool(argument, text)
 
 
 def _text(text: str | None) -> str | None:
@@ -327,3 +351,38 @@ def timeline(
 
 def tasks(monitor: Monitor) -> TasksJson:
     return {"items": [view.to_json() for view in monitor.tasks()]}
+
+
+def events(
+    monitor: Monitor,
+    code: str | None,
+    since: str | None,
+    until: str | None,
+    matched: str | None,
+    limit: str | None,
+    cursor: str | None,
+) -> EventsJson:
+    """A page of events, newest first (all of them unless ``since``/``until`` bound the window)."""
+    now = time.time()
+    page = monitor.events(
+        code=_text(code),
+        since=parse_time("since", since, now),
+        until=parse_time("until", until, now),
+        matched=parse_optional_bool("matched", matched),
+        limit=parse_int("limit", limit, PAGE_DEFAULT, PAGE_MAX),
+        cursor=_text(cursor),
+    )
+    return {
+        "items": [row.to_json() for row in page.rows],
+        "next_cursor": page.next_cursor,
+        "generated_at": page.generated_at,
+    }
+
+
+def trigger_runs(monitor: Monitor, trigger: str | None, limit: str | None) -> TriggerRunsJson:
+    page = monitor.trigger_runs(trigger_id=_text(trigger), limit=parse_int("limit", limit, RUNS_DEFAULT, RUNS_MAX))
+    return {"items": [row.to_json() for row in page.rows], "generated_at": page.generated_at}
+
+
+def triggers(monitor: Monitor) -> TriggersJson:
+    return {"items": [view.to_json() for view in monitor.triggers()]}

@@ -1,6 +1,7 @@
 """Inline widgets of the monitor: live Plotly figures in a kernel, static figures everywhere else.
 
     from pynenc_nb.widgets import Timeline, FamilyTree, RunnersPanel, InvocationView, MonitorPanel, GroupProgress
+    from pynenc_nb.widgets import EventsBrowser
     Timeline(app, since="10m")        # the last expression of a cell: shown live
 
 Each widget reads the monitor query layer only (``pynenc_nb.monitor``), refreshes from one
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from pynenc_nb.widgets.base import LiveWidget, freeze_all, live_widgets
 from pynenc_nb.widgets.environment import comms_available
+from pynenc_nb.widgets.events import EventsBrowser
 from pynenc_nb.widgets.group import GroupProgress
 from pynenc_nb.widgets.invocation import InvocationView
 from pynenc_nb.widgets.monitor import MonitorPanel
@@ -21,6 +23,7 @@ from pynenc_nb.widgets.timeline import Timeline
 from pynenc_nb.widgets.tree import FamilyTree
 
 __all__ = [
+    "EventsBrowser",
     "FamilyTree",
     "GroupProgress",
     "InvocationView",

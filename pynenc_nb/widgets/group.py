@@ -17,7 +17,7 @@ from pynenc_nb.widgets.parts import HtmlPart
 from pynenc_nb.widgets.static import MimeBundle, html_bundle
 
 if TYPE_CHECKING:
-    from pynenc_nb.invocation import InvocationGroup
+    from pynenc_nb.invocation.handle import InvocationGroup
 
 
 class GroupProgress(LiveWidget):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 
 from pynenc_nb.display import badge
-from pynenc_nb.monitor.models import InvocationDetailView, InvocationSummary
-from pynenc_nb.status import InvocationStatus
+from pynenc_nb.invocation.status import InvocationStatus
+from pynenc_nb.monitor.models import InvocationDetailView, InvocationOrigin, InvocationSummary
 from pynenc_nb.widgets.figures.common import seconds_text, short_task
 
 _CELL = "style='text-align:left;vertical-align:top;padding:1px 8px 1px 0'"
@@ -69,10 +69,21 @@ def invocation_card(view: InvocationDetailView) -> str:
         flow = view.workflow
         role = "root of" if flow.is_root else "in"
         rows.append(_row("workflow", f"{role} <code>{_e(flow.workflow_type)}</code> {flow.workflow_id[:8]}"))
+    if view.origin is not None:
+        rows.append(_row("created by", _origin(view.origin)))
     if view.history:
         rows.append(_row("history", _history(view)))
     body = "".join(rows)
     return f'<table class="pynenc-invocation" style="border-collapse:collapse">{body}</table>'
+
+
+def _origin(origin: InvocationOrigin) -> str:
+    """The trigger run that made the invocation: ``trigger 1a2b3c4d on event order.placed 5e6f…``."""
+    what = {"event": "event", "status": "a status of invocation", "cron": "cron tick", "composite": "all of"}
+    source = origin.source_id if origin.source_kind in ("cron", "composite") else origin.source_id[:8]
+    code = f" <code>{_e(origin.event_code)}</code>" if origin.event_code else ""
+    kind = what.get(origin.source_kind, origin.source_kind)
+    return f"trigger <code>{_e(origin.trigger_id[:8])}</code> on {_e(kind)}{code} <code>{_e(source)}</code>"
 
 
 def _history(view: InvocationDetailView) -> str:

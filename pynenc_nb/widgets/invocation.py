@@ -19,7 +19,7 @@ from pynenc_nb.widgets.tree import invocation_ref
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
-    from pynenc_nb.invocation import Invocation
+    from pynenc_nb.invocation.handle import Invocation
 
 
 class InvocationView(LiveWidget):

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynenc_nb import monitor as queries_module
 from pynenc_nb.exceptions import InvocationNotFoundError
+from pynenc_nb.invocation.status import FINAL_STATUSES
 from pynenc_nb.monitor import RunnerView, TimelineView
-from pynenc_nb.status import FINAL_STATUSES
 from pynenc_nb.widgets.base import DEFAULT_GRACE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S, LiveWidget
 from pynenc_nb.widgets.environment import ipywidgets
 from pynenc_nb.widgets.figures.common import FigureDict, base_layout, empty_note

@@ -17,8 +17,8 @@ logger = logging.getLogger("pynenc.widgets")
 class FigurePart(Part[FigureDict]):
     """A Plotly ``FigureWidget`` (an anywidget); clicking a point passes its id to ``on_click``.
 
-    Points carry an invocation id in ``customdata``; traces without it (call links, events) are
-    not clickable.
+    Points carry an invocation id in ``customdata``; traces without it (call links) are not
+    clickable, nor are points whose id is empty (an event that created no invocation).
     """
 
     def __init__(
@@ -43,7 +43,7 @@ class FigurePart(Part[FigureDict]):
             return
         ids = trace.customdata
         index = points.point_inds[0]
-        if ids is not None and 0 <= index < len(ids):
+        if ids is not None and 0 <= index < len(ids) and ids[index]:
             try:
                 self._on_click(str(ids[index]))
             except Exception:  # a click must never raise into the kernel's comm handler

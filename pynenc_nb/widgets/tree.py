@@ -7,7 +7,7 @@ from typing import Any
 
 from pynenc_nb.app import Pynenc, app_of
 from pynenc_nb.exceptions import ConfigError
-from pynenc_nb.invocation import Invocation
+from pynenc_nb.invocation.handle import Invocation
 from pynenc_nb.monitor import FamilyTreeView, Monitor
 from pynenc_nb.widgets.base import DEFAULT_GRACE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S, LiveWidget
 from pynenc_nb.widgets.environment import ipywidgets

@@ -177,3 +177,24 @@ def test_app_ids_not_in_the_registry_are_built_from_settings(app: Pynenc, tmp_pa
         )
         assert gone.status == 404 and "no longer exists" in json.loads(gone.read())["message"]
         assert not (tmp_path / ".pynenc" / "elsewhere.db").exists()  # looking never creates a database
+
+
+def test_the_page_has_an_events_section_over_the_events_routes(app: Pynenc, tmp_path: Path) -> None:
+    # Given an app that emitted an event
+    event_id = app.trigger.emit_event("feed_updated", {"feed": "rss"})
+    key = public_key(app.app_id, app.conf.backend_url)
+    with monitor(tmp_path) as server:
+        auth = {"Authorization": f"token {server.token}"}
+        # When the page and the events routes are read with the token
+        page = server.request("GET", f"/?token={server.token}")
+        cookie = "; ".join(c.split(";", 1)[0] for c in page.headers.get_all("Set-Cookie") or [])
+        html = server.request("GET", "/", {"Cookie": cookie}).read().decode()
+        events = server.request("GET", f"/pynenc/api/apps/{key}/events?since=1h", auth)
+        triggers = server.request("GET", f"/pynenc/api/apps/{key}/triggers", auth)
+        # Then the page has the events section and the API lists the event with its payload
+        assert 'id="events"' in html and 'id="events-code"' in html and 'id="events-matched"' in html
+        assert events.status == 200 and triggers.status == 200
+        (row,) = json.loads(events.read())["items"]
+        assert (row["event_id"], row["code"], json.loads(row["payload"])) == (event_id, "feed_updated", {"feed": "rss"})
+        assert json.loads(triggers.read()) == {"items": []}
+        assert server.request("GET", f"/pynenc/api/apps/{key}/events").status == 403  # no token, no cookie

@@ -13,7 +13,7 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
 from pynenc_nb.app_registry import read_entries
-from pynenc_nb.status import InvocationStatus
+from pynenc_nb.invocation.status import InvocationStatus
 from tests.jupyter_server.conftest import SECRET, Workload, body
 
 Fetch = Callable[..., Awaitable[HTTPResponse]]
@@ -191,6 +191,9 @@ ROUTES = (
     ("GET", "apps/{key}/invocations/{id}/tree"),
     ("GET", "apps/{key}/timeline"),
     ("GET", "apps/{key}/tasks"),
+    ("GET", "apps/{key}/events"),
+    ("GET", "apps/{key}/triggers"),
+    ("GET", "apps/{key}/trigger_runs"),
     ("POST", "apps/{key}/runners/somebody/stop"),
     ("POST", "apps/{key}/invocations/{id}/rerun"),
 )

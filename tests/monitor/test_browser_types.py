@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +21,9 @@ from typing import Any, Literal, NotRequired, Required, Union, get_args, get_ori
 import pytest
 
 from pynenc_nb import Pynenc
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.monitor import Monitor, models
-from pynenc_nb.status import InvocationStatus
+from pynenc_nb.records import TriggerRun, new_id
 from pynenc_nb.web import queries
 from pynenc_nb.web.catalog import AppCatalog, configured_entry
 from pynenc_nb.widgets.figures.common import FigureDict
@@ -289,7 +291,13 @@ def test_real_answers_have_exactly_the_keys_and_types_of_their_shapes(
     # Given a workload (nested call, failure, retry, workflow), an event, a runner and an app catalog
     state = app.state_backend
     add_runner(state, "ThreadRunner", heartbeat=0.0)
-    app.trigger.emit_event("data.ready", {"n": 1})
+    event_id = app.trigger.emit_event("data.ready", {"n": 1})
+    # and a trigger run of that event that created one of the workload's invocations
+    run = TriggerRun(new_id(), "t-1", "tests.react", "event", event_id, workload.outer, time.time())
+    app.trigger_store.add_trigger_runs([run])
+    app.trigger_store.put_triggers(
+        {"tests.react": {"t-1": '{"conditions": [{"kind": "cron", "expression": "* * * * *"}]}'}}
+    )
     catalog = AppCatalog(
         [configured_entry({"app_id": app.app_id, "backend_url": f"sqlite://{tmp_path / 'x.db'}"})], use_registry=False
     )
@@ -322,12 +330,19 @@ def test_real_answers_have_exactly_the_keys_and_types_of_their_shapes(
         (queries.tree(monitor, workload.outer, "3"), queries.FamilyTreeAnswerJson),
         (queries.timeline(monitor, "all", None, None, [], None, None, "true"), queries.TimelineAnswerJson),
         (queries.tasks(monitor), queries.TasksJson),
+        (monitor.events().to_json(), models.EventPageJson),
+        (monitor.trigger_runs().to_json(), models.TriggerRunPageJson),
+        *((view.to_json(), models.TriggerJson) for view in monitor.triggers()),
+        (queries.events(monitor, None, "1h", None, "true", "10", None), queries.EventsJson),
+        (queries.trigger_runs(monitor, "t-1", None), queries.TriggerRunsJson),
+        (queries.triggers(monitor), queries.TriggersJson),
     ]
     checker = Checker()
     for value, shape in answers:
         checker.check(value, shape, shape.__name__)
     # Then each matched its shape, and every shape (views and answers) was exercised
     assert detail_failed.exception is not None and timeline.events and timeline.links
+    assert monitor.invocation_detail(workload.outer).origin is not None and timeline.events[0].invocation_ids
     assert checker.seen == set(python_shapes())
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from pynenc_nb import Pynenc
 from pynenc_nb.exceptions import InvalidMonitorQueryError
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.monitor import Monitor
 from pynenc_nb.records import InvocationFilter, RunnerContext, RunnerInfo
-from pynenc_nb.status import InvocationStatus
 from tests.conformance.builders import S
 from tests.monitor.conftest import Workload, add_runner, stored
 

@@ -12,9 +12,9 @@ import pytest
 
 from pynenc_nb import Pynenc
 from pynenc_nb.exceptions import InvalidMonitorQueryError
+from pynenc_nb.invocation.status import FINAL_STATUSES
 from pynenc_nb.monitor import QUEUED_LANE, Monitor, StatusSegment, TimelineInvocation, TimelineView
 from pynenc_nb.records import WorkflowIdentity
-from pynenc_nb.status import FINAL_STATUSES
 from tests.conformance.builders import S
 from tests.monitor.conftest import Workload, add_runner, segments_of, stored
 

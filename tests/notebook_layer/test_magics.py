@@ -14,10 +14,12 @@ from IPython.testing.globalipapp import start_ipython
 
 from kernel_magics import launchers
 from kernel_magics.magics import PynencMagics
-from kernel_magics.session import Rendered
+from kernel_magics.session import NotebookSession, Rendered
 from pynenc_nb import Pynenc
+from pynenc_nb.exceptions import TriggerError
 from pynenc_nb.launched_runners import LaunchedRunners
 from pynenc_nb.records import new_id
+from pynenc_nb.widgets import EventsBrowser
 from tests.notebook_layer.support import TIMEOUT_S
 from tests.support.oracle import assert_histories_valid
 
@@ -142,24 +144,37 @@ def test_with_two_apps_the_magic_asks_to_choose_and_app_expr_chooses(ip: Any) ->
 # --- events ---------------------------------------------------------------------------------------
 
 
-def test_emit_stores_an_event_with_its_payload(ip: Any) -> None:
+def stored_events(app: Pynenc) -> list[tuple[str, str, Any]]:
+    events, _ = app.trigger_store.events()
+    return [(e.event_id, e.code, json.loads(e.payload)) for e in events]
+
+
+def test_emit_stores_an_event_with_its_payload_and_prints_its_id(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
     app = memory_app(ip)
     event_id = magic(ip, """emit ORDER_PLACED '{"a": 1}'""")
-    events = app.trigger_store.events()
-    assert [(e[0], e[1], json.loads(e[2])) for e in events] == [(event_id, "ORDER_PLACED", {"a": 1})]
+    assert stored_events(app) == [(event_id, "ORDER_PLACED", {"a": 1})]
+    assert f"event ORDER_PLACED emitted: {event_id}" in capsys.readouterr().out
+
+
+def test_emit_in_a_cell_prints_the_id_once(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    app = memory_app(ip)
+    cell(ip, "%pynenc emit PING\n%pynenc emit PONG")
+    printed = capsys.readouterr().out
+    (pong, _, _), (ping, _, _) = stored_events(app)
+    assert printed.count(f"emitted: {ping}") == 1 and printed.count(f"emitted: {pong}") == 1
 
 
 def test_emit_keeps_an_unquoted_json_payload_as_typed(ip: Any) -> None:
     app = memory_app(ip)
     cell(ip, 'order_id = 7\n%pynenc emit ORDER {"id": 3, "note": "a b", "tag": "$order_id {x}"}')
-    ((_, code, payload, _),) = app.trigger_store.events()
-    assert (code, json.loads(payload)) == ("ORDER", {"id": 3, "note": "a b", "tag": "$order_id {x}"})
+    ((_, code, payload),) = stored_events(app)
+    assert (code, payload) == ("ORDER", {"id": 3, "note": "a b", "tag": "$order_id {x}"})
 
 
 def test_emit_without_payload_stores_an_empty_one(ip: Any) -> None:
     app = memory_app(ip)
     magic(ip, "emit PING")
-    assert [(e[1], json.loads(e[2])) for e in app.trigger_store.events()] == [("PING", {})]
+    assert [(code, payload) for _, code, payload in stored_events(app)] == [("PING", {})]
 
 
 @pytest.mark.parametrize("payload", ["'{bad'", "'[1, 2]'", "'\"text\"'"])
@@ -167,7 +182,34 @@ def test_emit_with_a_payload_that_is_not_a_json_object_is_a_usage_error(ip: Any,
     app = memory_app(ip)
     with pytest.raises(UsageError, match=r"the event payload must be a JSON object"):
         magic(ip, f"emit ORDER_PLACED {payload}")
-    assert app.trigger_store.events() == []
+    assert stored_events(app) == []
+
+
+def test_a_bad_payload_is_a_trigger_error_of_the_session(ip: Any) -> None:
+    memory_app(ip)
+    session = NotebookSession(lambda: ip.user_ns)
+    with pytest.raises(
+        TriggerError, match=r"event ORDER: the event payload must be a JSON object.*'\{bad' is not valid JSON"
+    ):
+        session.emit("ORDER", "{bad")
+
+
+def test_events_shows_the_events_browser_with_its_filters(ip: Any) -> None:
+    memory_app(ip)
+    magic(ip, """emit feed_updated '{"n": 1}'""")
+    magic(ip, "emit other")
+    browser = magic(ip, "events --code feed_updated --since 10m --limit 5 --no-live")
+    assert isinstance(browser, EventsBrowser) and not browser.live and browser.limit == 5
+    assert [row.code for row in browser.page.rows] == ["feed_updated"]
+    assert [row.code for row in magic(ip, "events").page.rows] == ["other", "feed_updated"]
+    assert magic(ip, "events --matched").matched is True
+    assert magic(ip, "events --unmatched").page.rows[0].code == "other"
+
+
+def test_events_with_a_bad_window_is_a_usage_error(ip: Any) -> None:
+    memory_app(ip)
+    with pytest.raises(UsageError, match="since"):
+        magic(ip, "events --since yesterday")
 
 
 # --- parsing --------------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ import pytest
 
 from pynenc_nb import Pynenc
 from pynenc_nb.display import STATUS_COLOURS, badge
+from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.monitor import Monitor, TimelineView
-from pynenc_nb.records import RunnerContext, RunnerInfo
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+from pynenc_nb.records import RunnerContext, RunnerInfo, TriggerRun, new_id
 from pynenc_nb.widgets.figures import family_tree_figure, runners_figure, timeline_figure
 from pynenc_nb.widgets.figures.common import FigureDict, local_offset_s
+from pynenc_nb.widgets.figures.timeline import EVENTS_Y
 from tests.conformance.builders import S
 from tests.monitor.conftest import Workload, add_runner, run_workload, stored
 
@@ -165,6 +166,35 @@ def test_workflow_roots_are_starred_and_events_marked_above_the_lanes(app: Pynen
     assert len(events["x"]) == 1 and "deploy&lt;v2&gt;" in events["hovertext"][0]
     assert figure["layout"]["yaxis"]["ticktext"][0] == "events"
     assert len(traces(figure)["calls"]["x"]) == 3 * len(view.links) and len(view.links) == 2
+
+
+def test_an_event_marker_links_to_the_invocations_its_triggers_created(app: Pynenc) -> None:
+    # Given an event that made a trigger run creating an invocation in the window, and one that did not
+    created = stored(app.state_backend, [], task_id="tests.react")
+    fired = app.trigger.emit_event("order", {})
+    app.trigger.emit_event("quiet", {})
+    run = TriggerRun(new_id(), "t-1", "tests.react", "event", fired, created, time.time())
+    app.trigger_store.add_trigger_runs([run])
+    view = Monitor(app).timeline(time.time() - 600, None)
+    # When it is drawn
+    figure = timeline_figure(view)
+    events = traces(figure)["events"]
+    # Then the fired event's marker selects the invocation it created, and says so in its hover
+    fired_at = [m.event_id for m in view.events].index(fired)
+    assert events["customdata"][fired_at] == created and events["customdata"][1 - fired_at] == ""
+    assert "created 1 invocation" in events["hovertext"][fired_at]
+    assert "created" not in events["hovertext"][1 - fired_at]
+    # And a dotted line joins the marker to the first bar of that invocation
+    lines = traces(figure)["triggered"]
+    first = next(s for s in view.segments if s.invocation_id == created)
+    offset = local_offset_s(view.generated_at)
+    marker = next(m for m in view.events if m.event_id == fired)
+    assert lines["x"] == [
+        pytest.approx((marker.at + offset) * 1000),
+        pytest.approx((first.start + offset) * 1000),
+        None,
+    ]
+    assert lines["y"][0] == EVENTS_Y and lines["y"][2] is None and lines["line"]["dash"] == "dot"
 
 
 def test_task_data_is_escaped_everywhere_in_the_figure(app: Pynenc) -> None:

@@ -10,7 +10,7 @@ from IPython.utils.capture import CapturedIO
 
 from pynenc_nb import Invocation, Pynenc
 from pynenc_nb.display import badge
-from pynenc_nb.status import InvocationStatus
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.widgets import InvocationView
 from tests.support.processes import poll
 from tests.unit.runner_support import running

@@ -12,7 +12,7 @@ from IPython.utils.capture import CapturedIO
 
 from pynenc_nb import Pynenc
 from pynenc_nb.exceptions import ConfigError
-from pynenc_nb.status import InvocationStatus
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.widgets import FamilyTree, InvocationView, MonitorPanel, RunnersPanel, Timeline, freeze_all, live_widgets
 from tests.monitor.conftest import run_workload
 from tests.support.processes import poll

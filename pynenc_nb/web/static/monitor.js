@@ -9,7 +9,8 @@
   const REFRESH_MS = 5000;
   const xsrf = document.querySelector('meta[name="xsrf-token"]').getAttribute('content');
   const $ = (id) => document.getElementById(id);
-  const state = { key: null, cursor: null, timer: null, busy: false };
+  const state = { key: null, cursor: null, eventsCursor: null, timer: null, busy: false };
+  const PAYLOAD_SHOWN = 300;
 
   function el(tag, text, cls) {
     const node = document.createElement(tag);
@@ -146,6 +147,87 @@
     $('more').hidden = !page.next_cursor;
   }
 
+  function invocationLink(id, label) {
+    const link = el('a', label || id.slice(0, 12), 'inv');
+    link.title = id;
+    link.addEventListener('click', () => showDetail(id).catch(showError));
+    return link;
+  }
+
+  function createdCell(event) {
+    const cell = el('td');
+    if (!event.runs.length) {
+      cell.appendChild(el('span', '—', 'muted'));
+      return cell;
+    }
+    event.runs.forEach((run, index) => {
+      if (index) cell.appendChild(el('br'));
+      cell.appendChild(el('span', `${run.task_id.split('.').pop()} `));
+      if (run.invocation_id) {
+        cell.appendChild(invocationLink(run.invocation_id));
+        cell.appendChild(document.createTextNode(' '));
+        if (run.status) cell.appendChild(badge(run.status));
+      } else {
+        cell.appendChild(el('span', 'no invocation', 'muted'));
+      }
+    });
+    return cell;
+  }
+
+  async function loadEvents(append) {
+    const query = new URLSearchParams({ limit: '50', since: $('window').value });
+    const code = $('events-code').value.trim();
+    const matched = $('events-matched').value;
+    if (code) query.set('code', code);
+    if (matched) query.set('matched', matched);
+    if (append && state.eventsCursor) query.set('cursor', state.eventsCursor);
+    const page = await api(appPath('events') + '?' + query);
+    const body = $('events-table').tBodies[0];
+    if (!append) body.replaceChildren();
+    for (const event of page.items) {
+      const row = el('tr');
+      const payload = event.payload.length > PAYLOAD_SHOWN ? event.payload.slice(0, PAYLOAD_SHOWN) + '…' : event.payload;
+      const codeCell = el('td', event.code);
+      codeCell.title = `event ${event.event_id}` + (event.emitted_by ? `, emitted by ${event.emitted_by}` : '');
+      row.append(el('td', fmtTime(event.at)), codeCell, el('td', payload, 'payload'), createdCell(event));
+      body.appendChild(row);
+    }
+    if (!body.children.length) {
+      const row = el('tr');
+      const cell = el('td', 'no event in this window', 'muted');
+      cell.colSpan = 4;
+      row.appendChild(cell);
+      body.appendChild(row);
+    }
+    state.eventsCursor = page.next_cursor;
+    $('events-more').hidden = !page.next_cursor;
+  }
+
+  async function loadTriggers() {
+    const data = await api(appPath('triggers'));
+    const body = $('triggers').tBodies[0];
+    body.replaceChildren();
+    for (const trigger of data.items) {
+      const row = el('tr');
+      row.append(el('td', trigger.task_id), el('td', trigger.summary), el('td', trigger.trigger_id.slice(0, 12)));
+      body.appendChild(row);
+    }
+    if (!data.items.length) {
+      const row = el('tr');
+      const cell = el('td', 'no trigger defined', 'muted');
+      cell.colSpan = 3;
+      row.appendChild(cell);
+      body.appendChild(row);
+    }
+  }
+
+  function originText(origin) {
+    const kinds = { event: 'event', status: 'a status of', cron: 'cron tick', composite: 'all of' };
+    const code = origin.event_code ? ` ${origin.event_code}` : '';
+    return `trigger ${origin.trigger_id.slice(0, 12)} on ${kinds[origin.source_kind] || origin.source_kind}${code} ` +
+      `(${origin.source_id})`;
+  }
+
   function drawTimeline(view) {
     const target = $('timeline');
     if (typeof Plotly === 'undefined') {
@@ -174,7 +256,8 @@
       task: inv.task_id, status: inv.status, arguments: Object.entries(inv.args).map(([k, v]) => `${k}=${v}`).join(', '),
       parent: inv.parent_id || '', workflow: detail.workflow ? detail.workflow.workflow_id : '', queue: detail.queue,
       owner: detail.owner_label || '', retries: inv.num_retries, recoveries: inv.recoveries,
-      children: detail.children.length + (detail.children_next_cursor ? '+' : '')
+      children: detail.children.length + (detail.children_next_cursor ? '+' : ''),
+      'created by': detail.origin ? originText(detail.origin) : 'a call (no trigger)'
     };
     for (const [name, value] of Object.entries(shown)) fields.append(el('dt', name), el('dd', value));
     const outcome = detail.exception
@@ -209,6 +292,7 @@
       renderRunners(runners);
       drawTimeline(timeline);
       await loadInvocations(false);
+      await Promise.all([loadEvents(false), loadTriggers()]);
       $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
       $('status').className = 'muted';
     } catch (error) {
@@ -239,6 +323,9 @@
     $('window').addEventListener('change', refresh);
     $('filter-status').addEventListener('change', () => loadInvocations(false).catch(showError));
     $('more').addEventListener('click', () => loadInvocations(true).catch(showError));
+    $('events-code').addEventListener('change', () => loadEvents(false).catch(showError));
+    $('events-matched').addEventListener('change', () => loadEvents(false).catch(showError));
+    $('events-more').addEventListener('click', () => loadEvents(true).catch(showError));
     $('live').addEventListener('change', schedule);
     refresh();
     schedule();

@@ -11,7 +11,7 @@ import time
 from typing import Any, TypedDict
 
 from pynenc_nb.display import STATUS_COLOURS
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
+from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 
 
 class FigureDict(TypedDict):

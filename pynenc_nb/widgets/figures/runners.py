@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.monitor.models import RunnerView
-from pynenc_nb.status import InvocationStatus
 from pynenc_nb.widgets.figures.common import FigureDict, base_layout, colour, empty_note, text
 
 FREE_COLOUR = "#e0e0e0"

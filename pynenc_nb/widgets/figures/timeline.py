@@ -3,15 +3,17 @@
 Each lane is split into the sub-rows the view-model packed (a runner's rows read as its slots).
 Every status segment is a horizontal bar coloured by its status; a final status is a point, drawn
 as a marker at the end of the invocation. Thin lines join a parent, at the moment of the call,
-to the first bar of its child; stars mark workflow roots; triangles above the lanes mark events.
+to the first bar of its child; stars mark workflow roots; triangles above the lanes mark events,
+and dotted lines join an event to the first bar of each invocation its triggers created (clicking
+the triangle selects the first of them).
 
 Hovers: a RUNNING bar and the last point of each invocation carry the view's full hover (task,
 arguments, durations) and the last one its full id; other bars a short line, which keeps a large
 figure several megabytes lighter (a segment's invocation is told by the segments that follow it:
 the view lists each invocation's segments together, in history order).
 
-The trace list is fixed (one trace per status in table order, then links, workflow roots and
-events), so a live refresh only restyles traces and the legend never reshuffles.
+The trace list is fixed (one trace per status in table order, then links, workflow roots, event
+links and events), so a live refresh only restyles traces and the legend never reshuffles.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.monitor.models import Lane, TimelineView
-from pynenc_nb.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.widgets.figures.common import (
     BAR_STATUSES,
     EVENT_COLOUR,
@@ -119,6 +121,7 @@ def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDi
     data += [_marker_trace(status, markers.get(status)) for status in MARKER_STATUSES]
     data.append(_links_trace(view, first_bar, spans))
     data.append(_workflow_trace(view, first_bar))
+    data.append(_triggered_trace(view, first_bar, offset))
     data.append(_events_trace(view, offset))
     if view.events:
         lanes.tickvals.insert(0, EVENTS_Y)
@@ -271,7 +274,36 @@ def _workflow_trace(view: TimelineView, first_bar: dict[str, tuple[float, float]
     }
 
 
+def _triggered_trace(view: TimelineView, first_bar: dict[str, tuple[float, float]], offset: float) -> dict[str, Any]:
+    """A dotted line from each event to the first bar of every invocation its triggers created."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for event in view.events:
+        at = (event.at + offset) * 1000.0
+        for invocation_id in event.invocation_ids:
+            bar = first_bar.get(invocation_id)
+            if bar is not None:
+                xs += [at, bar[0], None]
+                ys += [EVENTS_Y, bar[1], None]
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "name": "triggered",
+        "showlegend": bool(xs),
+        "x": xs,
+        "y": ys,
+        "line": {"width": 1, "color": EVENT_COLOUR, "dash": "dot"},
+        "hoverinfo": "skip",
+    }
+
+
 def _events_trace(view: TimelineView, offset: float) -> dict[str, Any]:
+    """Triangles above the lanes; one that made invocations selects the first (its customdata)."""
+    hovers = []
+    for event in view.events:
+        made = len(event.invocation_ids)
+        created = f"<br>created {made} invocation{'s' if made != 1 else ''}" if made else ""
+        hovers.append(f"event <b>{text(event.code)}</b><br>id {text(event.event_id)}{created}")
     return {
         "type": "scatter",
         "mode": "markers",
@@ -280,7 +312,8 @@ def _events_trace(view: TimelineView, offset: float) -> dict[str, Any]:
         "x": [(event.at + offset) * 1000.0 for event in view.events],
         "y": [EVENTS_Y] * len(view.events),
         "marker": {"symbol": "triangle-down", "size": 10, "color": EVENT_COLOUR},
-        "hovertext": [f"event <b>{text(event.code)}</b><br>id {text(event.event_id)}" for event in view.events],
+        "customdata": [event.invocation_ids[0] if event.invocation_ids else "" for event in view.events],
+        "hovertext": hovers,
         "hovertemplate": "%{hovertext}<extra></extra>",
     }
 

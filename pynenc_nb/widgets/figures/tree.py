@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.monitor.models import FamilyTreeView, TreeNode
-from pynenc_nb.status import InvocationStatus
 from pynenc_nb.widgets.figures.common import (
     LINK_COLOUR,
     STATUS_ORDER,
