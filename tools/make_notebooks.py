@@ -314,6 +314,119 @@ def monitoring() -> nbformat.NotebookNode:
     return new_notebook(cells=cells, metadata=KERNEL_METADATA)
 
 
+def triggers() -> nbformat.NotebookNode:
+    cells = [
+        new_markdown_cell(
+            "# Triggers\n\n"
+            "Declare, on the task that should run, what makes it run: a cron schedule, an event, or another "
+            "task's status, result or exception. Runners evaluate triggers in their background services (a few "
+            "times a second), and each occurrence fires each matching trigger exactly once, however many "
+            "runners there are. Argument providers and filters are named functions; defined in a cell, they are "
+            "shipped to the runners like cell tasks."
+        ),
+        new_code_cell(
+            "%load_ext pynenc_nb\n"
+            "from typing import Any\n\n"
+            "from pynenc_nb import InvocationStatus, Pynenc, TriggerBuilder\n"
+            "from pynenc_nb.trigger.conditions.event import EventContext\n"
+            "from pynenc_nb.trigger.conditions.exception import ExceptionContext\n"
+            "from pynenc_nb.trigger.conditions.status import StatusContext\n\n"
+            'app = Pynenc(app_id="triggers_tour")\n'
+            "app.purge()  # a clean history each time the notebook runs"
+        ),
+        new_markdown_cell("A **cron** trigger: every five minutes (UTC), with static arguments."),
+        new_code_cell(
+            '@app.task(triggers=TriggerBuilder().on_cron("*/5 * * * *").with_args_static({"source": "scheduled"}))\n'
+            "def refresh(source: str) -> str:\n"
+            '    return f"refreshed from {source}"'
+        ),
+        new_markdown_cell(
+            "An **event** with a payload filter and an argument provider: CSV uploads only, the path from the payload."
+        ),
+        new_code_cell(
+            "def args_from_upload(ctx: EventContext) -> dict[str, Any]:\n"
+            '    return {"path": ctx.payload["path"]}\n\n\n'
+            "@app.task(\n"
+            '    triggers=TriggerBuilder().on_event("file_uploaded", {"kind": "csv"}).with_args_from_event(args_from_upload)\n'
+            ")\n"
+            "def load_csv(path: str) -> str:\n"
+            '    return f"loaded {path}"'
+        ),
+        new_markdown_cell("A **status chain**: publishing follows every successful cleaning of a public dataset."),
+        new_code_cell(
+            "@app.task\n"
+            "def clean(dataset: str, visibility: str) -> str:\n"
+            '    return f"{dataset} cleaned"\n\n\n'
+            "def args_from_cleaning(ctx: StatusContext) -> dict[str, Any]:\n"
+            '    return {"dataset": ctx.arguments.kwargs["dataset"]}\n\n\n'
+            "@app.task(\n"
+            "    triggers=TriggerBuilder()\n"
+            '    .on_status(clean, statuses=[InvocationStatus.SUCCESS], call_arguments={"visibility": "public"})\n'
+            "    .with_args_from_status(args_from_cleaning)\n"
+            ")\n"
+            "def publish(dataset: str) -> str:\n"
+            '    return f"{dataset} published"'
+        ),
+        new_markdown_cell("**Exception compensation**: a declined payment (a `ValueError` subclass) is refunded."),
+        new_code_cell(
+            "class PaymentDeclined(ValueError):\n"
+            "    pass\n\n\n"
+            "@app.task\n"
+            "def charge(order: str) -> str:\n"
+            '    raise PaymentDeclined(f"card declined for {order}")\n\n\n'
+            "def args_from_failure(ctx: ExceptionContext) -> dict[str, Any]:\n"
+            '    return {"order": ctx.arguments.kwargs["order"], "reason": ctx.exception_message}\n\n\n'
+            "@app.task(triggers=TriggerBuilder().on_exception(charge, [ValueError]).with_args_from_exception(args_from_failure))\n"
+            "def refund(order: str, reason: str) -> str:\n"
+            '    return f"refunded {order}: {reason}"'
+        ),
+        new_markdown_cell(
+            "An **AND composite**: the month's report runs once both the books are closed (an event) and the last "
+            "load succeeded, within `trigger_composite_window_s` of each other."
+        ),
+        new_code_cell(
+            '@app.task(triggers=TriggerBuilder().on_event("month_closed").on_any_result(load_csv).with_logic("and"))\n'
+            "def monthly_report() -> str:\n"
+            '    return "report ready"'
+        ),
+        new_markdown_cell("Start a runner in its own process: it evaluates the triggers and runs what they create."),
+        new_code_cell("%pynenc runner start --kind process --name triggers"),
+        new_code_cell(
+            '%pynenc emit file_uploaded {"kind": "csv", "path": "sales.csv"}\n'
+            '%pynenc emit file_uploaded {"kind": "pdf", "path": "notes.pdf"}'
+        ),
+        new_code_cell(
+            "(run,) = app.trigger.wait_for_runs(load_csv)\n"
+            "loaded = app.invocation(run.invocation_id).result\n"
+            'assert loaded == "loaded sales.csv"  # the PDF did not pass the filter\n'
+            "loaded"
+        ),
+        new_code_cell(
+            'clean("sales", "public").result, clean("drafts", "private").result\n'
+            "(run,) = app.trigger.wait_for_runs(publish)\n"
+            "app.invocation(run.invocation_id).result"
+        ),
+        new_code_cell(
+            'failed = charge("order-7")\n'
+            "try:\n"
+            "    failed.result\n"
+            "except PaymentDeclined as error:\n"
+            '    print("charge failed:", error)\n'
+            "(run,) = app.trigger.wait_for_runs(refund)\n"
+            "app.invocation(run.invocation_id).result"
+        ),
+        new_code_cell(
+            'app.trigger.emit_event("month_closed", {"month": "2026-11"})\n'
+            "(run,) = app.trigger.wait_for_runs(monthly_report)\n"
+            "app.invocation(run.invocation_id).result"
+        ),
+        new_markdown_cell("The events browser: each event with the invocations its triggers created."),
+        new_code_cell("%pynenc events"),
+        new_code_cell("%pynenc runner stop --all"),
+    ]
+    return new_notebook(cells=cells, metadata=KERNEL_METADATA)
+
+
 def _content(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     return [(cell.cell_type, cell.source) for cell in nb.cells]
 
@@ -333,6 +446,7 @@ def main() -> None:
     write(quickstart(), "01_quickstart.ipynb")
     write(runners(), "02_runners.ipynb")
     write(monitoring(), "03_monitoring.ipynb")
+    write(triggers(), "04_triggers.ipynb")
 
 
 if __name__ == "__main__":
