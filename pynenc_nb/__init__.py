@@ -41,6 +41,7 @@ from pynenc_nb.exceptions import (
     TriggerTimeoutError,
     WorkflowError,
     WorkflowMembershipError,
+    WorkflowNonDeterminismError,
 )
 from pynenc_nb.invocation.handle import Invocation, InvocationGroup, current_invocation
 from pynenc_nb.invocation.status import InvocationStatus
@@ -117,6 +118,7 @@ __all__ = [
     "TriggerTimeoutError",
     "WorkflowError",
     "WorkflowMembershipError",
+    "WorkflowNonDeterminismError",
     # notebook
     "load_ipython_extension",
 ]

@@ -248,6 +248,22 @@ class WorkflowMembershipError(WorkflowError):
     """A workflow-scoped operation was called outside any workflow."""
 
 
+class WorkflowNonDeterminismError(WorkflowError):
+    """A replayed workflow asked for something else than it recorded at the same step."""
+
+    def __init__(self, workflow_id: str, sequence: int, recorded: str, requested: str) -> None:
+        super().__init__(
+            f"workflow {workflow_id} is not deterministic: step {sequence} recorded {recorded} on its first "
+            f"execution, and this attempt asks for {requested}. A workflow must make the same calls in the same "
+            "order on every attempt: take values that change (time, randomness, ids) from wf.root.utc_now(), "
+            "random() and uuid(), and do not change its code while it runs"
+        )
+        self.workflow_id = workflow_id
+        self.sequence = sequence
+        self.recorded = recorded
+        self.requested = requested
+
+
 # --- monitor -------------------------------------------------------------------------------------
 
 

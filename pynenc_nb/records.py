@@ -23,6 +23,10 @@ CODE_NAMESPACE = "task_code"  # "task_id@version" -> task code shipped by value 
 # runner id -> "stop": asked of a runner through its backend (one on another host, with no local
 # process to signal); the runner obeys within a heartbeat
 RUNNER_REQUESTS_NAMESPACE = "runner_requests"
+# Workflows: deterministic operations of a workflow invocation ("<invocation id>:<step>" -> JSON),
+# and workflow data ("<workflow id>:<key>" -> serialized value).
+WORKFLOW_OPS_NAMESPACE = "workflow_ops"
+WORKFLOW_DATA_NAMESPACE = "workflow_data"
 # The trigger engine's cursors ("events", "changes", "cron:<trigger>:<n>") and AND partials.
 TRIGGER_ENGINE_NAMESPACE = "trigger_engine"
 

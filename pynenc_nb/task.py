@@ -20,6 +20,7 @@ from pynenc_nb.host import EngineHost
 from pynenc_nb.invocation.handle import Invocation, InvocationGroup
 from pynenc_nb.live_apps import restore_task
 from pynenc_nb.task_options import TaskOptions
+from pynenc_nb.workflow.context import WorkflowContext
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -84,6 +85,12 @@ class Task(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"<Task {self.task_id}>"
+
+    @property
+    def wf(self) -> WorkflowContext:
+        """The workflow of the running invocation: identity, data, and ``wf.root`` for the
+        deterministic operations of a workflow root (see :mod:`pynenc_nb.workflow.context`)."""
+        return WorkflowContext(self.task_id)
 
     def __reduce__(self) -> tuple[Any, tuple[str, str]]:
         """By reference (app id, task id): resolved lazily in the process that unpickles it."""

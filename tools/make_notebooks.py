@@ -427,6 +427,85 @@ def triggers() -> nbformat.NotebookNode:
     return new_notebook(cells=cells, metadata=KERNEL_METADATA)
 
 
+def workflows() -> nbformat.NotebookNode:
+    cells = [
+        new_markdown_cell(
+            "# Durable workflows\n\n"
+            "A `@app.workflow` task is the root of a workflow; what it calls belongs to it. Everything that "
+            "could differ on another attempt goes through `wf.root`: `uuid()`, `random()`, `utc_now()` and "
+            "`execute_task(task, ...)`. Each is recorded on the first attempt and replayed on every later one "
+            "(a retry, a recovery after a runner died), so children that succeeded are not run again."
+        ),
+        new_code_cell(
+            "%load_ext pynenc_nb\n"
+            "from pathlib import Path\n\n"
+            "from pynenc_nb import Pynenc, RetryError\n\n"
+            'app = Pynenc(app_id="workflows_tour")\n'
+            "app.purge()\n"
+            'ACTIVITY_LOG = Path("activities.log").resolve()\n'
+            'ACTIVITY_LOG.write_text("")'
+        ),
+        new_markdown_cell("Three activities; each notes in a file that it ran, so we can count."),
+        new_code_cell(
+            "def note(line: str) -> None:\n"
+            '    with open(ACTIVITY_LOG, "a") as file:\n'
+            '        file.write(line + "\\n")\n\n\n'
+            "@app.task\n"
+            "def reserve(order_id: str, items: list) -> int:\n"
+            '    note(f"reserve {order_id}")\n'
+            "    return len(items)\n\n\n"
+            "@app.task\n"
+            "def charge(order_id: str, amount: float) -> str:\n"
+            '    note(f"charge {order_id}")\n'
+            '    return f"receipt-{order_id[:8]}"\n\n\n'
+            "@app.task\n"
+            "def ship(order_id: str) -> str:\n"
+            '    note(f"ship {order_id}")\n'
+            '    region = ship.wf.get_data("region")  # workflow data, set by the root\n'
+            '    return f"shipped {order_id[:8]} from {region}"'
+        ),
+        new_markdown_cell(
+            "The workflow: an order id from `uuid()`, the time from `utc_now()`, the three activities, and a "
+            "sub-workflow for the invoice. It fails once on purpose after the activities ran; the retry replays."
+        ),
+        new_code_cell(
+            "@app.workflow\n"
+            "def invoice(order_id: str) -> str:\n"
+            '    return f"invoice {invoice.wf.root.uuid()[:8]} for {order_id[:8]}"\n\n\n'
+            "@app.workflow(max_retries=1)\n"
+            "def fulfil(items: list) -> dict:\n"
+            "    root = fulfil.wf.root\n"
+            "    order_id = root.uuid()\n"
+            "    placed_at = root.utc_now()\n"
+            '    fulfil.wf.set_data("region", "eu-west")\n'
+            "    reserved = root.execute_task(reserve, order_id, items)\n"
+            "    receipt = root.execute_task(charge, order_id, 9.5 * reserved)\n"
+            "    shipment = root.execute_task(ship, order_id)\n"
+            "    bill = root.execute_task(invoice, order_id)\n"
+            '    if fulfil.wf.get_data("failed_once") is None:\n'
+            '        fulfil.wf.set_data("failed_once", True)\n'
+            '        raise RetryError("a transient failure after the activities ran")\n'
+            '    return {"order": order_id, "placed_at": placed_at.isoformat(), "receipt": receipt,\n'
+            '            "shipment": shipment, "invoice": bill}'
+        ),
+        new_code_cell("%pynenc runner start --kind process --name wf"),
+        new_code_cell('order = fulfil(["book", "lamp"])\nresult = order.result\nresult'),
+        new_markdown_cell(
+            "The root was attempted twice (it pauses while it waits on each child, freeing its slot); each "
+            "activity ran once:"
+        ),
+        new_code_cell(
+            "history = [change.status.value for change in app.state_backend.history(order.invocation_id)]\n"
+            'assert history.count("RETRY") == 1 and history[-1] == "SUCCESS", history\n'
+            "ran = ACTIVITY_LOG.read_text().splitlines()\n"
+            "assert len(ran) == 3, ran\n"
+            "history, ran"
+        ),
+        new_code_cell("%pynenc runner stop --all"),
+    ]
+    return new_notebook(cells=cells, metadata=KERNEL_METADATA)
+
+
 def _content(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     return [(cell.cell_type, cell.source) for cell in nb.cells]
 
@@ -447,6 +526,7 @@ def main() -> None:
     write(runners(), "02_runners.ipynb")
     write(monitoring(), "03_monitoring.ipynb")
     write(triggers(), "04_triggers.ipynb")
+    write(workflows(), "05_workflows.ipynb")
 
 
 if __name__ == "__main__":

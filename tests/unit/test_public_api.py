@@ -55,6 +55,7 @@ EXPECTED_ALL = [
     "WorkflowError",
     "WorkflowIdentity",
     "WorkflowMembershipError",
+    "WorkflowNonDeterminismError",
     "current_invocation",
     "load_ipython_extension",
 ]
