@@ -157,6 +157,12 @@ class BaseRunner:
         if wait and self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout if timeout is not None else self.app.conf.graceful_stop_timeout_s + 5)
 
+    def stop_runner_loop(self, timeout_s: float | None = None) -> None:
+        """pynenc's name: from another thread, end a ``run()`` that blocks there and wait until it
+        has wound down (its work finished or handed back, its services and heartbeat stopped)."""
+        self._stop.set()
+        self.wait_stopped(timeout_s if timeout_s is not None else self.app.conf.graceful_stop_timeout_s + 5)
+
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()

@@ -1,0 +1,30 @@
+"""pynenc's own pattern, import root changed: ``app.runner.run()`` blocking in a thread, then
+``app.runner.stop_runner_loop()`` from the test's thread; nothing is left running."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from pynenc_nb import Pynenc
+
+
+def test_run_in_a_thread_then_stop_runner_loop(make_app: Callable[..., Pynenc]) -> None:
+    app = make_app()
+
+    @app.task
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    before = {t.ident for t in threading.enumerate()}
+    thread = threading.Thread(target=app.runner.run, daemon=True)
+    thread.start()
+    assert add(1, 2).result == 3
+    app.runner.stop_runner_loop()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert app.runner.stopped
+    # the app's own backend threads (SQLite's checkpointer) live until app.close(); no runner thread is left
+    leftovers = [t.name for t in threading.enumerate() if t.ident not in before and "sqlite" not in t.name]
+    assert leftovers == []
+    assert all(r.state == "stopped" for r in app.state_backend.runners(include_stopped=True) if r.state != "client")
