@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from pynenc_nb.conf.pynenc_names import is_pynenc_name, nearest, translate
 from pynenc_nb.conf.settings import CONFIG_FIELDS, PynencConfig
 from pynenc_nb.exceptions import ConfigError
 
@@ -127,13 +128,25 @@ def _flatten(data: Mapping[str, Any], source: str) -> dict[str, Any]:
             flat["task"] = value
         elif name in CONFIG_FIELDS:
             flat[name] = value
+        elif is_pynenc_name(name):
+            if (translated := translate(name, value, source)) is not None:
+                flat[translated[0]] = translated[1]
         elif isinstance(value, Mapping):
             for sub, sub_value in value.items():
-                if sub.lower() not in CONFIG_FIELDS:
-                    raise ConfigError(f"{source}: unknown setting {key}.{sub}", variable=f"{key}.{sub}")
-                flat[sub.lower()] = sub_value
+                if sub.lower() in CONFIG_FIELDS:
+                    flat[sub.lower()] = sub_value
+                elif is_pynenc_name(sub.lower()):
+                    if (translated := translate(sub.lower(), sub_value, source)) is not None:
+                        flat[translated[0]] = translated[1]
+                else:
+                    raise ConfigError(
+                        f"{source}: unknown setting {key}.{sub}{nearest(sub.lower(), CONFIG_FIELDS)}",
+                        variable=f"{key}.{sub}",
+                    )
         else:
-            raise ConfigError(f"{source}: unknown setting {key!r}", variable=key, value=value)
+            raise ConfigError(
+                f"{source}: unknown setting {key!r}{nearest(name, CONFIG_FIELDS)}", variable=key, value=value
+            )
     return flat
 
 
@@ -155,9 +168,17 @@ def env_values(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, di
             tasks.setdefault(scope or "*", {})[option.lower()] = raw
             continue
         field = parts[-1].lower()
+        if parts[0].upper() == "CONFIGTASK" and len(parts) >= 2:  # pynenc's PYNENC__CONFIGTASK__...
+            scope, _, option = name[len(ENV_PREFIX) + len("CONFIGTASK__") :].rpartition("__")
+            tasks.setdefault(scope or "*", {})[option.lower()] = raw
+            continue
+        if field not in CONFIG_FIELDS and is_pynenc_name(field) and len(parts) <= 2:
+            if (translated := translate(field, raw, name)) is not None:
+                values[translated[0]] = (name, translated[1])
+            continue
         if field not in CONFIG_FIELDS or len(parts) > 2:
             raise ConfigError(
-                f"{name} is not a pynenc_nb setting; known settings: "
+                f"{name} is not a pynenc_nb setting{nearest(field, CONFIG_FIELDS)}; known settings: "
                 + ", ".join(f"PYNENC__{f.upper()}" for f in CONFIG_FIELDS if f != "task"),
                 variable=name,
                 value=raw,
@@ -195,9 +216,15 @@ def load_config(
     for scope, options in env_tasks.items():
         task_overrides.setdefault(scope, {}).update(options)
     for key, value in (values or {}).items():
+        if key not in CONFIG_FIELDS and is_pynenc_name(key):
+            if (translated := translate(key, value, "config_values")) is not None:
+                merged[translated[0]] = (key, translated[1])
+            continue
         if key not in CONFIG_FIELDS:
             raise ConfigError(
-                f"unknown setting {key!r}; known settings: {', '.join(CONFIG_FIELDS)}", variable=key, value=value
+                f"unknown setting {key!r}{nearest(key, CONFIG_FIELDS)}; known settings: {', '.join(CONFIG_FIELDS)}",
+                variable=key,
+                value=value,
             )
         if key == "task":
             _merge_task_section(task_overrides, value, "config_values")
