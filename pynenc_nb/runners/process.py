@@ -162,7 +162,8 @@ class _PoolRunner(BaseRunner):
 
     def __init__(self, app: Pynenc, *, num_processes: int | None = None, queues: tuple[str, ...] | None = None):
         super().__init__(app, queues=queues)
-        self.num_processes = max(1, num_processes or app.conf.num_processes or _cpu_count())
+        # pynenc sizes a MultiThreadRunner's pool by max_processes: used when num_processes is unset
+        self.num_processes = max(1, num_processes or app.conf.num_processes or app.conf.max_processes or _cpu_count())
         self._workers: list[_Worker] = []
 
     @property

@@ -28,3 +28,21 @@ def test_run_in_a_thread_then_stop_runner_loop(make_app: Callable[..., Pynenc]) 
     leftovers = [t.name for t in threading.enumerate() if t.ident not in before and "sqlite" not in t.name]
     assert leftovers == []
     assert all(r.state == "stopped" for r in app.state_backend.runners(include_stopped=True) if r.state != "client")
+
+
+def test_a_multithread_runner_sized_by_pynenc_variables_runs_a_nested_call_with_one_slot(
+    tasks_module: object, shared_env: dict[str, str]
+) -> None:
+    from tests.support.processes import runner_process
+
+    env = {
+        **shared_env,
+        "PYNENC__MIN_PROCESSES": "1",
+        "PYNENC__MAX_PROCESSES": "1",
+        "PYNENC__MAX_THREADS": "1",
+    }
+    app = tasks_module.app  # type: ignore[attr-defined]
+    with runner_process(app, env, "--runner-cls", "MultiThreadRunner"):
+        assert tasks_module.fibonacci(5).result == 5  # type: ignore[attr-defined]
+        (runner,) = [r for r in app.state_backend.runners() if r.context.runner_cls == "MultiThreadRunner"]
+        assert runner.slots == 1
