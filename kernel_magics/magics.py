@@ -43,6 +43,17 @@ def _parser() -> MagicArgumentParser:
     events.add_argument(
         "--live", action=argparse.BooleanOptionalAction, default=True, help="live updates (default) or a static table"
     )
+    workflows = sub.add_parser("workflows", help="workflow runs: type, status, duration, children")
+    workflows.add_argument("--type", dest="workflow_type", default=None, help="only this workflow task (its id)")
+    workflows.add_argument("--limit", type=int, default=50, help="runs shown at most (default 50)")
+    workflows.add_argument(
+        "--live", action=argparse.BooleanOptionalAction, default=True, help="live updates (default) or a static table"
+    )
+    workflow = sub.add_parser("workflow", help="one workflow run: steps, data keys, members, sub-workflows")
+    workflow.add_argument("workflow", help="a workflow root's invocation id, or a variable holding its Invocation")
+    workflow.add_argument(
+        "--live", action=argparse.BooleanOptionalAction, default=True, help="live updates (default) or a static table"
+    )
     emit = sub.add_parser("emit", help="emit an event for on_event triggers; prints its id")
     emit.add_argument("event_code")
     emit.add_argument("payload", nargs="?", default=None, help='a JSON object, e.g. {"feed": "rss"}')
@@ -95,7 +106,7 @@ class PynencMagics(Magics):
     @no_var_expand  # command templates hold {python}/{runner_args}: IPython must not fill them
     @line_magic
     def pynenc(self, line: str) -> Any:
-        """%pynenc app|status|config|timeline|tree|monitor|events|emit|runner start/list/stop/logs — see `%pynenc --help`."""
+        """%pynenc app|status|config|timeline|tree|monitor|events|workflows|workflow|emit|runner start/list/stop/logs — see `%pynenc --help`."""
         args = self.parser.parse_args(_words(line))
         try:
             return self._dispatch(args)
@@ -120,6 +131,10 @@ class PynencMagics(Magics):
             return session.events(
                 since=args.since, code=args.code, matched=args.matched, limit=args.limit, live=args.live
             )
+        if args.command == "workflows":
+            return session.workflows(workflow_type=args.workflow_type, limit=args.limit, live=args.live)
+        if args.command == "workflow":
+            return session.workflow(args.workflow, live=args.live)
         if args.command == "emit":
             event_id = session.emit(args.event_code, args.payload)
             print(f"event {args.event_code} emitted: {event_id}")  # each emit line of a cell says so

@@ -15,7 +15,7 @@ from pynenc_nb.launched_runners import LaunchedRunners
 from pynenc_nb.summary import app_summary, format_summary
 
 if TYPE_CHECKING:
-    from pynenc_nb.widgets import EventsBrowser, FamilyTree, MonitorPanel, Timeline
+    from pynenc_nb.widgets import EventsBrowser, FamilyTree, MonitorPanel, Timeline, WorkflowPanel, WorkflowsBrowser
 
 
 class Rendered:
@@ -205,6 +205,17 @@ class NotebookSession:
         from pynenc_nb.widgets import EventsBrowser
 
         return EventsBrowser(self.app, since, code=code, matched=matched, limit=limit, live=live)
+
+    def workflows(self, *, workflow_type: str | None = None, limit: int = 50, live: bool = True) -> WorkflowsBrowser:
+        from pynenc_nb.widgets import WorkflowsBrowser
+
+        return WorkflowsBrowser(self.app, workflow_type=workflow_type, limit=limit, live=live)
+
+    def workflow(self, reference: str, *, live: bool = True) -> WorkflowPanel:
+        from pynenc_nb.widgets import WorkflowPanel
+
+        app, workflow_id = self.invocation_ref(reference)
+        return WorkflowPanel(app, workflow_id, live=live)
 
     def config(self) -> Rendered:
         data = self.app.conf.public_dict()

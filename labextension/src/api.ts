@@ -267,6 +267,53 @@ export interface TriggerJson {
   summary: string;
 }
 
+export interface WorkflowRunJson {
+  workflow_id: string; // the root invocation's id
+  workflow_type: string; // the task id of the @app.workflow
+  status: StatusName;
+  final: boolean;
+  parent_workflow_id: string | null; // set on a sub-workflow
+  args: Record<string, string>;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  duration_s: number | null;
+  children: number; // members, the root excluded
+  children_by_status: Record<string, number>;
+}
+
+export interface WorkflowPageJson {
+  rows: WorkflowRunJson[];
+  types: string[];
+  next_cursor: string | null;
+  generated_at: number;
+}
+
+export interface WorkflowStepJson {
+  step: number;
+  kind: string; // uuid | random | utc_now | task
+  value: string | null;
+  task_id: string | null;
+  call: string | null;
+  invocation_id: string | null;
+  attempt: number | null;
+  status: StatusName | null;
+}
+
+export interface WorkflowDetailJson {
+  workflow: WorkflowRunJson;
+  steps: WorkflowStepJson[];
+  steps_truncated: boolean;
+  data_keys: string[]; // keys only: values may be pickles
+  data_keys_truncated: boolean;
+  members: InvocationSummaryJson[];
+  members_next_cursor: string | null;
+  subworkflows: InvocationSummaryJson[];
+  subworkflows_truncated: boolean;
+  generated_at: number;
+}
+
 // --- answers of the routes (pynenc_nb/web/queries.py)
 
 /** A Plotly figure (pynenc_nb/widgets/figures/common.py). */
@@ -372,6 +419,13 @@ export interface TriggerRunsJson {
 
 export interface TriggersJson {
   items: TriggerJson[];
+}
+
+export interface WorkflowsJson {
+  items: WorkflowRunJson[];
+  types: string[];
+  next_cursor: string | null;
+  generated_at: number;
 }
 
 // --- end of the JSON shapes

@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING
 from pynenc_nb.exceptions import InvalidMonitorQueryError, MonitorError
 from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.monitor.detail import build_detail
+from pynenc_nb.monitor.event_models import EventPage, EventView, TriggerRunPage, TriggerRunView, TriggerView
 from pynenc_nb.monitor.events import EventQuery, build_events, build_trigger_runs
 from pynenc_nb.monitor.models import (
     QUEUED_LANE,
     EventMarker,
-    EventPage,
-    EventView,
     ExceptionView,
     FamilyTreeView,
     HistoryEntry,
@@ -44,15 +43,14 @@ from pynenc_nb.monitor.models import (
     TimelineView,
     TreeEdge,
     TreeNode,
-    TriggerRunPage,
-    TriggerRunView,
-    TriggerView,
     WorkflowView,
 )
 from pynenc_nb.monitor.overview import invocation_page, runner_views, status_counts, task_views
 from pynenc_nb.monitor.timeline import TimelineQuery, build_timeline
 from pynenc_nb.monitor.tree import MAX_NODES, build_family_tree
 from pynenc_nb.monitor.triggers import build_triggers
+from pynenc_nb.monitor.workflow_models import WorkflowDetailView, WorkflowPage, WorkflowRun, WorkflowStep
+from pynenc_nb.monitor.workflows import WorkflowQuery, build_workflow_detail, build_workflows
 from pynenc_nb.records import InvocationFilter
 
 if TYPE_CHECKING:
@@ -90,6 +88,10 @@ __all__ = [
     "TriggerRunPage",
     "TriggerRunView",
     "TriggerView",
+    "WorkflowDetailView",
+    "WorkflowPage",
+    "WorkflowRun",
+    "WorkflowStep",
     "WorkflowView",
 ]
 
@@ -197,3 +199,22 @@ class Monitor:
     def triggers(self) -> list[TriggerView]:
         """Every stored trigger with its task and its conditions in words, by task id."""
         return build_triggers(self.app)
+
+    def workflows(
+        self,
+        *,
+        workflow_type: str | None = None,
+        statuses: Iterable[InvocationStatus | str] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> WorkflowPage:
+        """A page of workflow runs (their roots, sub-workflows included), most recently updated
+        first, each with its duration and its members by status; indexed by task id per type."""
+        query = WorkflowQuery(workflow_type, statuses, limit, cursor)
+        return build_workflows(self.app, query, self.clock())
+
+    def workflow_detail(
+        self, workflow_id: str, *, members_limit: int = 50, members_cursor: str | None = None
+    ) -> WorkflowDetailView:
+        """One run: its recorded steps, data keys (never values), a page of members, sub-workflows."""
+        return build_workflow_detail(self.app, workflow_id, members_limit, members_cursor, self.clock())

@@ -21,7 +21,8 @@ from pynenc_nb.backends.paging import event_cursor_of
 from pynenc_nb.conf.urls import redact_text
 from pynenc_nb.exceptions import InvalidMonitorQueryError
 from pynenc_nb.monitor.common import RunnerDirectory, check_cursor, check_limit
-from pynenc_nb.monitor.models import EventPage, EventView, InvocationOrigin, TriggerRunPage, TriggerRunView
+from pynenc_nb.monitor.event_models import EventPage, EventView, TriggerRunPage, TriggerRunView
+from pynenc_nb.monitor.models import InvocationOrigin
 from pynenc_nb.records import EventRecord, InvocationRecord, TriggerRun
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pynenc_nb.monitor.common import safe_text
-from pynenc_nb.monitor.models import TriggerView
+from pynenc_nb.monitor.event_models import TriggerView
 
 if TYPE_CHECKING:
     from pynenc_nb.monitor.source import MonitorSource

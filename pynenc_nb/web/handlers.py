@@ -261,6 +261,27 @@ class TriggersHandler(MonitorHandler):
         await self.answer_for(key, lambda app: queries.triggers(app.monitor))
 
 
+class WorkflowsHandler(MonitorHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, key: str) -> None:
+        workflow_type, statuses = self.query_text("type"), self.query_list("status")
+        limit, cursor = self.query_text("limit"), self.query_text("cursor")
+
+        def work(app: OpenApp) -> queries.WorkflowsJson:
+            return queries.workflows(app.monitor, workflow_type, statuses, limit, cursor)
+
+        await self.answer_for(key, work)
+
+
+class WorkflowHandler(MonitorHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, key: str, workflow_id: str) -> None:
+        limit, cursor = self.query_text("limit"), self.query_text("cursor")
+        await self.answer_for(key, lambda app: queries.workflow(app.monitor, workflow_id, limit, cursor))
+
+
 _PART = r"([^/]+)"
 ROUTES: tuple[tuple[str, type[MonitorHandler]], ...] = (
     (r"statuses", StatusesHandler),
@@ -277,6 +298,8 @@ ROUTES: tuple[tuple[str, type[MonitorHandler]], ...] = (
     (rf"apps/{_PART}/events", EventsHandler),
     (rf"apps/{_PART}/triggers", TriggersHandler),
     (rf"apps/{_PART}/trigger_runs", TriggerRunsHandler),
+    (rf"apps/{_PART}/workflows", WorkflowsHandler),
+    (rf"apps/{_PART}/workflows/{_PART}", WorkflowHandler),
 )
 
 

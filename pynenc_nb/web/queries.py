@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from pynenc_nb.exceptions import InvalidMonitorQueryError
 from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
+from pynenc_nb.monitor.event_models import EventJson, TriggerJson, TriggerRunJson
 from pynenc_nb.monitor.models import (
-    EventJson,
     FamilyTreeJson,
     InvocationDetailJson,
     InvocationSummaryJson,
@@ -26,9 +26,8 @@ from pynenc_nb.monitor.models import (
     StatusName,
     TaskJson,
     TimelineJson,
-    TriggerJson,
-    TriggerRunJson,
 )
+from pynenc_nb.monitor.workflow_models import WorkflowDetailJson, WorkflowRunJson
 from pynenc_nb.records import InvocationFilter
 
 if TYPE_CHECKING:
@@ -148,6 +147,13 @@ class EventsJson(TypedDict):
 
 class TriggerRunsJson(TypedDict):
     items: list[TriggerRunJson]
+    generated_at: float
+
+
+class WorkflowsJson(TypedDict):
+    items: list[WorkflowRunJson]
+    types: list[str]  # the workflow types found (for a type filter)
+    next_cursor: str | None
     generated_at: float
 
 
@@ -386,3 +392,28 @@ def trigger_runs(monitor: Monitor, trigger: str | None, limit: str | None) -> Tr
 
 def triggers(monitor: Monitor) -> TriggersJson:
     return {"items": [view.to_json() for view in monitor.triggers()]}
+
+
+def workflows(
+    monitor: Monitor, workflow_type: str | None, statuses: Iterable[str], limit: str | None, cursor: str | None
+) -> WorkflowsJson:
+    """A page of workflow runs, most recently updated first."""
+    page = monitor.workflows(
+        workflow_type=_text(workflow_type),
+        statuses=parse_statuses(statuses),
+        limit=parse_int("limit", limit, PAGE_DEFAULT, PAGE_MAX),
+        cursor=_text(cursor),
+    )
+    return {
+        "items": [row.to_json() for row in page.rows],
+        "types": list(page.types),
+        "next_cursor": page.next_cursor,
+        "generated_at": page.generated_at,
+    }
+
+
+def workflow(monitor: Monitor, workflow_id: str, limit: str | None, cursor: str | None) -> WorkflowDetailJson:
+    """One workflow run; ``limit`` and ``cursor`` page its members."""
+    return monitor.workflow_detail(
+        workflow_id, members_limit=parse_int("limit", limit, PAGE_DEFAULT, PAGE_MAX), members_cursor=_text(cursor)
+    ).to_json()

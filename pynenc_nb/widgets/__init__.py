@@ -1,7 +1,7 @@
 """Inline widgets of the monitor: live Plotly figures in a kernel, static figures everywhere else.
 
     from pynenc_nb.widgets import Timeline, FamilyTree, RunnersPanel, InvocationView, MonitorPanel, GroupProgress
-    from pynenc_nb.widgets import EventsBrowser
+    from pynenc_nb.widgets import EventsBrowser, WorkflowsBrowser, WorkflowPanel
     Timeline(app, since="10m")        # the last expression of a cell: shown live
 
 Each widget reads the monitor query layer only (``pynenc_nb.monitor``), refreshes from one
@@ -21,6 +21,7 @@ from pynenc_nb.widgets.monitor import MonitorPanel
 from pynenc_nb.widgets.runners import RunnersPanel
 from pynenc_nb.widgets.timeline import Timeline
 from pynenc_nb.widgets.tree import FamilyTree
+from pynenc_nb.widgets.workflows import WorkflowPanel, WorkflowsBrowser
 
 __all__ = [
     "EventsBrowser",
@@ -31,6 +32,8 @@ __all__ = [
     "MonitorPanel",
     "RunnersPanel",
     "Timeline",
+    "WorkflowPanel",
+    "WorkflowsBrowser",
     "comms_available",
     "freeze_all",
     "live_widgets",

@@ -11,6 +11,7 @@ keys, with values of those types.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import time
 import types
@@ -22,15 +23,15 @@ import pytest
 
 from pynenc_nb import Pynenc
 from pynenc_nb.invocation.status import InvocationStatus
-from pynenc_nb.monitor import Monitor, models
-from pynenc_nb.records import TriggerRun, new_id
+from pynenc_nb.monitor import Monitor, event_models, models, workflow_models
+from pynenc_nb.records import WORKFLOW_OPS_NAMESPACE, TriggerRun, new_id
 from pynenc_nb.web import queries
 from pynenc_nb.web.catalog import AppCatalog, configured_entry
 from pynenc_nb.widgets.figures.common import FigureDict
 from tests.monitor.conftest import Workload, add_runner
 
 API_TS = Path(__file__).resolve().parents[2] / "labextension" / "src" / "api.ts"
-SHAPE_MODULES = (models, queries)
+SHAPE_MODULES = (models, event_models, workflow_models, queries)
 END_OF_SHAPES = "// --- end of the JSON shapes"
 # names the shapes' annotations use that their modules import only for type checking
 HINT_NAMES = {"FigureDict": FigureDict}
@@ -306,6 +307,16 @@ def test_real_answers_have_exactly_the_keys_and_types_of_their_shapes(
     finally:
         catalog.close()
     summary = queries.summary(monitor, {"thread-1": "thread"})
+    # and a step log for the workflow: a value step and a task step (as wf.root writes them)
+    child = {
+        "task_id": "tests.add",
+        "call_id": "c",
+        "invocation_id": workload.flow_child,
+        "attempt": 0,
+        "call": "add()",
+    }
+    for step, entry in enumerate(({"kind": "uuid", "value": "u-1"}, {"kind": "task", "value": child})):
+        state.kv_put(WORKFLOW_OPS_NAMESPACE, f"{workload.flow}:{step:06d}", json.dumps(entry))
     timeline = monitor.timeline(None, None)
     detail_failed = monitor.invocation_detail(workload.failed)
     answers: list[tuple[Any, Any]] = [
@@ -330,12 +341,15 @@ def test_real_answers_have_exactly_the_keys_and_types_of_their_shapes(
         (queries.tree(monitor, workload.outer, "3"), queries.FamilyTreeAnswerJson),
         (queries.timeline(monitor, "all", None, None, [], None, None, "true"), queries.TimelineAnswerJson),
         (queries.tasks(monitor), queries.TasksJson),
-        (monitor.events().to_json(), models.EventPageJson),
-        (monitor.trigger_runs().to_json(), models.TriggerRunPageJson),
-        *((view.to_json(), models.TriggerJson) for view in monitor.triggers()),
+        (monitor.events().to_json(), event_models.EventPageJson),
+        (monitor.trigger_runs().to_json(), event_models.TriggerRunPageJson),
+        *((view.to_json(), event_models.TriggerJson) for view in monitor.triggers()),
         (queries.events(monitor, None, "1h", None, "true", "10", None), queries.EventsJson),
         (queries.trigger_runs(monitor, "t-1", None), queries.TriggerRunsJson),
         (queries.triggers(monitor), queries.TriggersJson),
+        (monitor.workflows().to_json(), workflow_models.WorkflowPageJson),
+        (queries.workflows(monitor, None, [], None, None), queries.WorkflowsJson),
+        (queries.workflow(monitor, workload.flow, None, None), workflow_models.WorkflowDetailJson),
     ]
     checker = Checker()
     for value, shape in answers:
