@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pynenc_nb.display import badge
 from pynenc_nb.monitor import EventPage, EventView, Monitor, TriggerRunView
-from pynenc_nb.widgets.base import DEFAULT_GRACE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S, LiveWidget
+from pynenc_nb.widgets.base import DEFAULT_GRACE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S
 from pynenc_nb.widgets.figures.common import short_task
 from pynenc_nb.widgets.html import hint
-from pynenc_nb.widgets.live import Part
-from pynenc_nb.widgets.parts import HtmlPart
-from pynenc_nb.widgets.static import MimeBundle, html_bundle
+from pynenc_nb.widgets.table import LiveTable
 from pynenc_nb.widgets.window import Since, window_start
 
 if TYPE_CHECKING:
@@ -92,7 +89,7 @@ def events_text(page: EventPage, where: str) -> str:
     return "\n".join(lines)
 
 
-class EventsBrowser(LiveWidget):
+class EventsBrowser(LiveTable):
     """Events of ``app`` emitted since ``since`` ago (``"10m"``, seconds, a datetime, None: all),
     newest first, at most ``limit``; ``code`` keeps one event code, ``matched`` the events some
     trigger fired on (True) or none did (False)."""
@@ -110,7 +107,6 @@ class EventsBrowser(LiveWidget):
         grace_s: float = DEFAULT_GRACE_S,
         max_live_s: float | None = DEFAULT_MAX_LIVE_S,
     ) -> None:
-        super().__init__(live=live, interval_s=interval_s, grace_s=grace_s, max_live_s=max_live_s)
         self.app = app
         self.queries = Monitor(app)
         self.start_time = window_start(since, time.time())
@@ -118,7 +114,8 @@ class EventsBrowser(LiveWidget):
         self.matched = matched
         self.limit = limit
         self.page = EventPage((), None, time.time())  # the last one read
-        self.table: Part[str] = HtmlPart(self._build)
+        # last: the table part builds once at creation, from the fields above
+        super().__init__(live=live, interval_s=interval_s, grace_s=grace_s, max_live_s=max_live_s)
 
     @property
     def where(self) -> str:
@@ -131,12 +128,5 @@ class EventsBrowser(LiveWidget):
         final = bool(page.rows) and all(status is None or status.is_final for status in statuses)
         return events_html(page, self.where), final
 
-    @property
-    def parts(self) -> Sequence[Part[Any]]:
-        return (self.table,)
-
-    def _container(self) -> Any:
-        return self.table.widget
-
-    def static_bundle(self) -> MimeBundle:
-        return html_bundle(self.table.shown.payload, events_text(self.page, self.where))
+    def text(self) -> str:
+        return events_text(self.page, self.where)

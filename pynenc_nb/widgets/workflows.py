@@ -9,17 +9,15 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pynenc_nb.display import badge
 from pynenc_nb.invocation.status import FINAL_STATUSES
 from pynenc_nb.monitor import Monitor, WorkflowDetailView, WorkflowPage, WorkflowRun
-from pynenc_nb.widgets.base import DEFAULT_GRACE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S, LiveWidget
+from pynenc_nb.widgets.base import DEFAULT_GRACE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S
 from pynenc_nb.widgets.figures.common import short_task
 from pynenc_nb.widgets.html import hint
-from pynenc_nb.widgets.live import Part
-from pynenc_nb.widgets.parts import HtmlPart
-from pynenc_nb.widgets.static import MimeBundle, html_bundle
+from pynenc_nb.widgets.table import LiveTable
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -122,7 +120,7 @@ def workflow_text(view: WorkflowDetailView) -> str:
     return "\n".join(lines)
 
 
-class WorkflowsBrowser(LiveWidget):
+class WorkflowsBrowser(LiveTable):
     """Workflow runs of ``app``, most recently updated first (``workflow_type`` keeps one type)."""
 
     def __init__(
@@ -136,13 +134,13 @@ class WorkflowsBrowser(LiveWidget):
         grace_s: float = DEFAULT_GRACE_S,
         max_live_s: float | None = DEFAULT_MAX_LIVE_S,
     ) -> None:
-        super().__init__(live=live, interval_s=interval_s, grace_s=grace_s, max_live_s=max_live_s)
         self.app = app
         self.queries = Monitor(app)
         self.workflow_type = workflow_type
         self.limit = limit
         self.page = WorkflowPage((), (), None, time.time())
-        self.table: Part[str] = HtmlPart(self._build)
+        # last: the table part builds once at creation, from the fields above
+        super().__init__(live=live, interval_s=interval_s, grace_s=grace_s, max_live_s=max_live_s)
 
     @property
     def where(self) -> str:
@@ -155,18 +153,11 @@ class WorkflowsBrowser(LiveWidget):
         )
         return workflows_html(self.page, self.where), final
 
-    @property
-    def parts(self) -> Sequence[Part[Any]]:
-        return (self.table,)
-
-    def _container(self) -> Any:
-        return self.table.widget
-
-    def static_bundle(self) -> MimeBundle:
-        return html_bundle(self.table.shown.payload, workflows_text(self.page, self.where))
+    def text(self) -> str:
+        return workflows_text(self.page, self.where)
 
 
-class WorkflowPanel(LiveWidget):
+class WorkflowPanel(LiveTable):
     """One workflow run: its step log, data keys, members and sub-workflows."""
 
     def __init__(
@@ -179,12 +170,12 @@ class WorkflowPanel(LiveWidget):
         grace_s: float = DEFAULT_GRACE_S,
         max_live_s: float | None = DEFAULT_MAX_LIVE_S,
     ) -> None:
-        super().__init__(live=live, interval_s=interval_s, grace_s=grace_s, max_live_s=max_live_s)
         self.app = app
         self.queries = Monitor(app)
         self.workflow_id = workflow_id
         self.view = self.queries.workflow_detail(workflow_id)  # an unknown id fails here, not in the thread
-        self.table: Part[str] = HtmlPart(self._build)
+        # last: the table part builds once at creation, from the fields above
+        super().__init__(live=live, interval_s=interval_s, grace_s=grace_s, max_live_s=max_live_s)
 
     def _build(self) -> tuple[str, bool]:
         self.view = self.queries.workflow_detail(self.workflow_id)
@@ -192,12 +183,5 @@ class WorkflowPanel(LiveWidget):
         final = run.final and set(run.children_by_status) <= _FINAL_NAMES
         return workflow_html(self.view), final
 
-    @property
-    def parts(self) -> Sequence[Part[Any]]:
-        return (self.table,)
-
-    def _container(self) -> Any:
-        return self.table.widget
-
-    def static_bundle(self) -> MimeBundle:
-        return html_bundle(self.table.shown.payload, workflow_text(self.view))
+    def text(self) -> str:
+        return workflow_text(self.view)

@@ -217,3 +217,26 @@ def test_replay_in_dev_mode(make_app: Any) -> None:
 
     assert root().result == seen[0] == seen[1]
     assert calls == [1]
+
+
+ONE_SLOT = {
+    "ProcessRunner": ("--max-processes", "1"),
+    "PersistentProcessRunner": ("--num-processes", "1"),
+    "MultiThreadRunner": ("--num-processes", "1", "--max-threads", "1"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runner_cls", list(ONE_SLOT))
+def test_replay_on_every_runner_type_with_one_slot(
+    wf: Any, shared_env: dict[str, str], tmp_path: Path, runner_cls: str
+) -> None:
+    # One slot: the root must pause (free its slot) while each child runs, on every runner type
+    log, values = tmp_path / "log", tmp_path / "values"
+    expected = 1 if runner_cls == "ProcessRunner" else 2  # the CLI process, plus its pool worker
+    args = ("--runner-cls", runner_cls, *ONE_SLOT[runner_cls])
+    with runner_process(wf.app, {**shared_env, **FAST}, *args, app_spec=APP, expected_runners=expected):
+        result = wf.order(str(log), str(values)).result
+    attempts = [json.loads(line) for line in values.read_text().splitlines()]
+    assert len(attempts) == 2 and attempts[0] == attempts[1] == result["values"]
+    assert _ran(log) == Counter({"c0": 1, "c1": 1, "c2": 1})
