@@ -1,6 +1,6 @@
 /**
  * JupyterLab plugin of pynenc_nb: the "Pynenc" left sidebar, main-area panels (timeline,
- * invocation + family tree, task, events), command-palette entries and layout restore.
+ * invocation + family tree, task, events, workflow), command-palette entries and layout restore.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
@@ -8,7 +8,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { AppJson, StatusesJson, requestAPI } from './api';
 import { setStatuses } from './dom';
-import { EventsPanel, InvocationPanel, PanelSpec, TaskPanel, TimelinePanel, specId } from './panels';
+import { EventsPanel, InvocationPanel, PanelSpec, TaskPanel, TimelinePanel, WorkflowPanel, specId } from './panels';
 import { PynencSidebar, SIDEBAR_ID, pynencIcon } from './sidebar';
 
 const PLUGIN_ID = 'pynenc-nb:plugin';
@@ -75,6 +75,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         case 'events':
           content = new EventsPanel(spec, open);
           break;
+        case 'workflow':
+          content = new WorkflowPanel(spec, open);
+          break;
       }
       const widget = new MainAreaWidget({ content });
       widget.id = content.id;
@@ -92,7 +95,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         timeline: (info: AppJson) => open({ kind: 'timeline', app: info, since: TIMELINE_WINDOW_S }),
         invocation: (info: AppJson, invocationId: string) => open({ kind: 'invocation', app: info, invocationId }),
         task: (info: AppJson, taskId: string) => open({ kind: 'task', app: info, taskId }),
-        events: (info: AppJson) => open({ kind: 'events', app: info })
+        events: (info: AppJson) => open({ kind: 'events', app: info }),
+        workflow: (info: AppJson, workflowId: string) => open({ kind: 'workflow', app: info, workflowId })
       },
       () => focusedKernel(app.shell)
     );

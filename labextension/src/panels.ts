@@ -1,6 +1,6 @@
 /**
  * Main-area panels opened from the sidebar: the timeline of an app, one invocation with its family
- * tree, the invocations of one task, and the events of an app. Each is described by a small serializable `PanelSpec`, so
+ * tree, the invocations of one task, the events of an app, and one workflow run with its steps. Each is described by a small serializable `PanelSpec`, so
  * the layout restorer can reopen it after a reload.
  */
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -18,6 +18,8 @@ import {
   InvocationsJson,
   RerunJson,
   TimelineAnswerJson,
+  WorkflowDetailJson,
+  WorkflowStepJson,
   appPath,
   query,
   requestAPI
@@ -29,7 +31,8 @@ export type PanelSpec =
   | { kind: 'timeline'; app: AppJson; since: number }
   | { kind: 'invocation'; app: AppJson; invocationId: string }
   | { kind: 'task'; app: AppJson; taskId: string }
-  | { kind: 'events'; app: AppJson };
+  | { kind: 'events'; app: AppJson }
+  | { kind: 'workflow'; app: AppJson; workflowId: string };
 
 export function specId(spec: PanelSpec): string {
   switch (spec.kind) {
@@ -41,6 +44,8 @@ export function specId(spec: PanelSpec): string {
       return `task:${spec.app.key}:${spec.taskId}`;
     case 'events':
       return `events:${spec.app.key}`;
+    case 'workflow':
+      return `workflow:${spec.app.key}:${spec.workflowId}`;
   }
 }
 
@@ -54,6 +59,8 @@ export function specTitle(spec: PanelSpec): string {
       return `Task ${spec.taskId.split('.').pop()}`;
     case 'events':
       return `Events · ${spec.app.app_id}`;
+    case 'workflow':
+      return `Workflow ${spec.workflowId.slice(0, 8)}`;
   }
 }
 
@@ -442,6 +449,138 @@ export class EventsPanel extends PollingPanel {
       cell.appendChild(line);
     });
     return cell;
+  }
+}
+
+/** One workflow run: status, its deterministic steps (child calls with their status), data keys,
+ * members and sub-workflows; a child's invocation id opens its invocation panel. */
+export class WorkflowPanel extends PollingPanel {
+  private readonly body = el('div', 'pynenc-workflow');
+
+  constructor(
+    readonly spec: PanelSpec & { kind: 'workflow' },
+    private readonly open: Open
+  ) {
+    super(spec, 2000);
+    this.addClass('pynenc-workflow-panel');
+    this.addWidget(new Widget({ node: this.body }));
+  }
+
+  protected async load(): Promise<boolean> {
+    const detail = await requestAPI<WorkflowDetailJson>(
+      appPath(this.spec.app.key, 'workflows', this.spec.workflowId) + query({ limit: 100 })
+    );
+    this.draw(detail);
+    const members = detail.members || [];
+    return !!detail.workflow?.final && members.every(m => m.final);
+  }
+
+  private draw(detail: WorkflowDetailJson): void {
+    clear(this.body);
+    const run = detail.workflow;
+    const head = el('h2');
+    head.appendChild(el('span', undefined, `${run.workflow_type} `));
+    head.appendChild(badge(run.status));
+    this.body.appendChild(head);
+    const parent = run.parent_workflow_id;
+    const children = Object.entries(run.children_by_status || {})
+      .map(([status, n]) => `${n} ${status}`)
+      .join(', ');
+    this.body.appendChild(
+      table(
+        ['field', 'value'],
+        [
+          ['workflow', this.invocationLink(run.workflow_id, run.workflow_id)],
+          ['arguments', Object.entries(run.args || {}).map(([k, v]) => `${k}=${v}`).join(', ') || '–'],
+          ['started', when(run.started_at)],
+          ['ended', when(run.ended_at)],
+          ['duration', seconds(run.duration_s)],
+          ['children', children ? `${run.children} (${children})` : String(run.children)],
+          ['parent workflow', parent ? link(parent.slice(0, 10), () => this.openWorkflow(parent)) : '–']
+        ],
+        'pynenc-fields'
+      )
+    );
+
+    const steps = detail.steps || [];
+    this.body.appendChild(el('h3', undefined, `Steps (${steps.length}${detail.steps_truncated ? '+' : ''})`));
+    if (steps.length) {
+      this.body.appendChild(
+        table(
+          ['step', 'kind', 'value or call', 'child', 'status'],
+          steps.map(step => [step.step, step.kind, this.stepValue(step), this.stepChild(step), step.status ? badge(step.status) : '–']),
+          'pynenc-workflow-steps'
+        )
+      );
+    } else {
+      this.body.appendChild(el('p', 'pynenc-note', 'No deterministic step recorded yet.'));
+    }
+
+    const keys = detail.data_keys || [];
+    this.body.appendChild(el('h3', undefined, `Data keys (${keys.length}${detail.data_keys_truncated ? '+' : ''})`));
+    if (keys.length) {
+      const list = el('ul', 'pynenc-workflow-keys');
+      keys.forEach(key => list.appendChild(el('li', undefined, key)));
+      this.body.appendChild(list);
+    } else {
+      this.body.appendChild(el('p', 'pynenc-note', 'None.'));
+    }
+
+    const members = detail.members || [];
+    this.body.appendChild(el('h3', undefined, `Members (${members.length}${detail.members_next_cursor ? '+' : ''})`));
+    this.body.appendChild(
+      table(
+        ['task', 'invocation', 'status', 'updated'],
+        members.map(m => [m.task_id, this.invocationLink(m.invocation_id), badge(m.status), when(m.updated_at)]),
+        'pynenc-workflow-members'
+      )
+    );
+
+    const subs = detail.subworkflows || [];
+    if (subs.length) {
+      this.body.appendChild(el('h3', undefined, `Sub-workflows (${subs.length}${detail.subworkflows_truncated ? '+' : ''})`));
+      this.body.appendChild(
+        table(
+          ['workflow', 'id', 'status'],
+          subs.map(w => [
+            w.task_id,
+            link(String(w.invocation_id).slice(0, 10), () => this.openWorkflow(w.invocation_id), 'its steps'),
+            badge(w.status)
+          ]),
+          'pynenc-workflow-subs'
+        )
+      );
+    }
+  }
+
+  private stepValue(step: WorkflowStepJson): Node | string {
+    if (step.kind === 'task') {
+      return el('code', 'pynenc-payload', cut(step.call || step.task_id || '', 300));
+    }
+    return el('code', 'pynenc-payload', cut(step.value ?? '', 300));
+  }
+
+  private stepChild(step: WorkflowStepJson): Node | string {
+    const id = step.invocation_id;
+    if (!id) {
+      return '–';
+    }
+    const cell = el('span');
+    cell.appendChild(this.invocationLink(id));
+    if (step.attempt !== null && step.attempt !== undefined && step.attempt > 0) {
+      cell.appendChild(document.createTextNode(` (attempt ${step.attempt})`));
+    }
+    return cell;
+  }
+
+  private invocationLink(invocationId: string, text?: string): HTMLAnchorElement {
+    return link(text ?? invocationId.slice(0, 10), () =>
+      this.open({ kind: 'invocation', app: this.spec.app, invocationId })
+    );
+  }
+
+  private openWorkflow(workflowId: string): void {
+    this.open({ kind: 'workflow', app: this.spec.app, workflowId });
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The "Pynenc" sidebar: known apps, and for the selected one its runners, counts by status, running
- * invocations, recent failures and recent events (with the invocations their triggers created). It
+ * invocations, recent failures, recent events (with the invocations their triggers created) and recent
+ * workflow runs (each opens its steps). It
  * polls the server with backoff (Lumino Poll) and stands by while hidden, so a closed sidebar costs
  * the server nothing.
  */
@@ -16,6 +17,8 @@ import {
   EventsJson,
   InvocationSummaryJson,
   RunnerRowJson,
+  WorkflowRunJson,
+  WorkflowsJson,
   appPath,
   query,
   requestAPI
@@ -25,6 +28,7 @@ import { badge, clear, dotted, el, link, seconds, when } from './dom';
 export const SIDEBAR_ID = 'pynenc-sidebar';
 const POLL_MS = 2000;
 const EVENTS_SHOWN = 10;
+const WORKFLOWS_SHOWN = 10;
 const MAX_POLL_MS = 30000;
 
 const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="16" height="16">
@@ -39,6 +43,7 @@ export interface Opener {
   invocation(app: AppJson, invocationId: string): void;
   task(app: AppJson, taskId: string): void;
   events(app: AppJson): void;
+  workflow(app: AppJson, workflowId: string): void;
 }
 
 /** The kernel of the notebook in focus, if any: the sidebar opens on the app that kernel used. */
@@ -132,12 +137,14 @@ export class PynencSidebar extends Widget {
         this.status.textContent = '';
         return;
       }
-      const [summary, events] = await Promise.all([
+      const [summary, events, workflows] = await Promise.all([
         requestAPI<AppSummaryJson>(appPath(app.key, 'summary')),
-        requestAPI<EventsJson>(appPath(app.key, 'events') + query({ limit: EVENTS_SHOWN }))
+        requestAPI<EventsJson>(appPath(app.key, 'events') + query({ limit: EVENTS_SHOWN })),
+        requestAPI<WorkflowsJson>(appPath(app.key, 'workflows') + query({ limit: WORKFLOWS_SHOWN }))
       ]);
       this.render(app, summary);
       this.eventList(app, events);
+      this.workflowList(app, workflows);
       this.status.textContent = `updated ${new Date().toLocaleTimeString()}`;
       this.status.classList.remove('pynenc-error');
     } catch (error) {
@@ -265,6 +272,37 @@ export class PynencSidebar extends Widget {
     }
   }
 
+  /** Recent workflow runs: type, status, children and start (each opens the Workflow panel). */
+  private workflowList(app: AppJson, page: WorkflowsJson): void {
+    this.body.appendChild(el('h3', 'pynenc-section-title', 'Workflows'));
+    const rows: WorkflowRunJson[] = page.items || [];
+    if (rows.length === 0) {
+      this.body.appendChild(el('p', 'pynenc-note', 'None yet. Define one with @app.workflow and call it.'));
+      return;
+    }
+    const list = el('ul', 'pynenc-list pynenc-workflows');
+    rows.forEach(run => {
+      const item = el('li', run.parent_workflow_id ? 'pynenc-subworkflow' : 'pynenc-rootworkflow');
+      item.dataset.workflowId = run.workflow_id;
+      item.title = `${run.workflow_type}\nworkflow ${run.workflow_id}`;
+      const line = el('div', 'pynenc-list-line');
+      line.appendChild(badge(run.status));
+      const name = link(shortName(run.workflow_type), () => this.opener.workflow(app, run.workflow_id), 'steps, data keys and members');
+      name.classList.add('pynenc-list-main', 'pynenc-workflow-type');
+      line.appendChild(name);
+      item.appendChild(line);
+      const detail = el('div', 'pynenc-list-detail');
+      const children = `${run.children} child${run.children === 1 ? '' : 'ren'}`;
+      detail.appendChild(document.createTextNode(`${children} · started ${when(run.started_at ?? run.created_at)}`));
+      item.appendChild(detail);
+      list.appendChild(item);
+    });
+    this.body.appendChild(list);
+    if (page.next_cursor) {
+      this.body.appendChild(el('p', 'pynenc-note', 'and more…'));
+    }
+  }
+
   /** One line per invocation: status and task (opens the task), then its id (opens its detail). */
   private invocationList(app: AppJson, title: string, rows: InvocationSummaryJson[], more: boolean): void {
     this.body.appendChild(el('h3', undefined, title));
@@ -293,4 +331,9 @@ export class PynencSidebar extends Widget {
       this.body.appendChild(el('p', 'pynenc-note', 'and more…'));
     }
   }
+}
+
+/** "module.sub.my_flow" -> "my_flow". */
+function shortName(taskId: string): string {
+  return taskId.split('.').pop() || taskId;
 }

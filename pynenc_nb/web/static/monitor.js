@@ -9,7 +9,7 @@
   const REFRESH_MS = 5000;
   const xsrf = document.querySelector('meta[name="xsrf-token"]').getAttribute('content');
   const $ = (id) => document.getElementById(id);
-  const state = { key: null, cursor: null, eventsCursor: null, timer: null, busy: false };
+  const state = { key: null, cursor: null, eventsCursor: null, workflowsCursor: null, timer: null, busy: false };
   const PAYLOAD_SHOWN = 300;
 
   function el(tag, text, cls) {
@@ -203,6 +203,75 @@
     $('events-more').hidden = !page.next_cursor;
   }
 
+  function cell(node) {
+    const td = el('td');
+    td.appendChild(node);
+    return td;
+  }
+
+  async function loadWorkflows(append) {
+    const query = new URLSearchParams({ limit: '20' });
+    if (append && state.workflowsCursor) query.set('cursor', state.workflowsCursor);
+    const page = await api(appPath('workflows') + '?' + query);
+    const body = $('workflows-table').tBodies[0];
+    if (!append) body.replaceChildren();
+    for (const run of page.items) {
+      const row = el('tr', null, 'clickable');
+      const type = el('td', run.workflow_type.split('.').pop());
+      type.title = run.workflow_type + (run.parent_workflow_id ? ` (sub-workflow of ${run.parent_workflow_id})` : '');
+      row.append(el('td', fmtTime(run.started_at || run.created_at)), type, cell(badge(run.status)),
+        el('td', run.children), el('td', run.workflow_id.slice(0, 12)));
+      row.addEventListener('click', () => showWorkflow(run.workflow_id).catch(showError));
+      body.appendChild(row);
+    }
+    if (!body.children.length) {
+      const row = el('tr');
+      const td = el('td', 'no workflow run yet', 'muted');
+      td.colSpan = 5;
+      row.appendChild(td);
+      body.appendChild(row);
+    }
+    state.workflowsCursor = page.next_cursor;
+    $('workflows-more').hidden = !page.next_cursor;
+  }
+
+  async function showWorkflow(id) {
+    const detail = await api(appPath('workflows', id) + '?limit=100');
+    const run = detail.workflow;
+    $('workflow-detail').hidden = false;
+    $('workflow-id').textContent = run.workflow_id;
+    const fields = $('workflow-fields');
+    fields.replaceChildren();
+    const shown = {
+      type: run.workflow_type, status: run.status,
+      arguments: Object.entries(run.args).map(([k, v]) => `${k}=${v}`).join(', '),
+      started: fmtTime(run.started_at), ended: fmtTime(run.ended_at),
+      children: Object.entries(run.children_by_status).map(([s, n]) => `${n} ${s}`).join(', ') || '0',
+      'parent workflow': run.parent_workflow_id || '',
+      'data keys': detail.data_keys.join(', ') + (detail.data_keys_truncated ? ', …' : ''),
+      'sub-workflows': detail.subworkflows.map((w) => `${w.task_id} ${w.invocation_id.slice(0, 12)} ${w.status}`)
+        .join('; ') + (detail.subworkflows_truncated ? '; …' : '')
+    };
+    for (const [name, value] of Object.entries(shown)) fields.append(el('dt', name), el('dd', value));
+    const steps = $('workflow-steps').tBodies[0];
+    steps.replaceChildren();
+    for (const step of detail.steps) {
+      const row = el('tr');
+      const value = step.kind === 'task' ? (step.call || step.task_id || '') : (step.value || '');
+      row.append(el('td', step.step), el('td', step.kind), el('td', value, 'payload'),
+        step.invocation_id ? cell(invocationLink(step.invocation_id)) : el('td', ''),
+        step.status ? cell(badge(step.status)) : el('td', ''));
+      steps.appendChild(row);
+    }
+    const members = $('workflow-members').tBodies[0];
+    members.replaceChildren();
+    for (const m of detail.members) {
+      members.appendChild(el('tr'));
+      members.lastChild.append(el('td', m.task_id), cell(invocationLink(m.invocation_id)), cell(badge(m.status)));
+    }
+    $('workflow-detail').scrollIntoView({ behavior: 'smooth' });
+  }
+
   async function loadTriggers() {
     const data = await api(appPath('triggers'));
     const body = $('triggers').tBodies[0];
@@ -292,7 +361,7 @@
       renderRunners(runners);
       drawTimeline(timeline);
       await loadInvocations(false);
-      await Promise.all([loadEvents(false), loadTriggers()]);
+      await Promise.all([loadEvents(false), loadWorkflows(false), loadTriggers()]);
       $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
       $('status').className = 'muted';
     } catch (error) {
@@ -326,6 +395,7 @@
     $('events-code').addEventListener('change', () => loadEvents(false).catch(showError));
     $('events-matched').addEventListener('change', () => loadEvents(false).catch(showError));
     $('events-more').addEventListener('click', () => loadEvents(true).catch(showError));
+    $('workflows-more').addEventListener('click', () => loadWorkflows(true).catch(showError));
     $('live').addEventListener('change', schedule);
     refresh();
     schedule();
