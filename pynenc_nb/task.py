@@ -90,7 +90,7 @@ class Task(Generic[P, R]):
     def wf(self) -> WorkflowContext:
         """The workflow of the running invocation: identity, data, and ``wf.root`` for the
         deterministic operations of a workflow root (see :mod:`pynenc_nb.workflow.context`)."""
-        return WorkflowContext(self.task_id)
+        return WorkflowContext()
 
     def __reduce__(self) -> tuple[Any, tuple[str, str]]:
         """By reference (app id, task id): resolved lazily in the process that unpickles it."""

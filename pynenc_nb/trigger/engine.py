@@ -27,7 +27,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pynenc_nb.call import Arguments, decode_values
 from pynenc_nb.invocation.status import InvocationStatus
@@ -37,6 +37,7 @@ from pynenc_nb.records import (
     InvocationRecord,
     Outcome,
     RunnerContext,
+    StatusChange,
 )
 from pynenc_nb.trigger import clock
 from pynenc_nb.trigger.conditions import (
@@ -63,6 +64,7 @@ BATCH = 500  # feed entries read per page
 BUDGET_S = 1.0  # per evaluation: a backlog (an event storm) is worked off over several
 CRON_CATCH_UP = 10  # ticks fired at most per cron condition after an outage (the newest ones)
 S = InvocationStatus
+T = TypeVar("T")
 StatusLike = StatusCondition | ResultCondition | ExceptionCondition
 
 
@@ -133,25 +135,42 @@ class TriggerEngine:
 
     # --- events ----------------------------------------------------------------------------------
 
-    def _follow_events(self, watched: dict[str, list[tuple[str, int, EventCondition]]], deadline: float) -> int:
-        store = self.app.trigger_store
-        if not watched:  # nobody listens: the feed restarts when a trigger needs it (manager.publish)
-            return 0
-        cursor = self._get("events")
+    def _follow(
+        self,
+        feed: str,
+        head: Callable[[], str],
+        read: Callable[[str, int], tuple[Sequence[T], str]],
+        handle: Callable[[Sequence[T]], None],
+        deadline: float,
+    ) -> int:
+        """Work off one feed from its stored cursor, a page at a time, until it is caught up or the
+        deadline passes. Each page's firings are stored before the cursor moves past it (a holder
+        killed in between replays the page); a feed with no cursor yet starts at its head."""
+        cursor = self._get(feed)
         if not cursor:
-            self._put("events", store.event_cursor())
+            self._put(feed, head())
             return 0
         fired = 0
         while True:
-            page, after = store.events_since(cursor, BATCH)
-            for event in page:
-                self._event(event, watched.get(event.code, ()))
+            page, after = read(cursor, BATCH)
+            handle(page)
             fired += self._flush()
             if after != cursor:
-                self._put("events", after)
+                self._put(feed, after)
                 cursor = after
             if len(page) < BATCH or time.monotonic() > deadline:
                 return fired
+
+    def _follow_events(self, watched: dict[str, list[tuple[str, int, EventCondition]]], deadline: float) -> int:
+        if not watched:  # nobody listens: the feed restarts when a trigger needs it (manager.publish)
+            return 0
+        store = self.app.trigger_store
+
+        def handle(page: Sequence[EventRecord]) -> None:
+            for event in page:
+                self._event(event, watched.get(event.code, ()))
+
+        return self._follow("events", store.event_cursor, store.events_since, handle, deadline)
 
     def _event(self, event: EventRecord, conditions: Sequence[tuple[str, int, EventCondition]]) -> None:
         if not conditions:
@@ -176,30 +195,21 @@ class TriggerEngine:
     # --- status changes --------------------------------------------------------------------------
 
     def _follow_changes(self, watched: dict[str, list[tuple[str, int, StatusLike]]], deadline: float) -> int:
-        state = self.app.state_backend
         if not watched:
             return 0
-        cursor = self._get("changes")
-        if not cursor:
-            self._put("changes", state.change_cursor())
-            return 0
+        state = self.app.state_backend
         interesting = frozenset(
             s for conditions in watched.values() for _, _, c in conditions for s in c.watched_statuses
         )
-        fired = 0
-        while True:
-            changes, after = state.changes_since(cursor, BATCH)
-            relevant = [c for c in changes if c.status in interesting]
+
+        def handle(page: Sequence[StatusChange]) -> None:
+            relevant = [c for c in page if c.status in interesting]
             if relevant:
                 self._changes(relevant, watched)
-            fired += self._flush()
-            if after != cursor:
-                self._put("changes", after)
-                cursor = after
-            if len(changes) < BATCH or time.monotonic() > deadline:
-                return fired
 
-    def _changes(self, changes: Sequence[Any], watched: dict[str, list[tuple[str, int, StatusLike]]]) -> None:
+        return self._follow("changes", state.change_cursor, state.changes_since, handle, deadline)
+
+    def _changes(self, changes: Sequence[StatusChange], watched: dict[str, list[tuple[str, int, StatusLike]]]) -> None:
         state = self.app.state_backend
         records = state.get_many(list(dict.fromkeys(c.invocation_id for c in changes)))
         final = [

@@ -63,6 +63,11 @@ def _execution(operation: str) -> Execution:
     return execution
 
 
+def step_key(invocation_id: str, step: int) -> str:
+    """Where step ``step`` of a workflow invocation is stored (``WORKFLOW_OPS_NAMESPACE``)."""
+    return f"{invocation_id}:{step:06d}"
+
+
 def _next_step(execution: Execution) -> int:
     key = id(execution)
     steps = _steps.get(key)
@@ -74,9 +79,6 @@ def _next_step(execution: Execution) -> int:
 
 class WorkflowContext:
     """``task.wf``: read inside the task's body."""
-
-    def __init__(self, task_id: str) -> None:
-        self._task_id = task_id
 
     @property
     def identity(self) -> WorkflowIdentity | None:
@@ -134,7 +136,7 @@ class RootOperations:
         """The value of the next step: recorded, or made now and recorded."""
         step = _next_step(execution)
         app = execution.app
-        key = f"{execution.record.invocation_id}:{step:06d}"
+        key = step_key(execution.record.invocation_id, step)
         stored = app.state_backend.kv_get(WORKFLOW_OPS_NAMESPACE, key)
         if stored is not None:
             recorded = json.loads(stored)
@@ -169,7 +171,7 @@ class RootOperations:
         step = _next_step(execution)
         app = execution.app
         workflow_id = execution.record.invocation_id
-        key = f"{workflow_id}:{step:06d}"
+        key = step_key(workflow_id, step)
         bound = task.signature.bind(args, kwargs)  # type: ignore[attr-defined]
         call = task.encode(bound)  # type: ignore[attr-defined]
         requested = f"{task.task_id}({_shown(bound)})"
@@ -234,7 +236,7 @@ def recorded_steps(app: Any, invocation_id: str, limit: int = 10_000) -> list[di
     """The recorded steps of a workflow invocation, in order (the monitor, tests)."""
     steps: list[dict[str, Any]] = []
     for step in range(limit):
-        stored = app.state_backend.kv_get(WORKFLOW_OPS_NAMESPACE, f"{invocation_id}:{step:06d}")
+        stored = app.state_backend.kv_get(WORKFLOW_OPS_NAMESPACE, step_key(invocation_id, step))
         if stored is None:
             break
         steps.append({"step": step, **json.loads(stored)})

@@ -28,6 +28,7 @@ from pynenc_nb.records import WORKFLOW_OPS_NAMESPACE, TriggerRun, new_id
 from pynenc_nb.web import queries
 from pynenc_nb.web.catalog import AppCatalog, configured_entry
 from pynenc_nb.widgets.figures.common import FigureDict
+from pynenc_nb.workflow.context import step_key
 from tests.monitor.conftest import Workload, add_runner
 
 API_TS = Path(__file__).resolve().parents[2] / "labextension" / "src" / "api.ts"
@@ -316,7 +317,7 @@ def test_real_answers_have_exactly_the_keys_and_types_of_their_shapes(
         "call": "add()",
     }
     for step, entry in enumerate(({"kind": "uuid", "value": "u-1"}, {"kind": "task", "value": child})):
-        state.kv_put(WORKFLOW_OPS_NAMESPACE, f"{workload.flow}:{step:06d}", json.dumps(entry))
+        state.kv_put(WORKFLOW_OPS_NAMESPACE, step_key(workload.flow, step), json.dumps(entry))
     timeline = monitor.timeline(None, None)
     detail_failed = monitor.invocation_detail(workload.failed)
     answers: list[tuple[Any, Any]] = [

@@ -12,7 +12,7 @@ import pytest
 
 from pynenc_nb.execution import run_inline
 from pynenc_nb.records import WORKFLOW_OPS_NAMESPACE
-from pynenc_nb.workflow.context import recorded_steps
+from pynenc_nb.workflow.context import recorded_steps, step_key
 from tests.workflows import golden_app
 
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "workflows").glob("*.json"))
@@ -45,7 +45,7 @@ def test_a_recorded_workflow_replays_without_running_its_children(path: Path) ->
     for step in history["steps"]:
         value = {k: v for k, v in step.items() if k != "step"}
         app.state_backend.kv_put(
-            WORKFLOW_OPS_NAMESPACE, f"{history['root_invocation_id']}:{step['step']:06d}", json.dumps(value)
+            WORKFLOW_OPS_NAMESPACE, step_key(history["root_invocation_id"], step["step"]), json.dumps(value)
         )
     golden_app.executed.clear()
     # When the root is attempted again under its recorded id
