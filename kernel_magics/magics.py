@@ -57,6 +57,9 @@ def _parser() -> MagicArgumentParser:
     emit = sub.add_parser("emit", help="emit an event for on_event triggers; prints its id")
     emit.add_argument("event_code")
     emit.add_argument("payload", nargs="?", default=None, help='a JSON object, e.g. {"feed": "rss"}')
+    kill = sub.add_parser("kill", help="end invocations KILLED; their runners interrupt them within a heartbeat")
+    kill.add_argument("invocations", nargs="+", help="invocation ids, or variables holding an Invocation")
+    kill.add_argument("--reason", default="killed from the notebook")
     runner = sub.add_parser("runner", help="start, list, stop runners and read their logs")
     rsub = runner.add_subparsers(dest="runner_command", required=True)
     start = rsub.add_parser("start")
@@ -106,7 +109,7 @@ class PynencMagics(Magics):
     @no_var_expand  # command templates hold {python}/{runner_args}: IPython must not fill them
     @line_magic
     def pynenc(self, line: str) -> Any:
-        """%pynenc app|status|config|timeline|tree|monitor|events|workflows|workflow|emit|runner start/list/stop/logs — see `%pynenc --help`."""
+        """%pynenc app|status|config|timeline|tree|monitor|events|workflows|workflow|emit|kill|runner start/list/stop/logs — see `%pynenc --help`."""
         args = self.parser.parse_args(_words(line))
         try:
             return self._dispatch(args)
@@ -139,6 +142,11 @@ class PynencMagics(Magics):
             event_id = session.emit(args.event_code, args.payload)
             print(f"event {args.event_code} emitted: {event_id}")  # each emit line of a cell says so
             return EmittedEvent(event_id)
+        if args.command == "kill":
+            statuses = session.kill(args.invocations, reason=args.reason)
+            for invocation_id, status in statuses.items():
+                print(f"{invocation_id}: {status.value}")
+            return statuses
         if args.runner_command == "start":
             started = session.start_runner(
                 kind=args.kind,

@@ -11,6 +11,7 @@ from kernel_magics import launchers
 from pynenc_nb.app import Pynenc, app_of
 from pynenc_nb.exceptions import ConfigError, InvocationNotFoundError, RunnerError, TriggerError
 from pynenc_nb.invocation.handle import Invocation
+from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.launched_runners import LaunchedRunners
 from pynenc_nb.summary import app_summary, format_summary
 
@@ -198,6 +199,21 @@ class NotebookSession:
         if not isinstance(data, dict):
             raise TriggerError(f"{expected}; got {payload!r}")
         return self.app.trigger.emit_event(event_code, data)
+
+    def kill(self, references: list[str], *, reason: str) -> dict[str, InvocationStatus]:
+        """Kill each invocation (an id or a variable holding one); returns each one's status after."""
+        statuses: dict[str, InvocationStatus] = {}
+        for reference in references:
+            app, invocation_id = self.invocation_ref(reference)
+            try:
+                statuses[invocation_id] = app.orchestrator.kill(invocation_id, reason=reason).status
+            except InvocationNotFoundError:
+                raise InvocationNotFoundError(
+                    f"no invocation {invocation_id!r} in app {app.app_id!r}: pass an invocation id, "
+                    "or the name of a variable holding an Invocation",
+                    invocation_id=invocation_id,
+                ) from None
+        return statuses
 
     def events(
         self, *, since: str, code: str | None = None, matched: bool | None = None, limit: int = 50, live: bool = True

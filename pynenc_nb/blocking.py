@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from pynenc_nb.exceptions import CycleDetectedError, InvocationError
+from pynenc_nb.interrupt import Interrupted
 from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.orchestrator import Orchestrator
 from pynenc_nb.records import InvocationRecord, RunnerContext
@@ -98,6 +99,8 @@ class BlockingWaits:
         result = self.orchestrator.move(
             waiter.invocation_id, InvocationStatus.PAUSED, self.runner.runner_id, reason=f"waiting on {count}"
         )
+        if not result.applied and result.record.status is InvocationStatus.KILLED:
+            raise Interrupted
         if not result.applied:
             raise InvocationError(
                 f"invocation {waiter.invocation_id} could not pause: it is {result.record.status} "
@@ -120,6 +123,8 @@ class BlockingWaits:
             )
             if result.applied:
                 return
+            if result.record.status is InvocationStatus.KILLED:
+                raise Interrupted  # killed while it waited: a check point of its own, before the runner's
             if result.conflict != "exclusive":
                 raise InvocationError(
                     f"invocation {waiter.invocation_id} could not resume: it is {result.record.status} "

@@ -189,6 +189,11 @@ class CycleDetectedError(InvocationError):
         self.cycle = cycle
 
 
+class InvocationKilledError(InvocationError):
+    """The invocation was killed on request (``inv.kill()``, ``%pynenc kill``, the monitor's Kill
+    button): it ended KILLED and has no result. Call the task again for a new run."""
+
+
 class RunnerLostError(InvocationError):
     """The runners executing this invocation died more often than ``max_runner_loss_retries``."""
 

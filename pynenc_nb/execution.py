@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, overload
 
@@ -9,6 +10,7 @@ from pynenc_nb import context
 from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.call import decode_values
 from pynenc_nb.context import Execution, WaitHandler
+from pynenc_nb.interrupt import Interrupted, TaskGuard
 from pynenc_nb.records import InvocationRecord, RunnerContext, TransitionRequest, TransitionResult
 
 if TYPE_CHECKING:
@@ -38,12 +40,19 @@ def execute(
     waits: WaitHandler | None = None,
     *,
     defer: Literal[False] = False,
+    guard: TaskGuard | None = None,
 ) -> InvocationRecord: ...
 
 
 @overload
 def execute(
-    app: EngineHost, started: InvocationRecord, runner: RunnerContext, waits: WaitHandler | None = None, *, defer: bool
+    app: EngineHost,
+    started: InvocationRecord,
+    runner: RunnerContext,
+    waits: WaitHandler | None = None,
+    *,
+    defer: bool,
+    guard: TaskGuard | None = None,
 ) -> InvocationRecord | Ending: ...
 
 
@@ -54,13 +63,15 @@ def execute(
     waits: WaitHandler | None = None,
     *,
     defer: bool = False,
+    guard: TaskGuard | None = None,
 ) -> InvocationRecord | Ending:
     """Run a RUNNING invocation owned by ``runner`` to SUCCESS, FAILED or RETRY.
 
     With ``defer`` a final ending (SUCCESS or FAILED) is returned unstored, for the runner to
     give to its work source (``WorkSource.finish``); otherwise it is stored here and the stored record
     returned. A task whose code or arguments cannot be loaded ends FAILED with the reason; the
-    runner keeps serving.
+    runner keeps serving. ``guard`` lets the runner interrupt the task's code once the invocation
+    is killed: the stored KILLED record is then returned, with no ending.
     """
     orchestrator = app.orchestrator
     runner_id = runner.runner_id
@@ -68,6 +79,10 @@ def execute(
     def end(request: TransitionRequest) -> InvocationRecord | Ending:
         ending = Ending(started, request)
         return ending if defer else ending.store(app).record
+
+    def killed() -> InvocationRecord:
+        app.logger.info("interrupted: the invocation was killed")
+        return orchestrator.get(started.invocation_id)
 
     execution = Execution(app, started, runner, waits)
     with context.executing(execution):
@@ -77,9 +92,15 @@ def execute(
         except Exception as exc:
             app.logger.error("cannot start %s: %s", started.task_id, exc)
             return end(orchestrator.error_ending(started, runner_id, exc))
+        span = guard.running() if guard is not None else contextlib.nullcontext()
         try:
-            value = task.run(values)
+            with span:
+                value = task.run(values)
+        except Interrupted:
+            return killed()
         except BaseException as exc:
+            if guard is not None and guard.interrupted:
+                return killed()
             options = task.options
             if isinstance(exc, options.retry_for) and started.num_retries < options.max_retries:
                 app.logger.info(
@@ -91,6 +112,8 @@ def execute(
                 orchestrator.store(orchestrator.error_ending(started, runner_id, exc))
                 raise  # KeyboardInterrupt / SystemExit still stop the worker after the record is stored
             return end(orchestrator.error_ending(started, runner_id, exc))
+        if guard is not None and guard.interrupted:  # it swallowed the interruption
+            return killed()
         try:
             request = orchestrator.result_ending(started, runner_id, value)
         except Exception as exc:  # the result itself cannot be serialized

@@ -18,6 +18,7 @@ from pynenc_nb.call import EncodedCall, decode_values, display, encode_value, ke
 from pynenc_nb.exceptions import (
     InvocationConcurrencyControlledError,
     InvocationError,
+    InvocationKilledError,
     InvocationNotFoundError,
     RunnerLostError,
 )
@@ -398,6 +399,29 @@ class Orchestrator:
             )
             return self.move(invocation_id, S.FAILED, caller, outcome=self.exception_outcome(error), reason=reason)
         return self.move(invocation_id, S.REROUTED, caller, reason=reason)
+
+    def kill(
+        self, invocation_id: str, caller: str | None = None, reason: str = "killed on request"
+    ) -> InvocationRecord:
+        """End a non-final invocation KILLED now, whoever owns it; a final one is left as it is.
+
+        KILLED is final: waiters get :class:`InvocationKilledError`, a queued message for it is
+        dropped by the claim's compare-and-set, and a runner executing it interrupts its code within
+        one ``runner_heartbeat_interval_s`` (its ending is then refused). Children are not killed.
+        Returns the stored record.
+        """
+        record = self.get(invocation_id)
+        if record.status.is_final:
+            return record
+        error = InvocationKilledError(
+            f"invocation {invocation_id} of {record.task_id} was killed ({reason}): it has no result; "
+            "call the task again for a new run",
+            invocation_id=invocation_id,
+        )
+        result = self.move(invocation_id, S.KILLED, caller, outcome=self.exception_outcome(error), reason=reason)
+        if result.applied:
+            self.logger.info("invocation %s of %s killed: %s", invocation_id, record.task_id, reason)
+        return result.record
 
     def exception_outcome(self, exc: BaseException) -> Outcome:
         data = self.serializer.encode_exception(exc)

@@ -140,6 +140,15 @@ class Invocation(Generic[R]):
             )
         return status
 
+    def kill(self, reason: str = "killed on request") -> InvocationStatus:
+        """End it KILLED if it is not final yet; its runner interrupts it within a heartbeat.
+        Returns its status afterwards (a final invocation keeps its own)."""
+        self._settle()
+        if self._record.status not in FINAL_STATUSES:
+            self.app.orchestrator.kill(self.invocation_id, reason=reason)
+            self._settle()
+        return self._record.status
+
     def _settle(self, settled: tuple[InvocationRecord, Outcome | None] | None = None) -> None:
         """The record and its outcome from one read (``settled``), once the invocation may be final."""
         if settled is None:

@@ -144,10 +144,10 @@ STATUS_TABLE: Mapping[InvocationStatus, StatusSpec] = {
         description="its runner died; being recovered",
     ),
     S.KILLED: StatusSpec(
-        final=False,
+        final=True,
         ownership=Ownership.OVERRIDE,
-        next=_next(S.REROUTED, S.FAILED),
-        description="stopped on request; rerouted or failed",
+        next=_next(),
+        description="stopped on request; final, with no result",
     ),
     S.SUCCESS: StatusSpec(final=True, ownership=Ownership.RELEASE, next=_next(), description="finished with a result"),
     S.FAILED: StatusSpec(

@@ -78,6 +78,14 @@ class BaseRunner:
     def details(self) -> dict[str, Any]:
         return {"queues": list(self.queues), "name": self.name}
 
+    def _executing(self) -> list[str]:
+        """The invocations whose code runs in this process for this runner now (none by default:
+        a pool supervisor's workers watch their own)."""
+        return []
+
+    def _interrupt(self, invocation_id: str) -> None:
+        """Stop the code of an invocation of :meth:`_executing` that was killed."""
+
     # --- lifecycle -------------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -218,6 +226,7 @@ class BaseRunner:
                 with forking.quiet():
                     state.heartbeat(self.runner_id, time.time(), self.busy, "running")
                     asked = state.kv_get(RUNNER_REQUESTS_NAMESPACE, self.runner_id)
+                    self._interrupt_killed()
                 if asked == "stop":
                     self.app.logger.info("%s: stop asked through the backend", self.context.label)
                     self._stop.set()
@@ -227,8 +236,19 @@ class BaseRunner:
             try:
                 with forking.quiet():
                     state.heartbeat(self.runner_id, time.time(), self.busy, "stopping")
+                    self._interrupt_killed()
             except Exception:
                 self.app.logger.warning("%s could not heartbeat", self.context.label, exc_info=True)
+
+    def _interrupt_killed(self) -> None:
+        """With each heartbeat: one read of what this process executes, and the killed ones stopped."""
+        executing = self._executing()
+        if not executing:
+            return
+        for invocation_id, record in self.app.state_backend.get_many(executing).items():
+            if record.status is InvocationStatus.KILLED:
+                self.app.logger.info("%s: interrupting %s, it was killed", self.context.label, invocation_id)
+                self._interrupt(invocation_id)
 
 
 def make_runner(app: Pynenc, runner_cls: str | None = None) -> BaseRunner:

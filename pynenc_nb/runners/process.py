@@ -10,6 +10,7 @@ The parent watches its children: a child that dies has its invocations recovered
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -113,7 +114,9 @@ class ProcessRunner(BaseRunner):
                 continue
             process.join()
             del self._children[pid]
-            if process.exitcode != 0:
+            if child.killed:
+                self.app.logger.info("worker process %d stopped: %s was killed", pid, child.record.invocation_id)
+            elif process.exitcode != 0:
                 reason = f"worker process {pid} of {self.context.label} exited with code {process.exitcode}"
                 self.app.logger.warning("%s while running %s", reason, child.record.invocation_id)
                 self.app.orchestrator.recover(child.record.invocation_id, self.runner_id, reason)
@@ -121,12 +124,25 @@ class ProcessRunner(BaseRunner):
     def details(self) -> dict[str, Any]:
         return {**super().details(), "max_processes": self.max_processes}
 
+    def _executing(self) -> list[str]:
+        return [child.record.invocation_id for child in list(self._children.values())]
+
+    def _interrupt(self, invocation_id: str) -> None:
+        """Terminate the child running it (SIGTERM; SIGKILL if it is still there a heartbeat later)."""
+        for child in list(self._children.values()):
+            pid = child.process.pid
+            if child.record.invocation_id == invocation_id and pid is not None and child.process.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL if child.killed else signal.SIGTERM)
+                child.killed = True
+
 
 @dataclass
 class _Child:
     process: BaseProcess
     record: InvocationRecord
     paused: Any  # a shared byte: 1 while the child's task waits on other invocations
+    killed: bool = False  # terminated because its invocation was killed (not a lost runner)
 
 
 class _SharedFlagSlots:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pynenc_nb import context
 from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.execution import Ending, execute
+from pynenc_nb.interrupt import TaskGuard
 from pynenc_nb.runners.base import BaseRunner
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class ThreadRunner(BaseRunner):
         self._lock = threading.Lock()
         self._workers: set[threading.Thread] = set()
         self._spawned = 0
+        self._guards: dict[str, TaskGuard] = {}  # invocation id -> the span of its code in its worker
 
     @property
     def slots(self) -> int:
@@ -114,10 +116,12 @@ class ThreadRunner(BaseRunner):
                         continue
                     if record is None:
                         continue
+                    guard = TaskGuard()
                     with self._lock:
                         self._busy += 1
+                        self._guards[record.invocation_id] = guard
                     try:
-                        ended = execute(app, record, self.context, waits, defer=True)
+                        ended = execute(app, record, self.context, waits, defer=True, guard=guard)
                         if isinstance(ended, Ending):
                             source.finish(ended.request)
                     except BaseException:
@@ -127,6 +131,7 @@ class ThreadRunner(BaseRunner):
                     finally:
                         with self._lock:
                             self._busy -= 1
+                            self._guards.pop(record.invocation_id, None)
         finally:
             try:
                 source.close()
@@ -139,6 +144,16 @@ class ThreadRunner(BaseRunner):
 
     def details(self) -> dict[str, Any]:
         return {**super().details(), "max_threads": self.max_threads}
+
+    def _executing(self) -> list[str]:
+        with self._lock:
+            return list(self._guards)
+
+    def _interrupt(self, invocation_id: str) -> None:
+        with self._lock:
+            guard = self._guards.get(invocation_id)
+        if guard is not None:
+            guard.interrupt()
 
 
 class _WorkerSlots:

@@ -28,7 +28,7 @@ def test_every_non_final_status_has_a_path_to_a_final_one() -> None:
 
 
 def test_final_statuses_have_no_successor() -> None:
-    assert {S.SUCCESS, S.FAILED, S.CONCURRENCY_CONTROLLED_FINAL} == FINAL_STATUSES
+    assert {S.SUCCESS, S.FAILED, S.KILLED, S.CONCURRENCY_CONTROLLED_FINAL} == FINAL_STATUSES
     assert {s: STATUS_TABLE[s].next for s in FINAL_STATUSES} == {s: frozenset() for s in FINAL_STATUSES}
 
 

@@ -15,7 +15,7 @@ from IPython.testing.globalipapp import start_ipython
 from kernel_magics import launchers
 from kernel_magics.magics import PynencMagics
 from kernel_magics.session import NotebookSession, Rendered
-from pynenc_nb import Pynenc
+from pynenc_nb import InvocationStatus, Pynenc
 from pynenc_nb.exceptions import TriggerError
 from pynenc_nb.launched_runners import LaunchedRunners
 from pynenc_nb.records import new_id
@@ -210,6 +210,30 @@ def test_events_with_a_bad_window_is_a_usage_error(ip: Any) -> None:
     memory_app(ip)
     with pytest.raises(UsageError, match="since"):
         magic(ip, "events --since yesterday")
+
+
+def test_kill_ends_invocations_killed_by_id_or_variable_and_says_what_it_did(
+    ip: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = memory_app(ip)
+    cell(ip, "@app.task\ndef slow(x: int) -> int:\n    return x\nfirst = slow(1)\nsecond = slow(2)")
+    first, second = ip.user_ns["first"], ip.user_ns["second"]
+
+    statuses = magic(ip, f"kill {first.invocation_id} second --reason 'not needed'")
+
+    assert statuses == {first.invocation_id: InvocationStatus.KILLED, second.invocation_id: InvocationStatus.KILLED}
+    assert first.status is InvocationStatus.KILLED and second.status is InvocationStatus.KILLED
+    assert first.history()[-1].reason == "not needed"
+    printed = capsys.readouterr().out
+    assert f"{first.invocation_id}: KILLED" in printed and f"{second.invocation_id}: KILLED" in printed
+    assert magic(ip, "kill first") == {first.invocation_id: InvocationStatus.KILLED}, "a final one stays as it is"
+    assert app.orchestrator.get(first.invocation_id).status is InvocationStatus.KILLED
+
+
+def test_kill_of_an_unknown_invocation_is_a_usage_error(ip: Any) -> None:
+    memory_app(ip)
+    with pytest.raises(UsageError, match=r"no invocation 'nope'"):
+        magic(ip, "kill nope")
 
 
 # --- parsing --------------------------------------------------------------------------------------

@@ -119,3 +119,22 @@ def one_per_key(key: str, seconds: float, value: int) -> int:
     """Never two RUNNING at once with the same ``key``; different keys run side by side."""
     time.sleep(seconds)
     return value
+
+
+@app.task
+def tick_until_killed(path: str) -> int:
+    """Appends a tick to ``path`` every 20 ms for up to a minute: a running task a test kills."""
+    ticks = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with open(path, "a") as out:
+            out.write(".")
+        ticks += 1
+        time.sleep(0.02)
+    return ticks
+
+
+@app.task
+def waits_on_ticks(path: str) -> int:
+    """PAUSED while its child ticks."""
+    return tick_until_killed(path).result
