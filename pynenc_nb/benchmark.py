@@ -171,13 +171,109 @@ def redis_floor(url: str, items: int) -> dict[str, Any]:
     }
 
 
+def _pika_consumer(amqp_url: str, redis_url: str, queue: str, items: int, reply_list: bool = False) -> None:
+    """Consume each item (prefetch 1, manual ack) and answer it over Redis: SET, or LPUSH (latency)."""
+    import pika
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    channel.basic_qos(prefetch_count=1)
+    for done, (method, _properties, body) in enumerate(channel.consume(queue, inactivity_timeout=30), start=1):
+        if method is None:
+            break
+        item = body.decode()
+        if reply_list:
+            client.lpush(f"{queue}:r", item)
+        else:
+            client.set(f"{queue}:r:{item}", item)
+        channel.basic_ack(method.delivery_tag)
+        if done == items:
+            break
+    connection.close()
+
+
+def _pika_producer(amqp_url: str, queue: str) -> Any:
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    channel.queue_declare(queue, durable=True, arguments={"x-max-priority": 9})
+    channel.confirm_delivery()
+    return connection, channel
+
+
+def pika_floor(amqp_url: str, redis_url: str, items: int, latency_calls: int) -> dict[str, Any]:
+    """The simplest pika queue with results over Redis: each item published persistent with a
+    confirm, consumed and acked by another process, its result SET (GET by the producer); and the
+    same sequentially (the reply on a Redis list) for the round-trip p50."""
+    import multiprocessing
+
+    import pika
+    import redis
+
+    from pynenc_nb.records import new_id
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    context = multiprocessing.get_context("spawn")
+    queue = f"pynenc-floor-{new_id()[:8]}"
+    connection, channel = _pika_producer(amqp_url, queue)
+    persistent = pika.BasicProperties(delivery_mode=2)
+    consumer = context.Process(target=_pika_consumer, args=(amqp_url, redis_url, queue, items))
+    consumer.start()
+    try:
+        time.sleep(0.5)  # let the consumer process start before the clock
+        started = time.perf_counter()
+        for i in range(items):
+            channel.basic_publish("", queue, str(i).encode(), persistent)
+        for i in range(items):
+            while client.get(f"{queue}:r:{i}") != str(i):
+                time.sleep(0.0005)
+        elapsed = time.perf_counter() - started
+    finally:
+        consumer.join(10)
+        if consumer.is_alive():
+            consumer.kill()
+    client.delete(*[f"{queue}:r:{i}" for i in range(items)])
+    echo = context.Process(target=_pika_consumer, args=(amqp_url, redis_url, queue, latency_calls, True))
+    echo.start()
+    latencies = []
+    try:
+        for i in range(latency_calls):
+            t0 = time.perf_counter()
+            channel.basic_publish("", queue, str(i).encode(), persistent)
+            client.blpop([f"{queue}:r"], timeout=30)
+            latencies.append((time.perf_counter() - t0) * 1000)
+    finally:
+        echo.join(10)
+        if echo.is_alive():
+            echo.kill()
+        channel.queue_delete(queue)
+        connection.close()
+        client.delete(f"{queue}:r")
+    return {
+        "floor_kind": "pika",
+        "floor_tasks_per_s": round(items / elapsed, 1),
+        "floor_latency_p50_ms": round(statistics.median(latencies[min(20, latency_calls // 2) :]), 3),
+    }
+
+
 def run_benchmark(
-    backend_url: str | None, *, tasks: int = 2000, workers: int = 1, latency_calls: int = 200
+    backend_url: str | None,
+    *,
+    tasks: int = 2000,
+    workers: int = 1,
+    latency_calls: int = 200,
+    broker_url: str | None = None,
 ) -> dict[str, Any]:
+    """``broker_url``: a broker beside the state backend (``amqp://…``); with Redis state the run
+    also measures the raw pika floor (``pika_floor``)."""
     url = backend_url or f"sqlite://{Path(tempfile.mkdtemp(prefix='pynenc-bench-')) / 'bench.db'}"
     env = {
         "PYNENC__APP_ID": "pynenc-benchmark",
         "PYNENC__BACKEND_URL": url,
+        **({"PYNENC__BROKER_URL": broker_url} if broker_url else {}),
         "PYNENC__RUNNER_CLS": "ThreadRunner",
         "PYNENC__MAX_THREADS": str(workers),
         "PYNENC__LOGGING_LEVEL": "warning",
@@ -212,12 +308,18 @@ def run_benchmark(
                 _ = noop(i).result
                 latencies.append((time.perf_counter() - t0) * 1000)
         latencies.sort()
-        if stats is not None:
+        amqp = broker_url is not None and scheme_of(broker_url) in ("amqp", "amqps")
+        if amqp and stats is not None and broker_url is not None:
+            extra.pop("commands_per_task", None)  # the Redis commands of the state alone: not comparable
+            extra.update(pika_floor(broker_url, url, tasks, latency_calls))
+            extra["ratio_to_floor"] = round(tasks / elapsed / extra["floor_tasks_per_s"], 2)
+        elif stats is not None:
             extra.update(redis_floor(url, tasks))
             extra["ratio_to_floor"] = round(tasks / elapsed / extra["floor_tasks_per_s"], 2)
             extra["floor_latency_p50_ms"] = redis_floor_latency(url, latency_calls)
         return {
             "backend": redact_url(url),
+            **({"broker": redact_url(broker_url)} if broker_url else {}),
             "runner": runner_kind,
             "tasks": tasks,
             "workers": workers,
@@ -244,8 +346,9 @@ def _stats_client(url: str) -> Any:
 
 
 def format_report(report: dict[str, Any]) -> str:
+    broker = f" + broker {report['broker']}" if "broker" in report else ""
     text = (
-        f"backend {report['backend']}: {report['tasks']} no-op tasks, {report['runner']} with "
+        f"backend {report['backend']}{broker}: {report['tasks']} no-op tasks, {report['runner']} with "
         f"{report['workers']} slot(s)\n"
         f"  throughput   {report['throughput_tasks_per_s']:>10.1f} tasks/s  ({report['total_s']} s, "
         f"registration {report['registration_s']} s)\n"
@@ -254,6 +357,13 @@ def format_report(report: dict[str, Any]) -> str:
     )
     if "commands_per_task" in report:
         text += f"\n  server       {report['commands_per_task']:.1f} Redis commands per task"
+    if report.get("floor_kind") == "pika":
+        text += (
+            f"\n  floor        {report['floor_tasks_per_s']:>10.1f} items/s raw pika (publish persistent + confirm, "
+            f"consume + ack in another process, SET/GET the result in Redis): we reach {report['ratio_to_floor']:.2f}x"
+            f"\n  floor        round trip p50 {report['floor_latency_p50_ms']:.3f} ms raw pika (the same, one at a time)"
+        )
+        return text
     if "floor_tasks_per_s" in report:
         text += (
             f"\n  floor        {report['floor_tasks_per_s']:>10.1f} items/s raw redis-py (LPUSH, BRPOP + SET in "

@@ -21,17 +21,22 @@ BACKENDS = ["memory", "sqlite", "redis", "memory-broker"]
 # Usable by runners in other processes; "sqlite-broker" is the broker-only double across processes
 # (state and queues in two SQLite files: two backends, the generic work source).
 SHARED_BACKENDS = ["sqlite", "redis", "sqlite-broker"]
-SERVER_BACKENDS = {"redis"}  # need a running server (services.md); skipped locally when it is down
+# Broker on RabbitMQ, state on SQLite or Redis: they run the tests that exercise the broker (the
+# broker and work-source conformance tests, the guarantees), not the state suite again.
+RABBITMQ_BACKENDS = ["rabbitmq-sqlite", "rabbitmq-redis"]
+BROKER_BACKENDS = [*BACKENDS, *RABBITMQ_BACKENDS]
+SERVER_BACKENDS = {"redis", *RABBITMQ_BACKENDS}  # need a running server (services.md); skipped locally when it is down
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 _service_problems: dict[str, str | None] = {}  # kind -> why it cannot be used (None: it can), per session
 
 
 def backend_url_for(kind: str, tmp_path: Path) -> str:
     if kind == "memory":
         return "memory:"
-    if kind in ("sqlite", "memory-broker", "sqlite-broker"):
+    if kind in ("sqlite", "memory-broker", "sqlite-broker", "rabbitmq-sqlite"):
         return f"sqlite://{tmp_path / 'pynenc.db'}"
-    if kind == "redis":
+    if kind in ("redis", "rabbitmq-redis"):
         return os.environ.get("PYNENC_NB_REDIS_URL", DEFAULT_REDIS_URL)
     raise ValueError(kind)
 
@@ -42,10 +47,47 @@ def broker_url_for(kind: str, tmp_path: Path) -> str:
         return "memory:"
     if kind == "sqlite-broker":
         return f"sqlite://{tmp_path / 'broker.db'}"
+    if kind in RABBITMQ_BACKENDS:
+        return rabbitmq_url()
     return ""
 
 
+def rabbitmq_url() -> str:
+    """The test server's URL; each app's queues are named after its fresh app id, and expire on the
+    server if a test leaves any behind (``cleanup_server``)."""
+    url = os.environ.get("PYNENC_NB_RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
+    return f"{url}{'&' if '?' in url else '?'}queue_expires_s=600"
+
+
+def cleanup_server(app: Pynenc) -> None:
+    """Leave none of a test app's keys or queues behind on a server that outlives the test."""
+    try:
+        if scheme_of(app.conf.backend_url) in ("redis", "rediss"):
+            app.purge()
+        if app.conf.broker_url and scheme_of(app.conf.broker_url) in ("amqp", "amqps"):
+            app.broker.delete_queues()  # type: ignore[attr-defined]
+    finally:
+        app.close()
+
+
+def _rabbitmq_problem(url: str) -> str | None:
+    try:
+        import pika
+    except ImportError:
+        return 'the pika package is not installed (pip install "pynenc_nb[rabbitmq]")'
+    try:
+        pika.BlockingConnection(pika.URLParameters(url)).close()
+    except pika.exceptions.AMQPError as exc:
+        return f"no RabbitMQ server at {redact_url(url)} ({type(exc).__name__})"
+    return None
+
+
 def _service_problem(kind: str, url: str) -> str | None:
+    if kind in RABBITMQ_BACKENDS:
+        problem = _rabbitmq_problem(os.environ.get("PYNENC_NB_RABBITMQ_URL", DEFAULT_RABBITMQ_URL))
+        if problem is not None or kind == "rabbitmq-sqlite":
+            return problem
+        kind = "redis"
     if kind == "redis":
         try:
             import redis
@@ -117,11 +159,7 @@ def make_app(backend_url: str, broker_url: str) -> Iterator[Callable[..., Pynenc
         try:
             assert_histories_valid(app)
         finally:
-            try:
-                if scheme_of(app.conf.backend_url) in ("redis", "rediss"):
-                    app.purge()  # a server outlives the test: leave none of its keys behind
-            finally:
-                app.close()
+            cleanup_server(app)
 
 
 @pytest.fixture
@@ -139,7 +177,7 @@ def shared_kind() -> str:
 @pytest.fixture
 def shared_env(shared_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """``PYNENC__*`` settings for an app shared with runner processes (a fresh app id per test)."""
-    shared = shared_kind in ("sqlite", "sqlite-broker")
+    shared = shared_kind in ("sqlite", "sqlite-broker", "rabbitmq-sqlite")
     url = f"sqlite://{tmp_path / 'shared.db'}" if shared else backend_url_for(shared_kind, tmp_path)
     require_service(shared_kind, url)
     env = {
@@ -164,11 +202,7 @@ def tasks_module(shared_env: dict[str, str]) -> Iterator[Any]:
     try:
         assert_histories_valid(module.app)
     finally:
-        try:
-            if scheme_of(module.app.conf.backend_url) in ("redis", "rediss"):
-                module.app.purge()  # a server outlives the test: leave none of its keys behind
-        finally:
-            module.app.close()
+        cleanup_server(module.app)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("benchmark", help="throughput and latency of no-op tasks on a backend")
     bench.add_argument("--backend", default=None, help="backend URL (default: a fresh SQLite file)")
+    bench.add_argument("--broker", default=None, help="broker URL beside the backend (amqp://…)")
     bench.add_argument("--tasks", type=int, default=2000)
     bench.add_argument("--workers", type=int, default=1, help="slots of the runner process")
     bench.add_argument("--latency-calls", type=int, default=200)
@@ -131,7 +132,9 @@ def _show_config(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     from pynenc_nb.benchmark import format_report, run_benchmark
 
-    report = run_benchmark(args.backend, tasks=args.tasks, workers=args.workers, latency_calls=args.latency_calls)
+    report = run_benchmark(
+        args.backend, tasks=args.tasks, workers=args.workers, latency_calls=args.latency_calls, broker_url=args.broker
+    )
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from pynenc_nb.ports import Broker
 from pynenc_nb.records import Delivery
 from tests.conformance.builders import race
+from tests.conftest import BROKER_BACKENDS
+
+
+@pytest.fixture(params=BROKER_BACKENDS)
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    """Every backend, and RabbitMQ beside SQLite and Redis state (only broker-facing tests run on those)."""
+    return str(request.param)
+
 
 SEND_DELAY_S = 0.2  # lets the receiver block before another thread sends
 

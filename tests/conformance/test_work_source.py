@@ -15,6 +15,13 @@ from pynenc_nb import Pynenc
 from pynenc_nb.records import InvocationRecord
 from pynenc_nb.task_options import ConcurrencyControlType
 from tests.conformance.builders import S
+from tests.conftest import BROKER_BACKENDS
+
+
+@pytest.fixture(params=BROKER_BACKENDS)
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    """Every backend, and RabbitMQ beside SQLite and Redis state (only broker-facing tests run on those)."""
+    return str(request.param)
 
 
 def _statuses(app: Pynenc, invocation_id: str) -> list[S]:

@@ -1,12 +1,13 @@
-"""The guarantees hold on every backend that runner processes can share: SQLite and Redis."""
+"""The guarantees hold on every backend that runner processes can share: SQLite and Redis, and
+RabbitMQ beside either of them."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SHARED_BACKENDS
+from tests.conftest import RABBITMQ_BACKENDS, SHARED_BACKENDS
 
 
-@pytest.fixture(params=SHARED_BACKENDS)
+@pytest.fixture(params=[*SHARED_BACKENDS, *RABBITMQ_BACKENDS])
 def shared_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
