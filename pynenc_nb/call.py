@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pynenc_nb.exceptions import SerializationError
+from pynenc_nb.exceptions import SerializationError, TaskCallError
 from pynenc_nb.ports import ArgCache
 from pynenc_nb.serialization.codec import TAG, Serializer
 
@@ -26,12 +26,29 @@ _display.maxlist = _display.maxtuple = _display.maxdict = _display.maxset = 8
 _display.maxlevel = 3
 
 
-def display(value: Any) -> str:
+_FULL_DISPLAY_CHARS = 4096  # "full" still has a bound: displays travel to browsers with every row
+
+
+def display(value: Any, max_chars: int | None = None) -> str:
     """A short, bounded repr computed at write time: browsers only ever see these strings."""
     try:
-        return _display.repr(value)
+        if max_chars is None:
+            return _display.repr(value)
+        text = repr(value)
+        return text if len(text) <= max_chars else text[: max(1, max_chars - 1)] + "…"
     except Exception:
         return f"<{type(value).__name__}>"
+
+
+def args_display(values: Mapping[str, Any], mode: str = "truncated", length: int = 80) -> str:
+    """The stored display of a call's arguments (JSON name -> text), as ``argument_print_mode``
+    says: short reprs cut at ``length``, full reprs, only the names, or nothing at all."""
+    if mode == "hidden":
+        return "{}"
+    if mode == "keys":
+        return json.dumps(dict.fromkeys(values, "…"))
+    limit = _FULL_DISPLAY_CHARS if mode == "full" else length
+    return json.dumps({name: display(value, limit) for name, value in values.items()})
 
 
 class Arguments:
@@ -61,6 +78,7 @@ class Signature:
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self._signature = inspect.signature(func)
+        self._name = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
         self.parameters = tuple(self._signature.parameters)
         self._kinds = {name: p.kind for name, p in self._signature.parameters.items()}
         # Parameters a positional call fills one for one, with no default to apply: such a call is
@@ -73,7 +91,12 @@ class Signature:
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         if self._plain and not kwargs and len(args) == len(self.parameters):
             return dict(zip(self.parameters, args, strict=True))
-        bound = self._signature.bind(*args, **kwargs)
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TaskCallError(
+                f"a call of {self._name} does not match its parameters {self._signature}: {exc}"
+            ) from None
         bound.apply_defaults()
         return dict(bound.arguments)
 
@@ -122,7 +145,14 @@ def encode_value(serializer: Serializer, cache: ArgCache, value: Any, min_bytes:
 
 
 def encode_call(
-    task_id: str, values: Mapping[str, Any], serializer: Serializer, cache: ArgCache, min_bytes: int
+    task_id: str,
+    values: Mapping[str, Any],
+    serializer: Serializer,
+    cache: ArgCache,
+    min_bytes: int,
+    *,
+    print_mode: str = "truncated",
+    print_length: int = 80,
 ) -> EncodedCall:
     encoded: dict[str, str] = {}
     for name, value in values.items():
@@ -137,8 +167,7 @@ def encode_call(
             ) from exc
     text = "{" + ",".join(f"{json.dumps(name)}:{value}" for name, value in encoded.items()) + "}"
     call_id = content_hash(f"{task_id}\n{text}")[:32]
-    shown = json.dumps({name: display(value) for name, value in values.items()})
-    return EncodedCall(text, encoded, call_id, shown)
+    return EncodedCall(text, encoded, call_id, args_display(values, print_mode, print_length))
 
 
 def decode_values(text: str, serializer: Serializer, cache: ArgCache) -> Any:

@@ -105,6 +105,10 @@ class InvalidTaskOptionsError(TaskError):
     """A task decorator received an unknown option or a value of the wrong type."""
 
 
+class TaskCallError(TaskError, TypeError):
+    """A call's arguments do not fit the task's parameters (a ``TypeError``, as for a plain call)."""
+
+
 class TaskNotFoundError(TaskError):
     """A task id is not registered in the app and cannot be imported."""
 
@@ -123,6 +127,10 @@ class TaskLoadError(TaskError):
         super().__init__(f"cannot load the code of task {task_id!r}: {reason}")
         self.task_id = task_id
         self.reason = reason
+
+
+class TaskRoutingError(TaskError):
+    """A call was not routed to a new invocation (pynenc's name for that family)."""
 
 
 class RetryError(PynencError):
@@ -178,6 +186,11 @@ class InvocationConcurrencyControlledError(InvocationError):
     """The invocation ended CONCURRENCY_CONTROLLED_FINAL: it was not run and has no result."""
 
 
+class SingleInvocationWithDifferentArgumentsError(InvocationConcurrencyControlledError, TaskRoutingError):
+    """A call matched a live invocation on its key arguments but differs in the others, and the
+    task has ``on_diff_non_key_args_raise=True`` (pynenc's name)."""
+
+
 class CycleDetectedError(InvocationError):
     """Waiting on this invocation would close a cycle of invocations waiting on each other."""
 
@@ -212,6 +225,10 @@ class TaskFailedError(InvocationError):
 
 class RunnerError(PynencError):
     """A runner could not start, or was asked to do something its configuration does not allow."""
+
+
+class RunnerNotExecutableError(RunnerError):
+    """This runner cannot run work (pynenc's DummyRunner, which pynenc_nb replaces by dev mode)."""
 
 
 # --- triggers ------------------------------------------------------------------------------------
@@ -291,3 +308,7 @@ class AppNotFoundError(MonitorError):
     def __init__(self, message: str, *, key: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+# pynenc's name for the errors of the state store.
+StateBackendError = BackendError

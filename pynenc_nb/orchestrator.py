@@ -21,6 +21,7 @@ from pynenc_nb.exceptions import (
     InvocationKilledError,
     InvocationNotFoundError,
     RunnerLostError,
+    SingleInvocationWithDifferentArgumentsError,
 )
 from pynenc_nb.invocation.status import (
     NON_FINAL,
@@ -155,7 +156,7 @@ class Orchestrator:
         if options.on_diff_non_key_args_raise:
             for wanted, got in zip(records, stored, strict=True):
                 if got.invocation_id != wanted.invocation_id and got.call_id != wanted.call_id:
-                    raise InvocationConcurrencyControlledError(
+                    raise SingleInvocationWithDifferentArgumentsError(
                         f"task {task.task_id}: invocation {got.invocation_id} with the same key arguments but "
                         "different other arguments is already registered (on_diff_non_key_args_raise=True)",
                         invocation_id=got.invocation_id,

@@ -17,7 +17,7 @@ from pynenc_nb.call import Arguments, EncodedCall, Signature, encode_call
 from pynenc_nb.exceptions import InvalidTaskOptionsError
 from pynenc_nb.execution import run_inline
 from pynenc_nb.host import EngineHost
-from pynenc_nb.invocation.handle import Invocation, InvocationGroup
+from pynenc_nb.invocation.handle import Invocation, InvocationGroup, wait_until_final
 from pynenc_nb.live_apps import restore_task
 from pynenc_nb.task_options import TaskOptions
 from pynenc_nb.workflow.context import WorkflowContext
@@ -92,6 +92,15 @@ class Task(Generic[P, R]):
         deterministic operations of a workflow root (see :mod:`pynenc_nb.workflow.context`)."""
         return WorkflowContext()
 
+    @property
+    def invocation(self) -> Invocation[R] | None:
+        """pynenc's ``task.invocation``: in this task's running code, the handle of the invocation
+        being executed (its id, retries, parent…); None anywhere else."""
+        execution = context.current()
+        if execution is None or execution.record.task_id != self.task_id:
+            return None
+        return Invocation(self.app, execution.record)
+
     def __reduce__(self) -> tuple[Any, tuple[str, str]]:
         """By reference (app id, task id): resolved lazily in the process that unpickles it."""
         noted = _noted.get()
@@ -137,13 +146,25 @@ class Task(Generic[P, R]):
         """The stored form of a bound call (what ``register`` takes); the trigger engine builds
         triggered calls with it."""
         app = self.app
+        conf = app.conf
+
+        def encoded(of: Mapping[str, Any]) -> EncodedCall:
+            return encode_call(
+                self.task_id,
+                of,
+                app.serializer,
+                app.arg_cache,
+                conf.arg_cache_min_bytes,
+                print_mode=conf.argument_print_mode,
+                print_length=conf.truncate_arguments_length,
+            )
+
         if self.options.disable_cache_args:
             # disabled arguments are left out of the call identity (cache and ARGUMENTS keys)
-            ident = {k: v for k, v in values.items() if k not in self.options.disable_cache_args}
-            full = encode_call(self.task_id, values, app.serializer, app.arg_cache, app.conf.arg_cache_min_bytes)
-            keyed = encode_call(self.task_id, ident, app.serializer, app.arg_cache, app.conf.arg_cache_min_bytes)
+            full = encoded(values)
+            keyed = encoded({k: v for k, v in values.items() if k not in self.options.disable_cache_args})
             return EncodedCall(full.arguments, full.encoded, keyed.call_id, full.args_display)
-        return encode_call(self.task_id, values, app.serializer, app.arg_cache, app.conf.arg_cache_min_bytes)
+        return encoded(values)
 
     def _invoke(self, calls: list[EncodedCall]) -> list[Invocation[R]]:
         app = self.app
@@ -206,14 +227,42 @@ class DirectTask(Task[P, R]):
         self.aggregate_func = aggregate_func
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:  # type: ignore[override]
+        """The value, as a plain call would return it; for an ``async def`` task an awaitable of
+        it, so that awaiting it never blocks the caller's event loop (pynenc's behaviour)."""
+        if self.is_async:
+            return self._awaited(args, kwargs)  # type: ignore[return-value]
         if self.parallel_func is None or self.aggregate_func is None:
             return super().__call__(*args, **kwargs).result
-        values = self.signature.bind(args, kwargs)
-        parts = list(self.parallel_func(values))
-        group = self.parallelize(parts)
-        results = [inv.result for inv in group.invocations]
-        aggregated: R = self.aggregate_func(results)
+        group = self._split(args, kwargs)
+        wait_until_final(self.app, [inv.invocation_id for inv in group.invocations], None)  # one wait, not N
+        aggregated: R = self.aggregate_func([inv.result for inv in group.invocations])
         return aggregated
+
+    async def _awaited(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.parallel_func is None or self.aggregate_func is None:
+            return await super().__call__(*args, **kwargs).async_result()
+        group = self._split(args, kwargs)
+        ids = [inv.invocation_id for inv in group.invocations]
+        await asyncio.get_running_loop().run_in_executor(None, wait_until_final, self.app, ids, None)
+        return self.aggregate_func([inv.result for inv in group.invocations])
+
+    def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> InvocationGroup[R]:
+        """``parallel_func(arguments)`` gives the argument sets, or pynenc's ``(common_args,
+        param_iter)`` pair (also as a ``{"common_args": …, "param_iter": …}`` mapping), whose
+        common arguments are encoded once for every call."""
+        assert self.parallel_func is not None
+        parts = self.parallel_func(self.signature.bind(args, kwargs))
+        if isinstance(parts, Mapping) and set(parts) == {"common_args", "param_iter"}:
+            return self.parallelize(parts["param_iter"], parts["common_args"])
+        if (
+            isinstance(parts, tuple)
+            and len(parts) == 2
+            and isinstance(parts[0], Mapping)
+            and isinstance(parts[1], Iterable)
+            and not isinstance(parts[1], Mapping | str | bytes)
+        ):
+            return self.parallelize(parts[1], parts[0])
+        return self.parallelize(list(parts))
 
     def invoke(self, *args: P.args, **kwargs: P.kwargs) -> Invocation[R]:
         """The invocation handle, for callers that do want one."""

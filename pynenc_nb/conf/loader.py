@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from pynenc_nb.conf.pynenc_names import is_pynenc_name, nearest, translate
+from pynenc_nb.conf.pynenc_names import TASK_OPTION_NAMES, VALUE_SPELLINGS, is_pynenc_name, nearest, translate
 from pynenc_nb.conf.settings import CONFIG_FIELDS, PynencConfig
 from pynenc_nb.exceptions import ConfigError
 
@@ -124,8 +124,12 @@ def _flatten(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in data.items():
         name = key.lower()
-        if name == "task":
+        if name == "task" and isinstance(value, Mapping) and isinstance(flat.get("task"), dict):
+            flat["task"] = {**flat["task"], **value}
+        elif name == "task":
             flat["task"] = value
+        elif name in TASK_OPTION_NAMES:  # pynenc reads task options app-wide: the defaults of every task
+            flat.setdefault("task", {}).setdefault("*", {})[name] = value
         elif name in CONFIG_FIELDS:
             flat[name] = value
         elif is_pynenc_name(name):
@@ -135,6 +139,8 @@ def _flatten(data: Mapping[str, Any], source: str) -> dict[str, Any]:
             for sub, sub_value in value.items():
                 if sub.lower() in CONFIG_FIELDS:
                     flat[sub.lower()] = sub_value
+                elif sub.lower() in TASK_OPTION_NAMES:
+                    flat.setdefault("task", {}).setdefault("*", {})[sub.lower()] = sub_value
                 elif is_pynenc_name(sub.lower()):
                     if (translated := translate(sub.lower(), sub_value, source)) is not None:
                         flat[translated[0]] = translated[1]
@@ -171,6 +177,9 @@ def env_values(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, di
         if parts[0].upper() == "CONFIGTASK" and len(parts) >= 2:  # pynenc's PYNENC__CONFIGTASK__...
             scope, _, option = name[len(ENV_PREFIX) + len("CONFIGTASK__") :].rpartition("__")
             tasks.setdefault(scope or "*", {})[option.lower()] = raw
+            continue
+        if field not in CONFIG_FIELDS and field in TASK_OPTION_NAMES and len(parts) <= 2:
+            tasks.setdefault("*", {})[field] = raw  # PYNENC__MAX_RETRIES: every task's default
             continue
         if field not in CONFIG_FIELDS and is_pynenc_name(field) and len(parts) <= 2:
             if (translated := translate(field, raw, name)) is not None:
@@ -216,6 +225,9 @@ def load_config(
     for scope, options in env_tasks.items():
         task_overrides.setdefault(scope, {}).update(options)
     for key, value in (values or {}).items():
+        if key not in CONFIG_FIELDS and key in TASK_OPTION_NAMES:
+            task_overrides.setdefault("*", {})[key] = value
+            continue
         if key not in CONFIG_FIELDS and is_pynenc_name(key):
             if (translated := translate(key, value, "config_values")) is not None:
                 merged[translated[0]] = (key, translated[1])
@@ -230,7 +242,10 @@ def load_config(
             _merge_task_section(task_overrides, value, "config_values")
         else:
             merged[key] = (key, value)
-    typed = {key: coerce(value, _HINTS[key], source) for key, (source, value) in merged.items()}
+    typed = {
+        key: coerce(VALUE_SPELLINGS[key](value) if key in VALUE_SPELLINGS else value, _HINTS[key], source)
+        for key, (source, value) in merged.items()
+    }
     typed["task"] = task_overrides
     return PynencConfig(**typed), task_overrides
 

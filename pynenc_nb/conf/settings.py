@@ -24,6 +24,7 @@ POSITIVE_FIELDS = (
     "event_retention_days",
     "event_max_records",
     "trigger_run_max_records",
+    "truncate_arguments_length",
 )
 
 
@@ -57,6 +58,10 @@ class PynencConfig:
     discoverable: bool = True
     logging_level: str = "info"
     log_format: Literal["text", "json"] = "text"
+    # What the monitor, logs and widgets show of a call's arguments (stored at registration):
+    # short reprs cut at truncate_arguments_length, full reprs, only the names, or nothing.
+    argument_print_mode: Literal["truncated", "full", "keys", "hidden"] = "truncated"
+    truncate_arguments_length: int = 80
     # Liveness and recovery
     runner_heartbeat_interval_s: float = 1.0
     runner_dead_after_s: float = 5.0

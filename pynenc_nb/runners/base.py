@@ -92,8 +92,12 @@ class BaseRunner:
         if self.uses_other_processes:
             self.app.require_shared_backend(type(self).__name__)
         configure_logging(self.app.conf)  # a runner is what a process runs: its app's log settings apply
-        # ``_stop`` is not cleared here: a stop asked for before ``run`` (a SIGTERM to a pool worker
-        # that is still starting) must not be lost. ``start_in_thread`` clears it for a restart.
+        # ``_stop`` is not cleared for a first run: a stop asked for before it (a SIGTERM to a pool
+        # worker that is still starting) must not be lost. A runner whose previous ``run`` ended is
+        # being restarted (pynenc's unittest pattern: ``run()`` in setUp, ``stop_runner_loop()`` in
+        # tearDown), and so is one started by ``start_in_thread``, which clears it itself.
+        if self._stopped.is_set():
+            self._stop.clear()
         self._stopped.clear()
         self._wound_down.clear()
         self.context = dataclasses.replace(

@@ -76,7 +76,7 @@ async def test_summary_counts_runners_failures(jp_fetch: Fetch, workload: Worklo
 async def test_statuses_come_in_table_order_with_colours(jp_fetch: Fetch) -> None:
     rows = (await get(jp_fetch, "statuses"))["statuses"]
     assert [r["status"] for r in rows] == [s.value for s in InvocationStatus]
-    assert {r["status"] for r in rows if r["final"]} == {"SUCCESS", "FAILED", "CONCURRENCY_CONTROLLED_FINAL"}
+    assert {r["status"] for r in rows if r["final"]} == {"SUCCESS", "FAILED", "KILLED", "CONCURRENCY_CONTROLLED_FINAL"}
     assert all(re.fullmatch(r"#[0-9a-f]{6}", r["colour"]) for r in rows)
 
 

@@ -41,7 +41,7 @@ def builder(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PynencBui
 def test_every_method_returns_the_builder(builder: PynencBuilder) -> None:
     chain = (
         builder.memory()
-        .thread_runner(2)
+        .thread_runner(max_threads=2)
         .dev_mode()
         .serializer_auto()
         .serializer_secret("s")
