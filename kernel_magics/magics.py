@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import shlex
 from typing import Any
 
@@ -54,6 +55,9 @@ def _parser() -> MagicArgumentParser:
     workflow.add_argument(
         "--live", action=argparse.BooleanOptionalAction, default=True, help="live updates (default) or a static table"
     )
+    explorer = sub.add_parser("logs", help="the log explorer: paste log lines, see their invocations and runners")
+    explorer.add_argument("file", nargs="?", default=None, help="a log file to load (its last --tail lines)")
+    explorer.add_argument("--tail", type=int, default=1000, help="lines of the file loaded (default 1000)")
     emit = sub.add_parser("emit", help="emit an event for on_event triggers; prints its id")
     emit.add_argument("event_code")
     emit.add_argument("payload", nargs="?", default=None, help='a JSON object, e.g. {"feed": "rss"}')
@@ -109,7 +113,7 @@ class PynencMagics(Magics):
     @no_var_expand  # command templates hold {python}/{runner_args}: IPython must not fill them
     @line_magic
     def pynenc(self, line: str) -> Any:
-        """%pynenc app|status|config|timeline|tree|monitor|events|workflows|workflow|emit|kill|runner start/list/stop/logs — see `%pynenc --help`."""
+        """%pynenc app|status|config|timeline|tree|monitor|events|workflows|workflow|logs|emit|kill|runner start/list/stop/logs — see `%pynenc --help`."""
         args = self.parser.parse_args(_words(line))
         try:
             return self._dispatch(args)
@@ -138,6 +142,14 @@ class PynencMagics(Magics):
             return session.workflows(workflow_type=args.workflow_type, limit=args.limit, live=args.live)
         if args.command == "workflow":
             return session.workflow(args.workflow, live=args.live)
+        if args.command == "logs":
+            from pynenc_nb.widgets import LogExplorer
+
+            text = ""
+            if args.file is not None:
+                with open(args.file, encoding="utf-8", errors="replace") as log:
+                    text = "".join(collections.deque(log, maxlen=max(1, args.tail)))
+            return LogExplorer(session.app, text)
         if args.command == "emit":
             event_id = session.emit(args.event_code, args.payload)
             print(f"event {args.event_code} emitted: {event_id}")  # each emit line of a cell says so

@@ -398,6 +398,11 @@ export interface FamilyTreeAnswerJson extends FamilyTreeJson {
   figure?: FigureDict; // with figure=1
 }
 
+export interface KillJson {
+  invocation_id: string;
+  status: StatusName;
+}
+
 export interface TimelineAnswerJson extends TimelineJson {
   figure?: FigureDict; // with figure=1
 }
@@ -426,6 +431,70 @@ export interface WorkflowsJson {
   types: string[];
   next_cursor: string | null;
   generated_at: number;
+}
+
+// --- log explorer (pynenc_nb/monitor/log_models.py)
+
+export type LogFormat = 'text' | 'json' | 'unparsed';
+export type RunnerRole = 'runner' | 'worker';
+
+export interface LogRunnerJson {
+  runner_class: string | null; // as written: TR or ThreadRunner
+  runner_id: string | null; // as written: 8 characters or the whole id
+  worker_class: string | null;
+  worker_id: string | null;
+  hostname: string | null;
+  pid: number | null;
+}
+
+export interface LogLineJson {
+  number: number; // 1-based line of the pasted text
+  raw: string;
+  format: LogFormat;
+  parsed: boolean;
+  timestamp: number | null;
+  level: string | null;
+  logger: string | null;
+  runner: LogRunnerJson | null;
+  invocation_id: string | null;
+  task_id: string | null;
+  message: string;
+  invocation_ids: string[];
+  task_ids: string[];
+  runner_ids: string[];
+}
+
+export interface LogInvocationJson {
+  invocation_id: string;
+  found: boolean;
+  invocation: InvocationSummaryJson | null;
+  owner_label: string | null;
+  lines: number[];
+}
+
+export interface LogRunnerRefJson {
+  written: string;
+  role: RunnerRole;
+  runner_id: string | null;
+  label: string | null;
+  lines: number;
+}
+
+export interface LogExplorerJson {
+  lines: LogLineJson[];
+  parsed: number;
+  unparsed: number;
+  invocations: LogInvocationJson[];
+  runners: LogRunnerRefJson[];
+  tasks: string[];
+  timeline: TimelineJson;
+  highlighted_lanes: string[];
+  truncated: boolean;
+  generated_at: number;
+}
+
+export interface LogsAnswerJson extends LogExplorerJson {
+  figure: FigureDict;
 }
 
 // --- end of the JSON shapes

@@ -8,7 +8,8 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { AppJson, StatusesJson, requestAPI } from './api';
 import { setStatuses } from './dom';
-import { EventsPanel, InvocationPanel, PanelSpec, TaskPanel, TimelinePanel, WorkflowPanel, specId } from './panels';
+import { LogsPanel } from './logs';
+import { EventsPanel, InvocationPanel, PanelSpec, TaskPanel, TimelinePanel, WorkflowPanel, specId, specTitle } from './panels';
 import { PynencSidebar, SIDEBAR_ID, pynencIcon } from './sidebar';
 
 const PLUGIN_ID = 'pynenc-nb:plugin';
@@ -78,6 +79,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         case 'workflow':
           content = new WorkflowPanel(spec, open);
           break;
+        case 'logs': {
+          const info = spec.app;
+          const panelId = `pynenc-${id}`.replace(/[^A-Za-z0-9_-]/g, '-');
+          content = new LogsPanel(info, rendermime, invocationId => open({ kind: 'invocation', app: info, invocationId }), panelId, specTitle(spec));
+          break;
+        }
       }
       const widget = new MainAreaWidget({ content });
       widget.id = content.id;
@@ -96,7 +103,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         invocation: (info: AppJson, invocationId: string) => open({ kind: 'invocation', app: info, invocationId }),
         task: (info: AppJson, taskId: string) => open({ kind: 'task', app: info, taskId }),
         events: (info: AppJson) => open({ kind: 'events', app: info }),
-        workflow: (info: AppJson, workflowId: string) => open({ kind: 'workflow', app: info, workflowId })
+        workflow: (info: AppJson, workflowId: string) => open({ kind: 'workflow', app: info, workflowId }),
+        logs: (info: AppJson) => open({ kind: 'logs', app: info })
       },
       () => focusedKernel(app.shell)
     );

@@ -1,6 +1,7 @@
 /**
  * Main-area panels opened from the sidebar: the timeline of an app, one invocation with its family
- * tree, the invocations of one task, the events of an app, and one workflow run with its steps. Each is described by a small serializable `PanelSpec`, so
+ * tree, the invocations of one task, the events of an app, one workflow run with its steps, and the
+ * log explorer (logs.ts). Each is described by a small serializable `PanelSpec`, so
  * the layout restorer can reopen it after a reload.
  */
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -16,6 +17,7 @@ import {
   InvocationOriginJson,
   InvocationSummaryJson,
   InvocationsJson,
+  KillJson,
   RerunJson,
   TimelineAnswerJson,
   WorkflowDetailJson,
@@ -32,7 +34,8 @@ export type PanelSpec =
   | { kind: 'invocation'; app: AppJson; invocationId: string }
   | { kind: 'task'; app: AppJson; taskId: string }
   | { kind: 'events'; app: AppJson }
-  | { kind: 'workflow'; app: AppJson; workflowId: string };
+  | { kind: 'workflow'; app: AppJson; workflowId: string }
+  | { kind: 'logs'; app: AppJson };
 
 export function specId(spec: PanelSpec): string {
   switch (spec.kind) {
@@ -46,6 +49,8 @@ export function specId(spec: PanelSpec): string {
       return `events:${spec.app.key}`;
     case 'workflow':
       return `workflow:${spec.app.key}:${spec.workflowId}`;
+    case 'logs':
+      return `logs:${spec.app.key}`;
   }
 }
 
@@ -61,6 +66,8 @@ export function specTitle(spec: PanelSpec): string {
       return `Events · ${spec.app.app_id}`;
     case 'workflow':
       return `Workflow ${spec.workflowId.slice(0, 8)}`;
+    case 'logs':
+      return `Log explorer · ${spec.app.app_id}`;
   }
 }
 
@@ -228,6 +235,11 @@ export class InvocationPanel extends PollingPanel {
       again.title = 'register the same call again (same task, code version and arguments)';
       again.addEventListener('click', () => void this.rerun(inv.invocation_id, again));
       head.appendChild(again);
+    } else {
+      const kill = el('button', 'jp-Button pynenc-button pynenc-kill', 'Kill');
+      kill.title = 'end it KILLED now; a runner executing it interrupts it within a heartbeat';
+      kill.addEventListener('click', () => void this.kill(inv.invocation_id, kill));
+      head.appendChild(kill);
     }
     this.detail.appendChild(head);
     const args: Record<string, string> = inv.args || {};
@@ -287,6 +299,19 @@ export class InvocationPanel extends PollingPanel {
       this.statusLine.textContent = `cannot run it again: ${(error as Error).message}`;
       this.statusLine.classList.add('pynenc-error');
     } finally {
+      button.disabled = false;
+    }
+  }
+
+  private async kill(invocationId: string, button: HTMLButtonElement): Promise<void> {
+    button.disabled = true;
+    try {
+      const answer = await requestAPI<KillJson>(appPath(this.spec.app.key, 'invocations', invocationId, 'kill'), { method: 'POST' });
+      this.statusLine.textContent = `kill asked: ${answer.status}`;
+      void this.poll.refresh();
+    } catch (error) {
+      this.statusLine.textContent = `cannot kill it: ${(error as Error).message}`;
+      this.statusLine.classList.add('pynenc-error');
       button.disabled = false;
     }
   }

@@ -1,7 +1,7 @@
 /**
  * The "Pynenc" sidebar: known apps, and for the selected one its runners, counts by status, running
  * invocations, recent failures, recent events (with the invocations their triggers created) and recent
- * workflow runs (each opens its steps). It
+ * workflow runs (each opens its steps); its header opens the timeline and the log explorer. It
  * polls the server with backoff (Lumino Poll) and stands by while hidden, so a closed sidebar costs
  * the server nothing.
  */
@@ -44,6 +44,7 @@ export interface Opener {
   task(app: AppJson, taskId: string): void;
   events(app: AppJson): void;
   workflow(app: AppJson, workflowId: string): void;
+  logs(app: AppJson): void;
 }
 
 /** The kernel of the notebook in focus, if any: the sidebar opens on the app that kernel used. */
@@ -83,6 +84,15 @@ export class PynencSidebar extends Widget {
       }
     });
     header.appendChild(timeline);
+    const logs = el('button', 'jp-Button jp-mod-styled pynenc-button pynenc-open-logs', 'Log explorer');
+    logs.title = 'paste log lines: their runners, invocations and a mini-timeline';
+    logs.addEventListener('click', () => {
+      const app = this.currentApp();
+      if (app) {
+        this.opener.logs(app);
+      }
+    });
+    header.appendChild(logs);
     header.appendChild(this.appSelect);
     this.node.appendChild(header);
     this.node.appendChild(this.status);

@@ -22,6 +22,8 @@ from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.monitor.detail import build_detail
 from pynenc_nb.monitor.event_models import EventPage, EventView, TriggerRunPage, TriggerRunView, TriggerView
 from pynenc_nb.monitor.events import EventQuery, build_events, build_trigger_runs
+from pynenc_nb.monitor.log_models import LogExplorerView, LogInvocation, LogLine, LogRunner, LogRunnerRef
+from pynenc_nb.monitor.logs import explore
 from pynenc_nb.monitor.models import (
     QUEUED_LANE,
     EventMarker,
@@ -77,6 +79,11 @@ __all__ = [
     "JsonView",
     "Lane",
     "Link",
+    "LogExplorerView",
+    "LogInvocation",
+    "LogLine",
+    "LogRunner",
+    "LogRunnerRef",
     "RunnerView",
     "SegmentColumns",
     "StatusSegment",
@@ -218,3 +225,9 @@ class Monitor:
     ) -> WorkflowDetailView:
         """One run: its recorded steps, data keys (never values), a page of members, sub-workflows."""
         return build_workflow_detail(self.app, workflow_id, members_limit, members_cursor, self.clock())
+
+    def logs(self, text: str) -> LogExplorerView:
+        """Pasted pynenc or pynenc_nb log lines parsed (text or JSON; unknown lines kept, marked
+        unparsed), each invocation they mention resolved, and a timeline of those invocations with
+        the runners and workers they name highlighted."""
+        return explore(self.app, text, self.clock())

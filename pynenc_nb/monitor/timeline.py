@@ -89,11 +89,37 @@ def build_timeline(app: MonitorSource, query: TimelineQuery, now: float) -> Time
         return _build(app, base, query, now)
 
 
+def timeline_of(
+    app: MonitorSource, records: Sequence[InvocationRecord], now: float, lanes: Iterable[str] = ()
+) -> TimelineView:
+    """The timeline of these invocations only (the log explorer's): their lanes, plus ``lanes``
+    (runner ids) shown even without work; no window, no events, no next page."""
+    with cyclic_gc_paused():
+        runners = RunnerDirectory(app.state_backend)
+        return _view(app, list(records), runners, tuple(lanes), None, TimelineQuery(None, None), now, events=False)
+
+
 def _build(app: MonitorSource, base: InvocationFilter, query: TimelineQuery, now: float) -> TimelineView:
-    state = app.state_backend
     records, next_cursor = _page(app, base, query)
-    histories = state.histories([r.invocation_id for r in records])
-    runners = RunnerDirectory(state)
+    runners = RunnerDirectory(app.state_backend)
+    live = tuple(
+        info.context.runner_id for info in runners.infos.values() if info.state in ("running", "stopping")
+    )  # live runners without work show as empty lanes
+    return _view(app, records, runners, live, next_cursor, query, now, events=True)
+
+
+def _view(
+    app: MonitorSource,
+    records: list[InvocationRecord],
+    runners: RunnerDirectory,
+    idle_lanes: tuple[str, ...],
+    next_cursor: str | None,
+    query: TimelineQuery,
+    now: float,
+    *,
+    events: bool,
+) -> TimelineView:
+    histories = app.state_backend.histories([r.invocation_id for r in records])
 
     walked: list[tuple[Sequence[StatusChange], list[float | None], list[_Span]]] = []
     by_lane: dict[str, list[_Span]] = defaultdict(list)
@@ -105,9 +131,8 @@ def _build(app: MonitorSource, base: InvocationFilter, query: TimelineQuery, now
         for span in spans:
             by_lane[span.lane].append(span)
         invocations.append(_invocation(record, durations, total))
-    for info in runners.infos.values():  # live runners without work show as empty lanes
-        if info.state in ("running", "stopping"):
-            by_lane.setdefault(info.context.runner_id, [])
+    for lane_id in idle_lanes:
+        by_lane.setdefault(lane_id, [])
 
     lanes = [_lane(QUEUED_LANE, runners, _pack(by_lane.pop(QUEUED_LANE, [])))]
     runner_lanes = [_lane(lane_id, runners, _pack(spans)) for lane_id, spans in by_lane.items()]
@@ -130,7 +155,7 @@ def _build(app: MonitorSource, base: InvocationFilter, query: TimelineQuery, now
         workflow_roots=tuple(
             r.invocation_id for r in records if r.workflow is not None and r.workflow.workflow_id == r.invocation_id
         ),
-        events=_events(app, query.start, query.end),
+        events=_events(app, query.start, query.end) if events else (),
         next_cursor=next_cursor,
     )
 

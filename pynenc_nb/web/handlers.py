@@ -203,6 +203,13 @@ class RerunHandler(MonitorHandler):
         await self.answer_for(key, lambda app: queries.rerun(app.app, invocation_id))
 
 
+class KillHandler(MonitorHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, key: str, invocation_id: str) -> None:
+        await self.answer_for(key, lambda app: queries.kill(app.app, invocation_id))
+
+
 class TreeHandler(MonitorHandler):
     @tornado.web.authenticated
     @authorized
@@ -282,6 +289,14 @@ class WorkflowHandler(MonitorHandler):
         await self.answer_for(key, lambda app: queries.workflow(app.monitor, workflow_id, limit, cursor))
 
 
+class LogsHandler(MonitorHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, key: str) -> None:
+        body = self.request.body
+        await self.answer_for(key, lambda app: queries.logs(app.monitor, queries.logs_text(body)))
+
+
 _PART = r"([^/]+)"
 ROUTES: tuple[tuple[str, type[MonitorHandler]], ...] = (
     (r"statuses", StatusesHandler),
@@ -293,6 +308,7 @@ ROUTES: tuple[tuple[str, type[MonitorHandler]], ...] = (
     (rf"apps/{_PART}/invocations/{_PART}", InvocationHandler),
     (rf"apps/{_PART}/invocations/{_PART}/tree", TreeHandler),
     (rf"apps/{_PART}/invocations/{_PART}/rerun", RerunHandler),
+    (rf"apps/{_PART}/invocations/{_PART}/kill", KillHandler),
     (rf"apps/{_PART}/timeline", TimelineHandler),
     (rf"apps/{_PART}/tasks", TasksHandler),
     (rf"apps/{_PART}/events", EventsHandler),
@@ -300,6 +316,7 @@ ROUTES: tuple[tuple[str, type[MonitorHandler]], ...] = (
     (rf"apps/{_PART}/trigger_runs", TriggerRunsHandler),
     (rf"apps/{_PART}/workflows", WorkflowsHandler),
     (rf"apps/{_PART}/workflows/{_PART}", WorkflowHandler),
+    (rf"apps/{_PART}/logs", LogsHandler),
 )
 
 

@@ -9,6 +9,7 @@ the parameter, which the handlers turn into a 400.
 
 from __future__ import annotations
 
+import json as json_module
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 from pynenc_nb.exceptions import InvalidMonitorQueryError
 from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.monitor.event_models import EventJson, TriggerJson, TriggerRunJson
+from pynenc_nb.monitor.log_models import LogExplorerJson
 from pynenc_nb.monitor.models import (
     FamilyTreeJson,
     InvocationDetailJson,
@@ -127,6 +129,11 @@ class RerunJson(TypedDict):
     new: bool
 
 
+class KillJson(TypedDict):
+    invocation_id: str
+    status: StatusName
+
+
 class FamilyTreeAnswerJson(FamilyTreeJson, total=False):
     figure: FigureDict  # with figure=true
 
@@ -159,6 +166,12 @@ class WorkflowsJson(TypedDict):
 
 class TriggersJson(TypedDict):
     items: list[TriggerJson]
+
+
+class LogsAnswerJson(LogExplorerJson):
+    """The log explorer's answer: the view and the figure of its mini-timeline."""
+
+    figure: FigureDict
 
 
 # --- parameters ----------------------------------------------------------------------------------
@@ -316,6 +329,14 @@ def rerun(app: AppReader, invocation_id: str) -> RerunJson:
     }
 
 
+def kill(app: AppReader, invocation_id: str) -> KillJson:
+    """End a non-final invocation KILLED (its runner interrupts it within a heartbeat); a final
+    one is left as it is. The answer is its status after the request."""
+    caller = app.client_context("MonitorKill").runner_id
+    record = app.orchestrator.kill(invocation_id, caller, reason="killed from the monitor")
+    return {"invocation_id": record.invocation_id, "status": record.status.value}
+
+
 def tree(monitor: Monitor, invocation_id: str, depth: str | None, figure: str | None = None) -> FamilyTreeAnswerJson:
     view = monitor.family_tree(invocation_id, parse_int("depth", depth, TREE_DEPTH_DEFAULT, TREE_DEPTH_MAX))
     answer = cast(FamilyTreeAnswerJson, view.to_json())  # the view has no figure key
@@ -417,3 +438,23 @@ def workflow(monitor: Monitor, workflow_id: str, limit: str | None, cursor: str 
     return monitor.workflow_detail(
         workflow_id, members_limit=parse_int("limit", limit, PAGE_DEFAULT, PAGE_MAX), members_cursor=_text(cursor)
     ).to_json()
+
+
+def logs_text(body: bytes) -> str:
+    """The pasted text of a ``POST /logs`` body: JSON ``{"text": "..."}``."""
+    try:
+        data = json_module.loads(body or b"{}")
+    except ValueError:
+        raise _bad("body", None, 'expected JSON {"text": "<pasted log lines>"}') from None
+    text = data.get("text") if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        raise _bad("text", None, "expected the pasted log lines as a string")
+    return text
+
+
+def logs(monitor: Monitor, text: str) -> LogsAnswerJson:
+    """Pasted log lines parsed and resolved, with the figure of their mini-timeline."""
+    from pynenc_nb.widgets.figures.logs import log_timeline_figure
+
+    view = monitor.logs(text)
+    return {**view.to_json(), "figure": log_timeline_figure(view)}

@@ -1,7 +1,7 @@
 """Inline widgets of the monitor: live Plotly figures in a kernel, static figures everywhere else.
 
     from pynenc_nb.widgets import Timeline, FamilyTree, RunnersPanel, InvocationView, MonitorPanel, GroupProgress
-    from pynenc_nb.widgets import EventsBrowser, WorkflowsBrowser, WorkflowPanel
+    from pynenc_nb.widgets import EventsBrowser, WorkflowsBrowser, WorkflowPanel, LogExplorer
     Timeline(app, since="10m")        # the last expression of a cell: shown live
 
 Each widget reads the monitor query layer only (``pynenc_nb.monitor``), refreshes from one
@@ -17,6 +17,7 @@ from pynenc_nb.widgets.environment import comms_available
 from pynenc_nb.widgets.events import EventsBrowser
 from pynenc_nb.widgets.group import GroupProgress
 from pynenc_nb.widgets.invocation import InvocationView
+from pynenc_nb.widgets.logs import LogExplorer
 from pynenc_nb.widgets.monitor import MonitorPanel
 from pynenc_nb.widgets.runners import RunnersPanel
 from pynenc_nb.widgets.timeline import Timeline
@@ -29,6 +30,7 @@ __all__ = [
     "GroupProgress",
     "InvocationView",
     "LiveWidget",
+    "LogExplorer",
     "MonitorPanel",
     "RunnersPanel",
     "Timeline",

@@ -23,7 +23,7 @@ import pytest
 
 from pynenc_nb import Pynenc
 from pynenc_nb.invocation.status import InvocationStatus
-from pynenc_nb.monitor import Monitor, event_models, models, workflow_models
+from pynenc_nb.monitor import Monitor, event_models, log_models, models, workflow_models
 from pynenc_nb.records import WORKFLOW_OPS_NAMESPACE, TriggerRun, new_id
 from pynenc_nb.web import queries
 from pynenc_nb.web.catalog import AppCatalog, configured_entry
@@ -32,7 +32,7 @@ from pynenc_nb.workflow.context import step_key
 from tests.monitor.conftest import Workload, add_runner
 
 API_TS = Path(__file__).resolve().parents[2] / "labextension" / "src" / "api.ts"
-SHAPE_MODULES = (models, event_models, workflow_models, queries)
+SHAPE_MODULES = (models, event_models, workflow_models, log_models, queries)
 END_OF_SHAPES = "// --- end of the JSON shapes"
 # names the shapes' annotations use that their modules import only for type checking
 HINT_NAMES = {"FigureDict": FigureDict}
@@ -287,6 +287,17 @@ class Checker:
         return True
 
 
+def _pasted_log(app: Pynenc, workload: Workload) -> str:
+    """Log lines naming the workload's runner (with a worker) and invocations, and one malformed line."""
+    runner_id = next(c.runner_id for c in app.state_backend.history(workload.outer) if c.runner_id)
+    return (
+        f"2026-03-05 07:56:08.002+01:00 INFO     pynenc.app [PR(0badc0de).TR({runner_id[:8]})"
+        f"{workload.outer}:tests.outer] calls invocation:{workload.inner}\n"
+        f"2026-03-05 07:56:08.003+01:00 INFO     pynenc.app [{'f' * 32}:tests.gone] unknown\n"
+        "not a log line"
+    )
+
+
 def test_real_answers_have_exactly_the_keys_and_types_of_their_shapes(
     app: Pynenc, monitor: Monitor, workload: Workload, tmp_path: Path
 ) -> None:
@@ -338,6 +349,7 @@ def test_real_answers_have_exactly_the_keys_and_types_of_their_shapes(
         (queries.invocations(monitor, ["FAILED,SUCCESS"], None, "2", None), queries.InvocationsJson),
         (queries.detail(monitor, workload.outer), models.InvocationDetailJson),
         (queries.rerun(app, workload.failed), queries.RerunJson),
+        (queries.kill(app, workload.failed), queries.KillJson),  # a final one: left as it is
         (queries.tree(monitor, workload.outer, "3", "true"), queries.FamilyTreeAnswerJson),
         (queries.tree(monitor, workload.outer, "3"), queries.FamilyTreeAnswerJson),
         (queries.timeline(monitor, "all", None, None, [], None, None, "true"), queries.TimelineAnswerJson),
@@ -348,6 +360,8 @@ def test_real_answers_have_exactly_the_keys_and_types_of_their_shapes(
         (queries.events(monitor, None, "1h", None, "true", "10", None), queries.EventsJson),
         (queries.trigger_runs(monitor, "t-1", None), queries.TriggerRunsJson),
         (queries.triggers(monitor), queries.TriggersJson),
+        (queries.logs(monitor, _pasted_log(app, workload)), queries.LogsAnswerJson),
+        (monitor.logs(_pasted_log(app, workload)).to_json(), log_models.LogExplorerJson),
         (monitor.workflows().to_json(), workflow_models.WorkflowPageJson),
         (queries.workflows(monitor, None, [], None, None), queries.WorkflowsJson),
         (queries.workflow(monitor, workload.flow, None, None), workflow_models.WorkflowDetailJson),

@@ -347,6 +347,53 @@
     $('detail').scrollIntoView({ behavior: 'smooth' });
   }
 
+  function runnerText(runner) {
+    if (!runner) return '';
+    const top = `${runner.runner_class || '?'}(${runner.runner_id || '?'})`;
+    return runner.worker_id ? `${top}.${runner.worker_class || '?'}(${runner.worker_id})` : top;
+  }
+
+  async function parseLogs() {
+    if (!state.key) return;
+    const answer = await api(appPath('logs'), {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: $('logs-text').value })
+    });
+    const found = answer.invocations.filter((inv) => inv.found).length;
+    $('logs-summary').textContent = `${answer.lines.length} lines: ${answer.parsed} parsed, ${answer.unparsed} unparsed; ` +
+      `${found} of ${answer.invocations.length} invocations found`;
+    const known = new Map(answer.invocations.map((inv) => [inv.invocation_id, inv]));
+    const body = $('logs-lines').tBodies[0];
+    body.replaceChildren();
+    for (const line of answer.lines.slice(0, 500)) {
+      const row = el('tr', null, line.parsed ? 'log-line' : 'log-line unparsed');
+      row.appendChild(el('td', String(line.number)));
+      if (!line.parsed) {
+        const raw = el('td', 'unparsed: ' + line.raw.slice(0, 300));
+        raw.colSpan = 5;
+        row.appendChild(raw);
+        body.appendChild(row);
+        continue;
+      }
+      const refs = el('td');
+      for (const id of line.invocation_ids) {
+        const inv = known.get(id);
+        if (!inv) continue;
+        if (inv.found) {
+          refs.append(invocationLink(id, id.slice(0, 8)), badge(inv.invocation.status), ' ');
+        } else {
+          refs.append(el('span', id.slice(0, 8) + ' (not found) ', 'muted'));
+        }
+      }
+      row.append(el('td', line.timestamp ? fmtTime(line.timestamp) : ''), el('td', line.level || ''),
+        el('td', runnerText(line.runner)), refs, el('td', line.message.slice(0, 300)));
+      body.appendChild(row);
+    }
+    const target = $('logs-timeline');
+    if (typeof Plotly !== 'undefined') {
+      Plotly.react(target, answer.figure.data, answer.figure.layout, { displaylogo: false, responsive: true });
+    }
+  }
+
   async function refresh() {
     if (state.busy) return;
     state.busy = true;
@@ -396,6 +443,7 @@
     $('events-matched').addEventListener('change', () => loadEvents(false).catch(showError));
     $('events-more').addEventListener('click', () => loadEvents(true).catch(showError));
     $('workflows-more').addEventListener('click', () => loadWorkflows(true).catch(showError));
+    $('logs-parse').addEventListener('click', () => parseLogs().catch(showError));
     $('live').addEventListener('change', schedule);
     refresh();
     schedule();
