@@ -39,6 +39,7 @@ from pynenc_nb.records import (
     TransitionResult,
     WorkflowIdentity,
     new_id,
+    workflow_subs_namespace,
 )
 from pynenc_nb.task_options import ConcurrencyControlType
 
@@ -153,6 +154,7 @@ class Orchestrator:
             stored = self.backends.register_and_send(records, registered_by, NON_FINAL)
         else:
             stored = state.register(records, registered_by, NON_FINAL)
+        self._list_subworkflows(records, stored)
         if options.on_diff_non_key_args_raise:
             for wanted, got in zip(records, stored, strict=True):
                 if got.invocation_id != wanted.invocation_id and got.call_id != wanted.call_id:
@@ -163,6 +165,21 @@ class Orchestrator:
                     )
         out = iter(stored)
         return [cached[i] if i in cached else next(out) for i in range(len(calls))]
+
+    def _list_subworkflows(self, wanted: Sequence[InvocationRecord], stored: Sequence[InvocationRecord]) -> None:
+        """A new sub-workflow root is listed under the workflow it was started in (one write each,
+        only for sub-workflows), so the monitor finds it whoever in that workflow started it."""
+        for record, got in zip(wanted, stored, strict=True):
+            workflow = record.workflow
+            if (
+                workflow is not None
+                and workflow.parent_workflow_id is not None
+                and workflow.workflow_id == record.invocation_id
+                and got.invocation_id == record.invocation_id
+            ):
+                self.backends.state.kv_put(
+                    workflow_subs_namespace(workflow.parent_workflow_id), record.invocation_id, ""
+                )
 
     def rerun(self, invocation_id: str, registered_by: str | None = None) -> tuple[InvocationRecord, bool]:
         """Register a final invocation's call again and queue it: same task, code version,

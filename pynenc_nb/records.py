@@ -24,11 +24,23 @@ CODE_NAMESPACE = "task_code"  # "task_id@version" -> task code shipped by value 
 # process to signal); the runner obeys within a heartbeat
 RUNNER_REQUESTS_NAMESPACE = "runner_requests"
 # Workflows: deterministic operations of a workflow invocation ("<invocation id>:<step>" -> JSON),
-# and workflow data ("<workflow id>:<key>" -> serialized value).
+# and workflow data: a namespace per workflow (``workflow_data_namespace``), key -> serialized value.
 WORKFLOW_OPS_NAMESPACE = "workflow_ops"
 WORKFLOW_DATA_NAMESPACE = "workflow_data"
+# A workflow's sub-workflows, whoever in it started them: a namespace per workflow, sub id -> "".
+WORKFLOW_SUBS_NAMESPACE = "workflow_subs"
 # The trigger engine's cursors ("events", "changes", "cron:<trigger>:<n>") and AND partials.
 TRIGGER_ENGINE_NAMESPACE = "trigger_engine"
+
+
+def workflow_data_namespace(workflow_id: str) -> str:
+    """One namespace per workflow, so listing its data keys reads that workflow's keys only."""
+    return f"{WORKFLOW_DATA_NAMESPACE}:{workflow_id}"
+
+
+def workflow_subs_namespace(workflow_id: str) -> str:
+    """Where the sub-workflows started inside a workflow are listed (written at registration)."""
+    return f"{WORKFLOW_SUBS_NAMESPACE}:{workflow_id}"
 
 
 def new_id() -> str:
@@ -87,6 +99,20 @@ class WorkflowIdentity:
     workflow_id: str
     workflow_type: str
     parent_workflow_id: str | None = None
+
+    @property
+    def is_subworkflow(self) -> bool:
+        return self.parent_workflow_id is not None
+
+    @property
+    def workflow_task_id(self) -> str:
+        """pynenc's name for ``workflow_type``."""
+        return self.workflow_type
+
+    @property
+    def workflow_invocation_id(self) -> str:
+        """pynenc's name for ``workflow_id``."""
+        return self.workflow_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,10 @@ the last row's key whatever its type. Per row, one ``count_by_status`` of the wo
 (a read per row, bounded by the page size) and, for the whole page, one ``histories`` read.
 
 A run in full costs: the root's ``get``, one key-value read per recorded step (the step log is
-one key per step), one ``get_many`` of the children the steps called, one ``kv_keys`` of the data
-namespace (all workflows' data keys: the store has no prefix read), a page of members and a page
-of the root's direct children, among which its sub-workflows. A sub-workflow started by a member
-rather than by the root is in that member's children, not here. Data values are serialized with
+one key per step), one ``get_many`` of the children the steps called, one ``kv_keys`` of the
+workflow's own data namespace, a page of members, and one ``kv_keys`` of its sub-workflow list
+(written when a sub-workflow root is registered, whoever in the workflow started it) with one
+``get_many`` of them: every cost follows this workflow, not the store. Data values are serialized with
 the app's serializer, maybe pickled: only their keys are shown. Step values are the JSON the root
 wrote (an id, a number, a time): shown as text.
 """
@@ -37,7 +37,13 @@ from pynenc_nb.monitor.common import (
     summary_of,
 )
 from pynenc_nb.monitor.workflow_models import WorkflowDetailView, WorkflowPage, WorkflowRun, WorkflowStep
-from pynenc_nb.records import TASKS_NAMESPACE, WORKFLOW_DATA_NAMESPACE, InvocationFilter, InvocationRecord
+from pynenc_nb.records import (
+    TASKS_NAMESPACE,
+    InvocationFilter,
+    InvocationRecord,
+    workflow_data_namespace,
+    workflow_subs_namespace,
+)
 from pynenc_nb.workflow.context import recorded_steps
 
 if TYPE_CHECKING:
@@ -49,7 +55,7 @@ if TYPE_CHECKING:
 
 STEPS_LIMIT = 1_000  # steps read per run at most (one key-value read each)
 DATA_KEYS_LIMIT = 200
-SUBWORKFLOW_SCAN = 500  # direct children of the root read to find its sub-workflows
+SUBWORKFLOW_LIMIT = 500  # sub-workflows shown in a workflow's detail
 VALUE_CHARS = 200
 CALL_CHARS = 300
 
@@ -123,11 +129,11 @@ def build_workflow_detail(
     (run,) = _runs(state, [root], now)
     recorded = recorded_steps(app, workflow_id, limit=STEPS_LIMIT + 1)
     steps = _steps(state, recorded[:STEPS_LIMIT])
-    prefix = f"{workflow_id}:"
-    keys = [k[len(prefix) :] for k in state.kv_keys(WORKFLOW_DATA_NAMESPACE) if k.startswith(prefix)]
+    keys = state.kv_keys(workflow_data_namespace(workflow_id))
     members, members_next = _members(state, workflow_id, members_limit, members_cursor)
-    direct, direct_after = state.query(InvocationFilter(parent_invocation_id=workflow_id), limit=SUBWORKFLOW_SCAN)
-    subworkflows = tuple(summary_of(r) for r in direct if _is_root(r))
+    listed = state.kv_keys(workflow_subs_namespace(workflow_id))
+    subs = state.get_many(listed[:SUBWORKFLOW_LIMIT]) if listed else {}
+    subworkflows = tuple(summary_of(r) for r in sorted(subs.values(), key=lambda r: (r.created_at, r.invocation_id)))
     return WorkflowDetailView(
         workflow=run,
         steps=steps,
@@ -137,7 +143,7 @@ def build_workflow_detail(
         members=tuple(summary_of(r) for r in members),
         members_next_cursor=members_next,
         subworkflows=subworkflows,
-        subworkflows_truncated=direct_after is not None,
+        subworkflows_truncated=len(listed) > SUBWORKFLOW_LIMIT,
         generated_at=now,
     )
 

@@ -38,7 +38,7 @@ from pynenc_nb.exceptions import DeterministicOperationScopeError, WorkflowMembe
 from pynenc_nb.execution import run_inline
 from pynenc_nb.invocation.handle import Invocation
 from pynenc_nb.invocation.status import InvocationStatus
-from pynenc_nb.records import WORKFLOW_DATA_NAMESPACE, WORKFLOW_OPS_NAMESPACE, WorkflowIdentity
+from pynenc_nb.records import WORKFLOW_OPS_NAMESPACE, WorkflowIdentity, workflow_data_namespace
 
 S = InvocationStatus
 # A child in one of these is called again on replay; any other status is awaited (or read).
@@ -93,6 +93,25 @@ class WorkflowContext:
             return False
         return execution.record.workflow.workflow_id == execution.record.invocation_id
 
+    @property
+    def root_workflow_id(self) -> str | None:
+        """The outermost workflow this invocation's workflow is nested in (its own id when it is not
+        a sub-workflow): one read per level of nesting, up the parent workflows."""
+        workflow = self.identity
+        if workflow is None:
+            return None
+        execution = context.current()
+        assert execution is not None
+        state = execution.app.state_backend
+        seen = {workflow.workflow_id}
+        while workflow.parent_workflow_id is not None:
+            parent = state.get(workflow.parent_workflow_id)
+            if parent is None or parent.workflow is None or parent.workflow.workflow_id in seen:
+                return workflow.parent_workflow_id  # purged above here: the highest id known
+            workflow = parent.workflow
+            seen.add(workflow.workflow_id)
+        return workflow.workflow_id
+
     def _workflow(self, operation: str) -> tuple[Execution, WorkflowIdentity]:
         execution = _execution(operation)
         workflow = execution.record.workflow
@@ -107,12 +126,12 @@ class WorkflowContext:
         """Store a value for the whole workflow (every invocation of it reads it): one write."""
         execution, workflow = self._workflow("set_data")
         app = execution.app
-        app.state_backend.kv_put(WORKFLOW_DATA_NAMESPACE, f"{workflow.workflow_id}:{key}", app.serializer.dumps(value))
+        app.state_backend.kv_put(workflow_data_namespace(workflow.workflow_id), key, app.serializer.dumps(value))
 
     def get_data(self, key: str, default: Any = None) -> Any:
         execution, workflow = self._workflow("get_data")
         app = execution.app
-        stored = app.state_backend.kv_get(WORKFLOW_DATA_NAMESPACE, f"{workflow.workflow_id}:{key}")
+        stored = app.state_backend.kv_get(workflow_data_namespace(workflow.workflow_id), key)
         return default if stored is None else app.serializer.loads(stored)
 
     @property

@@ -208,3 +208,57 @@ def test_workflow_detail_pages_its_members(flows_app: Pynenc, flows: Flows) -> N
     second = monitor.workflow_detail(flows.order, members_limit=1, members_cursor=first.members_next_cursor)
     ids = [m.invocation_id for m in first.members + second.members]
     assert len(set(ids)) == 2 and flows.order not in ids
+
+
+def test_a_sub_workflow_started_by_a_member_is_listed_under_its_workflow(make_app: Any) -> None:
+    # Given a workflow whose member (not the root) starts a sub-workflow, which starts another
+    app = make_app(dev_mode_force_sync_tasks=True)
+
+    @app.workflow
+    def leaf(n: int) -> int:
+        return n
+
+    @app.workflow
+    def middle(n: int) -> int:
+        return leaf(n).result
+
+    @app.task
+    def member(n: int) -> int:
+        return middle(n).result
+
+    @app.workflow
+    def top(n: int) -> int:
+        return member(n).result
+
+    done = top(2)
+    assert done.result == 2
+    state = app.state_backend
+    (mid,), _ = state.query(InvocationFilter(task_id=middle.task_id))
+    (low,), _ = state.query(InvocationFilter(task_id=leaf.task_id))
+    monitor = Monitor(app)
+    # When each workflow is shown
+    # Then its sub-workflows are listed whoever in it started them, one level at a time
+    assert [s.invocation_id for s in monitor.workflow_detail(done.invocation_id).subworkflows] == [mid.invocation_id]
+    assert [s.invocation_id for s in monitor.workflow_detail(mid.invocation_id).subworkflows] == [low.invocation_id]
+    assert monitor.workflow_detail(low.invocation_id).subworkflows == ()
+
+
+def test_data_keys_are_read_from_the_workflows_own_namespace(flows_app: Pynenc, flows: Flows) -> None:
+    # Given a state backend that records the namespaces whose keys are listed
+    listed: list[str] = []
+    state = flows_app.state_backend
+    original = state.kv_keys
+
+    def spy(namespace: str) -> list[str]:
+        listed.append(namespace)
+        return original(namespace)
+
+    state.kv_keys = spy  # type: ignore[method-assign]
+    try:
+        view = Monitor(flows_app).workflow_detail(flows.order)
+    finally:
+        del state.kv_keys  # type: ignore[method-assign]
+    # Then the data keys come from one namespace of that workflow, not from every workflow's data
+    assert view.data_keys == ("token",)
+    data_namespaces = [n for n in listed if n.startswith("workflow_data")]
+    assert data_namespaces == [f"workflow_data:{flows.order}"]

@@ -240,3 +240,31 @@ def test_replay_on_every_runner_type_with_one_slot(
     attempts = [json.loads(line) for line in values.read_text().splitlines()]
     assert len(attempts) == 2 and attempts[0] == attempts[1] == result["values"]
     assert _ran(log) == Counter({"c0": 1, "c1": 1, "c2": 1})
+
+
+def test_identity_knows_the_root_of_nested_sub_workflows_in_pynencs_names(make_app: Any) -> None:
+    app = make_app(dev_mode_force_sync_tasks=True)
+    seen: dict[str, Any] = {}
+
+    @app.workflow
+    def inner() -> None:
+        identity = inner.wf.identity
+        seen["inner"] = (identity, inner.wf.root_workflow_id, identity.is_subworkflow)
+
+    @app.workflow
+    def middle() -> None:
+        assert inner().result is None
+        seen["middle"] = middle.wf.root_workflow_id
+
+    @app.workflow
+    def outer() -> None:
+        assert middle().result is None
+        seen["outer"] = (outer.wf.root_workflow_id, outer.wf.identity.is_subworkflow)
+
+    run = outer()
+    assert run.result is None
+    identity, root_id, is_sub = seen["inner"]
+    assert root_id == run.invocation_id and is_sub
+    assert identity.workflow_task_id == inner.task_id and identity.workflow_invocation_id == identity.workflow_id
+    assert seen["middle"] == run.invocation_id
+    assert seen["outer"] == (run.invocation_id, False)
