@@ -285,6 +285,10 @@ class MemoryState:
         with self._cond:
             return sorted(k for ns, k in self._kv if ns == namespace)
 
+    def kv_delete(self, namespace: str, key: str) -> None:
+        with self._cond:
+            self._kv.pop((namespace, key), None)
+
     def purge(self) -> None:
         with self._cond:
             self._changes_dropped += len(self._changes)  # cursors held by followers stay valid

@@ -242,6 +242,22 @@ class InvocationGroup(Generic[R]):
             )
 
     def _wait_with_text_bar(self, ids: list[str], timeout: float | None, started: float) -> set[str]:
+        try:
+            from tqdm import tqdm  # optional: the bar Dask and ipyparallel users know, when installed
+        except ImportError:
+            return self._wait_with_own_bar(ids, timeout, started)
+        done: set[str] = set()
+        with tqdm(total=len(ids), desc=self.task_id.rpartition(".")[2], unit="inv", file=sys.stderr) as bar:
+            _release_slot(ids, timeout)
+            for batch in finished(self.app.state_backend, ids, timeout, on_slow=_hang_hint(self.app)):
+                done |= batch
+                bar.update(len(batch))
+                failed = self.status_counts().get(InvocationStatus.FAILED, 0) if batch else 0
+                if failed:
+                    bar.set_postfix(failed=failed, refresh=False)
+        return done
+
+    def _wait_with_own_bar(self, ids: list[str], timeout: float | None, started: float) -> set[str]:
         stream = sys.stderr
         done: set[str] = set()
         drawn = 0.0

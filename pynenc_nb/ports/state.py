@@ -166,6 +166,10 @@ class KeyValueStore(Protocol):
 
     def kv_keys(self, namespace: str) -> list[str]: ...
 
+    def kv_delete(self, namespace: str, key: str) -> None:
+        """Remove one key (a request once obeyed); a missing key is not an error."""
+        ...
+
 
 class StateBackend(InvocationStore, KeyLocks, WaitGraph, RunnerRegistry, KeyValueStore, Protocol):
     def purge(self) -> None:

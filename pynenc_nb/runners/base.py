@@ -233,6 +233,7 @@ class BaseRunner:
                     self._interrupt_killed()
                 if asked == "stop":
                     self.app.logger.info("%s: stop asked through the backend", self.context.label)
+                    state.kv_delete(RUNNER_REQUESTS_NAMESPACE, self.runner_id)  # obeyed: no key left behind
                     self._stop.set()
             except Exception:
                 self.app.logger.warning("%s could not heartbeat", self.context.label, exc_info=True)

@@ -23,3 +23,13 @@ def test_missing_keys_and_namespaces(state: StateBackend) -> None:
     assert state.kv_get("tasks", "missing") is None
     assert state.kv_get("nowhere", "a") is None
     assert state.kv_keys("nowhere") == []
+
+
+def test_a_deleted_key_is_gone_and_deleting_twice_is_harmless(state: StateBackend) -> None:
+    state.kv_put("runner_requests", "r1", "stop")
+    state.kv_put("runner_requests", "r2", "stop")
+    state.kv_delete("runner_requests", "r1")
+    state.kv_delete("runner_requests", "r1")
+    state.kv_delete("nowhere", "x")
+    assert state.kv_get("runner_requests", "r1") is None
+    assert state.kv_keys("runner_requests") == ["r2"]

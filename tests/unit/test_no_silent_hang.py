@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -82,11 +83,17 @@ def test_a_runner_of_other_queues_does_not_count(make_app: Callable[..., Pynenc]
         train(1).wait(timeout=0.6)
 
 
+@pytest.mark.parametrize("with_tqdm", [False, True])
 def test_wait_interactive_outside_a_notebook_draws_a_text_bar(
-    make_app: Callable[..., Pynenc], capsys: pytest.CaptureFixture[str]
+    make_app: Callable[..., Pynenc],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    with_tqdm: bool,
 ) -> None:
     from pynenc_nb.invocation import handle as invocation
 
+    if not with_tqdm:
+        monkeypatch.setitem(sys.modules, "tqdm", None)  # as if it were not installed
     app = make_app()
 
     @app.task
@@ -101,5 +108,8 @@ def test_wait_interactive_outside_a_notebook_draws_a_text_bar(
     finally:
         invocation._show_progress = shown
     err = capsys.readouterr().err
-    assert "[" in err and "8/8" in err.splitlines()[-1] and "done 8" in err
+    if with_tqdm:
+        assert "100%" in err and "8/8" in err and "inc" in err, err  # tqdm's own bar
+    else:
+        assert "[" in err and "8/8" in err.splitlines()[-1] and "done 8" in err
     assert all(inv.status.is_final for inv in group)

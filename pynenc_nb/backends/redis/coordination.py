@@ -97,3 +97,6 @@ class RedisCoordination:
 
     def kv_keys(self, namespace: str) -> list[str]:
         return sorted(self.conn.run(lambda c: c.hkeys(self.keys.kv(namespace))))
+
+    def kv_delete(self, namespace: str, key: str) -> None:
+        self.conn.run(lambda c: c.hdel(self.keys.kv(namespace), key))

@@ -498,6 +498,10 @@ class SQLiteState:
         rows = self.db.conn.execute("SELECT key FROM kv WHERE namespace = ? ORDER BY key", (namespace,))
         return [r[0] for r in rows]
 
+    def kv_delete(self, namespace: str, key: str) -> None:
+        with self.db.write() as tx:
+            tx.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+
     def purge(self) -> None:
         self._static_cache.clear()
         with self.db.write() as tx:
