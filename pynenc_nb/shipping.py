@@ -52,6 +52,9 @@ class TaskSpec:
     # cloudpickle ships code without them, so a runner's traceback would show no line of the cell.
     source_file: str | None = None
     source_lines: tuple[str, ...] = ()
+    # The same for the notebook functions it calls (transitively): (qualified name, file name,
+    # lines) per function; cloudpickle gives their code a placeholder file name, restored here.
+    helper_sources: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 def pack(task: Task[Any, Any]) -> tuple[str, bytes, list[Task[Any, Any]]]:
@@ -67,6 +70,7 @@ def pack(task: Task[Any, Any]) -> tuple[str, bytes, list[Task[Any, Any]]]:
         getattr(task, "aggregate_func", None),
         source_file,
         source_lines,
+        _helper_sources(task.func),
     )
     try:
         with noting_pickled_tasks() as referenced:
@@ -99,6 +103,47 @@ def _source_of(func: Any) -> tuple[str | None, tuple[str, ...]]:
     return code.co_filename, tuple([""] * (start - 1) + lines)
 
 
+_MAX_HELPERS = 200
+
+
+def _names_in(code: types.CodeType) -> set[str]:
+    """Global names ``code`` (and the code nested in it) may read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names_in(const)
+    return names
+
+
+def _helpers(func: Any) -> list[types.FunctionType]:
+    """The plain notebook functions ``func`` calls, directly or through one another."""
+    found: list[types.FunctionType] = []
+    seen: set[int] = {id(func)}
+    pending = [func]
+    while pending and len(found) < _MAX_HELPERS:
+        current = pending.pop()
+        code = getattr(current, "__code__", None)
+        scope = getattr(current, "__globals__", {})
+        for name in sorted(_names_in(code)) if code is not None else ():
+            candidate = scope.get(name)
+            if isinstance(candidate, types.FunctionType) and needs_shipping(candidate) and id(candidate) not in seen:
+                seen.add(id(candidate))
+                found.append(candidate)
+                pending.append(candidate)
+    return found
+
+
+def _helper_sources(func: Any) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(qualified name, file name, lines) of each helper: shipped with the task so a runner's
+    traceback through them shows their cells' lines."""
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    for helper in _helpers(func):
+        filename, lines = _source_of(helper)
+        if filename and lines:
+            out.append((helper.__qualname__, filename, lines))
+    return tuple(out)
+
+
 def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
     """``code`` and the code nested in it (inner functions, comprehensions) under ``filename``."""
     consts = tuple(_renamed(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
@@ -106,6 +151,21 @@ def _renamed(code: types.CodeType, filename: str) -> types.CodeType:
 
 
 def _restore_source(spec: TaskSpec) -> None:
+    helpers = getattr(spec, "helper_sources", ())  # absent from older payloads
+    if helpers:
+        by_name = {name: (filename, lines) for name, filename, lines in helpers}
+        merged: dict[str, list[str]] = {}
+        for filename, lines in by_name.values():
+            into = merged.setdefault(filename, [])
+            into.extend([""] * (len(lines) - len(into)))
+            for index, line in enumerate(lines):
+                into[index] = into[index] or line
+        for filename, lines in merged.items():
+            if not os.path.exists(filename):
+                linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
+        for helper in _helpers(spec.func):
+            if helper.__qualname__ in by_name:
+                helper.__code__ = _renamed(helper.__code__, by_name[helper.__qualname__][0])
     if not spec.source_file or not spec.source_lines or not hasattr(spec.func, "__code__"):
         return
     if not os.path.exists(spec.source_file):  # a real file is read as it is (other code may use it)

@@ -180,3 +180,33 @@ def test_a_traceback_from_shipped_cell_code_shows_the_cell_lines(make_app: Calla
     remote = "\n".join(getattr(raised.value, "__notes__", []))
     assert filename in remote and "raise ValueError(f'cell says {total}')" in remote
     assert launchers.stop_runner(app, entry.name) == "stopped"
+
+
+def test_a_traceback_through_a_helper_of_another_cell_shows_that_cells_lines(
+    make_app: Callable[..., Pynenc],
+) -> None:
+    import linecache
+
+    app = make_app()
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+
+    def cell(source: str) -> str:
+        filename = f"<cell-{os.getpid()}-{time.time_ns()}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        exec(compile(source, filename, "exec"), namespace)
+        return filename
+
+    # Given a plain helper in one cell, and a task in another cell that calls it
+    helper_cell = cell(
+        "def check(x):\n    limit = 3\n    if x > limit:\n        raise ValueError(f'{x} over {limit}')\n"
+    )
+    cell("def guarded(x):\n    check(x)\n    return x\n")
+    task = cell_task(app, namespace["guarded"])
+    entry = launchers.start_runner(app, "process", workers=1, name="helper-tracer")
+    # When the helper raises on a runner in another process
+    with pytest.raises(ValueError, match="5 over 3") as raised:
+        task(5).result_or(TIMEOUT_S)
+    # Then the runner's traceback shows the helper's cell lines too
+    remote = "\n".join(getattr(raised.value, "__notes__", []))
+    assert helper_cell in remote and "raise ValueError(f'{x} over {limit}')" in remote
+    assert launchers.stop_runner(app, entry.name) == "stopped"
