@@ -67,6 +67,9 @@ class BrokerWorkSource:
             with self.atomic():
                 stored = self._store_endings()
             self._settle_endings(stored)
+        release = getattr(self.broker, "release", None)  # a broker that pushes ahead of a receive
+        if release is not None:
+            release(self.runner_id)
 
     def close(self) -> None:
         self.flush()

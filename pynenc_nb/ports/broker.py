@@ -16,6 +16,11 @@ class Broker(Protocol):
     then oldest first. A message may be delivered more than once, and an id may be sent again while
     a message for it waits (to raise its priority, or after a lost message): the claim of its
     invocation, a compare-and-set in the state backend, lets exactly one delivery run it.
+
+    A broker that pushes messages to a consumer ahead of its receives (RabbitMQ) also has
+    ``release(consumer_id) -> int``: the work source calls it when its worker is about to wait on
+    other invocations, and it gives back what was pushed to that worker beyond what it was handed.
+    Brokers that only hand out what they are asked for (memory, SQLite, Redis) do not have it.
     """
 
     def send(self, queue: str, invocation_id: str, priority: int = 0) -> None: ...

@@ -12,13 +12,16 @@ level 0 and higher ones level 9, oldest first among them. The dependents-first b
 orders calls of priority 0 by up to 7 waiters; beyond that they are taken in arrival order at the
 top level.
 
-Receiving: a try is a ``basic.get`` per queue; only when it has to wait does a thread start a
-consumer on each requested queue (manual acks, prefetch 1), and it cancels them as soon as one
-message has arrived, giving back any other pushed meanwhile. No thread holds messages it is not
-about to claim: a runner busy with a long task, or paused waiting on a child, keeps nothing
-another runner could take (a standing prefetching consumer would, and a paused parent would
-then sit on its own child's message). A delivery is acked by the generic work source once the claim is stored; if the runner dies
-first, its connection drops and the server requeues it. ``requeue_consumer`` gives back what
+Receiving: what this thread was pushed comes first, then a ``basic.get`` per queue; only when
+every queue is empty does the thread wait on its standing consumer (one per thread and set of
+queues, started the first time it waits and kept, manual acks). The channel's prefetch is one
+message in all, and a pushed delivery's ack is deferred until the thread next waits: while a
+worker runs what it was pushed nothing else is pushed to it, so a runner busy with a long task
+keeps no second message another runner could take, and a parent paused on its child never holds
+that child's message (``release``, called when a worker is about to wait on other invocations,
+also cancels the consumer and gives back anything pushed). A delivery is acked by the generic work
+source once the claim is stored (pushed ones on the server a little later, as said); if the runner
+dies first, its connection drops and the server requeues it. ``requeue_consumer`` gives back what
 this process's threads hold for that consumer; a consumer in another process that died lost its
 connection, so the server has requeued its messages already (0 is returned for those).
 
@@ -42,6 +45,9 @@ from pynenc_nb.records import Delivery
 PRIORITY_LEVELS = 10
 PRIORITY_OFFSET = 2  # the level of priority 0: two levels below it for negative priorities
 CONFIRM_TIMEOUT_S = 30.0
+# A wait right after an empty ``basic.get`` (the work source tries without waiting, then waits)
+# skips asking again: the consumer is about to be pushed whatever arrives.
+RECENT_GET_S = 0.005
 
 
 def level_of(priority: int) -> int:
@@ -101,9 +107,9 @@ class RabbitMQBroker:
         session.levels[method.delivery_tag] = int(properties.priority or 0)
 
     def _delivery(
-        self, session: Session, name: str, tag: int, invocation_id: str, level: int, consumer_id: str
+        self, session: Session, name: str, tag: int, invocation_id: str, level: int, consumer_id: str, pushed: bool
     ) -> Delivery:
-        session.held[tag] = (consumer_id, name, invocation_id, level)
+        session.held[tag] = (consumer_id, name, invocation_id, level, pushed)
         return Delivery(invocation_id, name.removeprefix(self.prefix), f"{session.serial}:{tag}")
 
     def _pop(self, session: Session, consumer_id: str) -> Delivery | None:
@@ -111,7 +117,7 @@ class RabbitMQBroker:
             return None
         best = max(range(len(session.buffer)), key=lambda i: (session.levels.get(session.buffer[i][1], 0), -i))
         name, tag, invocation_id = session.buffer.pop(best)
-        return self._delivery(session, name, tag, invocation_id, session.levels.pop(tag, 0), consumer_id)
+        return self._delivery(session, name, tag, invocation_id, session.levels.pop(tag, 0), consumer_id, True)
 
     def _get(self, session: Session, names: Sequence[str], consumer_id: str) -> Delivery | None:
         for name in names:
@@ -119,7 +125,8 @@ class RabbitMQBroker:
             method, properties, body = session.channel.basic_get(name, auto_ack=False)
             if method is not None:
                 level = int(properties.priority or 0)
-                return self._delivery(session, name, method.delivery_tag, body.decode(), level, consumer_id)
+                return self._delivery(session, name, method.delivery_tag, body.decode(), level, consumer_id, False)
+        session.last_empty_get = time.monotonic()
         return None
 
     def _consume(self, session: Session, key: tuple[str, tuple[str, ...]]) -> None:
@@ -130,8 +137,14 @@ class RabbitMQBroker:
             )
         session.consuming = key
 
+    def _flush_acks(self, session: Session) -> None:
+        """Send the deferred acks of pushed deliveries: the prefetch window opens again."""
+        while session.deferred:
+            session.channel.basic_ack(session.deferred.pop())
+
     def _stop_consuming(self, session: Session) -> int:
         """Cancel this thread's consumers and give back what they pushed; how many were given back."""
+        self._flush_acks(session)
         for tag in session.consumers.values():
             session.channel.basic_cancel(tag)  # pika rejects (requeues) deliveries not yet dispatched
         session.consumers.clear()
@@ -159,22 +172,36 @@ class RabbitMQBroker:
         if not queues:
             return None
         names = tuple(self._name(q) for q in queues)
+        key = (consumer_id, names)
         deadline = time.monotonic() + max(0.0, timeout_s)
         self.conns.sweep(every_s=1.0)
 
         def take(session: Session) -> Delivery | None:
-            found = self._get(session, names, consumer_id)
-            if found is not None or time.monotonic() >= deadline:
+            if session.consuming is not None and session.consuming != key:
+                self._stop_consuming(session)  # another consumer id or other queues on this thread
+            found = self._pop(session, consumer_id)
+            if found is not None:
                 return found
-            self._consume(session, (consumer_id, names))
-            try:
-                while not session.buffer and (remaining := deadline - time.monotonic()) > 0:
-                    session.connection.process_data_events(time_limit=min(remaining, 1.0))
-                return self._pop(session, consumer_id)
-            finally:
-                self._stop_consuming(session)  # what another of its consumers pushed meanwhile goes back
+            if timeout_s <= 0 or time.monotonic() - session.last_empty_get > RECENT_GET_S:
+                found = self._get(session, names, consumer_id)
+                if found is not None or time.monotonic() >= deadline:
+                    return found
+            self._flush_acks(session)
+            if session.consuming is None:
+                self._consume(session, key)
+            while not session.buffer and (remaining := deadline - time.monotonic()) > 0:
+                session.connection.process_data_events(time_limit=min(remaining, 1.0))
+            return self._pop(session, consumer_id)
 
         return self.conns.run(take)
+
+    def release(self, consumer_id: str) -> int:
+        """A worker of ``consumer_id`` on this thread is about to wait on other invocations: cancel
+        its standing consumer and give back anything pushed to it (its child may be among them)."""
+        session = self.conns.current()
+        if session is None or session.consuming is None or session.consuming[0] != consumer_id:
+            return 0
+        return self.conns.run(lambda s: self._stop_consuming(s) if s is session else 0)
 
     # --- settling
 
@@ -195,10 +222,12 @@ class RabbitMQBroker:
         if tag not in session.held:
             return
         try:
-            if requeue is None:
+            _, name, invocation_id, level, pushed = session.held[tag]
+            if requeue is None and pushed:
+                session.deferred.append(tag)  # acked on the server when this thread next waits
+            elif requeue is None:
                 session.channel.basic_ack(tag)
             else:
-                _, name, invocation_id, level = session.held[tag]
                 self._republish(session, [(tag, name, invocation_id, level)])
         except (pika.exceptions.AMQPError, BackendError, OSError):
             self.conns.drop(session)  # the server requeues it; a duplicate is dropped by the claim
@@ -213,6 +242,7 @@ class RabbitMQBroker:
 
     def _give_back(self, session: Session, consumer_id: str) -> int:
         count = 0
+        self._flush_acks(session)  # acked through the port: not given back
         if session.consuming is not None and session.consuming[0] == consumer_id:
             count += self._stop_consuming(session)
         for tag in [t for t, held in session.held.items() if held[0] == consumer_id]:
@@ -250,7 +280,7 @@ class RabbitMQBroker:
         """Empty this app's known queues; what this thread holds is dropped too."""
 
         def purge(session: Session) -> None:
-            self._stop_consuming(session)
+            self._stop_consuming(session)  # its deferred acks go out first
             for tag in list(session.held):
                 session.channel.basic_ack(tag)
             session.held.clear()
@@ -277,7 +307,7 @@ class RabbitMQBroker:
         if session is not None:
             try:
                 self._stop_consuming(session)
-                self._republish(session, [(tag, *entry[1:]) for tag, entry in session.held.items()])
+                self._republish(session, [(tag, *entry[1:4]) for tag, entry in session.held.items()])
                 session.held.clear()
             except (pika.exceptions.AMQPError, BackendError, OSError):
                 pass  # the connection is gone: the server has requeued them

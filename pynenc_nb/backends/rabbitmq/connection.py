@@ -99,7 +99,9 @@ class Session:
         self.connection = pika.BlockingConnection(pika.URLParameters(settings.url))
         try:
             self.channel = self.connection.channel()
-            self.channel.basic_qos(prefetch_count=1)  # a waiting consumer takes one message, then cancels
+            # One pushed message in flight per channel (whatever its consumers): while a worker runs
+            # what it was pushed, that delivery stays unacked (``deferred``) and nothing else is pushed.
+            self.channel.basic_qos(prefetch_count=1, global_qos=True)
             self._unconfirmed: set[int] = set()
             self._published = 0
             self._nacked = False
@@ -123,8 +125,12 @@ class Session:
         self.consuming: tuple[str, tuple[str, ...]] | None = None  # (consumer id, queue names)
         self.buffer: list[tuple[str, int, str]] = []  # pushed, not handed out: (queue name, tag, id)
         self.levels: dict[int, int] = {}  # buffered delivery tag -> message priority level
-        # handed out, not acked: delivery tag -> (consumer id, queue name, invocation id, level)
-        self.held: dict[int, tuple[str, str, str, int]] = {}
+        # handed out, not acked: delivery tag -> (consumer id, queue name, invocation id, level, pushed)
+        self.held: dict[int, tuple[str, str, str, int, bool]] = {}
+        # pushed deliveries acked through the port but not yet on the server: their acks go out
+        # when this thread next waits for a push, so the prefetch window opens only then
+        self.deferred: list[int] = []
+        self.last_empty_get = 0.0  # when a basic.get here last found every queue empty
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
