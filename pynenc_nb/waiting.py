@@ -15,6 +15,9 @@ from pynenc_nb.exceptions import NoRunnerWarning
 from pynenc_nb.ports import StateBackend
 
 POLL_CAP_S = 1.0  # the longest single wait on the backend
+# With no progress for this long, a wait checks that what it waits on still exists: an invocation
+# purged, or lost by a backend restarted without persistence, would otherwise be waited on forever.
+VANISHED_CHECK_S = 5.0
 SLOW_AFTER_S = 5.0  # a caller still waiting this long is told when no runner serves its calls
 _BATCH_FROM = 200  # with more ids pending than this, let completions accumulate between checks
 _SAMPLE = 50  # pending ids whose queues are looked at
@@ -30,12 +33,15 @@ def finished(
     on_slow: Callable[[list[str]], None] | None = None,
 ) -> Iterator[set[str]]:
     """Yield the ids that became final, a set at a time, until all are or ``timeout_s`` passed.
+    Ids that no longer exist are yielded too (checked after ``VANISHED_CHECK_S`` without progress):
+    reading them raises ``InvocationNotFoundError``.
 
-    ``on_slow(pending)`` is called once if ids are still pending after ``SLOW_AFTER_S``.
+        ``on_slow(pending)`` is called once if ids are still pending after ``SLOW_AFTER_S``.
     """
     pending = list(invocation_ids)
     started = time.monotonic()
     deadline = None if timeout_s is None else started + timeout_s
+    progressed = started
     while pending:
         if on_slow is not None and time.monotonic() - started >= SLOW_AFTER_S:
             on_slow(pending)
@@ -43,9 +49,14 @@ def finished(
         remaining = POLL_CAP_S if deadline is None else min(POLL_CAP_S, deadline - time.monotonic())
         if remaining <= 0:
             return
-        done = state.wait_final(pending, remaining)
+        done = state.wait_final(pending, min(remaining, VANISHED_CHECK_S))
+        if not done and time.monotonic() - progressed >= VANISHED_CHECK_S:
+            progressed = time.monotonic()
+            stored = state.get_many(pending)
+            done = {i for i in pending if i not in stored}  # gone: the caller's read says so
         if not done:
             continue
+        progressed = time.monotonic()
         pending = [i for i in pending if i not in done]
         yield done
         if len(pending) > _BATCH_FROM:

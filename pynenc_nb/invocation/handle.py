@@ -155,7 +155,10 @@ class Invocation(Generic[R]):
             settled = self.app.state_backend.settled([self.invocation_id]).get(self.invocation_id)
             if settled is None:
                 raise InvocationNotFoundError(
-                    f"invocation {self.invocation_id} does not exist", invocation_id=self.invocation_id
+                    f"invocation {self.invocation_id} of {self.task_id} no longer exists in the state backend: it "
+                    "was purged, or the backend lost its data (a Redis restarted without persistence); call the "
+                    "task again for a new run",
+                    invocation_id=self.invocation_id,
                 )
         self._record, self._outcome = settled
 

@@ -213,11 +213,14 @@ class BaseRunner:
             # worker together with its supervisor's SIGTERM); re-entering it would deadlock on the
             # Event's lock, so only the first signal acts.
             nonlocal signalled
-            if signalled or self._stop.is_set():
+            if signalled:
                 return
             signalled = True
+            # Said even when already stopping (the process that started it was seen gone first):
+            # the log tells what reached the runner.
             self.app.logger.info("%s received signal %d, stopping", self.context.label, signum)
-            self._stop.set()
+            if not self._stop.is_set():
+                self._stop.set()
 
         signal.signal(signal.SIGTERM, handle)
         signal.signal(signal.SIGINT, handle)

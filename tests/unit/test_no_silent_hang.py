@@ -113,3 +113,26 @@ def test_wait_interactive_outside_a_notebook_draws_a_text_bar(
     else:
         assert "[" in err and "8/8" in err.splitlines()[-1] and "done 8" in err
     assert all(inv.status.is_final for inv in group)
+
+
+def test_a_wait_on_invocations_the_backend_lost_ends_with_a_typed_error(
+    make_app: Callable[..., Pynenc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynenc_nb import waiting
+    from pynenc_nb.exceptions import InvocationNotFoundError
+
+    monkeypatch.setattr(waiting, "VANISHED_CHECK_S", 0.3)
+    app = make_app()
+
+    @app.task
+    def never_run(x: int) -> int:
+        return x
+
+    single, group = never_run(1), never_run.parallelize([(2,), (3,)])
+    # When the backend loses them (purged; a Redis restarted without persistence looks the same)
+    app.state_backend.purge()
+    # Then the waits end with an error that says so instead of waiting forever
+    with pytest.raises(InvocationNotFoundError, match="no longer exists"):
+        single.result_or(30)
+    with pytest.raises(InvocationNotFoundError, match="no longer exists"):
+        list(group.iter_results(timeout=30))
