@@ -312,3 +312,5 @@ class AppNotFoundError(MonitorError):
 
 # pynenc's name for the errors of the state store.
 StateBackendError = BackendError
+# The name the fault suite and users coming from other task queues look for: the same class.
+BackendConnectionError = BackendUnavailableError

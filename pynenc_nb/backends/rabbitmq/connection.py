@@ -258,6 +258,14 @@ class Connections:
             try:
                 session = self.session()
                 return operation(session)
+            except (pika.exceptions.ProbableAuthenticationError, pika.exceptions.AuthenticationError) as exc:
+                if session is not None:
+                    self.drop(session)
+                raise BackendUnavailableError(
+                    f"RabbitMQ at {self.settings.redacted} refused the credentials of the URL: check the user "
+                    f"name and password in broker_url ({redact_text(repr(exc))})",
+                    url=self.settings.redacted,
+                ) from exc
             except pika.exceptions.ChannelClosedByBroker as exc:
                 if exc.reply_code in _FATAL_REPLY_CODES:
                     if session is not None:
