@@ -11,11 +11,12 @@ import hashlib
 import inspect
 import json
 import reprlib
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pynenc_nb.exceptions import SerializationError, TaskCallError
+from pynenc_nb.exceptions import PayloadTooLargeError, PynencWarning, SerializationError, TaskCallError
 from pynenc_nb.ports import ArgCache
 from pynenc_nb.serialization.codec import TAG, Serializer
 
@@ -134,9 +135,46 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def encode_value(serializer: Serializer, cache: ArgCache, value: Any, min_bytes: int) -> str:
+@dataclass(frozen=True, slots=True)
+class PayloadLimits:
+    """``payload_warn_bytes`` / ``payload_max_bytes``: checked on every value before it is stored."""
+
+    warn_bytes: int
+    max_bytes: int
+
+
+def check_size(text: str, limits: PayloadLimits | None, what: str) -> None:
+    """Refuse (``PayloadTooLargeError``) or warn about a serialized value by its size."""
+    if limits is None:
+        return
+    size = len(text)
+    if size > limits.max_bytes:
+        raise PayloadTooLargeError(
+            f"{what} is {size} bytes serialized, over payload_max_bytes={limits.max_bytes}: pass a reference "
+            "(a path, a URL, an object-store key) instead of the data, or raise the setting",
+            size=size,
+            limit=limits.max_bytes,
+        )
+    if size > limits.warn_bytes:
+        warnings.warn(
+            f"{what} is {size} bytes serialized, over payload_warn_bytes={limits.warn_bytes}: large values are "
+            "stored once in the arg cache, but a reference (a path, an object-store key) travels faster",
+            PynencWarning,
+            stacklevel=4,
+        )
+
+
+def encode_value(
+    serializer: Serializer,
+    cache: ArgCache,
+    value: Any,
+    min_bytes: int,
+    limits: PayloadLimits | None = None,
+    what: str = "a value",
+) -> str:
     """Serialize one value; if it is large, store it in the arg cache and return a reference."""
     text = serializer.dumps(value)
+    check_size(text, limits, what)
     if len(text) >= min_bytes:
         key = content_hash(text)
         cache.put(key, text)
@@ -153,11 +191,14 @@ def encode_call(
     *,
     print_mode: str = "truncated",
     print_length: int = 80,
+    limits: PayloadLimits | None = None,
 ) -> EncodedCall:
     encoded: dict[str, str] = {}
     for name, value in values.items():
         try:
-            encoded[name] = encode_value(serializer, cache, value, min_bytes)
+            encoded[name] = encode_value(
+                serializer, cache, value, min_bytes, limits, f"argument {name!r} of task {task_id}"
+            )
         except SerializationError as exc:
             raise SerializationError(
                 f"argument {name!r} of task {task_id} cannot be serialized with serializer {serializer.name!r}: {exc}",

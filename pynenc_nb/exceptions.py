@@ -94,6 +94,16 @@ class BackendUnavailableError(BackendError):
         self.url = url
 
 
+class PayloadTooLargeError(BackendError):
+    """A value is larger than the backend can store in one record (MongoDB: 16 MiB a document).
+    Raised before anything is stored."""
+
+    def __init__(self, message: str, *, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
 # --- tasks ---------------------------------------------------------------------------------------
 
 

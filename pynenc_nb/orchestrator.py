@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pynenc_nb.call import EncodedCall, decode_values, display, encode_value, key_of
+from pynenc_nb.call import EncodedCall, PayloadLimits, decode_values, display, encode_value, key_of
 from pynenc_nb.exceptions import (
     InvocationConcurrencyControlledError,
     InvocationError,
@@ -388,7 +388,15 @@ class Orchestrator:
 
     def result_ending(self, record: InvocationRecord, runner_id: str, value: Any) -> TransitionRequest:
         """RUNNING -> SUCCESS with ``value`` stored; raises when the value cannot be serialized."""
-        payload = encode_value(self.serializer, self.backends.arg_cache, value, self.conf.arg_cache_min_bytes)
+        conf = self.conf
+        payload = encode_value(
+            self.serializer,
+            self.backends.arg_cache,
+            value,
+            conf.arg_cache_min_bytes,
+            PayloadLimits(conf.payload_warn_bytes, conf.payload_max_bytes),
+            f"the result of {record.task_id} ({record.invocation_id})",
+        )
         return self.plan(record.invocation_id, S.SUCCESS, runner_id, outcome=Outcome("result", payload, display(value)))
 
     def error_ending(self, record: InvocationRecord, runner_id: str | None, exc: BaseException) -> TransitionRequest:

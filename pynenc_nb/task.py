@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from pynenc_nb import context
-from pynenc_nb.call import Arguments, EncodedCall, Signature, encode_call
+from pynenc_nb.call import Arguments, EncodedCall, PayloadLimits, Signature, encode_call
 from pynenc_nb.exceptions import InvalidTaskOptionsError
 from pynenc_nb.execution import run_inline
 from pynenc_nb.host import EngineHost
@@ -157,6 +157,7 @@ class Task(Generic[P, R]):
                 conf.arg_cache_min_bytes,
                 print_mode=conf.argument_print_mode,
                 print_length=conf.truncate_arguments_length,
+                limits=PayloadLimits(conf.payload_warn_bytes, conf.payload_max_bytes),
             )
 
         if self.options.disable_cache_args:

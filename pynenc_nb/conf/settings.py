@@ -20,6 +20,8 @@ POSITIVE_FIELDS = (
     "services_interval_s",
     "graceful_stop_timeout_s",
     "arg_cache_min_bytes",
+    "payload_warn_bytes",
+    "payload_max_bytes",
     "trigger_composite_window_s",
     "event_retention_days",
     "event_max_records",
@@ -51,6 +53,11 @@ class PynencConfig:
     serializer: Literal["auto", "json", "pickle"] = "auto"
     serializer_secret: str = ""
     arg_cache_min_bytes: int = 64 * 1024
+    # One argument or result, serialized: warned about past the first, refused past the second
+    # (below every backend's own cap: Redis 512 MB a value; MongoDB has its own 16 MB check). A warn
+    # limit above the max one never fires: the refusal comes first.
+    payload_warn_bytes: int = 16 * 1024 * 1024
+    payload_max_bytes: int = 256 * 1024 * 1024
     # Behaviour
     dev_mode_force_sync_tasks: bool = False
     # Record the app in the app registry (pynenc_nb/app_registry.py) when its shareable backends
