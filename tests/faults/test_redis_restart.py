@@ -4,11 +4,7 @@ shared :6379): with an append-only file written on every command, a SIGKILL and 
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,63 +16,10 @@ from pynenc_nb import InvocationStatus
 from pynenc_nb.records import InvocationFilter, new_id
 from tests.conftest import cleanup_server, skip_or_fail
 from tests.guarantees.support import runner_processes
+from tests.support.private_redis import PrivateRedis
 
 pytestmark = pytest.mark.slow
 TASKS = 500
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class PrivateRedis:
-    """One ``redis-server`` on loopback, its files in ``folder``, persisting every write (AOF)."""
-
-    def __init__(self, folder: Path, persistent: bool = True) -> None:
-        self.folder = folder
-        self.persistent = persistent
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--dir",
-                str(self.folder),
-                "--appendonly",
-                "yes" if self.persistent else "no",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"redis-server did not start on port {self.port}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
 
 
 def _server(tmp_path: Path, persistent: bool) -> Iterator[PrivateRedis]:

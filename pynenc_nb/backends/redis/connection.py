@@ -16,6 +16,7 @@ Retries with backoff are ours there; every script is safe to resend.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -60,6 +61,7 @@ def _replies(conn: Any, count: int) -> list[Any]:
 
 
 T = TypeVar("T")
+logger = logging.getLogger("pynenc.backends.redis")
 SOCKET_TIMEOUT_S = 10.0  # a reply slower than this is a dead connection (blocking reads stay below it)
 CONNECT_TIMEOUT_S = 5.0
 HEALTH_CHECK_INTERVAL_S = 30
@@ -182,10 +184,14 @@ class Connection:
                 return exchange(conn)
             except ResponseError:
                 raise
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
                 conn.disconnect()
                 if attempt >= retries:
                     raise
+                if attempt == 0:  # once per failing command, not per try: bounded log volume
+                    logger.warning(
+                        "Redis at %s: %s; reconnecting", self.url, redact_text(f"{type(exc).__name__}: {exc}")
+                    )
                 attempt += 1
                 time.sleep(self._backoff.compute(attempt))
             except BaseException:
