@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pynenc_nb import forking
@@ -25,15 +26,24 @@ LEASE = "services"
 _BATCH = 500
 TRIGGER_POLL_S = 0.2  # how often the holder follows events and status changes for triggers
 PURGE_EVERY_S = 60.0  # event and trigger-run retention
+# Runners write heartbeats with their own clocks. A runner is dead when its heartbeat has not
+# changed for ``runner_dead_after_s`` on the holder's own (monotonic) clock, whatever the time it
+# wrote; only a beat older than this plus ``runner_dead_after_s`` by the wall clock is taken as
+# dead at first sight (a runner that died before this holder took over), so clocks that disagree
+# by up to this much never make a live runner look dead.
+CLOCK_SKEW_TOLERANCE_S = 120.0
 S = InvocationStatus
 
 
 class Services:
-    def __init__(self, app: Pynenc, holder: RunnerContext) -> None:
+    def __init__(self, app: Pynenc, holder: RunnerContext, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.app = app
         self.holder = holder
         self.triggers = TriggerEngine(app, holder)
         self._purged_at = 0.0
+        self._monotonic = monotonic
+        # runner id -> (its last heartbeat as written, when this holder first saw that value)
+        self._beats: dict[str, tuple[float, float]] = {}
 
     @property
     def lease_ttl_s(self) -> float:
@@ -86,16 +96,32 @@ class Services:
         conf = self.app.conf
         state = self.app.state_backend
         recovered = 0
+        observed_at = self._monotonic()
+        listed: set[str] = set()
         for info in state.runners():
-            if info.state not in ("running", "stopping") or now - info.last_heartbeat <= conf.runner_dead_after_s:
+            if info.state not in ("running", "stopping"):
                 continue
             runner_id = info.context.runner_id
+            listed.add(runner_id)
+            seen = self._beats.get(runner_id)
+            if seen is None or seen[0] != info.last_heartbeat:
+                self._beats[runner_id] = seen = (info.last_heartbeat, observed_at)
+            silent_s = observed_at - seen[1]
+            if silent_s <= conf.runner_dead_after_s and now - info.last_heartbeat <= (
+                conf.runner_dead_after_s + CLOCK_SKEW_TOLERANCE_S
+            ):
+                continue
             self.app.logger.warning(
-                "runner %s silent for %.1f s: recovering its invocations", info.context.label, now - info.last_heartbeat
+                "runner %s silent for %.1f s: recovering its invocations",
+                info.context.label,
+                max(silent_s, now - info.last_heartbeat),
             )
             state.heartbeat(runner_id, info.last_heartbeat, 0, "lost")
+            self._beats.pop(runner_id, None)
             recovered += self._recover_owned(runner_id, f"runner {info.context.label} stopped heartbeating")
             self.app.broker.requeue_consumer(runner_id)
+        for gone in set(self._beats) - listed:
+            del self._beats[gone]
         return recovered
 
     def _recover_owned(self, owner_id: str, reason: str) -> int:

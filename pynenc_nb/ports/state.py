@@ -151,7 +151,10 @@ class RunnerRegistry(Protocol):
     def runners(self, *, include_stopped: bool = False) -> list[RunnerInfo]: ...
 
     def acquire_lease(self, name: str, holder: str, ttl_s: float, now: float) -> bool:
-        """Take or renew lease ``name`` for ``holder`` if it is free, expired, or already theirs."""
+        """Take or renew lease ``name`` for ``holder`` if it is free, expired, or already theirs.
+
+        A backend shared by several hosts keeps the expiry on its own clock (Redis: ``TIME``), so
+        holders whose clocks disagree never overlap; one on a single host may use ``now``."""
         ...
 
     def release_lease(self, name: str, holder: str) -> None: ...

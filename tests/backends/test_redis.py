@@ -1285,3 +1285,13 @@ def test_the_rest_of_a_batch_goes_back_when_its_task_waits(url: str) -> None:
         runner.stop()
         app.purge()
         app.close()
+
+
+def test_lease_expiry_is_on_the_servers_clock_so_skewed_holders_never_overlap(backend: RedisBackend) -> None:
+    # Given a holder whose clock is 90 s behind takes the lease for 10 s
+    state = backend.state()
+    assert state.acquire_lease("skewed", "slow-clock", ttl_s=10, now=time.time() - 90)
+    # Then a holder with the right time cannot take it: on the holder's clock it had expired long ago
+    assert not state.acquire_lease("skewed", "right-clock", ttl_s=10, now=time.time())
+    # And a holder 90 s ahead cannot either
+    assert not state.acquire_lease("skewed", "fast-clock", ttl_s=10, now=time.time() + 90)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from pynenc_nb.ports import StateBackend
 from pynenc_nb.records import RunnerContext, RunnerInfo
 from tests.conformance.builders import race
@@ -38,17 +40,22 @@ def test_heartbeat_updates_time_load_and_state(state: StateBackend) -> None:
 
 
 def test_lease_has_one_holder_until_it_expires(state: StateBackend) -> None:
-    # Given A holds the lease for 10 s
-    assert state.acquire_lease("services", "A", ttl_s=10, now=NOW)
+    """In real time: a backend shared by hosts keeps the expiry on its own clock, not the caller's."""
+    ttl = 1.5
+    # Given A holds the lease
+    assert state.acquire_lease("services", "A", ttl_s=ttl, now=time.time())
     # Then B cannot take it while it lasts, but another lease is independent
-    assert not state.acquire_lease("services", "B", ttl_s=10, now=NOW + 9)
-    assert state.acquire_lease("other", "B", ttl_s=10, now=NOW + 9)
-    # When A renews it, it lasts 10 s from the renewal
-    assert state.acquire_lease("services", "A", ttl_s=10, now=NOW + 9)
-    assert not state.acquire_lease("services", "B", ttl_s=10, now=NOW + 15)
+    assert not state.acquire_lease("services", "B", ttl_s=ttl, now=time.time())
+    assert state.acquire_lease("other", "B", ttl_s=ttl, now=time.time())
+    # When A renews it, it lasts the ttl from the renewal
+    time.sleep(0.9)
+    assert state.acquire_lease("services", "A", ttl_s=ttl, now=time.time())
+    time.sleep(0.9)  # past the first expiry, within the renewed one
+    assert not state.acquire_lease("services", "B", ttl_s=ttl, now=time.time())
     # And once it has expired, B takes it over and A is out
-    assert state.acquire_lease("services", "B", ttl_s=10, now=NOW + 19.5)
-    assert not state.acquire_lease("services", "A", ttl_s=10, now=NOW + 20)
+    time.sleep(0.9)
+    assert state.acquire_lease("services", "B", ttl_s=ttl, now=time.time())
+    assert not state.acquire_lease("services", "A", ttl_s=ttl, now=time.time())
 
 
 def test_release_frees_the_lease_only_for_its_holder(state: StateBackend) -> None:

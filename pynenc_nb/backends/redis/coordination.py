@@ -80,7 +80,8 @@ class RedisCoordination:
         return sorted(infos, key=lambda info: info.last_heartbeat, reverse=True)
 
     def acquire_lease(self, name: str, holder: str, ttl_s: float, now: float) -> bool:
-        args = ["acquire", holder, repr(now), repr(now + ttl_s)]
+        """On Redis's clock (``now`` is not used): see lease.lua."""
+        args = ["acquire", holder, repr(ttl_s)]
         return bool(self.conn.eval("lease", [self.keys.lease(name)], args))
 
     def release_lease(self, name: str, holder: str) -> None:
