@@ -156,6 +156,9 @@ def configure_logging(conf: PynencConfig) -> None:
         handler.set_name(_HANDLER_NAME)
         logger.addHandler(handler)
         logger.propagate = False
+    if isinstance(handler, logging.StreamHandler):
+        # ``log_stream``: stdout suits containers that treat stderr as errors (pynenc's setting)
+        handler.setStream(sys.stdout if conf.log_stream == "stdout" else sys.stderr)
     handler.setFormatter(_formatter(conf))
     handler.setLevel(_console_level)
     logger.setLevel(conf.logging_level.upper())  # validated by PynencConfig

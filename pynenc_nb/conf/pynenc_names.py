@@ -80,6 +80,7 @@ ALIASES: dict[str, tuple[str, Callable[[Any], Any]]] = {
 VALUE_SPELLINGS: dict[str, Callable[[Any], Any]] = {
     "argument_print_mode": _print_mode,
     "log_format": lambda value: _enum_name(value).lower(),
+    "log_stream": lambda value: str(value).lower(),
     "runner_cls": _enum_name,
     "event_max_records": _no_cap,
     "trigger_run_max_records": _no_cap,
@@ -121,7 +122,6 @@ IGNORED: dict[str, str] = {
     "cached_status_time": "status reads are not cached",
     "compact_log_context": "log lines always carry the compact runner context",
     "log_use_colors": "log lines carry no colour codes",
-    "log_stream": "pynenc's console lines go to stderr",
     "is_workflow_task": "decorate the root with @app.workflow",
     "force_new_workflow": "decorate the root with @app.workflow",
     "auto_final_invocation_purge_hours": "invocations are kept until `pynenc purge` or app.purge()",

@@ -65,6 +65,7 @@ class PynencConfig:
     discoverable: bool = True
     logging_level: str = "info"
     log_format: Literal["text", "json"] = "text"
+    log_stream: Literal["stderr", "stdout"] = "stderr"
     # What the monitor, logs and widgets show of a call's arguments (stored at registration):
     # short reprs cut at truncate_arguments_length, full reprs, only the names, or nothing.
     argument_print_mode: Literal["truncated", "full", "keys", "hidden"] = "truncated"

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
+
 from pynenc_nb import context
 from pynenc_nb.logs import JsonFormatter, TextFormatter
 from pynenc_nb.records import InvocationRecord, RunnerContext
@@ -151,3 +153,19 @@ def test_an_exception_follows_the_line_and_is_a_json_key() -> None:
     first, *rest = TextFormatter().format(record).splitlines()
     assert PYNENC_TEXT.match(first) and rest[-1] == "ValueError: boom"
     assert json.loads(JsonFormatter().format(record))["exception"].endswith("ValueError: boom")
+
+
+def test_log_stream_stdout_sends_the_lines_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    from pynenc_nb.conf import PynencConfig
+    from pynenc_nb.logs import configure_logging
+
+    try:
+        configure_logging(PynencConfig(log_stream="stdout"))
+        logging.getLogger("pynenc.streams").warning("to stdout")
+        configure_logging(PynencConfig())
+        logging.getLogger("pynenc.streams").warning("to stderr")
+    finally:
+        configure_logging(PynencConfig(logging_level="warning"))
+    captured = capsys.readouterr()
+    assert "to stdout" in captured.out and "to stdout" not in captured.err
+    assert "to stderr" in captured.err and "to stderr" not in captured.out

@@ -89,7 +89,7 @@ PYNENC_SETTINGS: dict[str, str] = {
     "cached_status_time": "0.1",
     "compact_log_context": "True",
     "log_use_colors": "True",
-    "log_stream": "stderr",
+    "log_stream": "STDOUT",
     "log_format": "JSON",
     "atomic_service_interval_minutes": "5",
     "atomic_service_spread_margin_minutes": "1",
