@@ -124,7 +124,7 @@ IGNORED: dict[str, str] = {
     "log_use_colors": "log lines carry no colour codes",
     "is_workflow_task": "decorate the root with @app.workflow",
     "force_new_workflow": "decorate the root with @app.workflow",
-    "auto_final_invocation_purge_hours": "invocations are kept until `pynenc purge` or app.purge()",
+    "auto_final_invocation_purge_hours": "invocations are kept until app.purge() (no age-based purge yet)",
     "recovery_service_spread_margin_minutes": "the runner holding the services lease runs recovery",
     "recover_pending_invocations_cron": "recovery runs with the services every services_interval_s",
     "recover_running_invocations_cron": "recovery runs with the services every services_interval_s",
