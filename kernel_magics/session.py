@@ -163,11 +163,7 @@ class NotebookSession:
         try:
             return FamilyTree(invocation_id, app, depth=depth)
         except InvocationNotFoundError:
-            raise InvocationNotFoundError(
-                f"no invocation {invocation_id!r} in app {app.app_id!r}: pass an invocation id, "
-                "or the name of a variable holding an Invocation",
-                invocation_id=invocation_id,
-            ) from None
+            raise _not_found(app, invocation_id) from None
 
     def monitor(self) -> MonitorPanel:
         from pynenc_nb.widgets import MonitorPanel
@@ -208,11 +204,7 @@ class NotebookSession:
             try:
                 statuses[invocation_id] = app.orchestrator.kill(invocation_id, reason=reason).status
             except InvocationNotFoundError:
-                raise InvocationNotFoundError(
-                    f"no invocation {invocation_id!r} in app {app.app_id!r}: pass an invocation id, "
-                    "or the name of a variable holding an Invocation",
-                    invocation_id=invocation_id,
-                ) from None
+                raise _not_found(app, invocation_id) from None
         return statuses
 
     def events(
@@ -236,3 +228,12 @@ class NotebookSession:
     def config(self) -> Rendered:
         data = self.app.conf.public_dict()
         return Rendered("\n".join(f"{k:<30} {v}" for k, v in data.items()), [(k, str(v)) for k, v in data.items()])
+
+
+def _not_found(app: Pynenc, invocation_id: str) -> InvocationNotFoundError:
+    """What a magic naming an invocation the app does not have says."""
+    return InvocationNotFoundError(
+        f"no invocation {invocation_id!r} in app {app.app_id!r}: pass an invocation id, "
+        "or the name of a variable holding an Invocation",
+        invocation_id=invocation_id,
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,24 +17,6 @@ from pynenc_nb import (
     ThreadRunner,
 )
 from pynenc_nb.conf.urls import default_sqlite_url, sqlite_path
-
-
-@pytest.fixture
-def builder(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PynencBuilder]:
-    clean_env.chdir(tmp_path)
-    built: list[Pynenc] = []
-    b = PynencBuilder().app_id("built").logging_level("warning")
-    original = b.build
-
-    def build() -> Pynenc:
-        app = original()
-        built.append(app)
-        return app
-
-    b.build = build  # type: ignore[method-assign]
-    yield b
-    for app in built:
-        app.close()
 
 
 def test_every_method_returns_the_builder(builder: PynencBuilder) -> None:

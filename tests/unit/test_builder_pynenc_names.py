@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,24 +12,6 @@ import pytest
 from pynenc_nb import ConcurrencyControlType, ConfigError, Pynenc, PynencBuilder
 from pynenc_nb.conf import PynencConfig, pynenc_names
 from pynenc_nb.exceptions import PynencWarning
-
-
-@pytest.fixture
-def builder(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PynencBuilder]:
-    clean_env.chdir(tmp_path)
-    built: list[Pynenc] = []
-    b = PynencBuilder().app_id("ported").logging_level("warning")
-    original = b.build
-
-    def build() -> Pynenc:
-        app = original()
-        built.append(app)
-        return app
-
-    b.build = build  # type: ignore[method-assign]
-    yield b
-    for app in built:
-        app.close()
 
 
 def test_sqlite_takes_pynencs_sqlite_db_path(builder: PynencBuilder, tmp_path: Path) -> None:
