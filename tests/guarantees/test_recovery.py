@@ -14,6 +14,7 @@ import pytest
 
 from pynenc_nb import InvocationStatus, Pynenc, RunnerLostError
 from pynenc_nb.records import RunnerContext, RunnerInfo
+from tests.conftest import BROKER_BACKENDS
 from tests.guarantees.support import TIMEOUT_S, first, runner_context, runner_processes, running, statuses
 from tests.support.processes import poll
 
@@ -106,6 +107,7 @@ def _fast_services(make_app: Any) -> Pynenc:
     return make_app(max_pending_seconds=0.5, services_interval_s=0.1)  # type: ignore[no-any-return]
 
 
+@pytest.mark.parametrize("backend_kind", BROKER_BACKENDS, indirect=True)  # RabbitMQ beside SQLite/Redis too
 def test_queued_invocation_whose_broker_message_was_lost_is_rerouted(make_app: Any) -> None:
     app = _fast_services(make_app)
 
