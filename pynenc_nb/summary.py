@@ -1,4 +1,5 @@
-"""A one-screen summary of an app: counts by status, queued messages, runners and their health.
+"""A one-screen summary of an app: counts by status, queued messages per queue (from the broker),
+runners and their health.
 
 Shared by ``pynenc status`` and ``%pynenc status``; values are plain data, safe to print or send.
 """
@@ -17,10 +18,14 @@ if TYPE_CHECKING:
 def app_summary(app: Pynenc) -> dict[str, Any]:
     now = time.time()
     counts = app.state_backend.count_by_status()
+    queues = {queue: app.broker.depth(queue) for queue in app.conf.queues}
+    total = max(app.broker.depth(), sum(queues.values()))  # queues the app's settings do not list too
     return {
         "app_id": app.app_id,
         "backend": redact_url(app.conf.backend_url),
-        "queued": app.broker.depth(),
+        "broker": redact_url(app.conf.broker_url or app.conf.backend_url),
+        "queued": total,
+        "queues": queues,
         "counts": {status.value: n for status, n in sorted(counts.items())},
         "runners": [
             {
@@ -38,7 +43,13 @@ def app_summary(app: Pynenc) -> dict[str, Any]:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    lines = [f"app {summary['app_id']} on {summary['backend']}", f"queued messages: {summary['queued']}"]
+    per_queue = ", ".join(f"{queue} {n}" for queue, n in summary["queues"].items())
+    if (other := summary["queued"] - sum(summary["queues"].values())) > 0:
+        per_queue += f", other queues {other}"
+    lines = [
+        f"app {summary['app_id']} on {summary['backend']}, broker {summary['broker']}",
+        f"queued messages: {summary['queued']} ({per_queue})",
+    ]
     lines.append("invocations by status:")
     lines.extend(f"  {status:<30} {n}" for status, n in summary["counts"].items())
     if not summary["counts"]:
