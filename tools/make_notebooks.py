@@ -266,9 +266,9 @@ def monitoring() -> nbformat.NotebookNode:
         new_markdown_cell("A runner in this kernel with four worker threads:"),
         new_code_cell("%pynenc runner start --workers 4"),
         new_markdown_cell(
-            "The timeline: one lane per runner (its rows are its slots) and one for what waits in the queue, "
-            "bars coloured by status, thin lines from a parent to the children it called, a star on the workflow "
-            "root. Hover a bar for the task, its arguments and durations; click it to see the invocation below "
+            "The timeline: a strip on top counting what waits in the queue, then one lane group per runner "
+            "(a row per worker slot, a thin row for paused invocations), bars coloured by task, a line from a "
+            "parent to the children it called (one per parent of many), a star on the workflow root. Hover a bar for the task, its arguments and durations; click it to see the invocation below "
             "the plot. `%pynenc timeline --since 5m` shows the same; the class also takes `interval_s` (at most one "
             "update per interval) and `grace_s` (how long it stays live once everything shown is final, 5 s by "
             "default)."

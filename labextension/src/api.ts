@@ -77,6 +77,9 @@ export interface LaneJson {
   hostname: string | null;
   parent_runner_id: string | null;
   rows: number;
+  name: string | null; // the launch name, if any
+  slots: number; // worker slots (0: unknown)
+  paused_row: number | null; // the row of paused invocations
 }
 
 export interface LinkJson {

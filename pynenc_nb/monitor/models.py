@@ -229,11 +229,20 @@ class LaneJson(TypedDict):
     hostname: str | None
     parent_runner_id: str | None
     rows: int
+    name: str | None
+    slots: int
+    paused_row: int | None
 
 
 @dataclass(frozen=True, slots=True)
 class Lane(JsonView[LaneJson]):
-    """A runner (or the queue) in the timeline; ``rows`` sub-lanes never hold overlapping bars."""
+    """A runner (or the queue) in the timeline, split into ``rows`` sub-rows.
+
+    A runner's rows are its worker slots: bars in one slot row never overlap, and there are at
+    most ``slots`` of them (when the runner recorded its slots); while invocations wait PAUSED
+    (their slot freed) they sit together on one more row, ``paused_row`` (None when nothing
+    paused). ``label`` is the launch name (``%pynenc runner start --name``) or a short id.
+    """
 
     lane_id: str
     kind: LaneKind
@@ -242,6 +251,9 @@ class Lane(JsonView[LaneJson]):
     hostname: str | None
     parent_runner_id: str | None
     rows: int
+    name: str | None = None  # the launch name, if any
+    slots: int = 0  # worker slots the runner recorded (0: unknown)
+    paused_row: int | None = None
 
 
 class LinkJson(TypedDict):

@@ -7,8 +7,11 @@ with the number of stored invocations.
 Placement: a history entry with an owner (PENDING, RUNNING, PAUSED) goes to the owner runner's
 lane; an unowned one (REGISTERED, RETRY, REROUTED, ...) to the queued lane; a final status stays
 where the status before it was. Consecutive entries of one invocation in one lane form a span
-(claim, run, pause, resume, finish: what one worker thread does), and spans are packed into rows
-first-fit by start time, so rows of a lane never overlap and a runner's rows read as its slots.
+(claim, run, finish: what one worker slot does); a pause ends the span, because a paused
+invocation frees its slot. Spans are packed into rows first-fit by start time, so a runner's rows
+read as its worker slots: never more rows than the slots it recorded, and bars of one row never
+overlap while the runner kept to its slots. Paused entries of a runner share one more row, so
+paused parents never take slot rows: a runner has at most ``slots + 1`` rows.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
     from pynenc_nb.monitor.source import MonitorSource
 
 _VALUES = {status: status.value for status in InvocationStatus}  # faster than the enum's .value
+_PAUSED = InvocationStatus.PAUSED
 EVENT_LIMIT = 500  # event markers per view
 _HOVER_ARGS_CHARS = 300
 _INSIDE, _OLDER = "w", "o"  # cursor phases: updated inside the window, then non-final ones from before it
@@ -76,6 +80,7 @@ class _Span:
     stop: int = 0
     end: float = math.inf  # the end of its last entry (inf while that entry lasts)
     row: int = 0
+    paused: bool = False  # PAUSED entries (drawn on the runner's paused row)
 
 
 def build_timeline(app: MonitorSource, query: TimelineQuery, now: float) -> TimelineView:
@@ -134,9 +139,11 @@ def _view(
     for lane_id in idle_lanes:
         by_lane.setdefault(lane_id, [])
 
-    lanes = [_lane(QUEUED_LANE, runners, _pack(by_lane.pop(QUEUED_LANE, [])))]
-    runner_lanes = [_lane(lane_id, runners, _pack(spans)) for lane_id, spans in by_lane.items()]
-    lanes += sorted(runner_lanes, key=lambda lane: (_started_at(runners, lane.lane_id), lane.label, lane.lane_id))
+    lanes = [_lane(QUEUED_LANE, runners, *_pack(by_lane.pop(QUEUED_LANE, []), 0))]
+    runner_lanes = [
+        _lane(lane_id, runners, *_pack(spans, _slots(runners, lane_id))) for lane_id, spans in by_lane.items()
+    ]
+    lanes += _ordered(runner_lanes, runners)
 
     segments = _columns(records, walked)
     ids = {r.invocation_id for r in records}
@@ -270,8 +277,9 @@ def _walk(
             durations[key] = durations.get(key, 0.0) + (seconds if seconds > 0 else 0.0)
         owner = change.owner_id
         lane = owner if owner is not None else (span.lane if final and span is not None else QUEUED_LANE)
-        if span is None or span.lane != lane:
-            span = _Span(lane, at, index)
+        paused = (status is _PAUSED) or (final and span is not None and span.paused)
+        if span is None or span.lane != lane or span.paused != paused:
+            span = _Span(lane, at, index, paused=paused)
             spans.append(span)
         span.stop = index + 1
         span.end = math.inf if end is None else end
@@ -280,36 +288,93 @@ def _walk(
     return spans, ends, durations, max(0.0, finished - history[0].at)
 
 
-def _pack(spans: list[_Span]) -> int:
-    """Give each span the lowest row free at its start (interval partitioning); return the rows used."""
+def _pack(spans: list[_Span], slots: int) -> tuple[int, int | None]:
+    """Give each span the lowest row free at its start (interval partitioning); paused spans the
+    row after the slot rows. With ``slots`` known (> 0) no more slot rows than that are used: a span
+    that finds them all busy (clocks that disagree, a runner that broke its slots) shares the row
+    that frees first. Returns the rows used and the paused row (None without pauses)."""
     busy: list[tuple[float, int]] = []  # (end, row) of rows in use
     free: list[int] = []
     rows = 0
+    paused: list[_Span] = []
     spans.sort(key=_span_order)
     for span in spans:
+        if span.paused:
+            paused.append(span)
+            continue
         while busy and busy[0][0] <= span.start:
             heapq.heappush(free, heapq.heappop(busy)[1])
         if free:
             span.row = heapq.heappop(free)
+        elif slots and rows >= slots:
+            span.row = heapq.heappop(busy)[1]
         else:
             span.row = rows
             rows += 1
         heapq.heappush(busy, (span.end, span.row))
-    return rows
+    if not paused:
+        return rows, None
+    for span in paused:
+        span.row = rows
+    return rows + 1, rows
 
 
 def _span_order(span: _Span) -> tuple[float, float]:
     return span.start, span.end
 
 
-def _lane(lane_id: str, runners: RunnerDirectory, rows: int) -> Lane:
+def _slots(runners: RunnerDirectory, lane_id: str) -> int:
+    info = runners.infos.get(lane_id)
+    return info.slots if info is not None else 0
+
+
+def _lane(lane_id: str, runners: RunnerDirectory, rows: int, paused_row: int | None) -> Lane:
     if lane_id == QUEUED_LANE:
-        return Lane(QUEUED_LANE, "queued", "queued", None, None, None, rows)
+        return Lane(QUEUED_LANE, "queued", "queued", None, None, None, rows, None, 0, paused_row)
     info = runners.infos.get(lane_id)
     if info is None:
-        return Lane(lane_id, "runner", f"runner {lane_id[:8]}", None, None, None, rows)
+        return Lane(lane_id, "runner", f"runner {lane_id[:8]}", None, None, None, rows, None, 0, paused_row)
     ctx = info.context
-    return Lane(lane_id, "runner", info.label, ctx.runner_cls, ctx.hostname, ctx.parent_runner_id, rows)
+    parent = runners.infos.get(ctx.parent_runner_id) if ctx.parent_runner_id else None
+    if info.name:
+        label = info.name
+    elif parent is not None and parent.name:  # a pool's worker process: its supervisor's name
+        label = f"{parent.name} · {lane_id[:6]}"
+    else:
+        label = f"{ctx.runner_cls} {lane_id[:8]}"
+    return Lane(
+        lane_id,
+        "runner",
+        label,
+        ctx.runner_cls,
+        ctx.hostname,
+        ctx.parent_runner_id,
+        rows,
+        info.name,
+        info.slots,
+        paused_row,
+    )
+
+
+def _ordered(lanes: list[Lane], runners: RunnerDirectory) -> list[Lane]:
+    """Runners by start time, each pool worker right after its supervisor (a lane group)."""
+
+    def key(lane: Lane) -> tuple[float, str, str]:
+        return (_started_at(runners, lane.lane_id), lane.label, lane.lane_id)
+
+    ids = {lane.lane_id for lane in lanes}
+    children: dict[str, list[Lane]] = defaultdict(list)
+    tops: list[Lane] = []
+    for lane in lanes:
+        if lane.parent_runner_id is not None and lane.parent_runner_id in ids:
+            children[lane.parent_runner_id].append(lane)
+        else:
+            tops.append(lane)
+    ordered: list[Lane] = []
+    for lane in sorted(tops, key=key):
+        ordered.append(lane)
+        ordered += sorted(children.get(lane.lane_id, []), key=key)
+    return ordered
 
 
 def _started_at(runners: RunnerDirectory, lane_id: str) -> float:

@@ -24,6 +24,7 @@ from pynenc_nb.widgets.figures.tree import family_tree_figure
 from pynenc_nb.widgets.html import counts_line
 from pynenc_nb.widgets.live import Part
 from pynenc_nb.widgets.parts import FigurePart, HtmlPart
+from pynenc_nb.widgets.resize import full_width_box
 from pynenc_nb.widgets.runners import runners_text
 from pynenc_nb.widgets.selection import Selection
 from pynenc_nb.widgets.static import MimeBundle, figure_bundle, figure_html
@@ -117,8 +118,9 @@ class MonitorPanel(LiveWidget):
                 self.tree.widget,
             ],
             titles=["Timeline", "Runners", "Family tree"],
+            layout=widgets.Layout(width="100%"),
         )
-        return widgets.VBox([self.counts.widget, tabs])
+        return full_width_box([self.counts.widget, tabs])
 
     def static_bundle(self) -> MimeBundle:
         """The timeline as Plotly JSON (what JupyterLab draws); everything in the HTML version."""

@@ -9,6 +9,7 @@ from typing import Any
 from pynenc_nb.widgets.environment import ipywidgets, plotly_graph_objects
 from pynenc_nb.widgets.figures.common import FigureDict
 from pynenc_nb.widgets.live import Part
+from pynenc_nb.widgets.static import PLOTLY_CONFIG
 from pynenc_nb.widgets.sync import same_traces, sync_figure, widget_figure
 
 logger = logging.getLogger("pynenc.widgets")
@@ -29,6 +30,7 @@ class FigurePart(Part[FigureDict]):
 
     def _create(self, payload: FigureDict) -> Any:
         widget = plotly_graph_objects().FigureWidget(widget_figure(payload))
+        widget._config = dict(PLOTLY_CONFIG)  # responsive: refits to its box (see widgets/resize.py)
         self._listen(widget)
         return widget
 

@@ -63,8 +63,10 @@ def same_traces(before: FigureDict, after: FigureDict) -> bool:
 def sync_figure(widget: Any, before: FigureDict, after: FigureDict) -> None:
     """Apply ``after`` to a FigureWidget currently showing ``before``."""
     if not same_traces(before, after):
+        # the layout's changes, not a whole new layout: that would leave out emptied lists
+        # (annotations, shapes), and the browser would keep drawing the old ones
         with widget.batch_update():
-            widget.layout = widget_figure(after)["layout"]
+            _assign(widget.layout, changes(widget_figure(before)["layout"], widget_figure(after)["layout"]))
         widget.data = ()
         widget.add_traces(after["data"])
         return

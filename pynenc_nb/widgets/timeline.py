@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from pynenc_nb.display import badge
 from pynenc_nb.monitor import Monitor, TimelineView
 from pynenc_nb.widgets.base import DEFAULT_GRACE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S, LiveWidget
-from pynenc_nb.widgets.environment import ipywidgets
 from pynenc_nb.widgets.figures.common import STATUS_ORDER, FigureDict
 from pynenc_nb.widgets.figures.timeline import timeline_figure
 from pynenc_nb.widgets.live import Part
 from pynenc_nb.widgets.parts import FigurePart
+from pynenc_nb.widgets.resize import full_width_box
 from pynenc_nb.widgets.selection import Selection
 from pynenc_nb.widgets.static import MimeBundle, figure_bundle
 from pynenc_nb.widgets.window import Since, task_id_of, window_start
@@ -70,7 +70,7 @@ class Timeline(LiveWidget):
         return (self.figure, self.selection.part)
 
     def _container(self) -> Any:
-        return ipywidgets().VBox([self.figure.widget, self.selection.part.widget])
+        return full_width_box([self.figure.widget, self.selection.part.widget])
 
     def static_bundle(self) -> MimeBundle:
         view = self.view

@@ -10,11 +10,11 @@ from pynenc_nb.exceptions import ConfigError
 from pynenc_nb.invocation.handle import Invocation
 from pynenc_nb.monitor import FamilyTreeView, Monitor
 from pynenc_nb.widgets.base import DEFAULT_GRACE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_LIVE_S, LiveWidget
-from pynenc_nb.widgets.environment import ipywidgets
 from pynenc_nb.widgets.figures.common import FigureDict, short_task
 from pynenc_nb.widgets.figures.tree import family_tree_figure
 from pynenc_nb.widgets.live import Part
 from pynenc_nb.widgets.parts import FigurePart
+from pynenc_nb.widgets.resize import full_width_box
 from pynenc_nb.widgets.selection import Selection
 from pynenc_nb.widgets.static import MimeBundle, figure_bundle
 
@@ -65,7 +65,7 @@ class FamilyTree(LiveWidget):
         return (self.figure, self.selection.part)
 
     def _container(self) -> Any:
-        return ipywidgets().VBox([self.figure.widget, self.selection.part.widget])
+        return full_width_box([self.figure.widget, self.selection.part.widget])
 
     def static_bundle(self) -> MimeBundle:
         view = self.view

@@ -86,10 +86,15 @@ def workload(app: Pynenc) -> Workload:
 
 
 def add_runner(
-    state: StateBackend, runner_cls: str = "FakeRunner", *, heartbeat: float = 0.0, state_name: str = "running"
+    state: StateBackend,
+    runner_cls: str = "FakeRunner",
+    *,
+    heartbeat: float = 0.0,
+    state_name: str = "running",
+    slots: int = 4,
 ) -> str:
     ctx = RunnerContext.current(runner_cls)
-    state.put_runner(RunnerInfo(ctx, heartbeat, state_name, 4, 0, "{}"))
+    state.put_runner(RunnerInfo(ctx, heartbeat, state_name, slots, 0, "{}"))
     return ctx.runner_id
 
 

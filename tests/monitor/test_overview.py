@@ -119,8 +119,8 @@ def test_a_named_runner_is_shown_by_its_name_everywhere(app: Pynenc) -> None:
         # Then the runner list, the timeline lanes, an invocation's history and the status show it
         (view,) = [v for v in monitor.runners() if v.runner_id == runner.runner_id]
         assert view.name == "p1" and view.label.startswith("p1 (ThreadRunner(")
-        lanes = [lane.label for lane in monitor.timeline(None, None).lanes if lane.kind == "runner"]
-        assert lanes and all(label.startswith("p1 (") for label in lanes)
+        lanes = [lane for lane in monitor.timeline(None, None).lanes if lane.kind == "runner"]
+        assert lanes and all((lane.label, lane.name, lane.slots) == ("p1", "p1", 1) for lane in lanes)
         assert (monitor.invocation_detail(call.invocation_id).history[-1].runner_label or "").startswith("p1 (")
         (row,) = [r for r in app_summary(app)["runners"] if r["runner_id"] == runner.runner_id]
         assert row["label"].startswith("p1 (")

@@ -46,12 +46,14 @@ def test_03_monitoring_saved_and_converted_without_a_kernel_shows_the_static_tim
     shown_tasks = {i.rsplit(".", 1)[-1] for t in timeline["data"] if t["type"] == "bar" for i in _tasks(t)}
     assert {"survey", "batch", "measure", "calibrate", "download"} <= shown_tasks
     by_name = {trace["name"]: trace for trace in timeline["data"]}
-    assert by_name["FAILED"]["x"] and by_name["RETRY"]["x"] and by_name["PAUSED"]["x"] and by_name["workflow root"]["x"]
+    # bars by task, status as markers: the failure, the retry, the paused band, the workflow root
+    assert by_name["FAILED"]["x"] and by_name["retry"]["x"] and by_name["paused"]["x"] and by_name["workflow root"]["x"]
+    assert by_name["measure"]["type"] == "bar" and by_name["queued"]["x"], "a bar trace per task, the queue strip"
 
     # When it is converted to HTML with nbconvert, without any kernel
     body, _ = HTMLExporter().from_filename(str(saved))
     # Then the HTML draws the timeline from the figure JSON: trace names and our task names are in it
-    assert '"name":"RUNNING"' in body and '"name":"FAILED"' in body and '"name":"workflow root"' in body
+    assert '"name":"measure"' in body and '"name":"FAILED"' in body and '"name":"workflow root"' in body
     for task in ("__main__.measure", "__main__.survey", "__main__.calibrate"):
         assert task in body
     assert "plotly-graph-div" in body and "cdn.plot.ly" in body

@@ -103,10 +103,10 @@ def test_closing_the_widget_stops_its_thread(app: Pynenc, comms: None, displayed
     # Then its thread has ended, and the output holds the last picture
     assert not timeline.running and timeline.ended_because == "stopped"
     assert timeline.figure.closed and timeline.selection.part.closed
-    registered = next(
-        t for t in final_output(displayed, timeline.display_id).data[PLOTLY_MIME]["data"] if t["name"] == "REGISTERED"
+    queued = next(
+        t for t in final_output(displayed, timeline.display_id).data[PLOTLY_MIME]["data"] if t["name"] == "queued"
     )
-    assert registered["customdata"] == [inv.invocation_id]
+    assert queued["customdata"][-1] == inv.invocation_id and queued["y"][-1] == 1  # the oldest waiting
 
 
 def test_a_widget_closed_from_elsewhere_ends_its_thread(app: Pynenc, comms: None, displayed: CapturedIO) -> None:
@@ -149,7 +149,8 @@ def test_a_failing_query_ends_live_updates_with_the_last_picture(
     assert timeline.join(TIMEOUT_S) and timeline.ended_because == "error"
     assert isinstance(timeline.error, RuntimeError)
     figure = final_output(displayed, timeline.display_id).data[PLOTLY_MIME]
-    assert next(t for t in figure["data"] if t["name"] == "REGISTERED")["customdata"] == [inv.invocation_id]
+    queued = next(t for t in figure["data"] if t["name"] == "queued")
+    assert queued["customdata"][-1] == inv.invocation_id and queued["y"][-1] == 1  # the oldest waiting
 
 
 def test_freeze_all_leaves_every_live_widget_static(app: Pynenc, comms: None, displayed: CapturedIO) -> None:

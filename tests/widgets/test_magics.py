@@ -85,8 +85,8 @@ def test_timeline_in_a_cell_shows_the_static_figure_outside_a_kernel(ip: Any) ->
     with capture_output() as captured:
         assert ip.run_cell("%pynenc timeline --no-live").success
     (shown,) = captured.outputs
-    registered = next(t for t in shown.data[PLOTLY_MIME]["data"] if t["name"] == "REGISTERED")
-    assert registered["customdata"] == [ip.user_ns["inv"].invocation_id]
+    queued = next(t for t in shown.data[PLOTLY_MIME]["data"] if t["name"] == "queued")
+    assert queued["customdata"][-1] == ip.user_ns["inv"].invocation_id  # the oldest waiting
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from typing import Any
 
 from pynenc_nb.monitor.log_models import LogExplorerView
 from pynenc_nb.widgets.figures.common import FigureDict
+from pynenc_nb.widgets.figures.lanes import place_lanes
 from pynenc_nb.widgets.figures.timeline import timeline_figure
 
 HIGHLIGHT_COLOUR = "rgba(255, 193, 7, 0.22)"
@@ -21,28 +22,28 @@ def log_timeline_figure(view: LogExplorerView) -> FigureDict:
     layout: dict[str, Any] = figure["layout"]
     ticks: list[str] = list(layout["yaxis"]["ticktext"])
     offset = 1 if view.timeline.events else 0  # the events row's tick comes first
+    placed = place_lanes(view.timeline.lanes)  # where the timeline figure put each runner lane
     shapes: list[dict[str, Any]] = list(layout.get("shapes", []))
-    row = 0
-    for index, lane in enumerate(view.timeline.lanes):
-        rows = max(1, lane.rows)  # as the timeline figure stacks them
-        if lane.lane_id in highlighted:
-            shapes.append(
-                {
-                    "type": "rect",
-                    "xref": "paper",
-                    "x0": 0,
-                    "x1": 1,
-                    "yref": "y",
-                    "y0": row - 0.5,
-                    "y1": row + rows - 0.5,
-                    "fillcolor": HIGHLIGHT_COLOUR,
-                    "line": {"width": 0},
-                    "layer": "below",
-                    "name": f"highlight {lane.lane_id}",
-                }
-            )
-            ticks[index + offset] = f"<b>{ticks[index + offset]}</b>"
-        row += rows
+    for lane_id, first_row in placed.first_row.items():
+        if lane_id not in highlighted:
+            continue
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "yref": "y",
+                "y0": first_row - 0.5,
+                "y1": first_row + placed.rows[lane_id] - 0.5,
+                "fillcolor": HIGHLIGHT_COLOUR,
+                "line": {"width": 0},
+                "layer": "below",
+                "name": f"highlight {lane_id}",
+            }
+        )
+        tick = placed.tick_of[lane_id] + offset
+        ticks[tick] = f"<b>{ticks[tick]}</b>"
     layout["shapes"] = shapes
     layout["yaxis"]["ticktext"] = ticks
     return figure

@@ -1,37 +1,39 @@
-"""The timeline as a Plotly figure: a Gantt chart with one lane per runner (and one for the queue).
+"""The timeline as a Plotly figure: a task stream, one lane group per runner and a queue strip.
 
-Each lane is split into the sub-rows the view-model packed (a runner's rows read as its slots).
-Every status segment is a horizontal bar coloured by its status; a final status is a point, drawn
-as a marker at the end of the invocation. Thin lines join a parent, at the moment of the call,
-to the first bar of its child; stars mark workflow roots; triangles above the lanes mark events,
-and dotted lines join an event to the first bar of each invocation its triggers created (clicking
-the triangle selects the first of them).
+Read at a glance, like a task stream: each runner is a group of rows, one per worker slot (its
+label is the launch name and slot count), plus one thin row where its paused invocations wait
+(a hatched band: a paused parent frees its slot). Above the lanes, the backlog is one strip of
+the waiting count over time (``queue.py``), whatever its size. Bars are coloured by task (a
+stable palette, ``palette.py``, with a legend by task); status shows as outline and markers: a
+claim (PENDING) is a paler bar, a failure a red outline and a red cross, a retry an open circle,
+other final statuses their marker. Each invocation's bar ends a thin gap early, so back-to-back
+invocations on one slot never merge. Calls are lines from a parent (at the moment of the call)
+to its child's first bar, thinned to one bracket per parent with many children; stars mark
+workflow roots, triangles above the lanes mark events, dotted lines join an event to the
+invocations its triggers created.
 
 Hovers: a RUNNING bar and the last point of each invocation carry the view's full hover (task,
-arguments, durations) and the last one its full id; other bars a short line, which keeps a large
-figure several megabytes lighter (a segment's invocation is told by the segments that follow it:
-the view lists each invocation's segments together, in history order).
+arguments, durations) and the last one its full id; other bars a short line.
 
-The trace list is fixed (one trace per status in table order, then links, workflow roots, event
-links and events), so a live refresh only restyles traces and the legend never reshuffles.
+Trace order: queue strip, one bar trace per task (by task id), paused bands, one marker trace per
+final status (table order), retries, calls, workflow roots, event links, events. It only changes
+when a task appears, so a live refresh restyles in place. Lane placement is in ``lanes.py`` (the
+log explorer highlights lanes from it), the marks across lanes in ``marks.py``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
-from pynenc_nb.monitor.models import Lane, TimelineView
+from pynenc_nb.monitor.models import QUEUED_LANE, TimelineView
 from pynenc_nb.widgets.figures.common import (
-    BAR_STATUSES,
-    EVENT_COLOUR,
     FINAL_SYMBOLS,
-    LINK_COLOUR,
     MARKER_STATUSES,
     STATUS_ORDER,
-    WORKFLOW_COLOUR,
     FigureDict,
     base_layout,
     colour,
@@ -41,13 +43,30 @@ from pynenc_nb.widgets.figures.common import (
     short_task,
     text,
 )
+from pynenc_nb.widgets.figures.lanes import LABEL_CHARS, LanePlacement, place_lanes
+from pynenc_nb.widgets.figures.marks import EVENTS_Y, events_trace, links_trace, triggered_trace, workflow_trace
+from pynenc_nb.widgets.figures.palette import task_colour
+from pynenc_nb.widgets.figures.queue import Waits, queue_trace
 
 RUNNING = InvocationStatus.RUNNING
-ROW_PX = 22  # height of one sub-row
-MIN_HEIGHT_PX, MAX_HEIGHT_PX = 260, 1000
-LABEL_CHARS = 48
-EVENTS_Y = -1.5  # the pseudo-row above the first lane where event markers sit
-BAR_WIDTH = 0.8  # of a row
+PENDING = InvocationStatus.PENDING
+PAUSED = InvocationStatus.PAUSED
+RETRY = InvocationStatus.RETRY
+ROW_PX = 24  # height of one slot row
+QUEUE_PX = 56  # height of the queue strip
+MIN_HEIGHT_PX, MAX_HEIGHT_PX = 240, 1000
+CHROME_PX = 130  # title, axis, legend
+BAR_WIDTH = 0.78  # of a row
+PAUSED_WIDTH = 0.36  # the paused band is thinner
+GAP_FRACTION = 0.003  # of the time axis: the gap at the end of each invocation's bar
+FAILED_OUTLINE = colour(InvocationStatus.FAILED)
+OUTLINES: dict[InvocationStatus, str] = {
+    InvocationStatus.FAILED: FAILED_OUTLINE,
+    InvocationStatus.KILLED: colour(InvocationStatus.KILLED),
+    InvocationStatus.PENDING_RECOVERY: colour(InvocationStatus.PENDING_RECOVERY),
+    InvocationStatus.RUNNING_RECOVERY: colour(InvocationStatus.RUNNING_RECOVERY),
+}
+NO_OUTLINE = "rgba(255, 255, 255, 0.9)"
 
 
 @dataclass(slots=True)
@@ -59,78 +78,144 @@ class _Points:
     base: list[float] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     hover: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Lanes:
-    """Where each lane sits on the y axis, its tick and its background band."""
-
-    first_row: dict[str, float]
-    tickvals: list[float]
-    ticktext: list[str]
-    shapes: list[dict[str, Any]]
-    rows: int
+    opacity: list[float] = field(default_factory=list)
+    outline: list[str] = field(default_factory=list)
+    outline_width: list[float] = field(default_factory=list)
 
 
 def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDict:
     """The figure of one timeline view; times on the x axis are the kernel's local time."""
     offset = local_offset_s(view.generated_at)
-    lanes = _lanes(view.lanes)
+    lanes = place_lanes(view.lanes)
+    paused_rows = {lane.lane_id: lane.paused_row for lane in view.lanes}
     hovers = {inv.invocation_id: inv.hover for inv in view.invocations}
+    outcome = {inv.invocation_id: inv.status for inv in view.invocations}
+    retried = {inv.invocation_id for inv in view.invocations if "RETRY" in inv.durations}
     linked_parents = {link.parent_id for link in view.links}
-    bars: dict[InvocationStatus, _Points] = defaultdict(_Points)
+    bars: dict[str, _Points] = defaultdict(_Points)  # by task id
+    paused = _Points()
     markers: dict[InvocationStatus, _Points] = defaultdict(_Points)
-    first_bar: dict[str, tuple[float, float]] = {}  # invocation -> (x ms, y) where it starts
+    retries = _Points()
+    waits = Waits()
+    first_seen: dict[str, float] = {}  # invocation -> x ms of its first segment (its call)
+    first_bar: dict[str, tuple[float, float]] = {}  # invocation -> (x ms, y) of its first drawn bar
     spans: dict[str, list[tuple[float, float]]] = defaultdict(list)  # linked parent -> (start ms, y)
+    last_y: dict[str, float] = {}  # invocation -> the row it was last drawn on
 
     seg = view.segments
+    count = len(seg)
     finals = FINAL_STATUSES
     now = view.generated_at
-    for i in range(len(seg)):
-        first_row = lanes.first_row.get(seg.lane[i])
-        if first_row is None:  # a lane the view did not list: nothing to draw it in
-            continue
-        invocation_id, status, start = seg.invocation_id[i], seg.status[i], seg.start[i]
-        y = first_row + seg.row[i]
+    gap_ms = _gap_ms(view)
+    for i in range(count):
+        invocation_id, status, start, task_id = seg.invocation_id[i], seg.status[i], seg.start[i], seg.task_id[i]
         x_ms = (start + offset) * 1000.0
-        first_bar.setdefault(invocation_id, (x_ms, y))
+        first_seen.setdefault(invocation_id, x_ms)
+        last = i + 1 == count or seg.invocation_id[i + 1] != invocation_id
+        lane_id = seg.lane[i]
+        if lane_id == QUEUED_LANE:
+            if status is RETRY and invocation_id in last_y:
+                retries.x.append(x_ms)
+                retries.y.append(last_y[invocation_id])
+                retries.ids.append(invocation_id)
+                retries.hover.append(f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}<br>▸ RETRY")
+            if status not in finals:
+                waits.add(start, seg.end[i], task_id, invocation_id)
+                continue
+            y = last_y.get(invocation_id)
+            if y is None:  # ended without ever running (killed in the queue): no row to mark
+                continue
+        else:
+            first_row = lanes.first_row.get(lane_id)
+            if first_row is None:  # a lane the view did not list: nothing to draw it in
+                continue
+            y = first_row + seg.row[i]
+            last_y[invocation_id] = y
         if invocation_id in linked_parents:
             spans[invocation_id].append((x_ms, y))
-        last = i + 1 == len(seg) or seg.invocation_id[i + 1] != invocation_id
         if last or status is RUNNING:  # the whole story where the eye goes; a short line elsewhere
-            about = hovers.get(invocation_id) or f"<b>{text(seg.task_id[i])}</b>"
+            about = hovers.get(invocation_id) or f"<b>{_task_text(task_id)}</b>"
         else:
-            about = f"<b>{text(seg.task_id[i])}</b> {invocation_id[:8]}"
+            about = f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}"
         ident = f"<br>id {invocation_id}" if last else ""
         if status in finals:
             points = markers[status]
             points.hover.append(f"{about}<br>▸ {status.value}{ident}")
+            points.x.append(x_ms)
+            points.y.append(y)
+            points.ids.append(invocation_id)
+            continue
+        first_bar.setdefault(invocation_id, (x_ms, y))
+        end = seg.end[i]
+        seconds = max(0.0, (end if end is not None else now) - start)
+        width = seconds * 1000.0
+        if status is PAUSED or seg.row[i] == paused_rows.get(lane_id):
+            points = paused
         else:
-            end = seg.end[i]
-            seconds = max(0.0, (end if end is not None else now) - start)
-            points = bars[status]
-            points.base.append(x_ms)
-            x_ms = seconds * 1000.0
-            still = "" if end is not None else " so far"
-            points.hover.append(f"{about}<br>▸ {status.value} {seconds_text(seconds)}{still}{ident}")
-        points.x.append(x_ms)
+            points = bars[task_id]
+            ends_span = last or seg.lane[i + 1] != lane_id or seg.row[i + 1] != seg.row[i]
+            if not ends_span and seg.status[i + 1] in finals:
+                ends_span = True
+            if ends_span and end is not None:
+                width -= min(gap_ms, width * 0.3)
+            points.opacity.append(0.45 if status is PENDING else 1.0)
+            final = outcome.get(invocation_id)
+            line = OUTLINES.get(final) if final is not None else None
+            if line is None and invocation_id in retried:
+                line = colour(RETRY)
+            points.outline.append(line or NO_OUTLINE)
+            points.outline_width.append(2.0 if line else 0.5)
+        still = "" if end is not None else " so far"
+        points.hover.append(f"{about}<br>▸ {status.value} {seconds_text(seconds)}{still}{ident}")
+        points.base.append(x_ms)
+        points.x.append(width)
         points.y.append(y)
         points.ids.append(invocation_id)
 
-    data = [_bar_trace(status, bars.get(status)) for status in BAR_STATUSES]
+    data: list[dict[str, Any]] = [queue_trace(waits, offset, now)]
+    data += [_task_trace(task_id, bars[task_id]) for task_id in sorted(bars)]
+    data.append(_paused_trace(paused))
     data += [_marker_trace(status, markers.get(status)) for status in MARKER_STATUSES]
-    data.append(_links_trace(view, first_bar, spans))
-    data.append(_workflow_trace(view, first_bar))
-    data.append(_triggered_trace(view, first_bar, offset))
-    data.append(_events_trace(view, offset))
+    data.append(_retry_trace(retries))
+    data.append(links_trace(view, first_seen, first_bar, spans))
+    data.append(workflow_trace(view, first_bar))
+    data.append(triggered_trace(view, first_bar, offset))
+    data.append(events_trace(view, offset))
     if view.events:
         lanes.tickvals.insert(0, EVENTS_Y)
         lanes.ticktext.insert(0, "events")
+        lanes.tick_of = {lane_id: index + 1 for lane_id, index in lanes.tick_of.items()}
+    return {"data": data, "layout": _layout(view, lanes, title)}
 
-    height = max(MIN_HEIGHT_PX, min(MAX_HEIGHT_PX, 150 + ROW_PX * (lanes.rows + (2 if view.events else 0))))
+
+@functools.lru_cache(maxsize=1024)
+def _task_text(task_id: str) -> str:
+    """Task ids repeat across thousands of segments: escape each once."""
+    return text(task_id)
+
+
+def _gap_ms(view: TimelineView) -> float:
+    """The gap that ends each invocation's bar: a small part of the time the figure spans."""
+    seg = view.segments
+    if not len(seg):
+        return 0.0
+    ends = [end for end in seg.end if end is not None]
+    high = max(max(ends, default=0.0), max(seg.start))
+    if len(ends) < len(seg):
+        high = max(high, view.generated_at)
+    return max(0.0, high - min(seg.start)) * 1000.0 * GAP_FRACTION
+
+
+def _layout(view: TimelineView, lanes: LanePlacement, title: str | None) -> dict[str, Any]:
+    rows = lanes.total_rows + (2 if view.events else 0)
+    height = max(MIN_HEIGHT_PX, min(MAX_HEIGHT_PX, CHROME_PX + QUEUE_PX + ROW_PX * max(rows, 1)))
     layout = base_layout(title if title is not None else _title(view), height)
+    plot_px = max(1.0, height - 40 - 90)  # the margins and the x axis with the legend below it
+    strip = min(0.45, QUEUE_PX / plot_px)
+    empty = not view.invocations
     layout.update(
         {
+            "autosize": True,
             "barmode": "overlay",
             "bargap": 0,
             "xaxis": {
@@ -139,8 +224,11 @@ def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDi
                 "showgrid": True,
                 "gridcolor": "#eeeeee",
                 "automargin": True,  # room for the date line and the title above the legend
+                "autorange": True,
+                "visible": not empty,  # no axis of the year 2000 around nothing
             },
             "yaxis": {
+                "domain": [0, 1 - strip - 0.03],
                 "tickmode": "array",
                 "tickvals": lanes.tickvals,
                 "ticktext": lanes.ticktext,
@@ -148,56 +236,64 @@ def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDi
                 "zeroline": False,
                 "showgrid": False,
                 "automargin": True,
+                "visible": not empty,
+            },
+            "yaxis2": {
+                "domain": [1 - strip, 1],
+                "title": {"text": "queued", "font": {"size": 11}},
+                "rangemode": "tozero",
+                "zeroline": True,
+                "showgrid": False,
+                "nticks": 3,
+                "automargin": True,
+                "fixedrange": True,
+                "visible": not empty,
             },
             "shapes": lanes.shapes,
-            "annotations": [] if view.invocations else [empty_note("no invocation in this window yet")],
+            "annotations": [empty_note("no invocations yet")] if empty else [],
         }
     )
-    return {"data": data, "layout": layout}
+    return layout
 
 
-def _lanes(lanes: tuple[Lane, ...]) -> _Lanes:
-    """Lanes stacked top to bottom; an empty lane still gets one row (an idle runner shows)."""
-    placed = _Lanes({}, [], [], [], 0)
-    row = 0
-    for index, lane in enumerate(lanes):
-        rows = max(1, lane.rows)
-        placed.first_row[lane.lane_id] = float(row)
-        placed.tickvals.append(row + (rows - 1) / 2)
-        placed.ticktext.append(text(lane.label, LABEL_CHARS))
-        if index % 2 == 0:
-            placed.shapes.append(
-                {
-                    "type": "rect",
-                    "xref": "paper",
-                    "x0": 0,
-                    "x1": 1,
-                    "yref": "y",
-                    "y0": row - 0.5,
-                    "y1": row + rows - 0.5,
-                    "fillcolor": "rgba(0, 0, 0, 0.035)",
-                    "line": {"width": 0},
-                    "layer": "below",
-                }
-            )
-        row += rows
-    placed.rows = row
-    return placed
-
-
-def _bar_trace(status: InvocationStatus, points: _Points | None) -> dict[str, Any]:
-    points = points or _Points()
+def _task_trace(task_id: str, points: _Points) -> dict[str, Any]:
     return {
         "type": "bar",
         "orientation": "h",
-        "name": status.value,
-        "legendgroup": status.value,
-        "showlegend": bool(points.x),
+        "name": text(short_task(task_id), LABEL_CHARS),
+        "legendgroup": text(task_id),
+        "showlegend": True,
         "base": points.base,
         "x": points.x,
         "y": points.y,
         "width": BAR_WIDTH,
-        "marker": {"color": colour(status), "line": {"width": 0}},
+        "marker": {
+            "color": task_colour(task_id),
+            "opacity": points.opacity,
+            "line": {"width": points.outline_width, "color": points.outline},
+        },
+        "customdata": points.ids,
+        "hovertext": points.hover,
+        "hovertemplate": "%{hovertext}<extra></extra>",
+    }
+
+
+def _paused_trace(points: _Points) -> dict[str, Any]:
+    return {
+        "type": "bar",
+        "orientation": "h",
+        "name": "paused",
+        "legendgroup": "paused",
+        "showlegend": bool(points.x),
+        "base": points.base,
+        "x": points.x,
+        "y": points.y,
+        "width": PAUSED_WIDTH,
+        "marker": {
+            "color": "rgba(142, 36, 170, 0.12)",
+            "pattern": {"shape": "/", "fgcolor": colour(PAUSED), "size": 6, "solidity": 0.25},
+            "line": {"width": 0},
+        },
         "customdata": points.ids,
         "hovertext": points.hover,
         "hovertemplate": "%{hovertext}<extra></extra>",
@@ -206,19 +302,20 @@ def _bar_trace(status: InvocationStatus, points: _Points | None) -> dict[str, An
 
 def _marker_trace(status: InvocationStatus, points: _Points | None) -> dict[str, Any]:
     points = points or _Points()
+    success = status is InvocationStatus.SUCCESS
     return {
         "type": "scatter",
         "mode": "markers",
         "name": status.value,
         "legendgroup": status.value,
-        "showlegend": bool(points.x),
+        "showlegend": bool(points.x) and not success,  # success is the rule: no legend entry
         "x": points.x,
         "y": points.y,
         "marker": {
             "color": colour(status),
-            "symbol": FINAL_SYMBOLS.get(status, "circle"),
-            "size": 9,
-            "line": {"width": 1, "color": "white"},
+            "symbol": "line-ns" if success else FINAL_SYMBOLS.get(status, "circle"),
+            "size": 7 if success else 10,
+            "line": {"width": 1, "color": "rgba(46, 125, 50, 0.7)" if success else "white"},
         },
         "customdata": points.ids,
         "hovertext": points.hover,
@@ -226,94 +323,17 @@ def _marker_trace(status: InvocationStatus, points: _Points | None) -> dict[str,
     }
 
 
-def _links_trace(
-    view: TimelineView, first_bar: dict[str, tuple[float, float]], spans: dict[str, list[tuple[float, float]]]
-) -> dict[str, Any]:
-    """A vertical line at the moment of each call, from the parent's row to the child's first bar."""
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for link in view.links:
-        child = first_bar.get(link.child_id)
-        parent_spans = spans.get(link.parent_id)
-        if child is None or not parent_spans:
-            continue
-        at, child_y = child
-        parent_y = parent_spans[0][1]
-        for start, y in parent_spans:  # the parent's row when it made the call
-            if start > at:
-                break
-            parent_y = y
-        xs += [at, at, None]
-        ys += [parent_y, child_y, None]
-    return {
-        "type": "scatter",
-        "mode": "lines",
-        "name": "calls",
-        "showlegend": bool(xs),
-        "x": xs,
-        "y": ys,
-        "line": {"width": 1, "color": LINK_COLOUR},
-        "hoverinfo": "skip",
-    }
-
-
-def _workflow_trace(view: TimelineView, first_bar: dict[str, tuple[float, float]]) -> dict[str, Any]:
-    tasks = {inv.invocation_id: inv.task_id for inv in view.invocations}
-    roots = [root for root in view.workflow_roots if root in first_bar]
+def _retry_trace(points: _Points) -> dict[str, Any]:
     return {
         "type": "scatter",
         "mode": "markers",
-        "name": "workflow root",
-        "showlegend": bool(roots),
-        "x": [first_bar[root][0] for root in roots],
-        "y": [first_bar[root][1] for root in roots],
-        "marker": {"symbol": "star", "size": 12, "color": WORKFLOW_COLOUR, "line": {"width": 1, "color": "white"}},
-        "customdata": roots,
-        "hovertext": [f"workflow root <b>{text(tasks.get(root, ''))}</b><br>id {root}" for root in roots],
-        "hovertemplate": "%{hovertext}<extra></extra>",
-    }
-
-
-def _triggered_trace(view: TimelineView, first_bar: dict[str, tuple[float, float]], offset: float) -> dict[str, Any]:
-    """A dotted line from each event to the first bar of every invocation its triggers created."""
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for event in view.events:
-        at = (event.at + offset) * 1000.0
-        for invocation_id in event.invocation_ids:
-            bar = first_bar.get(invocation_id)
-            if bar is not None:
-                xs += [at, bar[0], None]
-                ys += [EVENTS_Y, bar[1], None]
-    return {
-        "type": "scatter",
-        "mode": "lines",
-        "name": "triggered",
-        "showlegend": bool(xs),
-        "x": xs,
-        "y": ys,
-        "line": {"width": 1, "color": EVENT_COLOUR, "dash": "dot"},
-        "hoverinfo": "skip",
-    }
-
-
-def _events_trace(view: TimelineView, offset: float) -> dict[str, Any]:
-    """Triangles above the lanes; one that made invocations selects the first (its customdata)."""
-    hovers = []
-    for event in view.events:
-        made = len(event.invocation_ids)
-        created = f"<br>created {made} invocation{'s' if made != 1 else ''}" if made else ""
-        hovers.append(f"event <b>{text(event.code)}</b><br>id {text(event.event_id)}{created}")
-    return {
-        "type": "scatter",
-        "mode": "markers",
-        "name": "events",
-        "showlegend": bool(view.events),
-        "x": [(event.at + offset) * 1000.0 for event in view.events],
-        "y": [EVENTS_Y] * len(view.events),
-        "marker": {"symbol": "triangle-down", "size": 10, "color": EVENT_COLOUR},
-        "customdata": [event.invocation_ids[0] if event.invocation_ids else "" for event in view.events],
-        "hovertext": hovers,
+        "name": "retry",
+        "showlegend": bool(points.x),
+        "x": points.x,
+        "y": points.y,
+        "marker": {"symbol": "circle-open", "size": 10, "color": colour(RETRY), "line": {"width": 2}},
+        "customdata": points.ids,
+        "hovertext": points.hover,
         "hovertemplate": "%{hovertext}<extra></extra>",
     }
 
