@@ -309,3 +309,6 @@ class TriggerRun:
     source_id: str  # the tick (ISO UTC), the event id or the invocation id that made it fire
     invocation_id: str | None
     at: float
+    # 1 + the depth of the run that created the invocation it fired on (its status changed, or it
+    # emitted the event): how long a chain of triggers has been re-triggering itself.
+    depth: int = 1

@@ -23,6 +23,7 @@ POSITIVE_FIELDS = (
     "payload_warn_bytes",
     "payload_max_bytes",
     "trigger_composite_window_s",
+    "trigger_chain_max_depth",
     "event_retention_days",
     "event_max_records",
     "trigger_run_max_records",
@@ -79,6 +80,10 @@ class PynencConfig:
     graceful_stop_timeout_s: float = 10.0
     # Triggers (evaluated by the services lease holder; see docs/guide/triggers.md)
     trigger_task_modules: tuple[str, ...] = ()  # imported by runners at start: their tasks' triggers are stored
+    # A trigger fired by an invocation a trigger created (or by an event it emitted) is one level
+    # deeper; past this many levels the chain is stopped with a TriggerError (a task that re-triggers
+    # itself would otherwise run forever).
+    trigger_chain_max_depth: int = 100
     trigger_composite_window_s: float = 3600.0  # an AND fires when all its conditions held within this window
     event_retention_days: float = 7.0
     event_max_records: int = 100_000

@@ -113,26 +113,56 @@ class Firer:
         runs: list[TriggerRun] = []
         calls: list[EncodedCall] = []
         ids: list[str] = []
-        pending: list[tuple[str, str, str]] = []
-        for firing in firings:
+        pending: list[tuple[str, str, str, int]] = []
+        limit = self.app.conf.trigger_chain_max_depth
+        for firing, depth in zip(firings, self._depths(firings), strict=True):
             run_id = derived_id(trigger_id, *(o.key for o in firing.occurrences))
             kind, source_id = firing.source
+            if depth > limit:
+                error = TriggerError(
+                    f"trigger {trigger_id[:8]} of {definition.task_id} fired on what a chain of {limit} trigger runs "
+                    f"made (trigger_chain_max_depth={limit}): the chain is stopped here; a task that triggers on its "
+                    "own status or events re-triggers itself forever, give its trigger a condition that ends"
+                )
+                self.app.logger.error("%s: %s", type(error).__name__, error)
+                runs.append(TriggerRun(run_id, trigger_id, definition.task_id, kind, source_id, None, now, depth))
+                continue
             context = TriggerContext(trigger_id, definition.task_id, tuple(firing.contexts))
             call = self._call(trigger_id, definition, task, context) if task is not None else None
             if call is None:
-                runs.append(TriggerRun(run_id, trigger_id, definition.task_id, kind, source_id, None, now))
+                runs.append(TriggerRun(run_id, trigger_id, definition.task_id, kind, source_id, None, now, depth))
                 continue
             calls.append(call)
             ids.append(derived_id("invocation", run_id))
-            pending.append((run_id, kind, source_id))
+            pending.append((run_id, kind, source_id, depth))
         if calls and task is not None:
             orchestrator = self.app.orchestrator
             records = orchestrator.register(task, calls, None, registered_by=self.holder.runner_id, invocation_ids=ids)
-            for (run_id, kind, source_id), record in zip(pending, records, strict=True):
+            for (run_id, kind, source_id, depth), record in zip(pending, records, strict=True):
                 runs.append(
-                    TriggerRun(run_id, trigger_id, definition.task_id, kind, source_id, record.invocation_id, now)
+                    TriggerRun(
+                        run_id, trigger_id, definition.task_id, kind, source_id, record.invocation_id, now, depth
+                    )
                 )
         return sum(self.app.trigger_store.add_trigger_runs(runs)) if runs else 0
+
+    def _depths(self, firings: list[Firing]) -> list[int]:
+        """Each firing's chain depth: 1 + the deepest run that created an invocation it fired on
+        (whose status changed, or which emitted its event). Two reads for the whole batch."""
+        event_ids = [o.source_id for f in firings for o in f.occurrences if o.kind == "event"]
+        emitters = {
+            event_id: event.emitter_invocation_id
+            for event_id, event in (self.app.trigger_store.get_events(event_ids) if event_ids else {}).items()
+        }
+        sources: list[list[str]] = []
+        for firing in firings:
+            ids = [o.source_id for o in firing.occurrences if o.kind == "status"]
+            ids += [e for o in firing.occurrences if o.kind == "event" and (e := emitters.get(o.source_id))]
+            sources.append(ids)
+        wanted = sorted({i for ids in sources for i in ids})
+        made = self.app.trigger_store.trigger_runs(invocation_ids=wanted, limit=2 * len(wanted)) if wanted else []
+        depth_of = {run.invocation_id: run.depth for run in made if run.invocation_id}
+        return [1 + max((depth_of.get(i, 0) for i in ids), default=0) for ids in sources]
 
     def _task(self, task_id: str) -> Task[Any, Any] | None:
         try:

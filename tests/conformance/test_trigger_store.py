@@ -157,3 +157,12 @@ def test_purge_forgets_everything(trigger_store: TriggerStore) -> None:
     assert trigger_store.events() == ([], None)
     assert trigger_store.trigger_runs() == []
     assert trigger_store.add_trigger_runs([_run("r1")]) == [True]
+
+
+def test_a_runs_chain_depth_is_kept(trigger_store: TriggerStore) -> None:
+    # Given a run made by a run's invocation (depth 2) and a plain one (depth 1, the default)
+    chained = TriggerRun("r-chain", "t1", "tests.add", "status", "inv-1", "inv-2", T0, depth=2)
+    trigger_store.add_trigger_runs([chained, _run("r-plain", invocation_id="inv-3")])
+    # Then reading them back gives each its depth
+    by_id = {r.run_id: r for r in trigger_store.trigger_runs(invocation_ids=["inv-2", "inv-3"])}
+    assert (by_id["r-chain"].depth, by_id["r-plain"].depth) == (2, 1)

@@ -69,3 +69,29 @@ def test_a_version_2_file_takes_its_concurrency_keys_from_the_live_holders(tmp_p
             assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (SCHEMA_VERSION,)
     finally:
         app.close()
+
+
+def test_a_version_4_file_gains_the_trigger_run_depth(tmp_path: Path) -> None:
+    from pynenc_nb.records import TriggerRun
+
+    # Given a file as version 4 wrote it: trigger runs without a depth
+    path = tmp_path / "v4.db"
+    values = {"app_id": "v4", "backend_url": f"sqlite://{path}", "logging_level": "warning"}
+    old = Pynenc(config_values=values)
+    old.trigger_store.add_trigger_runs([TriggerRun("r1", "t1", "tests.add", "event", "e1", "inv-1", 1.0)])
+    old.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE trigger_runs DROP COLUMN depth")
+        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+    # When a new version opens it
+    app = Pynenc(config_values=values)
+    try:
+        # Then the old run reads with depth 1, and new runs keep theirs
+        (run,) = app.trigger_store.trigger_runs(invocation_ids=["inv-1"])
+        assert run.depth == 1
+        app.trigger_store.add_trigger_runs([TriggerRun("r2", "t1", "tests.add", "status", "inv-1", "inv-2", 2.0, 3)])
+        assert app.trigger_store.trigger_runs(invocation_ids=["inv-2"])[0].depth == 3
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (SCHEMA_VERSION,)
+    finally:
+        app.close()

@@ -40,8 +40,9 @@ def _event_values(event: EventRecord) -> list[Any]:
 
 
 def _run(run_id: str, value: str) -> TriggerRun:
-    trigger_id, task_id, source_kind, source_id, invocation_id, at = json.loads(value)
-    return TriggerRun(run_id, trigger_id, task_id, source_kind, source_id, invocation_id, float(at))
+    trigger_id, task_id, source_kind, source_id, invocation_id, at, *rest = json.loads(value)
+    depth = int(rest[0]) if rest else 1  # stored before depths were kept
+    return TriggerRun(run_id, trigger_id, task_id, source_kind, source_id, invocation_id, float(at), depth)
 
 
 class RedisTriggerStore:
@@ -122,7 +123,7 @@ class RedisTriggerStore:
             return []
         args: list[Any] = [self.keys.prefix]
         for run in runs:
-            record = [run.trigger_id, run.task_id, run.source_kind, run.source_id, run.invocation_id, run.at]
+            record = [run.trigger_id, run.task_id, run.source_kind, run.source_id, run.invocation_id, run.at, run.depth]
             args += [run.run_id, run.trigger_id, run.source_id, run.invocation_id or "", repr(run.at), _json(record)]
         return [
             bool(stored) for stored in self.conn.eval("add_trigger_runs", [self.keys.runs, self.keys.run_index], args)

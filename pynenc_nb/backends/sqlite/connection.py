@@ -186,4 +186,6 @@ def _migrate(tx: sqlite3.Connection) -> None:
             tx.execute(f"DROP TABLE IF EXISTS {table}")
         for statement in TRIGGER_SCHEMA:
             tx.execute(statement)
+    elif row[0] == "4":  # version 5 keeps each trigger run's chain depth
+        tx.execute("ALTER TABLE trigger_runs ADD COLUMN depth INTEGER NOT NULL DEFAULT 1")
     tx.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))

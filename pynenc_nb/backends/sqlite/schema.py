@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 # The trigger store (schema 4; _migrate in connection.py replaces the tables of older versions).
 # Indexes name only columns the version-3 tables had too: SCHEMA runs before the migration.
@@ -31,7 +31,8 @@ TRIGGER_SCHEMA: tuple[str, ...] = (
         source_kind TEXT NOT NULL,
         source_id TEXT NOT NULL,
         invocation_id TEXT,
-        at REAL NOT NULL
+        at REAL NOT NULL,
+        depth INTEGER NOT NULL DEFAULT 1
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS trigger_runs_trigger_page ON trigger_runs (trigger_id, at, run_id)",
     "CREATE INDEX IF NOT EXISTS trigger_runs_source ON trigger_runs (source_id)",

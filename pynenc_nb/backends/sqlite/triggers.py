@@ -15,7 +15,7 @@ from pynenc_nb.records import EventRecord, TriggerRun
 
 _ID_CHUNK = 500  # ids per IN (...) query
 EVENT_COLUMNS = "event_id, code, payload, at, emitter_invocation_id, emitter_runner_id"
-RUN_COLUMNS = "run_id, trigger_id, task_id, source_kind, source_id, invocation_id, at"
+RUN_COLUMNS = "run_id, trigger_id, task_id, source_kind, source_id, invocation_id, at, depth"
 
 
 def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -118,7 +118,7 @@ class SQLiteTriggerStore:
         with self.db.write() as tx:
             for run in runs:
                 cursor = tx.execute(
-                    f"INSERT OR IGNORE INTO trigger_runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT OR IGNORE INTO trigger_runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         run.run_id,
                         run.trigger_id,
@@ -127,6 +127,7 @@ class SQLiteTriggerStore:
                         run.source_id,
                         run.invocation_id,
                         run.at,
+                        run.depth,
                     ),
                 )
                 stored.append(cursor.rowcount == 1)
