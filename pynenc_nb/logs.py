@@ -157,8 +157,11 @@ def configure_logging(conf: PynencConfig) -> None:
         logger.addHandler(handler)
         logger.propagate = False
     if isinstance(handler, logging.StreamHandler):
-        # ``log_stream``: stdout suits containers that treat stderr as errors (pynenc's setting)
-        handler.setStream(sys.stdout if conf.log_stream == "stdout" else sys.stderr)
+        # ``log_stream``: stdout suits containers that treat stderr as errors (pynenc's setting).
+        # Assigned, not ``setStream``: that flushes the old stream, which may be closed by now.
+        target = sys.stdout if conf.log_stream == "stdout" else sys.stderr
+        if handler.stream is not target:
+            handler.stream = target
     handler.setFormatter(_formatter(conf))
     handler.setLevel(_console_level)
     logger.setLevel(conf.logging_level.upper())  # validated by PynencConfig
