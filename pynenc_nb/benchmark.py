@@ -4,7 +4,8 @@ One runner process (``pynenc runner start``) with ``workers`` slots serves this 
 registers the tasks and waits for their results, exactly as a user's code would. ``memory:``
 cannot serve another process, so it is measured with a ThreadRunner in this process.
 
-On Redis the same run also counts server commands per task (``INFO commandstats``) and measures a
+On MongoDB it counts server commands per task and, after the run, per second of an idle runner
+(``serverStatus`` opcounters). On Redis the same run also counts server commands per task (``INFO commandstats``) and measures a
 raw redis-py floor: a producer LPUSHes items, a consumer *process* BRPOPs each and SETs a result,
 the producer GETs the results — four commands per item, the least any task queue with results
 can do. Our figures are reported as a ratio to it, so they mean something on any machine.
@@ -288,7 +289,9 @@ def run_benchmark(
                 _ = noop(i).result
 
             stats = _stats_client(url)
+            mongo = _mongo_client(url)
             commands_before = commandstats(stats) if stats is not None else None
+            mongo_before = opcounters(mongo) if mongo is not None else None
             start = time.perf_counter()
             group = noop.parallelize([(i,) for i in range(tasks)])
             registered = time.perf_counter()
@@ -301,6 +304,9 @@ def run_benchmark(
                 delta = commandstats(stats) - commands_before
                 delta.pop("info", None)
                 extra["commands_per_task"] = round(sum(delta.values()) / tasks, 1)
+            if mongo is not None and mongo_before is not None:
+                extra["mongo_commands_per_task"] = round((opcounters(mongo) - mongo_before) / tasks, 1)
+                extra["idle_commands_per_s"] = mongo_idle_rate(mongo)
 
             latencies = []
             for i in range(latency_calls):
@@ -345,6 +351,33 @@ def _stats_client(url: str) -> Any:
     return redis.Redis.from_url(url, decode_responses=True)
 
 
+def _mongo_client(url: str) -> Any:
+    """A client for ``serverStatus`` when the backend is MongoDB, else None."""
+    if scheme_of(url) not in ("mongodb", "mongodb+srv"):
+        return None
+    import pymongo
+
+    return pymongo.MongoClient(url, serverSelectionTimeoutMS=5000)
+
+
+def opcounters(client: Any) -> int:
+    """Operations the server has served (``serverStatus`` opcounters: every command a client sends)."""
+    counters = client.admin.command("serverStatus")["opcounters"]
+    return int(sum(int(v) for k, v in counters.items() if k in MONGO_OPS))
+
+
+MONGO_OPS = ("insert", "query", "update", "delete", "getmore", "command")
+IDLE_WINDOW_S = 5.0
+
+
+def mongo_idle_rate(client: Any) -> float:
+    """Commands per second the server serves while the runner waits with nothing to do (the
+    benchmark's two ``serverStatus`` calls taken out)."""
+    before = opcounters(client)
+    time.sleep(IDLE_WINDOW_S)
+    return round((opcounters(client) - before - 1) / IDLE_WINDOW_S, 1)
+
+
 def format_report(report: dict[str, Any]) -> str:
     broker = f" + broker {report['broker']}" if "broker" in report else ""
     text = (
@@ -357,6 +390,11 @@ def format_report(report: dict[str, Any]) -> str:
     )
     if "commands_per_task" in report:
         text += f"\n  server       {report['commands_per_task']:.1f} Redis commands per task"
+    if "mongo_commands_per_task" in report:
+        text += (
+            f"\n  server       {report['mongo_commands_per_task']:.1f} MongoDB commands per task; "
+            f"{report['idle_commands_per_s']:.1f} commands/s while the runner idles"
+        )
     if report.get("floor_kind") == "pika":
         text += (
             f"\n  floor        {report['floor_tasks_per_s']:>10.1f} items/s raw pika (publish persistent + confirm, "

@@ -17,18 +17,45 @@ from tests.support.oracle import assert_histories_valid
 # Backends every conformance test runs on. Server backends join this list as they land.
 # "memory-broker" is the broker-only double: state in SQLite, queues from ``memory:``, so runners
 # take work through the generic work source, the path a message broker (RabbitMQ) takes.
-BACKENDS = ["memory", "sqlite", "redis", "memory-broker"]
+BACKENDS = ["memory", "sqlite", "redis", "mongo", "memory-broker"]
 # Usable by runners in other processes; "sqlite-broker" is the broker-only double across processes
 # (state and queues in two SQLite files: two backends, the generic work source).
-SHARED_BACKENDS = ["sqlite", "redis", "sqlite-broker"]
+SHARED_BACKENDS = ["sqlite", "redis", "mongo", "sqlite-broker"]
 # Broker on RabbitMQ, state on SQLite or Redis: they run the tests that exercise the broker (the
 # broker and work-source conformance tests, the guarantees), not the state suite again.
 RABBITMQ_BACKENDS = ["rabbitmq-sqlite", "rabbitmq-redis"]
 BROKER_BACKENDS = [*BACKENDS, *RABBITMQ_BACKENDS]
-SERVER_BACKENDS = {"redis", *RABBITMQ_BACKENDS}  # need a running server (services.md); skipped locally when it is down
+# Need a running server (services.md; mongo: a private one this session starts); skipped locally when down.
+SERVER_BACKENDS = {"redis", "mongo", *RABBITMQ_BACKENDS}
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 _service_problems: dict[str, str | None] = {}  # kind -> why it cannot be used (None: it can), per session
+_mongo: dict[str, Any] = {}  # the session's private MongoDB wire server, started on first use ("server", "error")
+
+
+def mongo_url() -> str:
+    """``PYNENC_NB_MONGO_URL``, or the session's private SecantusDB server (started on first use,
+    stopped by pid at the end of the session: ``stop_mongo_server``)."""
+    if url := os.environ.get("PYNENC_NB_MONGO_URL"):
+        return url
+    if "server" not in _mongo and "error" not in _mongo:
+        from tests.support.mongo_server import MongoServer
+
+        server = MongoServer()  # on disk in a temp dir: SecantusDB's :memory: engine updates in O(n)
+        try:
+            _mongo["server"] = server.start()
+        except (RuntimeError, OSError) as exc:
+            server.stop()
+            _mongo["error"] = f"the private MongoDB wire server did not start: {exc}"
+    return _mongo["server"].url if "server" in _mongo else "mongodb://127.0.0.1:1/unavailable"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def stop_mongo_server() -> Iterator[None]:
+    yield
+    server = _mongo.pop("server", None)
+    if server is not None:
+        server.stop()
 
 
 def backend_url_for(kind: str, tmp_path: Path) -> str:
@@ -38,6 +65,8 @@ def backend_url_for(kind: str, tmp_path: Path) -> str:
         return f"sqlite://{tmp_path / 'pynenc.db'}"
     if kind in ("redis", "rabbitmq-redis"):
         return os.environ.get("PYNENC_NB_REDIS_URL", DEFAULT_REDIS_URL)
+    if kind == "mongo":
+        return mongo_url()  # each app's collections are named after its fresh app id
     raise ValueError(kind)
 
 
@@ -64,6 +93,10 @@ def cleanup_server(app: Pynenc) -> None:
     try:
         if scheme_of(app.conf.backend_url) in ("redis", "rediss"):
             app.purge()
+        if scheme_of(app.conf.backend_url) in ("mongodb", "mongodb+srv"):
+            for backend in app.backends.owned:
+                if hasattr(backend, "drop"):
+                    backend.drop()
         if app.conf.broker_url and scheme_of(app.conf.broker_url) in ("amqp", "amqps"):
             app.broker.delete_queues()  # type: ignore[attr-defined]
     finally:
@@ -88,6 +121,8 @@ def _service_problem(kind: str, url: str) -> str | None:
         if problem is not None or kind == "rabbitmq-sqlite":
             return problem
         kind = "redis"
+    if kind == "mongo":
+        return _mongo_problem(url)
     if kind == "redis":
         try:
             import redis
@@ -100,6 +135,23 @@ def _service_problem(kind: str, url: str) -> str | None:
             return f"no Redis server at {redact_url(url)} ({type(exc).__name__})"
         finally:
             client.close()
+    return None
+
+
+def _mongo_problem(url: str) -> str | None:
+    if "error" in _mongo:
+        return str(_mongo["error"])
+    try:
+        import pymongo
+    except ImportError:
+        return 'the pymongo package is not installed (pip install "pynenc_nb[mongo]")'
+    client: Any = pymongo.MongoClient(url, serverSelectionTimeoutMS=2000)
+    try:
+        client.admin.command("ping")
+    except pymongo.errors.PyMongoError as exc:
+        return f"no MongoDB server at {redact_url(url)} ({type(exc).__name__})"
+    finally:
+        client.close()
     return None
 
 

@@ -8,13 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from pynenc_nb import Pynenc
 from pynenc_nb.exceptions import BackendConnectionError
 from pynenc_nb.records import new_id
-from tests.conftest import require_service
+from tests.conftest import backend_url_for, require_service
 from tests.support.processes import ROOT
 
 SECRET = "pw-never-logged-7731"
@@ -90,4 +92,42 @@ def test_the_cli_exits_non_zero_with_the_redacted_message(tmp_path: object) -> N
     output = done.stdout + done.stderr
     assert done.returncode != 0
     assert "cannot reach Redis" in output and "***" in output
+    assert SECRET not in output
+
+
+def test_mongodb_that_nothing_listens_on() -> None:
+    error, took = _first_use(f"mongodb://pynenc:{SECRET}@127.0.0.1:{_closed_port()}/db?serverSelectionTimeoutMS=1000")
+    assert took < 10
+    assert SECRET not in str(error) and "pynenc:***@" in str(error) and "cannot reach MongoDB" in str(error)
+
+
+def test_mongodb_that_refuses_the_credentials_fails_at_once(tmp_path: Path) -> None:
+    url = backend_url_for("mongo", tmp_path)
+    require_service("mongo", url)
+    wrong = f"mongodb://nobody:{SECRET}@{urlsplit(url).netloc}/db?authSource=admin"
+    error, took = _first_use(wrong)
+    assert took < 5, "wrong credentials are not retried"
+    assert "refused the credentials" in str(error) and "nobody:***@" in str(error)
+    assert SECRET not in str(error)
+
+
+def test_the_cli_exits_non_zero_for_an_unreachable_mongodb() -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYNENC__APP_ID": f"unreach-{new_id()[:8]}",
+        "PYNENC__BACKEND_URL": f"mongodb://pynenc:{SECRET}@127.0.0.1:{_closed_port()}/db?serverSelectionTimeoutMS=1000",
+        "PYNENC__LOGGING_LEVEL": "info",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pynenc_nb", "--app", "tests.support.tasks_app:app", "runner", "start"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(ROOT),
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "cannot reach MongoDB" in output and "***" in output
     assert SECRET not in output

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from pynenc_nb import InvocationStatus, Pynenc, ThreadRunner
+from pynenc_nb.conf.urls import scheme_of
 from pynenc_nb.records import RunnerContext, StatusChange
 from tests.support.processes import ROOT, poll
 
@@ -27,6 +28,16 @@ def running(app: Pynenc, max_threads: int = 1) -> Iterator[ThreadRunner]:
     finally:
         runner.stop(timeout=TIMEOUT_S)
         assert not thread.is_alive(), "the runner did not stop"
+
+
+def fibonacci_case(app: Pynenc) -> tuple[int, int, int]:
+    """(n, fibonacci(n), calls of the recursion) for the recursive-blocking tests: fibonacci(10), 177
+    calls, except on the MongoDB wire server of the test session (SecantusDB, written in Python),
+    which serves a few hundred commands a second on two cores where mongod serves tens of
+    thousands: there fibonacci(7), 41 calls, still seven levels deep against two slots."""
+    if scheme_of(app.conf.backend_url) in ("mongodb", "mongodb+srv"):
+        return 7, 13, 41
+    return 10, 55, 177
 
 
 def statuses(app: Pynenc, invocation_id: str) -> list[InvocationStatus]:

@@ -12,7 +12,7 @@ import pytest
 
 from pynenc_nb import CycleDetectedError, InvocationStatus, Pynenc
 from pynenc_nb import context as execution_context
-from tests.guarantees.support import TIMEOUT_S, first, pauses_resume_running, running, statuses
+from tests.guarantees.support import TIMEOUT_S, fibonacci_case, first, pauses_resume_running, running, statuses
 
 S = InvocationStatus
 
@@ -63,12 +63,13 @@ def test_recursive_fibonacci_completes_with_two_slots(app: Pynenc) -> None:
         first_child, second_child = fibonacci(n - 1), fibonacci(n - 2)
         return first_child.result + second_child.result
 
+    n, value, calls = fibonacci_case(app)
     with running(app, max_threads=2):
-        root = fibonacci(10)
-        assert root.result_or(TIMEOUT_S) == 55
+        root = fibonacci(n)
+        assert root.result_or(TIMEOUT_S) == value
 
     records = _all(app)
-    assert len(records) == 177  # every call of the recursion, none lost or duplicated
+    assert len(records) == calls  # every call of the recursion, none lost or duplicated
     assert {r.status for r in records} == {S.SUCCESS}
     root_history = statuses(app, root.invocation_id)
     assert S.PAUSED in root_history

@@ -11,7 +11,7 @@ import pytest
 
 from pynenc_nb import InvocationStatus
 from pynenc_nb.records import InvocationFilter
-from tests.guarantees.support import TIMEOUT_S, pauses_resume_running, runner_processes, statuses
+from tests.guarantees.support import TIMEOUT_S, fibonacci_case, pauses_resume_running, runner_processes, statuses
 
 S = InvocationStatus
 pytestmark = pytest.mark.slow
@@ -64,11 +64,12 @@ def test_recursive_fibonacci_completes_with_two_slots(
         app, shared_env, 1, "--runner-cls", runner_cls, *args, registrations_each=_registrations(runner_cls, args)
     ):
         assert sum(r.slots for r in top_level_runners_info(app)) == 2
-        root = tasks_module.fibonacci(10)
-        assert root.result_or(TIMEOUT_S * 2) == 55
+        n, value, calls = fibonacci_case(app)
+        root = tasks_module.fibonacci(n)
+        assert root.result_or(TIMEOUT_S * 2) == value
 
     records, _ = app.state_backend.query(InvocationFilter(), limit=1000)
-    assert len(records) == 177
+    assert len(records) == calls
     assert {r.status for r in records} == {S.SUCCESS}
     assert S.PAUSED in statuses(app, root.invocation_id)
     for record in records:

@@ -24,8 +24,14 @@ def test_run_in_a_thread_then_stop_runner_loop(make_app: Callable[..., Pynenc]) 
     thread.join(10)
     assert not thread.is_alive()
     assert app.runner.stopped
-    # the app's own backend threads (SQLite's checkpointer) live until app.close(); no runner thread is left
-    leftovers = [t.name for t in threading.enumerate() if t.ident not in before and "sqlite" not in t.name]
+    # the app's own backend threads (SQLite's checkpointer, pymongo's monitors and the MongoDB change
+    # stream) live until app.close(); no runner thread is left
+    backend_threads = ("sqlite", "pymongo", "pynenc-mongo")
+    leftovers = [
+        t.name
+        for t in threading.enumerate()
+        if t.ident not in before and not any(name in t.name for name in backend_threads)
+    ]
     assert leftovers == []
     assert all(r.state == "stopped" for r in app.state_backend.runners(include_stopped=True) if r.state != "client")
 
