@@ -1,16 +1,23 @@
 """Blocking control: a task that waits on other invocations never holds a runner slot meanwhile.
 
-The waiting invocation goes PAUSED, the runner is told to keep its parallelism (another worker
-starts), the targets that are still queued move up the broker by how many invocations wait on
-them, and a wait that would close a cycle raises :class:`CycleDetectedError` at once. When every
-target is final the invocation goes back to RUNNING (respecting running concurrency control).
+The waiting invocation goes PAUSED, and a wait that would close a cycle raises
+:class:`CycleDetectedError` at once. A target still queued that the waiting worker may run (its
+queue is served here) is claimed by that worker and run in its thread, in the slot the paused
+invocation left: the answer is there when the call returns, with no hand-over to another worker
+and no wake-up to wait for (the way a fork-join pool helps while it joins). For the targets that
+are left, the runner is told to keep its parallelism (another worker starts) and the ones still
+queued move up the broker by how many invocations wait on them. When every target is final the
+invocation goes back to RUNNING (respecting running concurrency control).
+
+A target claimed here keeps its broker message; whoever receives it later finds the invocation
+claimed and drops it, as with any duplicate delivery.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from pynenc_nb.exceptions import CycleDetectedError, InvocationError
 from pynenc_nb.interrupt import Interrupted
@@ -32,6 +39,23 @@ class SlotControl(Protocol):
     def resumed(self) -> None: ...
 
 
+class InlineRunner(Protocol):
+    """A slot control that can also run a target in the waiting worker's own thread."""
+
+    def may_run_here(self, record: InvocationRecord) -> bool:
+        """Whether this worker may take ``record`` now (its queue is served here, the nesting is
+        not too deep)."""
+        ...
+
+    def run_here(self, waiter_id: str, started: InvocationRecord) -> None:
+        """Run a RUNNING invocation this worker just started, to its stored ending."""
+        ...
+
+
+def _can_run_inline(slots: object) -> TypeGuard[InlineRunner]:
+    return hasattr(slots, "run_here") and hasattr(slots, "may_run_here")
+
+
 class BlockingWaits:
     """The :class:`~pynenc_nb.context.WaitHandler` of runners (``slots``) and dev mode (no slots)."""
 
@@ -46,27 +70,73 @@ class BlockingWaits:
         pending = [i for i in invocation_ids if i not in records or records[i].status not in FINAL_STATUSES]
         if not pending:
             return
-        cycle = state.add_waits(waiter.invocation_id, pending)
-        if cycle is None and self.slots is None:
-            cycle = self._inline_ancestor(waiter, pending)
+        if self.slots is None:
+            self._wait_in_dev_mode(waiter, pending, records, timeout_s)
+            return
+        try:
+            with self.orchestrator.backends.atomic():  # one transaction where the backend has them
+                cycle = state.add_waits(waiter.invocation_id, pending)
+                if cycle is None:
+                    self._pause(waiter, len(pending))
+        except BaseException:
+            state.remove_waits(waiter.invocation_id)
+            raise
         if cycle is not None:
-            if self.slots is None:
-                state.remove_waits(waiter.invocation_id)
             raise CycleDetectedError(waiter.invocation_id, cycle)
         try:
+            pending = self._run_queued_here(waiter, pending, records)
+            if pending:
+                self._boost(pending, records)
+                self.slots.paused()
+                try:
+                    self._wait_final(pending, timeout_s)
+                finally:
+                    self.slots.resumed()
+        finally:
+            self._resume(waiter)
+
+    def _wait_in_dev_mode(
+        self,
+        waiter: InvocationRecord,
+        pending: list[str],
+        records: dict[str, InvocationRecord],
+        timeout_s: float | None,
+    ) -> None:
+        """No slots: dev mode runs children inside their parent's call, so the wait is plain."""
+        state = self.orchestrator.backends.state
+        cycle = state.add_waits(waiter.invocation_id, pending) or self._inline_ancestor(waiter, pending)
+        try:
+            if cycle is not None:
+                raise CycleDetectedError(waiter.invocation_id, cycle)
             self._boost(pending, records)
-            if self.slots is None:
-                self._wait_final(pending, timeout_s)
-                return
-            self._pause(waiter, len(pending))
-            self.slots.paused()
-            try:
-                self._wait_final(pending, timeout_s)
-            finally:
-                self.slots.resumed()
-                self._resume(waiter)
+            self._wait_final(pending, timeout_s)
         finally:
             state.remove_waits(waiter.invocation_id)
+
+    def _run_queued_here(
+        self, waiter: InvocationRecord, pending: list[str], records: dict[str, InvocationRecord]
+    ) -> list[str]:
+        """Claim and run, one after the other in this thread, the targets still queued; return the
+        ones left to wait for (taken by another worker meanwhile, or not for this worker)."""
+        inline = self.slots if _can_run_inline(self.slots) else None
+        if inline is None:
+            return pending
+        orchestrator = self.orchestrator
+        runner_id = self.runner.runner_id
+        left: list[str] = []
+        for target in pending:
+            record = records.get(target)
+            if record is None or not record.status.spec.queued or not inline.may_run_here(record):
+                left.append(target)
+                continue
+            with orchestrator.backends.atomic():
+                claimed = orchestrator.claim(target, runner_id)
+                started = orchestrator.start(claimed, runner_id) if claimed is not None else None
+            if started is None:  # another worker has it, or running concurrency holds it back
+                left.append(target)
+                continue
+            inline.run_here(waiter.invocation_id, started)
+        return left
 
     def _inline_ancestor(self, waiter: InvocationRecord, targets: list[str]) -> list[str] | None:
         """Dev mode runs children inside their parent's call: waiting on an ancestor never ends."""
@@ -112,23 +182,34 @@ class BlockingWaits:
         wait_all(self.orchestrator.backends.state, pending, timeout_s)
 
     def _resume(self, waiter: InvocationRecord) -> None:
-        """PAUSED -> RUNNING; while another invocation holds the running key, wait for it."""
-        while True:
-            result = self.orchestrator.move(
-                waiter.invocation_id,
-                InvocationStatus.RUNNING,
-                self.runner.runner_id,
-                reason="dependencies final",
-                exclusive_key=waiter.running_key,
-            )
-            if result.applied:
-                return
-            if result.record.status is InvocationStatus.KILLED:
-                raise Interrupted  # killed while it waited: a check point of its own, before the runner's
-            if result.conflict != "exclusive":
-                raise InvocationError(
-                    f"invocation {waiter.invocation_id} could not resume: it is {result.record.status} "
-                    f"(owner {result.record.owner_id})",
-                    invocation_id=waiter.invocation_id,
-                )
-            time.sleep(_RESUME_RETRY_S)
+        """Out of the waits-for graph and PAUSED -> RUNNING, in one group; while another
+        invocation holds the running key, wait for it."""
+        state = self.orchestrator.backends.state
+        unwaited = False
+        try:
+            while True:
+                with self.orchestrator.backends.atomic():
+                    if not unwaited:
+                        state.remove_waits(waiter.invocation_id)
+                    result = self.orchestrator.move(
+                        waiter.invocation_id,
+                        InvocationStatus.RUNNING,
+                        self.runner.runner_id,
+                        reason="dependencies final",
+                        exclusive_key=waiter.running_key,
+                    )
+                unwaited = True
+                if result.applied:
+                    return
+                if result.record.status is InvocationStatus.KILLED:
+                    raise Interrupted  # killed while it waited: a check point of its own, before the runner's
+                if result.conflict != "exclusive":
+                    raise InvocationError(
+                        f"invocation {waiter.invocation_id} could not resume: it is {result.record.status} "
+                        f"(owner {result.record.owner_id})",
+                        invocation_id=waiter.invocation_id,
+                    )
+                time.sleep(_RESUME_RETRY_S)
+        finally:
+            if not unwaited:
+                state.remove_waits(waiter.invocation_id)

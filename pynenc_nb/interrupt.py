@@ -45,6 +45,20 @@ class TaskGuard:
         finally:
             self._leave()
 
+    @contextmanager
+    def set_aside(self) -> Iterator[None]:
+        """Out of the span for the block: the task waits while its worker runs another invocation
+        (``blocking.py``), and a kill of this one must not land in that one's code. A kill that
+        comes meanwhile is retried at the runner's next heartbeat, or seen when the task resumes."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        try:
+            yield
+        finally:
+            with self._lock:
+                if not self.interrupted:
+                    self._thread = thread
+
     def _leave(self) -> None:
         with self._lock:
             self._thread = None

@@ -10,6 +10,7 @@ work source its backend chooses (``ports/work.py``).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -23,8 +24,10 @@ from pynenc_nb.runners.base import BaseRunner
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
     from pynenc_nb.ports.work import WorkSource
+    from pynenc_nb.records import InvocationRecord
 
 _RECEIVE_TIMEOUT_S = 0.5  # how often an idle worker looks at the stop flag
+MAX_INLINE_DEPTH = 32  # invocations a waiting worker runs nested in its own thread, at most
 
 
 class ThreadRunner(BaseRunner):
@@ -158,11 +161,14 @@ class ThreadRunner(BaseRunner):
 
 class _WorkerSlots:
     """Slot control of one worker: a task that waits frees its slot, and what its work source
-    holds for the worker (endings, calls taken ahead) must not wait behind it."""
+    holds for the worker (endings, calls taken ahead) must not wait behind it. A target still
+    queued may be run in the waiting worker's own thread (``blocking.py``), nested up to
+    ``MAX_INLINE_DEPTH`` deep."""
 
     def __init__(self, runner: ThreadRunner, source: WorkSource) -> None:
         self.runner = runner
         self.source = source
+        self.depth = 0  # invocations run nested in this worker's thread right now
 
     def paused(self) -> None:
         self.source.flush()
@@ -170,3 +176,26 @@ class _WorkerSlots:
 
     def resumed(self) -> None:
         self.runner._worker_resumed()
+
+    def may_run_here(self, record: InvocationRecord) -> bool:
+        runner = self.runner
+        return self.depth < MAX_INLINE_DEPTH and record.queue in runner.queues and not runner._stop.is_set()
+
+    def run_here(self, waiter_id: str, started: InvocationRecord) -> None:
+        runner = self.runner
+        self.source.flush()  # endings held for this worker are stored before it runs anything else
+        guard = TaskGuard()
+        with runner._lock:
+            outer = runner._guards.get(waiter_id)
+            runner._guards[started.invocation_id] = guard
+        self.depth += 1
+        try:
+            with outer.set_aside() if outer is not None else contextlib.nullcontext():
+                execute(runner.app, started, runner.context, self._waits(), guard=guard)
+        finally:
+            self.depth -= 1
+            with runner._lock:
+                runner._guards.pop(started.invocation_id, None)
+
+    def _waits(self) -> BlockingWaits:
+        return BlockingWaits(self.runner.app.orchestrator, self.runner.context, self)

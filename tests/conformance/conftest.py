@@ -13,6 +13,12 @@ import pytest
 
 from pynenc_nb import Pynenc
 from pynenc_nb.ports import ArgCache, Broker, StateBackend, TriggerStore
+from tests.conftest import BACKENDS
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture

@@ -52,7 +52,9 @@ def test_benchmark_reports_throughput_latency_and_on_redis_the_floor(kind: str, 
     if kind == "redis":
         commands, floor = report["commands_per_task"], report["floor_tasks_per_s"]
         assert isinstance(commands, float) and commands > 4  # a script per step, each running several commands
-        assert isinstance(floor, float) and floor > 0 and report["floor_commands_per_task"] == pytest.approx(4, abs=0.5)
+        assert isinstance(floor, float) and floor > 0
+        # four commands per item, counted on the shared server: other clients can only add to them
+        assert 3.5 <= report["floor_commands_per_task"] < 12
         assert report["ratio_to_floor"] == pytest.approx(throughput / floor, abs=0.01)
         floor_p50 = report["floor_latency_p50_ms"]
         assert isinstance(floor_p50, float) and floor_p50 > 0

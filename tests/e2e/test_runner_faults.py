@@ -15,7 +15,7 @@ import pytest
 from pynenc_nb import InvocationStatus
 from pynenc_nb.exceptions import RunnerLostError, TaskLoadError, TaskNotFoundError
 from pynenc_nb.records import new_id
-from tests.conftest import SHARED_BACKENDS
+from tests.conftest import ENGINE_SHARED_BACKENDS
 from tests.e2e.support import RUNNER_ARGS, TIMEOUT_S, cli_runner, registrations, runner_args, runners_of
 from tests.support.processes import poll
 
@@ -145,7 +145,7 @@ def test_work_of_a_killed_runner_process_is_recovered_by_another_runner(
     assert states[lost] == "lost"
 
 
-@pytest.fixture(params=SHARED_BACKENDS)
+@pytest.fixture(params=ENGINE_SHARED_BACKENDS)
 def shared_kind(request: pytest.FixtureRequest) -> str:
     """Every runner class survives these faults on each backend runner processes can share."""
     return str(request.param)

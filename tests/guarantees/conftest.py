@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import RABBITMQ_BACKENDS, SHARED_BACKENDS
+from tests.conftest import BACKENDS, RABBITMQ_BACKENDS, SHARED_BACKENDS
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(params=[*SHARED_BACKENDS, *RABBITMQ_BACKENDS])

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from pynenc_nb import CycleDetectedError, InvocationStatus, Pynenc
+from pynenc_nb import CycleDetectedError, InvocationStatus, Pynenc, ThreadRunner
 from pynenc_nb import context as execution_context
 from tests.guarantees.support import TIMEOUT_S, fibonacci_case, first, pauses_resume_running, running, statuses
+from tests.support.processes import poll
 
 S = InvocationStatus
 
@@ -78,7 +79,9 @@ def test_recursive_fibonacci_completes_with_two_slots(app: Pynenc) -> None:
 
 
 def test_awaited_invocations_run_first_by_how_many_wait_on_them(app: Pynenc) -> None:
-    @app.task
+    # The targets are on a queue the waiters' runner does not serve, so no waiting worker runs its
+    # target itself (test_inline_waits.py): the order is what a free worker takes from the queue.
+    @app.task(queue="targets")
     def target(name: str) -> str:
         return name
 
@@ -88,11 +91,18 @@ def test_awaited_invocations_run_first_by_how_many_wait_on_them(app: Pynenc) -> 
 
     # Given two queued invocations, X older than Y
     x, y = target("x"), target("y")
-    # And waiters, taken before them (higher task priority): one waits on X, five on Y
+    # And waiters, all paused on them: one waits on X, five on Y
     waiters = [waiter(x.invocation_id)] + [waiter(y.invocation_id) for _ in range(5)]
-    # When a one-slot runner works through them
     with running(app, max_threads=1):
-        assert [w.result_or(TIMEOUT_S) for w in waiters] == ["x"] + ["y"] * 5
+        poll(lambda: all(w.status is S.PAUSED for w in waiters), timeout_s=TIMEOUT_S, message="every waiter to pause")
+        # When a one-slot runner of the targets' queue works through them
+        targets_runner = ThreadRunner(app, max_threads=1, queues=("targets",))
+        thread = targets_runner.start_in_thread()
+        try:
+            assert [w.result_or(TIMEOUT_S) for w in waiters] == ["x"] + ["y"] * 5
+        finally:
+            targets_runner.stop(timeout=TIMEOUT_S)
+            thread.join(TIMEOUT_S)
     # Then Y, awaited by five, ran before X, awaited by one (and older)
     x_started = first(x.history(), S.RUNNING).at
     y_started = first(y.history(), S.RUNNING).at

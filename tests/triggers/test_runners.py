@@ -23,7 +23,7 @@ from pynenc_nb.conf.urls import scheme_of
 from pynenc_nb.records import TRIGGER_ENGINE_NAMESPACE, InvocationFilter
 from pynenc_nb.services import LEASE
 from pynenc_nb.trigger.clock import CLOCK_FILE_VARIABLE, CLOCK_OFFSET_VARIABLE
-from tests.conftest import SHARED_BACKENDS
+from tests.conftest import ENGINE_SHARED_BACKENDS
 from tests.support.oracle import assert_histories_valid
 from tests.support.processes import ROOT, poll, runner_process
 
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 FAST = {"PYNENC__SERVICES_INTERVAL_S": "0.2", "PYNENC__RUNNER_HEARTBEAT_INTERVAL_S": "0.2"}
 
 
-@pytest.fixture(params=SHARED_BACKENDS[:2])
+@pytest.fixture(params=ENGINE_SHARED_BACKENDS[:2])
 def shared_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -30,7 +30,7 @@ from pynenc_nb import (
 from pynenc_nb.conf.urls import scheme_of
 from pynenc_nb.records import InvocationFilter
 from pynenc_nb.workflow.context import recorded_steps
-from tests.conftest import SHARED_BACKENDS
+from tests.conftest import ENGINE_SHARED_BACKENDS
 from tests.support.oracle import assert_histories_valid
 from tests.support.processes import ROOT, poll, runner_process
 
@@ -43,7 +43,7 @@ FAST = {
 }
 
 
-@pytest.fixture(params=SHARED_BACKENDS[:2])
+@pytest.fixture(params=ENGINE_SHARED_BACKENDS[:2])
 def shared_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
