@@ -5,27 +5,21 @@ password in a bounded number of lines."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pynenc_nb import InvocationStatus
-from pynenc_nb.records import InvocationFilter, new_id
+from pynenc_nb.records import new_id
 from tests.conftest import cleanup_server, skip_or_fail
+from tests.faults.blackhole import blackhole_during_a_run
 from tests.support.chaos_proxy import ChaosProxy
 from tests.support.mongo_server import MongoServer, secantus_binary
-from tests.support.processes import ROOT, poll
 
 pytestmark = pytest.mark.slow
 PASSWORD = "chaos-mongo-pw-5821"
 TASKS = 100  # the wire server serves a few hundred commands a second: 100 tasks is a 10 s run
-BLACKHOLE_S = 5.0
 
 
 @pytest.fixture
@@ -67,53 +61,12 @@ def test_a_blackhole_then_a_reset_loses_nothing_and_runs_nothing_twice(
     proxied: tuple[Any, dict[str, str], ChaosProxy], tmp_path: Path
 ) -> None:
     module, env, proxy = proxied
-    app = module.app
-    log_path = tmp_path / "runner.log"
-    with open(log_path, "w") as log:
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "pynenc_nb", "--app", "tests.support.tasks_app:app", "runner", "start",
-             "--runner-cls", "ThreadRunner", "--max-threads", "2"],
-            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-            cwd=str(ROOT),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        poll(lambda: any(r.state == "running" for r in app.state_backend.runners()), timeout_s=30, message="runner up")
-        # Given a run under way through the proxy
-        group = module.sleep_then.parallelize([(0.01, i) for i in range(TASKS)])
-        poll(
-            lambda: app.state_backend.count_by_status().get(InvocationStatus.SUCCESS, 0) >= 10,
-            timeout_s=30,
-            message="the run to start",
-        )
-        lines_before = len(log_path.read_text().splitlines())
-        # When the network drops everything for 5 s, then resets every connection
-        proxy.blackhole()
-        time.sleep(BLACKHOLE_S)
-        proxy.reset()
-        reset_at = time.monotonic()
-        # Then the run completes: every invocation SUCCESS, none lost, each run once
-        assert sorted(group.results) == list(range(TASKS))
-        flowing_after_s = time.monotonic() - reset_at
-        assert runner.poll() is None, "the runner survived the fault"
-        assert module.add(1, 2).result_or(30) == 3
-    finally:
-        runner.terminate()
-        runner.wait(30)
-    records, _ = app.state_backend.query(InvocationFilter(task_id=module.sleep_then.task_id), limit=2 * TASKS)
-    assert len(records) == TASKS and {r.status for r in records} == {InvocationStatus.SUCCESS}
-    histories = app.state_backend.histories([r.invocation_id for r in records])
-    for history in histories.values():
-        assert [c.status for c in history].count(InvocationStatus.SUCCESS) == 1, history
-    runs = sum([c.status for c in h].count(InvocationStatus.RUNNING) - 1 for h in histories.values())
-    text = log_path.read_text()
-    fault_lines = len(text.splitlines()) - lines_before
-    assert PASSWORD not in text, "the password never reaches the log"
-    assert fault_lines < 200, f"{fault_lines} log lines for one fault"
-    fault_text = "\n".join(text.splitlines()[lines_before:])
-    assert f"MongoDB at mongodb://pynenc:***@127.0.0.1:{proxy.port}/" in fault_text and "reconnecting" in fault_text
+    run = blackhole_during_a_run(
+        module, env, proxy, tmp_path / "runner.log", tasks=TASKS, started_after=10, password=PASSWORD
+    )
+    assert f"MongoDB at mongodb://pynenc:***@127.0.0.1:{proxy.port}/" in run.fault_text
+    assert "reconnecting" in run.fault_text
     print(
-        f"mongo network fault: work flowed again {flowing_after_s:.1f} s after the reset; 0 lost; "
-        f"{runs} re-runs after recovery; {fault_lines} log lines"
+        f"mongo network fault: the rest of the run done {run.flowing_after_s:.1f} s after the reset; 0 lost; "
+        f"{run.reruns} re-runs after recovery; {run.fault_lines} log lines"
     )
