@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from pynenc_nb.records import new_id
-from tests.conftest import cleanup_server, skip_or_fail
+from tests.conftest import cleanup_server
 from tests.faults.blackhole import blackhole_during_a_run
 from tests.support.chaos_proxy import ChaosProxy
-from tests.support.mongo_server import MongoServer, secantus_binary
+from tests.support.mongo_server import MongoServer
 
 pytestmark = pytest.mark.slow
 PASSWORD = "chaos-mongo-pw-5821"
@@ -23,15 +23,10 @@ TASKS = 100  # the wire server serves a few hundred commands a second: 100 tasks
 
 
 @pytest.fixture
-def proxied(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, dict[str, str], ChaosProxy]]:
-    if secantus_binary() is None:
-        skip_or_fail("secantusd-py is not installed", "pip install -e '.[test]'")
-    server = MongoServer()
-    try:
-        server.start()
-    except RuntimeError as exc:
-        server.stop()
-        skip_or_fail(str(exc), "see services.md")
+def proxied(
+    private_mongo: MongoServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Any, dict[str, str], ChaosProxy]]:
+    server = private_mongo
     url = server.with_user("pynenc", PASSWORD)
     proxy = ChaosProxy(server.port)
     # directConnection: the server advertises its own port as the replica set's member, and the
@@ -54,7 +49,6 @@ def proxied(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, dict[str, st
             cleanup_server(module.app)
         finally:
             proxy.close()
-            server.stop()
 
 
 def test_a_blackhole_then_a_reset_loses_nothing_and_runs_nothing_twice(

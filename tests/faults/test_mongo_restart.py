@@ -12,26 +12,17 @@ import pytest
 
 from pynenc_nb import InvocationStatus
 from pynenc_nb.records import InvocationFilter, new_id
-from tests.conftest import cleanup_server, skip_or_fail
+from tests.conftest import cleanup_server
 from tests.guarantees.support import runner_processes
-from tests.support.mongo_server import MongoServer, secantus_binary
+from tests.support.mongo_server import MongoServer
 
 pytestmark = pytest.mark.slow
 TASKS = 300
 
 
 @pytest.fixture
-def server() -> Iterator[MongoServer]:
-    if secantus_binary() is None:
-        skip_or_fail("secantusd-py is not installed", "pip install -e '.[test]'")
-    private = MongoServer()
-    try:
-        private.start()
-    except RuntimeError as exc:
-        private.stop()
-        skip_or_fail(str(exc), "see services.md")
-    yield private
-    private.stop()
+def server(private_mongo: MongoServer) -> MongoServer:
+    return private_mongo
 
 
 @pytest.fixture
