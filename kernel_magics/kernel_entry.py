@@ -37,9 +37,7 @@ def serve(
     if overrides:
         app.conf = app.conf.replace(**overrides)
     configure_logging(app.conf)
-    handler = logging.FileHandler(log_file)
-    handler.setFormatter(logging.getLogger("pynenc").handlers[0].formatter)
-    logging.getLogger("pynenc").addHandler(handler)
+    _log_to(log_file, logging.getLogger("pynenc").handlers[0].formatter)
     runner = make_runner(app, runner_cls)
     runner.name = name
     if stop_with_pid:
@@ -48,6 +46,27 @@ def serve(
     runner.start_in_thread()
     _runner = runner
     return runner.runner_id
+
+
+def _log_to(log_file: str, formatter: logging.Formatter | None) -> None:
+    """Every line of this kernel in the runner's log, in the format of a process runner's log.
+
+    pynenc's lines at the app's level; other libraries' warnings and errors (the root logger, and
+    ``warnings.warn`` through it); and ipykernel's own lines, which it writes to the kernel's
+    stderr (the same log file when the launcher started the kernel) with its handler, restyled.
+    """
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(formatter)
+    logging.getLogger("pynenc").addHandler(handler)
+    logging.getLogger().addHandler(handler)  # the root stays at WARNING: only warnings and errors
+    logging.captureWarnings(True)
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+    except ImportError:
+        return
+    if IPKernelApp.initialized():
+        for kernel_handler in IPKernelApp.instance().log.handlers:
+            kernel_handler.setFormatter(formatter)
 
 
 def _exit_after_stop(runner: BaseRunner) -> None:

@@ -24,6 +24,7 @@ from pynenc_nb.launched_runners import (
     server_request,
     stop_kernel,
 )
+from pynenc_nb.records import new_id
 
 if TYPE_CHECKING:
     from kernel_magics.launchers.base import LaunchOptions
@@ -69,6 +70,16 @@ def _kernel_pid(connection_file: str) -> int:
         client.stop_channels()
 
 
+def _ipc_prefix() -> str:
+    """Where the kernel's IPC sockets go: Jupyter's runtime folder (private to the user), not the
+    notebook's folder, where ``kernel-ipc-N`` files would show in the file browser."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    runtime = Path(jupyter_runtime_dir())
+    runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return str(runtime / f"pynenc-{new_id()[:12]}")
+
+
 class KernelLauncher:
     def __init__(self) -> None:
         self.managers: dict[str, Any] = {}  # kernel id -> KernelManager we own (jupyter_client path)
@@ -101,7 +112,9 @@ class KernelLauncher:
         else:
             from jupyter_client.manager import KernelManager
 
-            manager = KernelManager(kernel_name="python3")
+            # IPC sockets (in Jupyter's runtime folder), not TCP on loopback: only this user can
+            # reach the kernel, and it has no cause to warn in the runner's log about plain TCP.
+            manager = KernelManager(kernel_name="python3", transport="ipc", ip=_ipc_prefix())
             log = open(log_file, "ab")  # noqa: SIM115 - kept open for the kernel's lifetime
             # ipykernel ends a kernel whose parent (JPY_PARENT_PID, or ours when inherited) exits: right
             # for attached runners, wrong for detached ones, which must outlive this process.

@@ -1,6 +1,7 @@
 /**
  * JupyterLab plugin of pynenc_nb: the "Pynenc" left sidebar, main-area panels (timeline,
- * invocation + family tree, task, events, workflow), command-palette entries and layout restore.
+ * invocation + family tree, task, events, workflow), command-palette entries, layout restore, and
+ * fresh snapshots of live widgets before a notebook is saved.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
@@ -10,6 +11,7 @@ import { AppJson, StatusesJson, requestAPI } from './api';
 import { setStatuses } from './dom';
 import { LogsPanel } from './logs';
 import { EventsPanel, InvocationPanel, PanelSpec, TaskPanel, TimelinePanel, WorkflowPanel, specId, specTitle } from './panels';
+import { refreshBeforeSaves } from './saving';
 import { PynencSidebar, SIDEBAR_ID, pynencIcon } from './sidebar';
 
 const PLUGIN_ID = 'pynenc-nb:plugin';
@@ -109,8 +111,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       () => focusedKernel(app.shell)
     );
     app.shell.add(sidebar, 'left', { rank: 900 });
-    const shell = app.shell as unknown as { currentChanged?: { connect: (slot: () => void) => void } };
-    shell.currentChanged?.connect(() => sidebar.focusChanged());
+    type Signal = { connect: (slot: () => void) => void };
+    const shell = app.shell as unknown as { currentChanged?: Signal; layoutModified?: Signal };
+    // notebooks showing live widgets refresh their snapshots before each save (saving.ts)
+    const wrapSaves = (): void => {
+      for (const widget of app.shell.widgets('main')) {
+        refreshBeforeSaves(widget);
+      }
+    };
+    shell.currentChanged?.connect(() => {
+      sidebar.focusChanged();
+      wrapSaves();
+    });
+    shell.layoutModified?.connect(wrapSaves);
+    void app.restored.then(wrapSaves);
 
     requestAPI<StatusesJson>('statuses')
       .then(data => setStatuses(data.statuses || []))

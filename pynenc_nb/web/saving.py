@@ -1,9 +1,10 @@
 """Saving a notebook while pynenc widgets are live: keep their figures, not dangling widget views.
 
 A live widget's output carries the widget view and, beside it, a static snapshot of its figure
-(``LiveWidget.live_bundle``), marked with ``SNAPSHOT_METADATA``. When JupyterLab saves, this
-pre-save hook of the server drops the widget view of those outputs, so the saved file shows the
-snapshot after a reload and through nbconvert, without a kernel, instead of "Loading widget...".
+(``LiveWidget.live_bundle``), marked with ``SNAPSHOT_METADATA``; the labextension has the kernel
+refresh it just before JupyterLab saves (``widgets/snapshots.py``). This pre-save hook of the server
+then drops the widget view of those outputs, so the saved file shows the snapshot after a reload
+and through nbconvert, without a kernel, instead of "Loading widget...".
 The open notebook is not changed: the live widget keeps running there, and ends as a static
 figure as usual. Outputs of other widgets are left alone.
 """

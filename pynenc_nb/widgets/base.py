@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -65,6 +66,7 @@ class LiveWidget(ABC):
         self._loop: LiveLoop | None = None
         self._lock = threading.Lock()
         self._ended = False
+        self.snapshots_sent = 0  # refreshed static snapshots (refresh_snapshots, before saves)
 
     def __repr__(self) -> str:
         if self.running:
@@ -106,6 +108,9 @@ class LiveWidget(ABC):
         with self._lock:
             if self.display_id is None:
                 self.display_id = new_id()
+        from pynenc_nb.widgets.snapshots import register_snapshot_target
+
+        register_snapshot_target()
         display(self.live_bundle(), raw=True, metadata=SNAPSHOT_METADATA, display_id=self.display_id)  # type: ignore[no-untyped-call]
         self.start()
 
@@ -130,6 +135,7 @@ class LiveWidget(ABC):
                 max_live_s=self.max_live_s,
                 on_end=self._finish,
                 name=f"pynenc-{type(self).__name__.lower()}",
+                on_snapshot=self._refresh_snapshot,
             )
             with _live_lock:
                 _live.add(self)
@@ -182,6 +188,14 @@ class LiveWidget(ABC):
     def error(self) -> BaseException | None:
         return self._loop.error if self._loop is not None else None
 
+    def _refresh_snapshot(self) -> None:
+        """In the live thread: the output's static figure becomes the one shown now (before a save)."""
+        from IPython.display import update_display
+
+        if self.display_id is not None:
+            update_display(self.live_bundle(), display_id=self.display_id, raw=True, metadata=SNAPSHOT_METADATA)  # type: ignore[no-untyped-call]
+            self.snapshots_sent += 1
+
     # --- the end of live updates -----------------------------------------------------------------
 
     def _finish(self) -> None:
@@ -220,6 +234,14 @@ def live_widgets() -> list[LiveWidget]:
     """The widgets of this kernel whose live updates are running."""
     with _live_lock:
         return list(_live)
+
+
+def refresh_snapshots(timeout: float = 2.0) -> int:
+    """Bring the static snapshot of every live widget up to date (the labextension asks this just
+    before JupyterLab saves the notebook); returns how many were refreshed within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    requests = [(widget, widget._loop.request_snapshot()) for widget in live_widgets() if widget._loop is not None]
+    return sum(done.wait(max(0.0, deadline - time.monotonic())) for _, done in requests)
 
 
 def freeze_all(timeout: float | None = 30.0) -> int:

@@ -6,6 +6,10 @@ from the monitor views; a part whose payload hash did not change sends nothing. 
 keeps the kernel busy more than a third of the time); changed parts are sent together, at most
 once per ``interval_s``. The thread ends when every part is final and nothing changed for
 ``grace_s``, after ``max_live_s``, when a part's widget was closed, or when asked to stop.
+
+The thread also refreshes the output's static snapshot when asked (``request_snapshot``: the
+notebook is about to be saved). It does it itself because its display messages carry the parent of
+the cell that showed the widget, so the frontend applies them to that cell's output.
 """
 
 from __future__ import annotations
@@ -118,13 +122,19 @@ class LiveLoop:
         max_live_s: float | None,
         on_end: Callable[[], None],
         name: str,
+        on_snapshot: Callable[[], None] | None = None,
     ) -> None:
         self.parts = list(parts)
         self.interval_s = interval_s
         self.grace_s = grace_s
         self.max_live_s = max_live_s
         self._on_end = on_end
+        self._on_snapshot = on_snapshot
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by stop() and request_snapshot(): the sleeps end early
+        self._snapshot_lock = threading.Lock()
+        self._snapshot_waiters: list[threading.Event] = []
+        self._ended = False  # under _snapshot_lock: no request is served any more
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.ticks = 0  # times the views were computed
         self.batches = 0  # ticks that sent at least one change
@@ -136,6 +146,45 @@ class LiveLoop:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def request_snapshot(self) -> threading.Event:
+        """Ask the thread to refresh the static snapshot now; the event is set once it did (or
+        once the thread ended: its final static output is then the snapshot)."""
+        done = threading.Event()
+        with self._snapshot_lock:
+            if self._ended or self.thread.ident is None or self._on_snapshot is None:
+                done.set()
+                return done
+            self._snapshot_waiters.append(done)
+        self._wake.set()
+        return done
+
+    def _serve_snapshots(self) -> None:
+        with self._snapshot_lock:
+            waiters, self._snapshot_waiters = self._snapshot_waiters, []
+        if not waiters:
+            return
+        try:
+            if self._on_snapshot is not None:
+                self._on_snapshot()
+        except Exception as exc:  # the saved file keeps the previous snapshot
+            logger.warning("live widget snapshot failed: %s: %s", type(exc).__name__, exc)
+        finally:
+            for done in waiters:
+                done.set()
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, serving snapshot requests meanwhile; True when asked to stop."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._wake.wait(left):
+                self._wake.clear()
+                self._serve_snapshots()
+        return True
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end (its static output published); False on timeout."""
@@ -164,7 +213,7 @@ class LiveLoop:
                 pending = [(part, frame) for part, frame in zip(self.parts, frames, strict=True) if part.differs(frame)]
                 if pending:
                     wait_s = last_push + self.interval_s - time.monotonic()
-                    if wait_s > 0 and self._stop.wait(wait_s):
+                    if wait_s > 0 and self._sleep(wait_s):
                         break
                     if sum(part.show(frame) for part, frame in pending):
                         last_push = time.monotonic()
@@ -178,11 +227,18 @@ class LiveLoop:
                     reason = "max_live"
                     break
                 next_tick = tick_start + max(self.interval_s, 3 * compute_s)
-                self._stop.wait(max(0.0, next_tick - time.monotonic()))
+                self._sleep(next_tick - time.monotonic())
         except Exception as exc:  # a closed backend, a bug: the widget goes static, the kernel lives on
             reason = "error"
             self.error = exc
             logger.warning("live widget update failed; showing the last state: %s: %s", type(exc).__name__, exc)
         finally:
             self.ended_because = reason
-            self._on_end()
+            try:
+                self._on_end()
+            finally:
+                with self._snapshot_lock:  # the end replaced the output by its static figure
+                    self._ended = True
+                    waiters, self._snapshot_waiters = self._snapshot_waiters, []
+                for done in waiters:
+                    done.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING
 
@@ -80,7 +81,8 @@ SAVED_CELLS = [
     "app = Pynenc(app_id='saved-live')\napp.purge()",
     "import time\n\n\n@app.task\ndef hold(s: float) -> float:\n    time.sleep(s)\n    return s",
     "%pynenc runner start --kind thread --workers 1 --name holder",
-    "held = hold(20.0)\ntimeline = Timeline(app, since='5m')\ntimeline",
+    "timeline = Timeline(app, since='5m')\ntimeline",
+    "held = hold(20.0)",
 ]
 
 
@@ -97,15 +99,19 @@ def test_a_notebook_saved_while_a_timeline_is_live_renders_its_figure_without_a_
     run_all_cells(page)
     timeline_cell = code_cells(page).filter(has_text="timeline = Timeline(")
     timeline_cell.locator(".jupyter-widgets .js-plotly-plot").first.wait_for(state="attached", timeout=TIMEOUT_S * 1000)
+    wait_for_kernel_idle(jupyter_lab, SAVED)
+    page.wait_for_timeout(3000)  # the live figure (0.5 s updates) shows the call made after it
     # When the notebook is saved while the timeline is live (its task still running)
     page.keyboard.press("Control+s")
     poll(lambda: "vnd.plotly" in path.read_text(), TIMEOUT_S, "the notebook to be saved with its outputs")
     screenshot("saved-while-live")
-    # Then the saved file holds the figure, not a widget view, and nbconvert renders it
+    # Then the saved file holds the figure of the moment of the save (the call made after the
+    # timeline was shown is in it), not a widget view, and nbconvert renders it
     saved = nbformat.read(path, as_version=4)
     (output,) = [o for o in saved.cells[3].outputs if o.get("output_type") == "display_data"]
     assert "application/vnd.jupyter.widget-view+json" not in output.data
-    assert "application/vnd.plotly.v1+json" in output.data
+    figure = output.data["application/vnd.plotly.v1+json"]
+    assert "__main__.hold" in json.dumps(figure), "the snapshot is of the moment the timeline was shown"
     html, _ = HTMLExporter().from_notebook_node(saved)
     assert "Timeline" in html and "Loading widget" not in html
     assert page_log.page_errors == []

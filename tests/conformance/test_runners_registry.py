@@ -41,19 +41,21 @@ def test_heartbeat_updates_time_load_and_state(state: StateBackend) -> None:
 
 def test_lease_has_one_holder_until_it_expires(state: StateBackend) -> None:
     """In real time: a backend shared by hosts keeps the expiry on its own clock, not the caller's."""
-    ttl = 1.5
+    # The checks inside a lease have ~1 s to spare, so a stalled machine does not fail them; the
+    # checks past an expiry only get later when the machine stalls.
+    ttl = 2.0
     # Given A holds the lease
     assert state.acquire_lease("services", "A", ttl_s=ttl, now=time.time())
     # Then B cannot take it while it lasts, but another lease is independent
     assert not state.acquire_lease("services", "B", ttl_s=ttl, now=time.time())
     assert state.acquire_lease("other", "B", ttl_s=ttl, now=time.time())
     # When A renews it, it lasts the ttl from the renewal
-    time.sleep(0.9)
+    time.sleep(1.2)
     assert state.acquire_lease("services", "A", ttl_s=ttl, now=time.time())
     time.sleep(0.9)  # past the first expiry, within the renewed one
     assert not state.acquire_lease("services", "B", ttl_s=ttl, now=time.time())
     # And once it has expired, B takes it over and A is out
-    time.sleep(0.9)
+    time.sleep(1.2)
     assert state.acquire_lease("services", "B", ttl_s=ttl, now=time.time())
     assert not state.acquire_lease("services", "A", ttl_s=ttl, now=time.time())
 

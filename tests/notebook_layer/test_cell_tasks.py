@@ -7,6 +7,7 @@ the new code while an invocation already running finishes on the old one.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -91,6 +92,53 @@ def test_kernel_runner_is_listed_with_its_kernel_id_and_stops(make_app: Callable
     info = launchers.backend_runner(app, entry)
     assert info is not None and info.state == "stopped"
     assert LaunchedRunners().all() == []
+
+
+# A line of a runner's log in the text format (pynenc_nb/logs.py): local time with offset, level, logger
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}(?:[+-]\d\d:\d\d)? [A-Z]+ +\S+ ")
+
+
+def test_a_kernel_runners_log_has_every_line_in_the_process_runners_format(make_app: Callable[..., Pynenc]) -> None:
+    from jupyter_client import BlockingKernelClient
+
+    app = make_app()
+
+    def noisy() -> str:
+        import logging
+        import warnings
+
+        logging.getLogger("somelib").warning("a library's warning")
+        warnings.warn("a warning from the task", UserWarning, stacklevel=1)
+        return "done"
+
+    task = cell_task(app, noisy)
+    # Given a runner in a background kernel that ran a task logging through other loggers
+    entry = launchers.start_runner(app, "kernel", name="loud")
+    assert task().result_or(TIMEOUT_S) == "done"
+    # And ipykernel itself logged (a comm opened to a target the kernel does not know)
+    client = BlockingKernelClient(connection_file=entry.kernel["connection_file"])
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        content = {"comm_id": "no-such-comm", "target_name": "no.such.target", "data": {}}
+        client.shell_channel.send(client.session.msg("comm_open", content))
+        assert entry.log_file is not None
+        log = Path(entry.log_file)
+        poll(lambda: "no.such.target" in log.read_text(), TIMEOUT_S, message="ipykernel's line in the runner's log")
+    finally:
+        client.stop_channels()
+        launchers.stop_runner(app, "loud")
+    # Then each of these lines is in pynenc's format, like a process runner's
+    lines = Path(entry.log_file).read_text().splitlines()
+    for needle, logger in [
+        ("a library's warning", "somelib"),
+        ("a warning from the task", "py.warnings"),
+        ("no.such.target", "ipykernel"),
+    ]:
+        (line, *_) = [line for line in lines if needle in line] or [f"no line with {needle!r} in {lines}"]
+        assert LOG_LINE.match(line) and f" {logger}" in line, line
+    # And no line is in ipykernel's own format ("[IPKernelApp] WARNING | ...")
+    assert [line for line in lines if re.match(r"^\[\w+\] [A-Z]+ \| ", line)] == []
 
 
 def test_process_runner_uses_the_notebook_apps_settings(make_app: Callable[..., Pynenc]) -> None:

@@ -276,7 +276,7 @@ def test_unknown_serializer_name_is_refused() -> None:
 # --- strict JSON ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [object(), Opaque(1), lambda: 1, bytearray(b"x")], ids=repr)
+@pytest.mark.parametrize("value", [object(), Opaque(1), lambda: 1, bytearray(b"x")], ids=["object", "opaque-instance", "lambda", "bytearray"])
 def test_strict_json_refuses_values_without_json_form(value: Any) -> None:
     kind = type(value)
     with pytest.raises(SerializationError) as info:

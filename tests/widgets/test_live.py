@@ -244,3 +244,45 @@ def test_static_outputs_carry_no_connection_url_and_no_secret(app: Pynenc, displ
     assert "s3cret" not in dumped and app.conf.backend_url not in dumped
     assert "user:***@db.example" in dumped
     assert repr(widgets[0]) == "<Timeline not shown live>"
+
+
+def test_a_save_gets_the_snapshot_of_the_moment_of_the_save(app: Pynenc, comms: None, displayed: CapturedIO) -> None:
+    """What the labextension asks before JupyterLab saves (comm target ``pynenc_nb.snapshots``): the
+    output's static figure is brought up to date while the widget stays live."""
+    from comm import get_comm_manager
+
+    from pynenc_nb.widgets.snapshots import COMM_TARGET
+
+    # Given a timeline shown live before anything ran: its output's snapshot is an empty timeline
+    timeline = Timeline(app, interval_s=0.05, grace_s=60.0)
+    timeline.show()
+    (shown,) = outputs_for(displayed, timeline.display_id)
+    assert shown.data[PLOTLY_MIME]["data"] == [] or all(not t.get("customdata") for t in shown.data[PLOTLY_MIME]["data"])
+    inv = adder(app)(1, 2)
+    with running(app):
+        assert inv.result_or(TIMEOUT_S) == 3
+    poll(lambda: timeline.figure.updates_sent >= 1, TIMEOUT_S, "the live figure to show the call")
+    # When the frontend opens the snapshot comm, as it does before a save
+    sent: list[Any] = []
+
+    class FrontendComm:
+        def send(self, data: Any) -> None:
+            sent.append(data)
+
+        def close(self) -> None:
+            sent.append("closed")
+
+    get_comm_manager().targets[COMM_TARGET](FrontendComm(), {})
+    # Then the kernel answered that one widget refreshed, and the output now carries, beside the
+    # widget view, the figure with the finished call; the widget is still live
+    assert sent == [{"refreshed": 1}, "closed"]
+    latest = outputs_for(displayed, timeline.display_id)[-1]
+    assert latest.update and WIDGET_MIME in latest.data
+    assert latest.metadata == {"pynenc_nb": {"snapshot": True}}
+    success = next(trace for trace in latest.data[PLOTLY_MIME]["data"] if trace["name"] == "SUCCESS")
+    assert success["customdata"] == [inv.invocation_id]
+    assert timeline.running and timeline.snapshots_sent == 1
+    timeline.stop()
+    # And once the widget ended, a request is answered at once, with nothing refreshed
+    get_comm_manager().targets[COMM_TARGET](FrontendComm(), {})
+    assert sent[-2:] == [{"refreshed": 0}, "closed"]
