@@ -94,6 +94,15 @@ class BackendUnavailableError(BackendError):
         self.url = url
 
 
+class BackendStorageError(BackendError):
+    """The backend's storage refused a write: the disk is full, or the file or its disk is
+    read-only. Nothing of the operation was stored; ``path`` is the file that could not be written."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class PayloadTooLargeError(BackendError):
     """A value is larger than the backend can store in one record (MongoDB: 16 MiB a document).
     Raised before anything is stored."""

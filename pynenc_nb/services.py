@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pynenc_nb import forking
+from pynenc_nb.failures import Failures
 from pynenc_nb.invocation.status import OWNED_STATUSES, QUEUED_STATUSES, InvocationStatus
 from pynenc_nb.records import InvocationFilter, RunnerContext
 from pynenc_nb.trigger.engine import TriggerEngine
@@ -57,11 +58,13 @@ class Services:
         state = self.app.state_backend
         next_tick = 0.0
         held_until = 0.0  # the lease is ours until then (renewed each tick, well before it expires)
+        failures = Failures(self.app.logger, f"{self.holder.label}: background services failed", fixed_delay_s=interval)
         while not stop.wait(min(interval, TRIGGER_POLL_S)):
             try:
                 with forking.quiet():
                     now = time.time()
-                    if now >= next_tick:
+                    ticked = now >= next_tick
+                    if ticked:
                         next_tick = now + interval
                         if state.acquire_lease(LEASE, self.holder.runner_id, self.lease_ttl_s, now):
                             held_until = now + self.lease_ttl_s - interval
@@ -70,8 +73,10 @@ class Services:
                             held_until = 0.0
                     if time.time() < held_until:
                         self.triggers.evaluate()
+                if ticked:  # between ticks nothing may have been written: no sign of recovery
+                    failures.succeeded()
             except Exception:
-                self.app.logger.warning("%s: background services failed", self.holder.label, exc_info=True)
+                failures.failed()
         try:
             with forking.quiet():
                 state.release_lease(LEASE, self.holder.runner_id)

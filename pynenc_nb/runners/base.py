@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynenc_nb import context, forking
 from pynenc_nb.conf.urls import redact_url
+from pynenc_nb.failures import Failures
 from pynenc_nb.invocation.status import OWNED_STATUSES, InvocationStatus
 from pynenc_nb.logs import configure_logging
 from pynenc_nb.records import RUNNER_REQUESTS_NAMESPACE, InvocationFilter, RunnerContext, RunnerInfo
@@ -228,6 +229,7 @@ class BaseRunner:
     def _heartbeat_loop(self) -> None:
         interval = self.app.conf.runner_heartbeat_interval_s
         state = self.app.state_backend
+        failures = Failures(self.app.logger, f"{self.context.label} could not heartbeat", fixed_delay_s=interval)
         while not self._stop.wait(interval):
             try:
                 with forking.quiet():
@@ -238,15 +240,17 @@ class BaseRunner:
                     self.app.logger.info("%s: stop asked through the backend", self.context.label)
                     state.kv_delete(RUNNER_REQUESTS_NAMESPACE, self.runner_id)  # obeyed: no key left behind
                     self._stop.set()
+                failures.succeeded()
             except Exception:
-                self.app.logger.warning("%s could not heartbeat", self.context.label, exc_info=True)
+                failures.failed()
         while not self._wound_down.wait(interval):  # winding down: still alive, so not recovered as dead
             try:
                 with forking.quiet():
                     state.heartbeat(self.runner_id, time.time(), self.busy, "stopping")
                     self._interrupt_killed()
+                failures.succeeded()
             except Exception:
-                self.app.logger.warning("%s could not heartbeat", self.context.label, exc_info=True)
+                failures.failed()
 
     def _interrupt_killed(self) -> None:
         """With each heartbeat: one read of what this process executes, and the killed ones stopped."""

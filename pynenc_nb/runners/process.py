@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pynenc_nb import forking
 from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.execution import execute
+from pynenc_nb.failures import Failures
 from pynenc_nb.invocation.status import OWNED_STATUSES
 from pynenc_nb.records import InvocationFilter, InvocationRecord, new_id
 from pynenc_nb.runners.base import BaseRunner
@@ -87,6 +88,7 @@ class ProcessRunner(BaseRunner):
 
     def _fork_children(self, source: WorkSource) -> None:
         """Take one invocation per free slot and run it in a forked child, until stopped."""
+        failures = Failures(self.app.logger, f"{self.context.label} could not take work")
         while not self._stop.is_set():
             self._reap()
             if self.busy >= self.max_processes:
@@ -95,9 +97,9 @@ class ProcessRunner(BaseRunner):
             try:
                 record = source.next(0.2 if not self._children else _WATCH_INTERVAL_S)
             except Exception:
-                self.app.logger.exception("%s could not take work", self.context.label)
-                self._stop.wait(_WATCH_INTERVAL_S)
+                self._stop.wait(failures.failed())
                 continue
+            failures.succeeded()
             if record is None:
                 continue
             paused = _fork.Value("b", 0, lock=False)

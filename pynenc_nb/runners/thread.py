@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pynenc_nb import context
 from pynenc_nb.blocking import BlockingWaits
 from pynenc_nb.execution import Ending, execute
+from pynenc_nb.failures import Failures
 from pynenc_nb.interrupt import TaskGuard
 from pynenc_nb.runners.base import BaseRunner
 
@@ -109,14 +110,15 @@ class ThreadRunner(BaseRunner):
         source = app.orchestrator.work_source(self.queues, self.runner_id)
         waits = BlockingWaits(app.orchestrator, self.context, _WorkerSlots(self, source))
         try:
+            failures = Failures(app.logger, f"{self.context.label} could not take work")
             with context.in_runner(self.context):
                 while not self._stop.is_set() and not self._surplus():
                     try:
                         record = source.next(_RECEIVE_TIMEOUT_S)
                     except Exception:
-                        app.logger.exception("%s could not take work", self.context.label)
-                        self._stop.wait(_RECEIVE_TIMEOUT_S)
+                        self._stop.wait(failures.failed())  # what it held (endings) is sent again
                         continue
+                    failures.succeeded()
                     if record is None:
                         continue
                     guard = TaskGuard()

@@ -107,6 +107,14 @@ def until_file_exists(path: str, value: int) -> int:
     return value
 
 
+@app.task
+def hog(megabytes: int) -> int:
+    """Allocates (and touches) ``megabytes`` MB, 8 MB at a time: over a memory cgroup's limit, the
+    kernel's OOM killer ends the process running it."""
+    chunks = [b"\x01" * (8 << 20) for _ in range(max(1, megabytes // 8))]
+    return len(chunks) * 8
+
+
 @app.task(running_concurrency="TASK")
 def one_at_a_time(seconds: float, value: int) -> int:
     """Never two RUNNING at once, across every runner and process."""

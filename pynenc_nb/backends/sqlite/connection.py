@@ -3,6 +3,9 @@
 WAL lets readers run beside the single writer; ``BEGIN IMMEDIATE`` takes the write lock at the
 start of a transaction, so a read-check-write inside it is atomic across processes and never
 fails half-way with SQLITE_BUSY on upgrade. One file serves one app (checked on open).
+
+A write the disk refuses (full, read-only, an I/O error) is rolled back whole and raised as
+``BackendStorageError`` with the file's path and what to do; SQLite keeps the file consistent.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from pynenc_nb import forking
 from pynenc_nb.backends.sqlite.schema import OLD_TRIGGER_TABLES, SCHEMA, SCHEMA_VERSION, TRIGGER_SCHEMA
-from pynenc_nb.exceptions import BackendUnavailableError, ConfigError
+from pynenc_nb.exceptions import BackendStorageError, BackendUnavailableError, ConfigError
 from pynenc_nb.invocation.status import NON_FINAL, InvocationStatus
 
 BUSY_TIMEOUT_MS = 60_000
@@ -26,6 +29,29 @@ BUSY_TIMEOUT_MS = 60_000
 AUTOCHECKPOINT_PAGES = 20_000
 CHECKPOINT_INTERVAL_S = 1.0
 CHECKPOINT_JOIN_S = 10.0  # how long close() waits for a checkpoint under way
+# Primary result codes of a storage that refuses writes: READONLY, IOERR, FULL, CANTOPEN.
+_STORAGE_CODES = {8, 10, 13, 14}
+
+
+def storage_error(path: str, exc: sqlite3.Error) -> BackendStorageError | None:
+    """Our error for a write the disk refused, None for any other SQLite error."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None or code & 0xFF not in _STORAGE_CODES:
+        return None
+    text = str(exc)
+    if code & 0xFF == 13:
+        advice = "free space on the disk that holds it, or give the app a file elsewhere (PYNENC__BACKEND_URL)"
+    elif code & 0xFF == 8 or not os.access(os.path.dirname(path) or ".", os.W_OK):
+        advice = (
+            "the file, its folder or its disk is read-only: make them writable (the -wal and -shm files "
+            "beside it too), or give the app a writable file (PYNENC__BACKEND_URL)"
+        )
+    else:
+        advice = "check the disk that holds it (df -h, dmesg)"
+    return BackendStorageError(
+        f"SQLite database {path!r} could not be written: {text}; {advice}. Nothing of the operation was stored.",
+        path=path,
+    )
 
 
 class Database:
@@ -86,19 +112,34 @@ class Database:
         if self._checkpointer is None:
             self._start_checkpointer()
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        with self._storage(conn):
+            conn.execute("BEGIN IMMEDIATE")
         local.depth = 1
         local.after_commit = []
         try:
-            yield conn
+            with self._storage(conn):
+                yield conn
         except BaseException:
             local.depth = 0
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
         local.depth = 0
-        conn.execute("COMMIT")
+        with self._storage(conn):
+            conn.execute("COMMIT")
         for callback in dict.fromkeys(local.after_commit):
             callback()
+
+    @contextlib.contextmanager
+    def _storage(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """A write the disk refused as ``BackendStorageError``, with the transaction rolled back."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            error = storage_error(self.path, exc)
+            if error is None:
+                raise
+            _rollback(conn)
+            raise error from exc
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current transaction commits (now, outside a transaction)."""
@@ -112,7 +153,8 @@ class Database:
         if not os.path.exists(self.path):  # arguments and results live here: private to this user
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         conn = self.conn
-        conn.execute("PRAGMA journal_mode=WAL")
+        with self._storage(conn):
+            conn.execute("PRAGMA journal_mode=WAL")
         with self.write() as tx:
             for statement in SCHEMA:
                 tx.execute(statement)
@@ -162,6 +204,13 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
         self._local = threading.local()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is open; SQLite may already have rolled back itself (a full disk, an I/O error)."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def _migrate(tx: sqlite3.Connection) -> None:
