@@ -21,6 +21,7 @@ import pytest
 from pynenc_nb import InvocationStatus
 from pynenc_nb.records import InvocationFilter, new_id
 from tests.conftest import cleanup_server, skip_or_fail
+from tests.faults.conftest import MODULE_SERVERS
 from tests.guarantees.support import runner_processes
 
 pytestmark = pytest.mark.slow
@@ -107,7 +108,9 @@ class PrivateNode:
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateNode]:
     if not (RABBITMQ_BIN / "rabbitmq-server").exists() or shutil.which("erl") is None:
         skip_or_fail("rabbitmq-server is not installed", "apt-get install -y rabbitmq-server")
-    private = PrivateNode(tmp_path_factory.mktemp("rabbitmq-node"))
+    base = tmp_path_factory.mktemp("rabbitmq-node")
+    MODULE_SERVERS.add(str(base))  # restarted by its tests, stopped at the module's end
+    private = PrivateNode(base)
     private.start()
     try:
         yield private

@@ -106,10 +106,12 @@ def runner_processes(
     *args: str,
     registrations_each: int = 1,
     new_session: bool = False,
+    prefix: Sequence[str] = (),
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Start ``count`` runner processes at once (``runner start ARGS``) and wait until all registered.
 
-    ``new_session`` gives each its own process group, as a terminal does (Ctrl-C signals it all).
+    ``new_session`` gives each its own process group, as a terminal does (Ctrl-C signals it all);
+    ``prefix`` runs each under a wrapper command (``faketime -f +90s``).
 
     Leftovers are stopped with SIGTERM (SIGKILL if they do not stop) when the block ends.
     """
@@ -117,7 +119,7 @@ def runner_processes(
     full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "pynenc_nb", *APP_SPEC, *args],
+            [*prefix, sys.executable, "-m", "pynenc_nb", *APP_SPEC, *args],
             env=full_env,
             cwd=str(ROOT),
             stdout=subprocess.DEVNULL,
