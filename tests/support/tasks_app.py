@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -104,6 +105,13 @@ def until_file_exists(path: str, value: int) -> int:
     """Runs until the test creates ``path``: a task that is surely still running when its runner dies."""
     while not os.path.exists(path):
         time.sleep(0.02)
+    return value
+
+
+@app.task
+def wait_then(seconds: float, value: int) -> int:
+    """``sleep_then`` without ``time.sleep`` (which fails with EINVAL under libfaketime)."""
+    threading.Event().wait(seconds)
     return value
 
 
