@@ -95,3 +95,47 @@ def test_a_version_4_file_gains_the_trigger_run_depth(tmp_path: Path) -> None:
             assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (SCHEMA_VERSION,)
     finally:
         app.close()
+
+
+def test_a_version_5_file_gains_the_task_id_beside_each_status(tmp_path: Path) -> None:
+    from pynenc_nb import InvocationStatus
+    from pynenc_nb.records import InvocationFilter
+
+    # Given a file as version 5 wrote it: statuses without their task id
+    path = tmp_path / "v5.db"
+    values = {"app_id": "v5", "backend_url": f"sqlite://{path}", "logging_level": "warning"}
+    old = Pynenc(config_values=values)
+
+    @old.task
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    @old.task
+    def sub(x: int, y: int) -> int:
+        return x - y
+
+    calls = [add(1, 2), add(3, 4), sub(5, 6)]
+    old.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX st_task")
+        conn.execute("ALTER TABLE statuses DROP COLUMN task_id")
+        conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema'")
+    # When a new version opens it
+    app = Pynenc(config_values=values)
+    try:
+        # Then counts and queries by task see the old calls, and new calls are counted too
+        counts = app.state_backend.count_by_status(InvocationFilter(task_id=calls[0].task_id))
+        assert counts == {InvocationStatus.REGISTERED: 2}
+        records, _ = app.state_backend.query(InvocationFilter(task_id=calls[2].task_id))
+        assert [r.invocation_id for r in records] == [calls[2].invocation_id]
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (SCHEMA_VERSION,)
+            plan = " ".join(
+                str(row)
+                for row in conn.execute(
+                    "EXPLAIN QUERY PLAN SELECT status, COUNT(*) FROM statuses WHERE task_id = ? GROUP BY status", ("x",)
+                )
+            )
+        assert "st_task" in plan, plan
+    finally:
+        app.close()

@@ -18,7 +18,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pynenc_nb import forking
-from pynenc_nb.backends.sqlite.schema import OLD_TRIGGER_TABLES, SCHEMA, SCHEMA_VERSION, TRIGGER_SCHEMA
+from pynenc_nb.backends.sqlite.schema import (
+    AFTER_MIGRATION,
+    OLD_TRIGGER_TABLES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    TRIGGER_SCHEMA,
+)
 from pynenc_nb.exceptions import BackendStorageError, BackendUnavailableError, ConfigError
 from pynenc_nb.invocation.status import NON_FINAL, InvocationStatus
 
@@ -159,6 +165,8 @@ class Database:
             for statement in SCHEMA:
                 tx.execute(statement)
             _migrate(tx)
+            for statement in AFTER_MIGRATION:
+                tx.execute(statement)
             row = tx.execute("SELECT value FROM meta WHERE key='app_id'").fetchone()
             if row is None:
                 tx.execute(
@@ -237,4 +245,11 @@ def _migrate(tx: sqlite3.Connection) -> None:
             tx.execute(statement)
     elif row[0] == "4":  # version 5 keeps each trigger run's chain depth
         tx.execute("ALTER TABLE trigger_runs ADD COLUMN depth INTEGER NOT NULL DEFAULT 1")
+    if "task_id" not in {column[1] for column in tx.execute("PRAGMA table_info(statuses)")}:
+        # version 6 keeps the task id beside the status, for counts by task without a join
+        tx.execute("ALTER TABLE statuses ADD COLUMN task_id TEXT NOT NULL DEFAULT ''")
+        tx.execute(
+            "UPDATE statuses SET task_id = "
+            "(SELECT i.task_id FROM invocations i WHERE i.invocation_id = statuses.invocation_id)"
+        )
     tx.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))

@@ -121,7 +121,7 @@ def _where(flt: InvocationFilter) -> tuple[str, list[Any]]:
         clauses.append(f"s.status IN ({','.join('?' * len(flt.statuses))})")
         params.extend(s.value for s in flt.statuses)
     for column, value in (
-        ("i.task_id", flt.task_id),
+        ("s.task_id", flt.task_id),  # beside the status (schema 6): counts by task need no join
         ("s.owner_id", flt.owner_id),
         ("i.parent_invocation_id", flt.parent_invocation_id),
         ("i.workflow_id", flt.workflow_id),
@@ -194,8 +194,8 @@ class SQLiteState:
                 if record.registration_key:
                     _take_key(tx, record.registration_key, record.invocation_id)
                 tx.execute(
-                    f"INSERT INTO statuses ({MUTABLE}, invocation_id) VALUES (?, NULL, ?, ?, 0, 0, ?, ?)",
-                    (new.status.value, new.registration_key, new.running_key, now, new.invocation_id),
+                    f"INSERT INTO statuses ({MUTABLE}, invocation_id, task_id) VALUES (?, NULL, ?, ?, 0, 0, ?, ?, ?)",
+                    (new.status.value, new.registration_key, new.running_key, now, new.invocation_id, new.task_id),
                 )
                 tx.execute(
                     "INSERT INTO history (invocation_id, status, owner_id, runner_id, at) VALUES (?, ?, NULL, ?, ?)",
