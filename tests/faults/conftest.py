@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BACKENDS, skip_or_fail
+from tests.support.log_lines import LogLines, capturing
 from tests.support.mongo_server import MongoServer, secantus_binary
 
 
@@ -123,30 +124,11 @@ def _ancestors(pid: int) -> list[int]:
 _CLEAR_PASSWORD = re.compile(r"\w+://[^/\s:@]*:(?!\*\*\*@)[^@\s/]+@")
 
 
-class _Everything(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.lines.append(self.format(record))
-        except Exception:  # noqa: BLE001 - a record that cannot be formatted is not ours to judge
-            pass
-
-
 @pytest.fixture(autouse=True)
 def no_secret_in_logs() -> Iterator[None]:
     """No log line of the test's process shows a URL with its password, whatever the fault did
     (pynenc's lines and the client libraries', tracebacks included)."""
-    handler = _Everything()
-    loggers = [logging.getLogger(), logging.getLogger("pynenc")]  # pynenc's does not propagate
-    for logger in loggers:
-        logger.addHandler(handler)
-    try:
+    with capturing(LogLines(logging.DEBUG, formatted=True), "", "pynenc") as handler:  # pynenc's does not propagate
         yield
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
     leaked = [line for line in handler.lines if _CLEAR_PASSWORD.search(line)]
     assert not leaked, f"log lines with a password in clear: {leaked[:3]}"

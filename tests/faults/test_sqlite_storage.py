@@ -20,6 +20,7 @@ from pynenc_nb import InvocationStatus, Pynenc
 from pynenc_nb.exceptions import BackendStorageError
 from pynenc_nb.records import InvocationFilter
 from tests.conftest import skip_or_fail
+from tests.support.log_lines import LogLines, capturing
 from tests.support.processes import poll
 from tests.unit.runner_support import running
 
@@ -88,26 +89,10 @@ def _intact(path: Path) -> None:
         conn.close()
 
 
-class _Lines(logging.Handler):
-    """The pynenc log lines of the test (pynenc's logger does not propagate to pytest's capture)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
 @pytest.fixture
 def pynenc_lines() -> Iterator[list[str]]:
-    handler = _Lines()
-    logger = logging.getLogger("pynenc")
-    logger.addHandler(handler)
-    try:
+    with capturing(LogLines(logging.WARNING)) as handler:
         yield handler.lines
-    finally:
-        logger.removeHandler(handler)
 
 
 def test_a_full_disk_gives_a_typed_error_stores_nothing_and_the_runner_backs_off(

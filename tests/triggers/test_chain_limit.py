@@ -11,6 +11,7 @@ from pynenc_nb import InvocationStatus, Pynenc, TriggerBuilder
 from pynenc_nb.records import InvocationFilter
 from pynenc_nb.task import task_id_of
 from pynenc_nb.trigger.conditions import StatusContext
+from tests.support.log_lines import LogLines
 from tests.support.processes import poll
 
 LIMIT = 5
@@ -18,15 +19,6 @@ LIMIT = 5
 
 def next_step(ctx: StatusContext) -> dict[str, Any]:
     return {"n": ctx.arguments.kwargs["n"] + 1}
-
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
 
 
 def test_a_self_triggering_chain_stops_at_the_limit(make_app: Callable[..., Pynenc]) -> None:
@@ -42,7 +34,7 @@ def test_a_self_triggering_chain_stops_at_the_limit(make_app: Callable[..., Pyne
         .with_args_from_status(next_step)
     )(loop)
 
-    errors = Lines()
+    errors = LogLines(logging.ERROR)
     logging.getLogger("pynenc").addHandler(errors)  # the runner's own handler does not propagate
     try:
         app.runner.start_in_thread()
