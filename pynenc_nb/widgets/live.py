@@ -177,6 +177,9 @@ class LiveLoop:
     def _sleep(self, seconds: float) -> bool:
         """Sleep up to ``seconds``, serving snapshot requests meanwhile; True when asked to stop."""
         deadline = time.monotonic() + seconds
+        if self._wake.is_set():  # asked while the views were computed: even with no time to sleep
+            self._wake.clear()
+            self._serve_snapshots()
         while not self._stop.is_set():
             left = deadline - time.monotonic()
             if left <= 0:

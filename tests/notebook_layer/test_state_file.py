@@ -149,5 +149,6 @@ def test_a_detached_kernel_runner_outlives_its_launcher_and_an_attached_one_does
     # And the ended attached one is forgotten on request (without waiting on its dead kernel)
     tied = LaunchedRunners().get("tied")
     assert tied is not None
-    assert launchers.stop_runner(app, "tied", timeout_s=TIMEOUT_S) in ("stopped", "lost")
+    # (gone: ipykernel's own parent check may end its kernel before the runner records its stop)
+    assert launchers.stop_runner(app, "tied", timeout_s=TIMEOUT_S) in ("stopped", "lost", "gone")
     assert LaunchedRunners().all() == [] and not Path(tied.kernel["connection_file"]).exists()

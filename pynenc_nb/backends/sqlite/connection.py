@@ -35,8 +35,8 @@ BUSY_TIMEOUT_MS = 60_000
 AUTOCHECKPOINT_PAGES = 20_000
 CHECKPOINT_INTERVAL_S = 1.0
 CHECKPOINT_JOIN_S = 10.0  # how long close() waits for a checkpoint under way
-# Primary result codes of a storage that refuses writes: READONLY, IOERR, FULL, CANTOPEN.
-_STORAGE_CODES = {8, 10, 13, 14}
+# Primary result codes of a storage that refuses writes.
+_STORAGE_CODES = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN}
 
 
 def storage_error(path: str, exc: sqlite3.Error) -> BackendStorageError | None:
@@ -45,9 +45,9 @@ def storage_error(path: str, exc: sqlite3.Error) -> BackendStorageError | None:
     if code is None or code & 0xFF not in _STORAGE_CODES:
         return None
     text = str(exc)
-    if code & 0xFF == 13:
+    if code & 0xFF == sqlite3.SQLITE_FULL:
         advice = "free space on the disk that holds it, or give the app a file elsewhere (PYNENC__BACKEND_URL)"
-    elif code & 0xFF == 8 or not os.access(os.path.dirname(path) or ".", os.W_OK):
+    elif code & 0xFF == sqlite3.SQLITE_READONLY or not os.access(os.path.dirname(path) or ".", os.W_OK):
         advice = (
             "the file, its folder or its disk is read-only: make them writable (the -wal and -shm files "
             "beside it too), or give the app a writable file (PYNENC__BACKEND_URL)"
