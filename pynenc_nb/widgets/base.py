@@ -240,8 +240,8 @@ def refresh_snapshots(timeout: float = 2.0) -> int:
     """Bring the static snapshot of every live widget up to date (the labextension asks this just
     before JupyterLab saves the notebook); returns how many were refreshed within ``timeout``."""
     deadline = time.monotonic() + timeout
-    requests = [(widget, widget._loop.request_snapshot()) for widget in live_widgets() if widget._loop is not None]
-    return sum(done.wait(max(0.0, deadline - time.monotonic())) for _, done in requests)
+    requests = [widget._loop.request_snapshot() for widget in live_widgets() if widget._loop is not None]
+    return sum(done.wait(max(0.0, deadline - time.monotonic())) for done in requests)
 
 
 def freeze_all(timeout: float | None = 30.0) -> int:

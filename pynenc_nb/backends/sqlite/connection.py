@@ -118,34 +118,32 @@ class Database:
         if self._checkpointer is None:
             self._start_checkpointer()
         conn = self.conn
-        with self._storage(conn):
-            conn.execute("BEGIN IMMEDIATE")
         local.depth = 1
         local.after_commit = []
-        try:
-            with self._storage(conn):
+        with self._storage(conn):  # one guard: the begin, the caller's statements and the commit
+            try:
+                conn.execute("BEGIN IMMEDIATE")
                 yield conn
-        except BaseException:
-            local.depth = 0
-            _rollback(conn)
-            raise
-        local.depth = 0
-        with self._storage(conn):
+            finally:
+                local.depth = 0
             conn.execute("COMMIT")
         for callback in dict.fromkeys(local.after_commit):
             callback()
 
     @contextlib.contextmanager
     def _storage(self, conn: sqlite3.Connection) -> Iterator[None]:
-        """A write the disk refused as ``BackendStorageError``, with the transaction rolled back."""
+        """Any error rolls back what is open; a write the disk refused becomes ``BackendStorageError``."""
         try:
             yield
         except sqlite3.Error as exc:
+            _rollback(conn)
             error = storage_error(self.path, exc)
             if error is None:
                 raise
-            _rollback(conn)
             raise error from exc
+        except BaseException:
+            _rollback(conn)
+            raise
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current transaction commits (now, outside a transaction)."""
