@@ -38,9 +38,5 @@ def plotly_io() -> ModuleType:
     return _optional("plotly.io")
 
 
-def plotly_graph_objects() -> ModuleType:
-    return _optional("plotly.graph_objects")
-
-
 def ipywidgets() -> ModuleType:
     return _optional("ipywidgets")

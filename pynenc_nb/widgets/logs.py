@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from pynenc_nb.display import badge
 from pynenc_nb.monitor import LogExplorerView, LogLine, Monitor
 from pynenc_nb.widgets import environment
-from pynenc_nb.widgets.environment import ipywidgets, plotly_graph_objects
+from pynenc_nb.widgets.environment import ipywidgets
 from pynenc_nb.widgets.figures.common import FigureDict, short_task
 from pynenc_nb.widgets.figures.logs import log_timeline_figure
 from pynenc_nb.widgets.html import hint
+from pynenc_nb.widgets.plotly_view import figure_view
 from pynenc_nb.widgets.static import MimeBundle, figure_bundle, html_bundle
-from pynenc_nb.widgets.sync import widget_figure
 
 if TYPE_CHECKING:
     from pynenc_nb.app import Pynenc
@@ -121,12 +121,7 @@ class LogExplorer:
         self.figure = log_timeline_figure(self.view)
         if self._widgets is not None:
             self._widgets["table"].value = lines_html(self.view)
-            figure = self._widgets["figure"]
-            fresh = widget_figure(self.figure)
-            with figure.batch_update():
-                figure.data = ()
-                figure.add_traces(fresh["data"])
-                figure.layout = fresh["layout"]
+            self._widgets["figure"].update(self.figure)
         return self.view
 
     def static_bundle(self) -> MimeBundle:
@@ -144,7 +139,7 @@ class LogExplorer:
         )
         button = widgets.Button(description="Parse", button_style="primary")
         table = widgets.HTML(value=lines_html(self.view))
-        figure = plotly_graph_objects().FigureWidget(widget_figure(self.figure))
+        figure = figure_view(self.figure)
         button.on_click(lambda _button: self.parse(area.value))
         self._widgets = {"area": area, "button": button, "table": table, "figure": figure}
         return widgets.VBox([area, button, table, figure])

@@ -6,17 +6,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pynenc_nb.widgets.environment import ipywidgets, plotly_graph_objects
+from pynenc_nb.widgets.environment import ipywidgets
 from pynenc_nb.widgets.figures.common import FigureDict
 from pynenc_nb.widgets.live import Part
-from pynenc_nb.widgets.static import PLOTLY_CONFIG
-from pynenc_nb.widgets.sync import same_traces, sync_figure, widget_figure
+from pynenc_nb.widgets.plotly_view import figure_view
 
 logger = logging.getLogger("pynenc.widgets")
 
 
 class FigurePart(Part[FigureDict]):
-    """A Plotly ``FigureWidget`` (an anywidget); clicking a point passes its id to ``on_click``.
+    """A live Plotly figure (``plotly_view``); clicking a point passes its id to ``on_click``.
 
     Points carry an invocation id in ``customdata``; traces without it (call links) are not
     clickable, nor are points whose id is empty (an event that created no invocation).
@@ -29,32 +28,25 @@ class FigurePart(Part[FigureDict]):
         super().__init__(build)
 
     def _create(self, payload: FigureDict) -> Any:
-        widget = plotly_graph_objects().FigureWidget(widget_figure(payload))
-        widget._config = dict(PLOTLY_CONFIG)  # responsive: refits to its box (see widgets/resize.py)
-        self._listen(widget)
+        widget = figure_view(payload)
+        widget.on_point_click(self._clicked)
         return widget
 
-    def _listen(self, widget: Any) -> None:
-        if self._on_click is not None:
-            for trace in widget.data:
-                if getattr(trace, "customdata", None) is not None:
-                    trace.on_click(self._clicked)
-
-    def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
-        if self._on_click is None or not points.point_inds:
+    def _clicked(self, trace_index: int, point_index: int) -> None:
+        if self._on_click is None:
             return
-        ids = trace.customdata
-        index = points.point_inds[0]
-        if ids is not None and 0 <= index < len(ids) and ids[index]:
+        data = self.widget.current["data"]
+        if not 0 <= trace_index < len(data):
+            return
+        ids = data[trace_index].get("customdata")
+        if ids is not None and 0 <= point_index < len(ids) and ids[point_index]:
             try:
-                self._on_click(str(ids[index]))
+                self._on_click(str(ids[point_index]))
             except Exception:  # a click must never raise into the kernel's comm handler
                 logger.exception("pynenc widget: handling a click failed")
 
     def _push(self, widget: Any, before: FigureDict, after: FigureDict) -> None:
-        sync_figure(widget, before, after)
-        if not same_traces(before, after):  # traces were replaced: their click handlers too
-            self._listen(widget)
+        widget.update(after)
 
 
 class HtmlPart(Part[str]):

@@ -82,7 +82,8 @@ def live_run(url: str, tasks: int, task_ms: float, threads: int, interval_s: flo
 
             def counting(data: Any = None, metadata: Any = None, buffers: Any = None, _send: Any = send) -> Any:
                 state = (data or {}).get("state", {})
-                change = bool(state.get("_py2js_update")) or "value" in state
+                content = (data or {}).get("content") if (data or {}).get("method") == "custom" else None
+                change = (isinstance(content, dict) and content.get("type") in ("patch", "full")) or "value" in state
                 sent.append((time.monotonic(), len(json.dumps(data or {}, default=str)), change))
                 return _send(data=data, metadata=metadata, buffers=buffers)
 
@@ -107,8 +108,7 @@ def live_run(url: str, tasks: int, task_ms: float, threads: int, interval_s: flo
         )
         print(
             f"  comm messages during the run: {len(during):,} = {len(during) / run_s:.1f} per second, of which "
-            f"{changes} carry a figure change ({changes / run_s:.2f} per second; plotly adds 3 bookkeeping "
-            f"messages to each); {sum(size for size, _ in during) / run_s / 1e3:.0f} KB/s of message content"
+            f"{changes} carry a change ({changes / run_s:.2f} per second); {sum(size for size, _ in during) / run_s / 1e3:.0f} KB/s of message content"
         )
         print(
             f"  after the run: {len(sent) - len(during)} more messages, then static {static_after_s:.1f} s later "

@@ -37,7 +37,7 @@ STATIC_PLOT = ".jp-RenderedPlotly.js-plotly-plot"
 CELLS = [
     "%load_ext pynenc_nb\nimport time\nfrom pynenc_nb import Pynenc\nfrom pynenc_nb.widgets import Timeline\n\n"
     "app = Pynenc(app_id='fanout-timeline')\napp.purge()",
-    "@app.task\ndef measure(i: int) -> int:\n    time.sleep(0.15 + 0.05 * (i % 4))\n    return i\n\n\n"
+    "@app.task\ndef measure(i: int) -> int:\n    time.sleep(0.3 + 0.05 * (i % 4))\n    return i\n\n\n"
     "@app.task\ndef fan(n: int) -> int:\n    return sum(measure.parallelize([(i,) for i in range(n)]).results)",
     "%pynenc runner start --kind process --workers 2 --name p1\n%pynenc runner start --kind process --workers 2 --name p2",
     "timeline = Timeline(app, since='5m', grace_s=1)\ntimeline",
@@ -118,6 +118,8 @@ def test_a_fan_out_over_two_process_runners_reads_as_a_task_stream(
 
     def running() -> dict[str, Any] | None:
         busy = fan_cell.locator(".jp-InputArea-prompt").inner_text().strip().startswith("[*]")
+        # The live view is replaced by the static figure once the timeline ends: fail at once then
+        assert live.count(), "the fan-out ended before the live timeline showed 8 bars across the cell"
         figure = _figure(live)
         drawn = sum(trace["n"] for trace in figure["traces"] if trace["type"] == "bar")
         wide = figure["width"] >= 0.9 * output.bounding_box()["width"]  # type: ignore[index]

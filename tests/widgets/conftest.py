@@ -42,11 +42,12 @@ class CommRecorder:
         return widget
 
     def updates(self) -> list[float]:
-        """Times of the messages that carry a figure or HTML change (not plotly's bookkeeping)."""
+        """Times of the messages that carry a figure or HTML change."""
         times = []
         for at, data in self.messages:
             state = data.get("state", {}) if isinstance(data, dict) else {}
-            figure_change = any(state.get(key) for key in ("_py2js_update", "_py2js_restyle", "_py2js_relayout"))
+            content = data.get("content") if isinstance(data, dict) and data.get("method") == "custom" else None
+            figure_change = isinstance(content, dict) and content.get("type") in ("patch", "full")
             if figure_change or "value" in state:
                 times.append(at)
         return times

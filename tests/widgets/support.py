@@ -11,20 +11,10 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 TIMEOUT_S = 60.0
 
 
-def click(figure_widget: Any, trace_name: str, point: int = 0) -> None:
-    """The comm message a browser sends when the user clicks a point of a FigureWidget."""
-    index = next(i for i, trace in enumerate(figure_widget.data) if trace.name == trace_name)
-    state = {
-        "_js2py_pointsCallback": {
-            "event_type": "plotly_click",
-            "points": {"trace_indexes": [index], "point_indexes": [point], "xs": [0], "ys": [0]},
-            "device_state": None,
-            "selector": None,
-        }
-    }
-    figure_widget._handle_msg(
-        {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []}
-    )
+def click(figure_view: Any, trace_name: str, point: int = 0) -> None:
+    """The comm message a browser sends when the user clicks a point of a live figure."""
+    index = next(i for i, trace in enumerate(figure_view.current["data"]) if trace.get("name") == trace_name)
+    figure_view._handle_custom_msg({"type": "click", "trace": index, "point": point}, [])
 
 
 def outputs_for(captured: CapturedIO, display_id: str | None) -> list[RichOutput]:

@@ -192,10 +192,10 @@ def test_the_monitor_tree_follows_the_clicked_invocation(app: Pynenc, comms: Non
     workload = run_workload(app)
     monitor = MonitorPanel(app, interval_s=0.05, grace_s=30.0)
     monitor.show()
-    roots = next(i for i, t in enumerate(monitor.timeline.widget.data) if t.name == "workflow root")
-    assert monitor.timeline.widget.data[roots].customdata == (workload.flow,)
+    roots = next(t for t in monitor.timeline.widget.current["data"] if t.get("name") == "workflow root")
+    assert list(roots["customdata"]) == [workload.flow]
     click(monitor.timeline.widget, "workflow root")
-    tree_ids = {i for trace in monitor.tree.widget.data for i in (trace.customdata or ())}
+    tree_ids = {i for trace in monitor.tree.widget.current["data"] for i in (trace.get("customdata") or ())}
     assert tree_ids == {workload.flow, workload.flow_child}
     monitor.close()
 
@@ -257,7 +257,9 @@ def test_a_save_gets_the_snapshot_of_the_moment_of_the_save(app: Pynenc, comms: 
     timeline = Timeline(app, interval_s=0.05, grace_s=60.0)
     timeline.show()
     (shown,) = outputs_for(displayed, timeline.display_id)
-    assert shown.data[PLOTLY_MIME]["data"] == [] or all(not t.get("customdata") for t in shown.data[PLOTLY_MIME]["data"])
+    assert shown.data[PLOTLY_MIME]["data"] == [] or all(
+        not t.get("customdata") for t in shown.data[PLOTLY_MIME]["data"]
+    )
     inv = adder(app)(1, 2)
     with running(app):
         assert inv.result_or(TIMEOUT_S) == 3

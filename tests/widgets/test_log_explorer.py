@@ -62,7 +62,7 @@ def test_the_parse_button_parses_what_was_pasted(app: Pynenc) -> None:
     button.click()
     assert explorer.view.parsed == 1 and explorer.view.invocations[0].found
     assert invocation_id[:8] in table.value
-    assert any(invocation_id in (trace.customdata or ()) for trace in figure.data)
+    assert any(invocation_id in (trace.get("customdata") or ()) for trace in figure.current["data"])
 
 
 def test_the_logs_magic_loads_the_tail_of_a_file(ip: Any, tmp_path: Path) -> None:  # noqa: F811

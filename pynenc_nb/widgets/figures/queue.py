@@ -16,6 +16,9 @@ from typing import Any
 from pynenc_nb.widgets.figures.common import seconds_text, short_task, text
 
 QUEUE_COLOUR = "#9e9e9e"
+# Changes closer than this are one point (the count after the last of them): a busy queue draws
+# the same strip with a fraction of the points, and a live refresh sends fewer.
+MOMENT_S = 0.02
 MAX_POINTS = 2000  # above this, one point per time bucket: the highest count in it
 
 
@@ -75,16 +78,16 @@ def _sweep(waits: Waits, offset: float, now: float) -> tuple[list[float], list[i
             heapq.heappush(oldest, (waits.start[index], index))
         else:
             ended.add(index)
-        if position + 1 < len(changes) and changes[position + 1][0] == at:
+        if position + 1 < len(changes) and changes[position + 1][0] // MOMENT_S == at // MOMENT_S:
             continue  # one point per moment
         while oldest and oldest[0][1] in ended:
             heapq.heappop(oldest)
-        xs.append((at + offset) * 1000.0)
+        xs.append(round((at + offset) * 1000.0, 1))
         counts.append(count)
         hovers.append(_hover(count, at, waits, oldest[0] if oldest else None))
         ids.append(waits.invocation_id[oldest[0][1]] if oldest else "")
     if count and xs and xs[-1] < (now + offset) * 1000.0:  # still waiting: the strip reaches now
-        xs.append((now + offset) * 1000.0)
+        xs.append(round((now + offset) * 1000.0, 1))
         counts.append(count)
         hovers.append(_hover(count, now, waits, oldest[0] if oldest else None))
         ids.append(ids[-1])

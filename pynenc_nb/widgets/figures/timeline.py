@@ -5,17 +5,18 @@ label is the launch name and slot count), plus one thin row where its paused inv
 (a hatched band: a paused parent frees its slot). Above the lanes, the backlog is one strip of
 the waiting count over time (``queue.py``), whatever its size. Bars are coloured by task (a
 stable palette, ``palette.py``, with a legend by task); status shows as outline and markers: a
-claim (PENDING) is a paler bar, a failure a red outline and a red cross, a retry an open circle,
+claim (PENDING) is a paler bar (unless shorter than a millisecond), a failure a red outline and a red cross, a retry an open circle,
 other final statuses their marker. Each invocation's bar ends a thin gap early, so back-to-back
 invocations on one slot never merge. Calls are lines from a parent (at the moment of the call)
 to its child's first bar, thinned to one bracket per parent with many children; stars mark
 workflow roots, triangles above the lanes mark events, dotted lines join an event to the
 invocations its triggers created.
 
-Hovers: a RUNNING bar and the last point of each invocation carry the view's full hover (task,
-arguments, durations) and the last one its full id; other bars a short line.
+Hovers: a RUNNING bar (or the last bar of an invocation not final) carries the view's full hover
+(task, arguments, durations), the last point its full id; other points a short line. Times are
+rounded to 0.1 ms: live patches stay short.
 
-Trace order: queue strip, one bar trace per task (by task id), paused bands, one marker trace per
+Points of a trace are in time order. Trace order: queue strip, one bar trace per task (by task id), paused bands, one marker trace per
 final status (table order), retries, calls, workflow roots, event links, events. It only changes
 when a task appears, so a live refresh restyles in place. Lane placement is in ``lanes.py`` (the
 log explorer highlights lanes from it), the marks across lanes in ``marks.py``.
@@ -66,7 +67,10 @@ OUTLINES: dict[InvocationStatus, str] = {
     InvocationStatus.PENDING_RECOVERY: colour(InvocationStatus.PENDING_RECOVERY),
     InvocationStatus.RUNNING_RECOVERY: colour(InvocationStatus.RUNNING_RECOVERY),
 }
-NO_OUTLINE = "rgba(255, 255, 255, 0.9)"
+NO_OUTLINE = "#ffffffe6"  # white, 90 % opaque
+# A claim (PENDING) that ended faster than this is not drawn: the usual claim of a fraction of a
+# millisecond would double the bars (and a live figure's traffic) for nothing visible.
+INSTANT_CLAIM_S = 0.001
 
 
 @dataclass(slots=True)
@@ -107,9 +111,12 @@ def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDi
     finals = FINAL_STATUSES
     now = view.generated_at
     gap_ms = _gap_ms(view)
-    for i in range(count):
+    # Points in time order: a refresh adds the new ones at the end of their traces, so a live
+    # figure's patch (patch.py) carries them and the bars that grew, not every point shifted.
+    starts = seg.start
+    for i in sorted(range(count), key=starts.__getitem__):
         invocation_id, status, start, task_id = seg.invocation_id[i], seg.status[i], seg.start[i], seg.task_id[i]
-        x_ms = (start + offset) * 1000.0
+        x_ms = round((start + offset) * 1000.0, 1)  # 0.1 ms is finer than any screen: shorter patches
         first_seen.setdefault(invocation_id, x_ms)
         last = i + 1 == count or seg.invocation_id[i + 1] != invocation_id
         lane_id = seg.lane[i]
@@ -133,20 +140,22 @@ def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDi
             last_y[invocation_id] = y
         if invocation_id in linked_parents:
             spans[invocation_id].append((x_ms, y))
-        if last or status is RUNNING:  # the whole story where the eye goes; a short line elsewhere
+        if status is RUNNING or (last and status not in finals):  # the whole story on the bar; short elsewhere
             about = hovers.get(invocation_id) or f"<b>{_task_text(task_id)}</b>"
         else:
             about = f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}"
         ident = f"<br>id {invocation_id}" if last else ""
-        if status in finals:
+        if status in finals:  # the bar before it carries the whole story: a short line here
             points = markers[status]
-            points.hover.append(f"{about}<br>▸ {status.value}{ident}")
+            points.hover.append(f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}<br>▸ {status.value}")
             points.x.append(x_ms)
             points.y.append(y)
             points.ids.append(invocation_id)
             continue
-        first_bar.setdefault(invocation_id, (x_ms, y))
         end = seg.end[i]
+        if status is PENDING and end is not None and end - start < INSTANT_CLAIM_S:
+            continue  # under a pixel at any zoom a timeline is read at; its time is in the hover
+        first_bar.setdefault(invocation_id, (x_ms, y))
         seconds = max(0.0, (end if end is not None else now) - start)
         width = seconds * 1000.0
         if status is PAUSED or seg.row[i] == paused_rows.get(lane_id):
@@ -168,7 +177,7 @@ def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDi
         still = "" if end is not None else " so far"
         points.hover.append(f"{about}<br>▸ {status.value} {seconds_text(seconds)}{still}{ident}")
         points.base.append(x_ms)
-        points.x.append(width)
+        points.x.append(round(width, 1))
         points.y.append(y)
         points.ids.append(invocation_id)
 
@@ -319,7 +328,7 @@ def _marker_trace(status: InvocationStatus, points: _Points | None) -> dict[str,
         },
         "customdata": points.ids,
         "hovertext": points.hover,
-        "hovertemplate": "%{hovertext}<extra></extra>",
+        "hovertemplate": "%{hovertext}<br>id %{customdata}<extra></extra>",  # the last point: its full id
     }
 
 

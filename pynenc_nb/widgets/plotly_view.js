@@ -1,0 +1,117 @@
+// A live Plotly figure (pynenc_nb/widgets/plotly_view.py): the kernel sends the figure once, then
+// patches (pynenc_nb/widgets/patch.py); plotly.js itself comes from the kernel's one library
+// widget, not with every figure.
+
+function apply(value, patch) {
+  if (patch == null) return value;
+  if ('=' in patch) return patch['='];
+  if ('{' in patch) {
+    const out = value && typeof value === 'object' && !Array.isArray(value) ? { ...value } : {};
+    for (const [key, sub] of Object.entries(patch['{'])) out[key] = apply(out[key], sub);
+    for (const key of patch['-'] || []) delete out[key];
+    return out;
+  }
+  if ('[' in patch) {
+    const appended = patch['+'] || [];
+    const kept = patch['['] - appended.length;
+    const out = Array.isArray(value) ? value.slice(0, kept) : [];
+    while (out.length < kept) out.push(null);
+    (patch.at || []).forEach((index, j) => { out[index] = apply(out[index], patch.p[j]); });
+    return out.concat(appended);
+  }
+  return value;
+}
+
+async function plotly(model) {
+  if (!globalThis.Plotly) {
+    const ref = String(model.get('library') || '');
+    if (ref.startsWith('IPY_MODEL_') && model.widget_manager) {
+      await model.widget_manager.get_model(ref.slice('IPY_MODEL_'.length));
+    }
+    // the library model evaluates plotly.js as it is created; wait for it (at most 60 s)
+    for (let i = 0; i < 1200 && !globalThis.Plotly; i++) await new Promise(r => setTimeout(r, 50));
+  }
+  if (!globalThis.Plotly) throw new Error('pynenc_nb: plotly.js did not load');
+  return globalThis.Plotly;
+}
+
+// Until the view is in the page and has a width: a figure drawn earlier keeps plotly's default 700 px.
+async function placed(el) {
+  for (let i = 0; i < 600 && !(el.isConnected && el.clientWidth > 0); i++) {
+    await new Promise(r => requestAnimationFrame(r));
+  }
+}
+
+// The figure of each model, kept from the model's creation on (anywidget's initialize), so a patch
+// sent before a view rendered (plotly.js still loading) is applied all the same. Keyed by the
+// model's own key: the model objects anywidget hands to initialize and render are per-call proxies.
+const STATES = new Map();
+
+function stateOf(model) {
+  const key = model.get('key');
+  let state = STATES.get(key);
+  if (state) return state;
+  state = { figure: model.get('figure') || { data: [], layout: {} }, version: model.get('version') || 0, views: new Set() };
+  STATES.set(key, state);
+  model.on('msg:custom', message => {
+    if (!message || typeof message !== 'object') return;
+    if (message.type === 'full') {
+      state.figure = message.figure;
+      state.version = message.version;
+    } else if (message.type === 'patch') {
+      if (message.base !== state.version) {
+        model.send({ type: 'sync', version: state.version }); // a patch missed: ask for the whole figure
+        return;
+      }
+      state.figure = apply(state.figure, message.patch);
+      state.version = message.version;
+    } else {
+      return;
+    }
+    for (const redraw of state.views) redraw();
+  });
+  return state;
+}
+
+export default {
+  initialize({ model }) {
+    stateOf(model);
+  },
+  async render({ model, el }) {
+    const state = stateOf(model);
+    const Plotly = await plotly(model);
+    const div = document.createElement('div');
+    el.appendChild(div);
+    let revision = 0;
+    let drawn = false;
+    let frame = 0;
+    const config = { ...(model.get('config') || {}), responsive: true };
+    const layoutOf = () => ({ uirevision: 'pynenc', ...(state.figure.layout || {}), datarevision: ++revision });
+    const draw = () => {
+      frame = 0;
+      // uirevision: a redraw keeps what the user zoomed or panned; datarevision: redraw the data
+      if (drawn) Plotly.react(div, state.figure.data || [], layoutOf(), config);
+    };
+    const later = () => { if (!frame) frame = requestAnimationFrame(draw); };
+    state.views.add(later);
+    await placed(el);
+    drawn = true;
+    await Plotly.newPlot(div, state.figure.data || [], layoutOf(), config);
+    div.on('plotly_click', event => {
+      const point = event && event.points && event.points[0];
+      if (point) model.send({ type: 'click', trace: point.curveNumber, point: point.pointNumber });
+    });
+    const resize = new ResizeObserver(() => {
+      if (div.isConnected && div._fullLayout && Math.abs(div.clientWidth - div._fullLayout.width) > 2) {
+        Plotly.Plots.resize(div);
+      }
+    });
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      state.views.delete(later);
+      if (frame) cancelAnimationFrame(frame);
+      Plotly.purge(div);
+    };
+  },
+};

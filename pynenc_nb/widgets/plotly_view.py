@@ -1,0 +1,139 @@
+"""Our live Plotly figure widget: plotly.js sent once per kernel, then patches instead of traces.
+
+Why not plotly's ``FigureWidget``: each one carries the whole plotly.js bundle (about 5 MB) in its
+ESM, so a ``Monitor`` with three figures sent 15 MB, and every live update resent the changed
+traces whole (about 1 MB/s during a 1,000-task run). Here:
+
+- ``PlotlyLibrary`` is one widget per kernel whose ESM is plotly.js; the browser evaluates it
+  once when the model is created (``window.Plotly``). Every ``FigureView`` refers to it, so a
+  view rendered after a page reload waits for it rather than for a second copy.
+- ``FigureView`` carries its first figure in its state and then only ``patch.diff`` patches in
+  custom messages, numbered. The kernel-side state follows silently, so a page reload starts from
+  the latest figure; a view that missed a patch anyway (shown twice) asks for the whole figure
+  (``sync``) and is sent it. The browser redraws with ``Plotly.react``, keeping the user's
+  zoom and pan.
+- Clicks come back as (trace, point) indices and are resolved against the figure the kernel last
+  sent, so the browser never names an invocation the kernel did not show it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pynenc_nb.widgets.environment import _optional
+from pynenc_nb.widgets.figures.common import FigureDict
+from pynenc_nb.widgets.patch import diff
+from pynenc_nb.widgets.static import PLOTLY_CONFIG
+
+VIEW_ESM = Path(__file__).with_name("plotly_view.js")
+# plotly.min.js is a UMD bundle: inside a module, hide the CommonJS and AMD globals it would
+# prefer so that it sets window.Plotly, and skip it when a page already has Plotly.
+_LIBRARY_HEAD = (
+    "if (!globalThis.Plotly) { (function () { const module = undefined, define = undefined, exports = undefined;\n"
+)
+_LIBRARY_TAIL = "\n}).call(globalThis); }\nexport default {};\n"
+
+_library: Any = None
+_library_lock = threading.Lock()
+
+
+def plotly_js() -> str:
+    """The plotly.js bundle that the plotly package ships (the one its own widgets use)."""
+    plotly = _optional("plotly")
+    return (Path(str(plotly.__file__)).parent / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
+
+
+@functools.cache
+def _classes() -> tuple[type[Any], type[Any]]:
+    anywidget = _optional("anywidget")
+    traitlets = _optional("traitlets")
+    widget_serialization = _optional("ipywidgets").widget_serialization
+
+    class PlotlyLibrary(anywidget.AnyWidget):  # type: ignore[misc,name-defined]
+        """plotly.js for every live figure of this kernel (see the module docstring)."""
+
+        _esm = _LIBRARY_HEAD + plotly_js() + _LIBRARY_TAIL
+
+    class FigureView(anywidget.AnyWidget):  # type: ignore[misc,name-defined]
+        """A live figure: its first state here, later states as patches (see the module docstring)."""
+
+        _esm = VIEW_ESM.read_text(encoding="utf-8")
+        library = traitlets.Instance(PlotlyLibrary).tag(sync=True, **widget_serialization)
+        key = traitlets.Unicode().tag(sync=True)  # names the figure's state in the page
+        figure = traitlets.Dict().tag(sync=True)
+        config = traitlets.Dict().tag(sync=True)
+        version = traitlets.Int(0).tag(sync=True)
+
+        def __init__(self, figure: FigureDict, **kwargs: Any) -> None:
+            super().__init__(
+                library=library(),
+                key=uuid.uuid4().hex,
+                figure=dict(figure),
+                config=dict(PLOTLY_CONFIG),
+                version=0,
+                **kwargs,
+            )
+            self.current: FigureDict = figure  # what the views show once they applied every message
+            self.current_version = 0
+            self.messages_sent = 0
+            self._send_lock = threading.Lock()
+            self._click_handlers: list[Callable[[int, int], None]] = []
+            self.on_msg(self._received)
+
+        def update(self, after: FigureDict) -> bool:
+            """Bring the views to ``after``; False (nothing sent) when it is what they show."""
+            with self._send_lock:
+                patch = diff(self.current, after)
+                if patch is None:
+                    return False
+                self.current_version += 1
+                self.current = after
+                self.send(
+                    {"type": "patch", "base": self.current_version - 1, "version": self.current_version, "patch": patch}
+                )
+                self.messages_sent += 1
+                # The model's state follows without a message of its own (the trait values are
+                # stored past traitlets' notifications, which would send the figure whole): a view
+                # made later (a page reload asks for the state) starts from the latest figure.
+                self._trait_values["figure"] = after
+                self._trait_values["version"] = self.current_version
+                return True
+
+        def on_point_click(self, handler: Callable[[int, int], None]) -> None:
+            """``handler(trace_index, point_index)`` when the user clicks a point."""
+            self._click_handlers.append(handler)
+
+        def _received(self, _widget: Any, content: Any, _buffers: Any) -> None:
+            if not isinstance(content, dict):
+                return
+            if content.get("type") == "sync":
+                with self._send_lock:
+                    if content.get("version") != self.current_version:
+                        self.send({"type": "full", "figure": self.current, "version": self.current_version})
+                        self.messages_sent += 1
+            elif content.get("type") == "click":
+                trace, point = content.get("trace"), content.get("point")
+                if isinstance(trace, int) and isinstance(point, int):
+                    for handler in self._click_handlers:
+                        handler(trace, point)
+
+    return PlotlyLibrary, FigureView
+
+
+def library() -> Any:
+    """This kernel's plotly.js widget, made on first use (again if it was closed)."""
+    global _library
+    with _library_lock:
+        if _library is None or getattr(_library, "comm", None) is None:
+            _library = _classes()[0]()
+        return _library
+
+
+def figure_view(figure: FigureDict) -> Any:
+    """A new live view of ``figure``."""
+    return _classes()[1](figure)
