@@ -84,7 +84,14 @@ class BrokerWorkSource:
 
     def _take(self, delivery: Delivery) -> InvocationRecord | None:
         """Claim, ack, start: the RUNNING record, or None when another runner has the invocation
-        (a duplicate message), it was purged while queued, or running concurrency kept it waiting."""
+        (a duplicate message), it was purged while queued, or running concurrency kept it waiting.
+
+        A state backend that can claim and start in one round trip (``claim_and_start``: Redis,
+        whose every call is a round trip) does both before the ack; the claim is durable before
+        the ack either way."""
+        fused = getattr(self.state, "claim_and_start", None)
+        if fused is not None:
+            return self._claim_and_start(fused, delivery)
         with self.atomic():
             claimed = self._apply(self.rules.claim_request(delivery.invocation_id, self.runner_id))
             self.broker.ack(delivery)
@@ -94,6 +101,26 @@ class BrokerWorkSource:
             start = self.rules.start_request(record.invocation_id, self.runner_id, record.running_key)
             started = self._apply(start)
         return self.rules.started(record, started) if started is not None else None
+
+    def _claim_and_start(
+        self,
+        fused: Callable[[TransitionRequest, TransitionRequest], tuple[TransitionResult, TransitionResult | None]],
+        delivery: Delivery,
+    ) -> InvocationRecord | None:
+        invocation_id = delivery.invocation_id
+        claim = self.rules.claim_request(invocation_id, self.runner_id)
+        start = self.rules.start_request(invocation_id, self.runner_id, None)  # the record's own key, on the server
+        try:
+            claimed, started = fused(claim, start)
+        except InvocationNotFoundError:
+            self.broker.ack(delivery)
+            return None
+        self.rules.settle(claim, claimed)
+        self.broker.ack(delivery)
+        if not claimed.applied or started is None:
+            return None
+        self.rules.settle(start, started)
+        return self.rules.started(claimed.record, started)
 
     def _apply(self, request: TransitionRequest) -> TransitionResult | None:
         try:

@@ -1,9 +1,16 @@
 """RabbitMQ broker: a durable classic priority queue per (app, queue), confirmed persistent messages.
 
 Queues are ``pynenc.<app_id>.<queue>``, declared with ``x-max-priority`` (and ``x-expires`` when
-``queue_expires_s`` is set). A message body is the invocation id; it is published persistent and
-``send``/``send_many`` return once the server has confirmed every message of the call (a batch is
-published first and its confirms awaited together).
+``queue_expires_s`` is set). A message body is the invocation id; it is published persistent with
+a publisher confirm, and ``send``/``send_many`` return once the messages are written, not
+confirmed: a confirm is a server round trip plus its disk sync (about 1.4 ms here, half a sequential
+call), and the invocation is already durable in the state store. The thread reads the confirms at
+its next broker operation (and when the broker closes, waiting up to ``CLOSE_CONFIRM_S``); a
+refused message (nack) is published again then, and the unconfirmed messages of a lost connection
+are published again on the thread's next one (a duplicate is dropped by the claim). What a process
+that died right after sending had not had confirmed, and the server lost, is sent again by the
+services' lost-message reroute (an invocation queued past ``max_pending_seconds`` with its queue
+empty). A sender more than ``MAX_UNCONFIRMED`` messages ahead of the server waits for them.
 
 Priorities: RabbitMQ keeps ``PRIORITY_LEVELS`` (10) levels per queue. The port's integer priority
 ``p`` goes to level ``p + 2``, clamped to 0…9: priorities -2 to 7 keep their order, lower ones share
@@ -45,6 +52,9 @@ from pynenc_nb.records import Delivery
 PRIORITY_LEVELS = 10
 PRIORITY_OFFSET = 2  # the level of priority 0: two levels below it for negative priorities
 CONFIRM_TIMEOUT_S = 30.0
+# Confirms are awaited lazily: a send returns once its messages are written, the confirms are
+# read at the thread's next broker operation. Past this many outstanding, a send waits for them.
+MAX_UNCONFIRMED = 1000
 # A wait right after an empty ``basic.get`` (the work source tries without waiting, then waits)
 # skips asking again: the consumer is about to be pushed whatever arrives.
 RECENT_GET_S = 0.005
@@ -92,10 +102,12 @@ class RabbitMQBroker:
         messages = [(self._name(q), i.encode(), level_of(p)) for q, i, p in items]
 
         def publish(session: Session) -> None:
+            session.settle_confirms()
             for name, body, level in messages:
                 self._ensure(session, name)
                 session.publish(name, body, pika.BasicProperties(delivery_mode=2, priority=level))
-            session.wait_confirms(CONFIRM_TIMEOUT_S)
+            if len(session.unconfirmed) > MAX_UNCONFIRMED:  # a sender far ahead of the server waits
+                session.wait_confirms(CONFIRM_TIMEOUT_S)
 
         self.conns.run(publish)  # a batch cut by a lost connection is sent again: duplicates are dropped by the claim
 
@@ -268,10 +280,12 @@ class RabbitMQBroker:
     # --- inspecting and cleaning
 
     def depth(self, queue: str | None = None) -> int:
-        """Ready messages on the server (not those delivered and unacked)."""
+        """Ready messages on the server (not those delivered and unacked), this thread's sends
+        included: their confirms are awaited first."""
         names = [self._name(queue)] if queue is not None else [self.prefix + q for q in sorted(self._known)]
 
         def count(session: Session) -> int:
+            session.wait_confirms(CONFIRM_TIMEOUT_S)  # a confirmed message is in its queue: counted
             return sum(self._declare(session, name) for name in names)
 
         return self.conns.run(count)
@@ -280,6 +294,7 @@ class RabbitMQBroker:
         """Empty this app's known queues; what this thread holds is dropped too."""
 
         def purge(session: Session) -> None:
+            session.wait_confirms(CONFIRM_TIMEOUT_S)  # what this thread sent is in its queue, purged too
             self._stop_consuming(session)  # its deferred acks go out first
             for tag in list(session.held):
                 session.channel.basic_ack(tag)

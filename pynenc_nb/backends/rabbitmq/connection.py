@@ -49,6 +49,7 @@ _OURS = {"reconnect_timeout_s": float, "queue_expires_s": float}
 # Errors after which a new connection may succeed; a channel closed for a bad request is not one.
 _FATAL_REPLY_CODES = {403, 406}
 _serials = itertools.count(1)
+CLOSE_CONFIRM_S = 5.0  # how long closing waits for this thread's outstanding confirms
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,11 @@ class Session:
             # One pushed message in flight per channel (whatever its consumers): while a worker runs
             # what it was pushed, that delivery stays unacked (``deferred``) and nothing else is pushed.
             self.channel.basic_qos(prefetch_count=1, global_qos=True)
-            self._unconfirmed: set[int] = set()
+            # published, not yet confirmed: seq -> (queue name, body, properties), kept to publish
+            # again if the server refuses one (nack) or the connection is lost first
+            self.unconfirmed: dict[int, tuple[str, bytes, Any]] = {}
+            self.refused: list[tuple[str, bytes, Any]] = []  # nacked, to publish again
             self._published = 0
-            self._nacked = False
             selected: list[bool] = []
 
             def on_selected(_frame: Any) -> None:
@@ -134,13 +137,15 @@ class Session:
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
+        tags = (
+            [tag for tag in self.unconfirmed if tag <= method.delivery_tag]
+            if method.multiple
+            else [method.delivery_tag]
+        )
+        settled = [self.unconfirmed.pop(tag) for tag in tags if tag in self.unconfirmed]
         if isinstance(method, pika.spec.Basic.Nack):
-            self._nacked = True
-        if method.multiple:
-            self._unconfirmed = {tag for tag in self._unconfirmed if tag > method.delivery_tag}
-        else:
-            self._unconfirmed.discard(method.delivery_tag)
-        if not self._unconfirmed:
+            self.refused.extend(settled)
+        if not self.unconfirmed:
             self._wake()
 
     def _wake(self) -> None:
@@ -150,16 +155,31 @@ class Session:
 
     def publish(self, name: str, body: bytes, properties: Any) -> None:
         self._published += 1
-        self._unconfirmed.add(self._published)  # first: the confirm may be read while this publish is written
+        # first: the confirm may be read while this publish is written
+        self.unconfirmed[self._published] = (name, body, properties)
         self.channel.basic_publish("", name, body, properties)
 
+    def republish_refused(self) -> None:
+        """Publish again what the server refused (a nack); it is confirmed like any other."""
+        while self.refused:
+            self.publish(*self.refused.pop(0))
+
+    def settle_confirms(self) -> None:
+        """Read the confirms that have arrived, without waiting; publish again what was refused."""
+        self.connection.process_data_events(time_limit=0)
+        self.republish_refused()
+
     def wait_confirms(self, timeout_s: float) -> None:
-        """Until the server has confirmed every message published on this session."""
-        if not self.wait_until(lambda: not self._unconfirmed, timeout_s):
-            raise pika.exceptions.AMQPConnectionError("no publisher confirm in time")
-        if self._nacked:
-            self._nacked = False
-            raise BackendError("RabbitMQ refused a message (publisher nack); it is sent again")
+        """Until the server has confirmed every message published on this session (refused ones
+        are published again and waited for too)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self.wait_until(lambda: not self.unconfirmed, deadline - time.monotonic()):
+                raise pika.exceptions.AMQPConnectionError("no publisher confirm in time")
+            if not self.refused:
+                return
+            logger.warning("RabbitMQ refused %d message(s) (publisher nack); sending them again", len(self.refused))
+            self.republish_refused()
 
     def wait_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -212,6 +232,10 @@ class Connections:
         with self._lock:
             self._sessions[session.serial] = session
         self.sweep()
+        carried: list[tuple[str, bytes, Any]] = getattr(self._local, "carried", [])
+        while carried:  # a lost connection's messages not confirmed: sent again, first
+            session.publish(*carried[0])
+            carried.pop(0)
         return session
 
     def current(self) -> Session | None:
@@ -234,6 +258,13 @@ class Connections:
             self._sessions.pop(session.serial, None)
         if getattr(self._local, "session", None) is session:
             self._local.session = None
+            # the server may not have them: the thread's next session sends them again (a
+            # duplicate is dropped by the claim)
+            pending = [*session.unconfirmed.values(), *session.refused]
+            session.unconfirmed.clear()
+            session.refused.clear()
+            if pending:
+                self._local.carried = [*getattr(self._local, "carried", []), *pending]
         session.close()
 
     def sweep(self, every_s: float = 0.0) -> None:
@@ -299,6 +330,11 @@ class Connections:
             self._sessions.clear()
         me = threading.current_thread()
         for session in sessions:
+            if session.thread is me and session.usable and (session.unconfirmed or session.refused):
+                try:  # what this thread sent goes out confirmed before the connection closes
+                    session.wait_confirms(CLOSE_CONFIRM_S)
+                except (pika.exceptions.AMQPError, BackendError, OSError) as exc:
+                    logger.warning("RabbitMQ at %s: closing with unconfirmed messages: %s", self.settings.redacted, exc)
             if session.thread is me or not session.thread.is_alive():
                 session.close()
             else:

@@ -223,6 +223,29 @@ class RedisInvocations:
         result, values, full = reply
         return self.reply_result(result, values, full, static)
 
+    def claim_and_start(
+        self, claim: TransitionRequest, start: TransitionRequest
+    ) -> tuple[TransitionResult, TransitionResult | None]:
+        """``claim`` then, if it applied, ``start`` (exclusive on the record's own running key),
+        in one script: what a delivery from another broker costs is one round trip, as a take
+        from the Redis broker does. The start is None when the claim did not apply."""
+        invocation_id = claim.change.invocation_id
+        static = self.cached_static(invocation_id)
+        args = [
+            self.keys.prefix,
+            invocation_id,
+            "0" if static is not None else "1",
+            *request_args(claim),
+            *request_args(start, own_running_key=True),
+        ]
+        reply = self.conn.eval("claim_start", [], args)
+        if reply[0] == "missing":
+            raise InvocationNotFoundError(f"invocation {invocation_id} does not exist", invocation_id=invocation_id)
+        claimed = self.reply_result(reply[0], reply[1], reply[2], static)
+        if not reply[3]:
+            return claimed, None
+        return claimed, self.reply_result(reply[3], reply[4], None, claimed.record)
+
     def cached_static(self, invocation_id: str) -> InvocationRecord | None:
         """A record of the invocation held for its static fields (its mutable ones may be old)."""
         with self._static_lock:

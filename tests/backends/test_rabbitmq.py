@@ -1,0 +1,112 @@
+"""What only the RabbitMQ broker does: confirms read after a send returns (what was refused or
+left unconfirmed by a lost connection goes again), and with Redis state a delivery claimed and
+started in one script. The shared suites cover the ports; these need the RabbitMQ server (and
+Redis for the last), skipped locally without them and failing under PYNENC_NB_REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from pynenc_nb import Pynenc
+from pynenc_nb.records import new_id
+from tests.conftest import backend_url_for, broker_url_for, cleanup_server, require_service
+
+
+@pytest.fixture
+def make_rabbit_app(tmp_path: Path) -> Iterator[Callable[[str], Pynenc]]:
+    made: list[Pynenc] = []
+
+    def factory(kind: str) -> Pynenc:
+        backend_url = backend_url_for(kind, tmp_path)
+        require_service(kind, backend_url)
+        app = Pynenc(
+            config_values={
+                "app_id": f"test-{new_id()[:8]}",
+                "backend_url": backend_url,
+                "broker_url": broker_url_for(kind, tmp_path),
+                "logging_level": "error",
+            }
+        )
+        made.append(app)
+        return app
+
+    yield factory
+    for app in made:
+        cleanup_server(app)
+
+
+def _confirm(tag: int, *, nack: bool) -> Any:
+    """A confirm frame as pika hands it over (only the fields the session reads)."""
+    import pika
+
+    method = pika.spec.Basic.Nack(delivery_tag=tag) if nack else pika.spec.Basic.Ack(delivery_tag=tag)
+    return SimpleNamespace(method=method)
+
+
+def test_a_send_returns_before_its_confirm_and_a_refused_message_goes_again(
+    make_rabbit_app: Callable[[str], Pynenc],
+) -> None:
+    app = make_rabbit_app("rabbitmq-sqlite")
+    broker: Any = app.broker
+    # Given a message sent: the send returned with its confirm still outstanding
+    broker.send("default", "inv-1")
+    session = broker.conns.current()
+    assert list(session.unconfirmed.values())[0][1] == b"inv-1"
+    # When the server refuses it (a nack read before its real confirm)
+    (tag,) = session.unconfirmed
+    session._on_confirm(_confirm(tag, nack=True))
+    assert session.refused and not session.unconfirmed
+    # Then it is published again, confirmed, before the queue is counted (the original, which the
+    # server actually kept, is there too: a duplicate is dropped by the claim)
+    assert broker.depth("default") == 2
+    assert not session.unconfirmed and not session.refused
+
+
+def test_messages_left_unconfirmed_by_a_lost_connection_go_again_on_the_next(
+    make_rabbit_app: Callable[[str], Pynenc],
+) -> None:
+    app = make_rabbit_app("rabbitmq-sqlite")
+    broker: Any = app.broker
+    broker.send("default", "inv-1")
+    session = broker.conns.current()
+    assert session.unconfirmed
+    # When the thread's connection is dropped before the confirm was read (as on a connection error)
+    broker.conns.drop(session)
+    # Then its next connection publishes the message again first
+    assert broker.depth("default") == 2
+    assert broker.conns.current() is not session
+
+
+def test_with_redis_state_a_delivery_is_claimed_and_started_in_one_script(
+    make_rabbit_app: Callable[[str], Pynenc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_rabbit_app("rabbitmq-redis")
+
+    @app.task
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    call = add(1, 2)
+    # No separate compare-and-set is made for the claim or the start
+    monkeypatch.setattr(app.state_backend, "transition", _forbidden)
+    source = app.orchestrator.work_source(["default"], "runner-1")
+    try:
+        record = source.next(5.0)
+    finally:
+        monkeypatch.undo()
+    assert record is not None and record.invocation_id == call.invocation_id
+    assert record.status.value == "RUNNING" and record.owner_id == "runner-1"
+    statuses = [change.status.value for change in app.state_backend.history(call.invocation_id)]
+    assert statuses == ["REGISTERED", "PENDING", "RUNNING"]
+    assert app.broker.depth("default") == 0  # acked
+    source.close()
+
+
+def _forbidden(*_args: Any) -> Any:
+    raise AssertionError("the claim and the start should be one claim_and_start script")
