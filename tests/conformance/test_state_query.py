@@ -41,6 +41,30 @@ def test_pages_cover_every_record_once_newest_updated_first(state: StateBackend)
     assert state.query(InvocationFilter(), limit=250)[1] is None
 
 
+def test_pages_of_several_statuses_cover_each_once_newest_first(state: StateBackend) -> None:
+    # Given 120 invocations in three statuses, updated at 20 distinct times shared across statuses
+    stored = state.register([record() for _ in range(120)], None, NON_FINAL)
+    moves = [S.PENDING, S.FAILED, S.REROUTED]
+    for index, r in enumerate(stored):
+        assert state.transition(cas(r.invocation_id, moves[index % 3], None, at=BASE + index % 20)).applied
+    # When paging 7 at a time through two of the statuses, within a window of the times
+    flt = InvocationFilter(
+        statuses=frozenset({S.PENDING, S.REROUTED}), updated_after=BASE + 2, updated_before=BASE + 18
+    )
+    seen = _all(state, flt, limit=7)
+    # Then each matching invocation comes once, newest update first, ties by id
+    expected = sorted(
+        (
+            (BASE + index % 20, r.invocation_id)
+            for index, r in enumerate(stored)
+            if moves[index % 3] in flt.statuses and BASE + 2 <= BASE + index % 20 < BASE + 18  # type: ignore[operator]
+        ),
+        reverse=True,
+    )
+    assert [(r.updated_at, r.invocation_id) for r in seen] == expected and len(expected) == 64
+    assert {r.status for r in seen} == {S.PENDING, S.REROUTED}
+
+
 @pytest.fixture
 def population(state: StateBackend) -> dict[str, InvocationRecord]:
     """Six invocations across tasks, parents, workflows, owners and update times."""

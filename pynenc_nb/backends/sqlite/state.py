@@ -44,6 +44,7 @@ SELECT = (
     "FROM statuses s JOIN invocations i ON i.invocation_id = s.invocation_id"
 )
 STATUS_COLUMN = 5  # of SELECT
+_UPDATED_COLUMN = 19  # of SELECT: s.updated_at
 _FINALS = tuple(s.value for s in FINAL_STATUSES)
 _FINALS_SQL = ",".join("?" * len(_FINALS))
 _ID_CHUNK = 500  # ids per IN (...) query
@@ -137,6 +138,26 @@ def _where(flt: InvocationFilter) -> tuple[str, list[Any]]:
         clauses.append("s.updated_at < ?")
         params.append(flt.updated_before)
     return (" AND ".join(clauses) or "1"), params
+
+
+def _after_cursor(where: str, params: list[Any], cursor: str | None) -> tuple[str, list[Any]]:
+    """``where`` narrowed to the rows after ``cursor`` in (updated_at, invocation_id) DESC order."""
+    if not cursor:
+        return where, params
+    at, invocation_id = decode_cursor(cursor)
+    return f"{where} AND (s.updated_at < ? OR (s.updated_at = ? AND s.invocation_id < ?))", [
+        *params,
+        at,
+        at,
+        invocation_id,
+    ]
+
+
+def _only_statuses_and_times(flt: InvocationFilter) -> bool:
+    return all(
+        value is None
+        for value in (flt.task_id, flt.owner_id, flt.parent_invocation_id, flt.workflow_id, flt.running_key)
+    )
 
 
 def _held(tx: sqlite3.Connection, key: str, statuses: Sequence[str], skip: str = "") -> Any:
@@ -386,17 +407,36 @@ class SQLiteState:
     def query(
         self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None
     ) -> tuple[list[InvocationRecord], str | None]:
-        where, params = _where(flt)
-        if cursor:
-            at, invocation_id = decode_cursor(cursor)
-            where += " AND (s.updated_at < ? OR (s.updated_at = ? AND s.invocation_id < ?))"
-            params += [at, at, invocation_id]
-        rows = self.db.conn.execute(
-            f"{SELECT} WHERE {where} ORDER BY s.updated_at DESC, s.invocation_id DESC LIMIT ?",
-            (*params, limit + 1),
-        ).fetchall()
+        if flt.statuses is not None and len(flt.statuses) > 1 and _only_statuses_and_times(flt):
+            rows = self._query_each_status(flt, limit, cursor)
+        else:
+            where, params = _where(flt)
+            where, params = _after_cursor(where, params, cursor)
+            rows = self.db.conn.execute(
+                f"{SELECT} WHERE {where} ORDER BY s.updated_at DESC, s.invocation_id DESC LIMIT ?",
+                (*params, limit + 1),
+            ).fetchall()
         records = [_record(r) for r in rows[:limit]]
         return records, (encode_cursor(records[-1]) if len(rows) > limit else None)
+
+    def _query_each_status(self, flt: InvocationFilter, limit: int, cursor: str | None) -> list[Any]:
+        """The newest ``limit + 1`` rows of several statuses: one ordered walk of ``st_status`` per
+        status, merged. One ``IN (...)`` would read every row of those statuses and sort them (2,000
+        RUNNING of 100,000 stored: 15 ms for a page of 20, against 1 ms)."""
+        arms, params = [], []
+        for status in sorted(s.value for s in flt.statuses or ()):
+            where, arm_params = _where(
+                InvocationFilter(updated_after=flt.updated_after, updated_before=flt.updated_before)
+            )
+            where, arm_params = _after_cursor(f"s.status = ? AND {where}", [status, *arm_params], cursor)
+            arms.append(
+                f"SELECT * FROM ({SELECT} WHERE {where} ORDER BY s.updated_at DESC, s.invocation_id DESC LIMIT ?)"
+            )
+            params += [*arm_params, limit + 1]
+        order = f"{_UPDATED_COLUMN + 1} DESC, 1 DESC"  # positions in SELECT: updated_at, invocation_id
+        return self.db.conn.execute(
+            f"{' UNION ALL '.join(arms)} ORDER BY {order} LIMIT ?", (*params, limit + 1)
+        ).fetchall()
 
     def count_by_status(self, flt: InvocationFilter | None = None) -> dict[InvocationStatus, int]:
         where, params = _where(flt or InvocationFilter())
