@@ -32,18 +32,13 @@ class FigurePart(Part[FigureDict]):
         widget.on_point_click(self._clicked)
         return widget
 
-    def _clicked(self, trace_index: int, point_index: int) -> None:
+    def _clicked(self, invocation_id: str) -> None:
         if self._on_click is None:
             return
-        data = self.widget.current["data"]
-        if not 0 <= trace_index < len(data):
-            return
-        ids = data[trace_index].get("customdata")
-        if ids is not None and 0 <= point_index < len(ids) and ids[point_index]:
-            try:
-                self._on_click(str(ids[point_index]))
-            except Exception:  # a click must never raise into the kernel's comm handler
-                logger.exception("pynenc widget: handling a click failed")
+        try:
+            self._on_click(invocation_id)
+        except Exception:  # a click must never raise into the kernel's comm handler
+            logger.exception("pynenc widget: handling a click failed")
 
     def _push(self, widget: Any, before: FigureDict, after: FigureDict) -> None:
         widget.update(after)

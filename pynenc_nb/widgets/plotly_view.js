@@ -51,16 +51,23 @@ function stateOf(model) {
   const key = model.get('key');
   let state = STATES.get(key);
   if (state) return state;
-  state = { figure: model.get('figure') || { data: [], layout: {} }, version: model.get('version') || 0, views: new Set() };
+  state = {
+    figure: model.get('figure') || { data: [], layout: {} },
+    version: model.get('version') || 0,
+    views: new Set(),
+    syncing: false, // asked for the whole figure: later patches wait for it, and are not asked again
+  };
   STATES.set(key, state);
   model.on('msg:custom', message => {
     if (!message || typeof message !== 'object') return;
     if (message.type === 'full') {
       state.figure = message.figure;
       state.version = message.version;
+      state.syncing = false;
     } else if (message.type === 'patch') {
       if (message.base !== state.version) {
-        model.send({ type: 'sync', version: state.version }); // a patch missed: ask for the whole figure
+        if (!state.syncing) model.send({ type: 'sync', version: state.version }); // a patch missed
+        state.syncing = true;
         return;
       }
       state.figure = apply(state.figure, message.patch);
@@ -75,7 +82,9 @@ function stateOf(model) {
 
 export default {
   initialize({ model }) {
+    const key = model.get('key');
     stateOf(model);
+    return () => STATES.delete(key); // the model is gone: so is its figure
   },
   async render({ model, el }) {
     const state = stateOf(model);
@@ -86,23 +95,29 @@ export default {
     let drawn = false;
     let frame = 0;
     const config = { ...(model.get('config') || {}), responsive: true };
-    const layoutOf = () => ({ uirevision: 'pynenc', ...(state.figure.layout || {}), datarevision: ++revision });
+    // Copies: plotly.js writes into what it is given (ranges, legend clicks), and the state must
+    // stay what the kernel sent, for the next patch to apply to.
+    const layoutOf = () => structuredClone({ uirevision: 'pynenc', ...(state.figure.layout || {}), datarevision: ++revision });
+    const dataOf = () => structuredClone(state.figure.data || []);
     const draw = () => {
       frame = 0;
       // uirevision: a redraw keeps what the user zoomed or panned; datarevision: redraw the data
-      if (drawn) Plotly.react(div, state.figure.data || [], layoutOf(), config);
+      if (drawn) Plotly.react(div, dataOf(), layoutOf(), config);
     };
     const later = () => { if (!frame) frame = requestAnimationFrame(draw); };
     state.views.add(later);
     await placed(el);
     drawn = true;
-    await Plotly.newPlot(div, state.figure.data || [], layoutOf(), config);
+    await Plotly.newPlot(div, dataOf(), layoutOf(), config);
     div.on('plotly_click', event => {
       const point = event && event.points && event.points[0];
-      if (point) model.send({ type: 'click', trace: point.curveNumber, point: point.pointNumber });
+      if (point) {
+        const id = typeof point.customdata === 'string' ? point.customdata : null;
+        model.send({ type: 'click', trace: point.curveNumber, point: point.pointNumber, version: state.version, id });
+      }
     });
     const resize = new ResizeObserver(() => {
-      if (div.isConnected && div._fullLayout && Math.abs(div.clientWidth - div._fullLayout.width) > 2) {
+      if (div.isConnected && div.clientWidth > 0 && div._fullLayout && Math.abs(div.clientWidth - div._fullLayout.width) > 2) {
         Plotly.Plots.resize(div);
       }
     });

@@ -12,8 +12,10 @@ traces whole (about 1 MB/s during a 1,000-task run). Here:
   the latest figure; a view that missed a patch anyway (shown twice) asks for the whole figure
   (``sync``) and is sent it. The browser redraws with ``Plotly.react``, keeping the user's
   zoom and pan.
-- Clicks come back as (trace, point) indices and are resolved against the figure the kernel last
-  sent, so the browser never names an invocation the kernel did not show it.
+- Clicks come back as (trace, point) indices with the figure version they were made on and the
+  point's id: resolved by index when that is the kernel's current figure, else the id is taken
+  only if the current figure still shows it on that trace (``clicked_id``), so a click during an
+  update does not open a neighbour, and the browser never names an invocation it was not shown.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def _classes() -> tuple[type[Any], type[Any]]:
         version = traitlets.Int(0).tag(sync=True)
 
         def __init__(self, figure: FigureDict, **kwargs: Any) -> None:
+            # before the widget opens its comm: get_state (the open) takes it
+            self._send_lock = threading.RLock()
             super().__init__(
                 library=library(),
                 key=uuid.uuid4().hex,
@@ -81,9 +85,15 @@ def _classes() -> tuple[type[Any], type[Any]]:
             self.current: FigureDict = figure  # what the views show once they applied every message
             self.current_version = 0
             self.messages_sent = 0
-            self._send_lock = threading.Lock()
-            self._click_handlers: list[Callable[[int, int], None]] = []
+            self._click_handlers: list[Callable[[str], None]] = []
             self.on_msg(self._received)
+
+        def get_state(self, key: Any = None) -> dict[str, Any]:
+            """The state a new view starts from: figure and version of one moment, never the
+            figure of one update with the version of the next."""
+            with self._send_lock:
+                state: dict[str, Any] = super().get_state(key)
+                return state
 
         def update(self, after: FigureDict) -> bool:
             """Bring the views to ``after``; False (nothing sent) when it is what they show."""
@@ -104,9 +114,25 @@ def _classes() -> tuple[type[Any], type[Any]]:
                 self._trait_values["version"] = self.current_version
                 return True
 
-        def on_point_click(self, handler: Callable[[int, int], None]) -> None:
-            """``handler(trace_index, point_index)`` when the user clicks a point."""
+        def on_point_click(self, handler: Callable[[str], None]) -> None:
+            """``handler(customdata)`` when the user clicks a point that carries a customdata string."""
             self._click_handlers.append(handler)
+
+        def clicked_id(self, trace: int, point: int, version: Any, ident: Any) -> str | None:
+            """The customdata of the clicked point: by index in the figure the click was made on
+            (the current one), else the id the browser read, if the current figure still shows it
+            on that trace: indices move between versions, and the browser names nothing we did not
+            show it."""
+            with self._send_lock:
+                data = self.current.get("data") or []
+                if not 0 <= trace < len(data):
+                    return None
+                ids = data[trace].get("customdata") or ()
+                if version == self.current_version:
+                    found = ids[point] if 0 <= point < len(ids) else None
+                else:
+                    found = ident if isinstance(ident, str) and ident in ids else None
+            return str(found) if found else None
 
         def _received(self, _widget: Any, content: Any, _buffers: Any) -> None:
             if not isinstance(content, dict):
@@ -118,9 +144,12 @@ def _classes() -> tuple[type[Any], type[Any]]:
                         self.messages_sent += 1
             elif content.get("type") == "click":
                 trace, point = content.get("trace"), content.get("point")
-                if isinstance(trace, int) and isinstance(point, int):
+                if not isinstance(trace, int) or not isinstance(point, int):
+                    return
+                ident = self.clicked_id(trace, point, content.get("version"), content.get("id"))
+                if ident is not None:
                     for handler in self._click_handlers:
-                        handler(trace, point)
+                        handler(ident)
 
     return PlotlyLibrary, FigureView
 

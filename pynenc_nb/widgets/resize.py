@@ -1,8 +1,8 @@
 """Live widgets as wide as their cell.
 
-The box stretches its children to the cell's width; each live figure (``plotly_view.js``) draws
-itself only once it is in the page with a width, and refits when its box is resized, so no
-figure keeps plotly's default 700 px.
+The box stretches its children to the cell's width; each live figure (``plotly_view.js``) waits
+to draw until it is in the page with a width (up to 600 animation frames, then draws anyway), and
+refits when its box is resized, so no figure keeps plotly's default 700 px.
 """
 
 from __future__ import annotations

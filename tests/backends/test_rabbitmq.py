@@ -68,6 +68,20 @@ def test_a_send_returns_before_its_confirm_and_a_refused_message_goes_again(
     assert not session.unconfirmed and not session.refused
 
 
+def test_a_refusal_read_during_a_receive_is_published_again_by_it(make_rabbit_app: Callable[[str], Pynenc]) -> None:
+    app = make_rabbit_app("rabbitmq-sqlite")
+    broker: Any = app.broker
+    broker.send("default", "inv-1")
+    session = broker.conns.current()
+    (tag,) = session.unconfirmed
+    session._on_confirm(_confirm(tag, nack=True))  # as if read by the receive below
+    # When the thread's next broker operation is not a send
+    assert broker.receive(["elsewhere"], "worker-1", 0) is None
+    # Then the refused message went out again at its end (beside the original the server kept)
+    assert not session.refused
+    assert broker.depth("default") == 2
+
+
 def test_messages_left_unconfirmed_by_a_lost_connection_go_again_on_the_next(
     make_rabbit_app: Callable[[str], Pynenc],
 ) -> None:
@@ -110,3 +124,28 @@ def test_with_redis_state_a_delivery_is_claimed_and_started_in_one_script(
 
 def _forbidden(*_args: Any) -> Any:
     raise AssertionError("the claim and the start should be one claim_and_start script")
+
+
+def test_a_claim_and_start_sent_again_after_a_lost_reply_answers_as_it_did(
+    make_rabbit_app: Callable[[str], Pynenc],
+) -> None:
+    app = make_rabbit_app("rabbitmq-redis")
+
+    @app.task
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    call = add(1, 2)
+    source: Any = app.orchestrator.work_source(["default"], "runner-1")
+    claim = source.rules.claim_request(call.invocation_id, "runner-1")
+    start = source.rules.start_request(call.invocation_id, "runner-1", None)
+    first_claim, first_start = app.state_backend.claim_and_start(claim, start)  # type: ignore[attr-defined]
+    # When the same script is sent again (what the connection's retry does when its reply is lost)
+    again_claim, again_start = app.state_backend.claim_and_start(claim, start)  # type: ignore[attr-defined]
+    # Then it answers applied again, with the record as the first left it, and changes nothing
+    assert first_claim.applied and first_start is not None and first_start.applied
+    assert again_claim.applied and again_start is not None and again_start.applied
+    assert again_start.record.status.value == "RUNNING" and again_start.record.owner_id == "runner-1"
+    statuses = [change.status.value for change in app.state_backend.history(call.invocation_id)]
+    assert statuses == ["REGISTERED", "PENDING", "RUNNING"]
+    source.close()

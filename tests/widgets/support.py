@@ -14,7 +14,8 @@ TIMEOUT_S = 60.0
 def click(figure_view: Any, trace_name: str, point: int = 0) -> None:
     """The comm message a browser sends when the user clicks a point of a live figure."""
     index = next(i for i, trace in enumerate(figure_view.current["data"]) if trace.get("name") == trace_name)
-    figure_view._handle_custom_msg({"type": "click", "trace": index, "point": point}, [])
+    message = {"type": "click", "trace": index, "point": point, "version": figure_view.current_version, "id": None}
+    figure_view._handle_custom_msg(message, [])
 
 
 def outputs_for(captured: CapturedIO, display_id: str | None) -> list[RichOutput]:

@@ -103,10 +103,20 @@ def test_a_view_behind_asks_and_gets_the_whole_figure() -> None:
     assert message == {"type": "full", "figure": figure([1.0, 2.0], "b"), "version": 1}
 
 
-def test_a_click_names_a_trace_and_point_of_the_figure_sent() -> None:
-    view = plotly_view.figure_view(figure([1.0], "a"))
-    clicked: list[tuple[int, int]] = []
-    view.on_point_click(lambda trace, point: clicked.append((trace, point)))
-    view._handle_custom_msg({"type": "click", "trace": 1, "point": 0}, [])
-    view._handle_custom_msg({"type": "click", "trace": "1; drop", "point": 0}, [])  # not indices: ignored
-    assert clicked == [(1, 0)]
+def test_a_click_is_resolved_on_the_figure_it_was_made_on() -> None:
+    shown: FigureDict = {"data": [{"type": "bar", "x": [1, 2], "customdata": ["a", "b"]}], "layout": {}}
+    view = plotly_view.figure_view(shown)
+    clicked: list[str] = []
+    view.on_point_click(clicked.append)
+
+    def click(point: int, version: Any, ident: Any, trace: Any = 0) -> None:
+        view._handle_custom_msg({"type": "click", "trace": trace, "point": point, "version": version, "id": ident}, [])
+
+    click(1, 0, "b")  # on the current figure: by index
+    # When an update moved the points (the oldest dropped) before the click reached the kernel
+    view.update({"data": [{"type": "bar", "x": [2, 3], "customdata": ["b", "c"]}], "layout": {}})
+    click(1, 0, "b")  # made on version 0: its id, which the current figure still shows
+    click(0, 0, "a")  # an id no longer shown: nothing
+    click(0, 0, "b; drop")  # an id never shown: nothing
+    click(0, "1", "b", trace="0")  # not indices: nothing
+    assert clicked == ["b", "b"]

@@ -2,8 +2,9 @@
 
 ``broker_url=amqp://user:password@host:5672/vhost`` (``amqps://`` for TLS) with ``backend_url`` on
 SQLite, Redis or MongoDB. Each (app, queue) is a durable classic queue ``pynenc.<app_id>.<queue>``
-with ``x-max-priority``; every message is persistent and confirmed by the server before ``send``
-returns; consumers ack manually once the invocation's claim is stored. Threading, priorities and
+with ``x-max-priority``; every message is persistent with a publisher confirm, read after ``send``
+returns (what is refused or lost with a connection is published again); consumers ack manually
+once the invocation's claim is stored. Threading, priorities and
 options are described in ``connection.py`` and ``broker.py``. Needs the ``rabbitmq`` extra:
 ``pip install "pynenc_nb[rabbitmq]"``.
 """

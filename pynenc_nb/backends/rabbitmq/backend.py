@@ -48,7 +48,7 @@ class RabbitMQBackend:
         self._queues_only("argument cache")
 
     def atomic(self) -> AbstractContextManager[object]:
-        """No multi-operation transactions: every send is confirmed on its own."""
+        """No multi-operation transactions: each send stands alone (its confirm read later)."""
         return contextlib.nullcontext()
 
     def purge(self) -> None:

@@ -69,6 +69,7 @@ class RabbitMQBroker:
         self.settings = settings
         self.prefix = f"pynenc.{app_id}."
         self.conns = Connections(settings, self._on_message)
+        self.conns.resend = self._publish_declared
         self._known: set[str] = {"default"}
         self._arguments: dict[str, Any] = {"x-max-priority": PRIORITY_LEVELS - 1}
         if settings.queue_expires_s is not None:
@@ -92,6 +93,10 @@ class RabbitMQBroker:
             self._declare(session, name)
 
     # --- sending
+
+    def _publish_declared(self, session: Session, name: str, body: bytes, properties: Any) -> None:
+        self._ensure(session, name)
+        session.publish(name, body, properties)
 
     def send(self, queue: str, invocation_id: str, priority: int = 0) -> None:
         self.send_many([(queue, invocation_id, priority)])

@@ -22,6 +22,7 @@ deleted by the server: for throwaway apps and tests; off by default).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -160,9 +161,16 @@ class Session:
         self.channel.basic_publish("", name, body, properties)
 
     def republish_refused(self) -> None:
-        """Publish again what the server refused (a nack); it is confirmed like any other."""
+        """Publish again what the server refused (a nack), its queue declared first (``resend``);
+        it is confirmed like any other."""
         while self.refused:
-            self.publish(*self.refused.pop(0))
+            self.resend(*self.refused[0])
+            self.refused.pop(0)
+
+    def resend(self, name: str, body: bytes, properties: Any) -> None:
+        """Publish a message again; ``Connections`` replaces it by the broker's publish that
+        declares the queue first (it may have gone: an expired queue, a node restarted bare)."""
+        self.publish(name, body, properties)
 
     def settle_confirms(self) -> None:
         """Read the confirms that have arrived, without waiting; publish again what was refused."""
@@ -219,6 +227,8 @@ class Connections:
         self._sessions: dict[int, Session] = {}  # serial -> session
         self._connected_once = False
         self._last_sweep = 0.0
+        # the broker's publish that declares the queue first, for messages sent again
+        self.resend: Callable[[Session, str, bytes, Any], None] | None = None
 
     def session(self) -> Session:
         session: Session | None = getattr(self._local, "session", None)
@@ -231,12 +241,19 @@ class Connections:
         self._local.session = session
         with self._lock:
             self._sessions[session.serial] = session
+        if self.resend is not None:
+            session.resend = functools.partial(self.resend, session)  # type: ignore[method-assign]
         self.sweep()
-        carried: list[tuple[str, bytes, Any]] = getattr(self._local, "carried", [])
-        while carried:  # a lost connection's messages not confirmed: sent again, first
-            session.publish(*carried[0])
-            carried.pop(0)
         return session
+
+    def _resend_held(self, session: Session) -> None:
+        """What this thread's lost connections left unconfirmed, and what the server refused:
+        published again on ``session`` (a duplicate is dropped by the claim)."""
+        carried: list[tuple[str, bytes, Any]] = getattr(self._local, "carried", [])
+        while carried:
+            session.resend(*carried[0])
+            carried.pop(0)
+        session.republish_refused()
 
     def current(self) -> Session | None:
         """This thread's session, if it has a usable one (no connection is made)."""
@@ -288,7 +305,11 @@ class Connections:
             session: Session | None = None
             try:
                 session = self.session()
-                return operation(session)
+                self._resend_held(session)
+                result = operation(session)
+                if session.refused:  # nacks read during the operation (a receive, an ack)
+                    session.republish_refused()
+                return result
             except (pika.exceptions.ProbableAuthenticationError, pika.exceptions.AuthenticationError) as exc:
                 if session is not None:
                     self.drop(session)
@@ -325,6 +346,16 @@ class Connections:
             delay = min(delay * 2, 2.0)
 
     def close(self) -> None:
+        if getattr(self._local, "carried", None):  # a lost connection's messages: out before closing
+            try:
+                self.run(lambda session: session.wait_confirms(CLOSE_CONFIRM_S))
+            except (pika.exceptions.AMQPError, BackendError, OSError) as exc:
+                logger.warning(
+                    "RabbitMQ at %s: closing with %d message(s) not sent again (the lost-message reroute will): %s",
+                    self.settings.redacted,
+                    len(self._local.carried),
+                    redact_text(repr(exc)),
+                )
         with self._lock:
             sessions = list(self._sessions.values())
             self._sessions.clear()

@@ -16,8 +16,9 @@ from typing import Any
 from pynenc_nb.widgets.figures.common import seconds_text, short_task, text
 
 QUEUE_COLOUR = "#9e9e9e"
-# Changes closer than this are one point (the count after the last of them): a busy queue draws
-# the same strip with a fraction of the points, and a live refresh sends fewer.
+# Changes within one slot of this length (of the clock, so slots do not move between refreshes)
+# are one point, the count after the last of them: a busy queue draws nearly the same strip with
+# a fraction of the points, and a live refresh sends fewer.
 MOMENT_S = 0.02
 MAX_POINTS = 2000  # above this, one point per time bucket: the highest count in it
 

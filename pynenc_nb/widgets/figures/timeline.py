@@ -177,7 +177,7 @@ def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDi
         still = "" if end is not None else " so far"
         points.hover.append(f"{about}<br>▸ {status.value} {seconds_text(seconds)}{still}{ident}")
         points.base.append(x_ms)
-        points.x.append(round(width, 1))
+        points.x.append(max(round(width, 1), 0.1) if width > 0 else 0.0)  # never rounded to nothing
         points.y.append(y)
         points.ids.append(invocation_id)
 
