@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pynenc_nb.invocation.status import InvocationStatus
+from pynenc_nb.invocation.status import STATUS_BY_VALUE, InvocationStatus
 from pynenc_nb.records import InvocationRecord, StatusChange, WorkflowIdentity
 
 # Written once at registration; a process caches them (they never change).
@@ -59,7 +59,7 @@ def to_record(h: Mapping[str, str]) -> InvocationRecord:
         call_id=h["call"],
         arguments=h["args"],
         args_display=h["disp"],
-        status=InvocationStatus(h["status"]),
+        status=STATUS_BY_VALUE[h["status"]],
         owner_id=h.get("owner") or None,
         parent_invocation_id=h.get("parent") or None,
         workflow=WorkflowIdentity(wf, h.get("wft", ""), h.get("pwf") or None) if wf else None,
@@ -82,7 +82,7 @@ def with_values(
     """``record`` with the mutable values a script returns (``MUTABLE_FIELDS`` order), read as
     :func:`to_record` reads them."""
     return record.with_status(
-        InvocationStatus(status), owner or None, float(updated), num_retries=int(retries), recoveries=int(recoveries)
+        STATUS_BY_VALUE[status], owner or None, float(updated), num_retries=int(retries), recoveries=int(recoveries)
     )
 
 
@@ -112,7 +112,7 @@ def entry_around(head: str, reason: str | None) -> tuple[str, str]:
 
 def to_change(invocation_id: str, text: str) -> StatusChange:
     status, owner, runner, at, reason = json.loads(text)
-    return StatusChange(invocation_id, InvocationStatus(status), owner, runner, float(at), reason)
+    return StatusChange(invocation_id, STATUS_BY_VALUE[status], owner, runner, float(at), reason)
 
 
 def change_token_head(status: InvocationStatus, owner_id: str | None, runner_id: str | None) -> str:

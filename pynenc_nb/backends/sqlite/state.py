@@ -59,7 +59,7 @@ def _record(row: Sequence[Any]) -> InvocationRecord:
         call_id=row[2],
         arguments=row[3],
         args_display=row[4],
-        status=InvocationStatus(row[5]),
+        status=STATUS_BY_VALUE[row[5]],
         owner_id=row[6],
         parent_invocation_id=row[7],
         workflow=workflow,
@@ -317,7 +317,7 @@ class SQLiteState:
             "ORDER BY seq",
             (invocation_id,),
         )
-        return [StatusChange(r[0], InvocationStatus(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+        return [StatusChange(r[0], STATUS_BY_VALUE[r[1]], r[2], r[3], r[4], r[5]) for r in rows]
 
     def changes_since(self, cursor: str | None, limit: int = 500) -> tuple[list[StatusChange], str]:
         """The history table is the log: its ``seq`` key grows in commit order (one writer at a time)."""
