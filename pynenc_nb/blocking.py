@@ -11,6 +11,11 @@ invocation goes back to RUNNING (respecting running concurrency control).
 
 A target claimed here keeps its broker message; whoever receives it later finds the invocation
 claimed and drops it, as with any duplicate delivery.
+
+Commits: the pause, the waits-for edges and the claim and start of the first target run here are
+one group (one transaction where the backend has them), and so are the ending of the last target
+run here, the removal of the edges and the resume: a wait answered in this thread costs two
+writes, not four.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pynenc_nb.exceptions import CycleDetectedError, InvocationError
 from pynenc_nb.interrupt import Interrupted
 from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.orchestrator import Orchestrator
-from pynenc_nb.records import InvocationRecord, RunnerContext
+from pynenc_nb.records import InvocationRecord, RunnerContext, TransitionRequest
 from pynenc_nb.waiting import wait_all
 
 _RESUME_RETRY_S = 0.05
@@ -47,9 +52,17 @@ class InlineRunner(Protocol):
         not too deep)."""
         ...
 
-    def run_here(self, waiter_id: str, started: InvocationRecord) -> None:
-        """Run a RUNNING invocation this worker just started, to its stored ending."""
+    def run_here(self, waiter_id: str, started: InvocationRecord) -> Unstored | None:
+        """Run a RUNNING invocation this worker just started; its final ending is returned unstored,
+        for the waiter to store (None: it is stored already, a retry or a kill)."""
         ...
+
+
+class Unstored(Protocol):
+    """A final transition computed and not stored yet (``execution.Ending``)."""
+
+    @property
+    def request(self) -> TransitionRequest: ...
 
 
 def _can_run_inline(slots: object) -> TypeGuard[InlineRunner]:
@@ -73,19 +86,23 @@ class BlockingWaits:
         if self.slots is None:
             self._wait_in_dev_mode(waiter, pending, records, timeout_s)
             return
+        first: InvocationRecord | None = None
         try:
             with self.orchestrator.backends.atomic():  # one transaction where the backend has them
                 cycle = state.add_waits(waiter.invocation_id, pending)
                 if cycle is None:
                     self._pause(waiter, len(pending))
+                    first = self._start_first_here(pending, records)
         except BaseException:
             state.remove_waits(waiter.invocation_id)
             raise
         if cycle is not None:
             raise CycleDetectedError(waiter.invocation_id, cycle)
+        held: list[Unstored] = []  # the last ending run here, stored with the resume
         try:
-            pending = self._run_queued_here(waiter, pending, records)
+            pending = self._run_queued_here(waiter, pending, records, first, held)
             if pending:
+                self._store_held(held)  # before waiting: who else waits on it must see it
                 self._boost(pending, records)
                 self.slots.paused()
                 try:
@@ -93,7 +110,7 @@ class BlockingWaits:
                 finally:
                     self.slots.resumed()
         finally:
-            self._resume(waiter)
+            self._resume(waiter, held)
 
     def _wait_in_dev_mode(
         self,
@@ -113,30 +130,71 @@ class BlockingWaits:
         finally:
             state.remove_waits(waiter.invocation_id)
 
+    def _may_run_here(self, record: InvocationRecord | None) -> bool:
+        return (
+            record is not None
+            and record.status.spec.queued
+            and _can_run_inline(self.slots)
+            and self.slots.may_run_here(record)
+        )
+
+    def _claim_and_start(self, target: str) -> InvocationRecord | None:
+        """The target claimed and started by this worker; None when another worker has it, or
+        running concurrency holds it back."""
+        orchestrator = self.orchestrator
+        runner_id = self.runner.runner_id
+        with orchestrator.backends.atomic():
+            claimed = orchestrator.claim(target, runner_id)
+            return orchestrator.start(claimed, runner_id) if claimed is not None else None
+
+    def _start_first_here(self, pending: list[str], records: dict[str, InvocationRecord]) -> InvocationRecord | None:
+        """Inside the pause's group: the first target this worker may run, claimed and started."""
+        if not pending or not self._may_run_here(records.get(pending[0])):
+            return None
+        return self._claim_and_start(pending[0])
+
     def _run_queued_here(
-        self, waiter: InvocationRecord, pending: list[str], records: dict[str, InvocationRecord]
+        self,
+        waiter: InvocationRecord,
+        pending: list[str],
+        records: dict[str, InvocationRecord],
+        first: InvocationRecord | None,
+        held: list[Unstored],
     ) -> list[str]:
         """Claim and run, one after the other in this thread, the targets still queued; return the
-        ones left to wait for (taken by another worker meanwhile, or not for this worker)."""
+        ones left to wait for (taken by another worker meanwhile, or not for this worker). ``first``
+        is the first target, started with the pause already; the ending of the last one run is left
+        in ``held``, the others' are stored as the next one starts."""
         inline = self.slots if _can_run_inline(self.slots) else None
         if inline is None:
             return pending
-        orchestrator = self.orchestrator
-        runner_id = self.runner.runner_id
         left: list[str] = []
-        for target in pending:
-            record = records.get(target)
-            if record is None or not record.status.spec.queued or not inline.may_run_here(record):
-                left.append(target)
-                continue
-            with orchestrator.backends.atomic():
-                claimed = orchestrator.claim(target, runner_id)
-                started = orchestrator.start(claimed, runner_id) if claimed is not None else None
-            if started is None:  # another worker has it, or running concurrency holds it back
-                left.append(target)
-                continue
-            inline.run_here(waiter.invocation_id, started)
+        try:
+            for index, target in enumerate(pending):
+                if index == 0 and first is not None:
+                    started: InvocationRecord | None = first
+                elif index == 0 or not self._may_run_here(records.get(target)):
+                    started = None  # the first was looked at inside the pause's group
+                else:
+                    self._store_held(held)
+                    started = self._claim_and_start(target)
+                if started is None:
+                    left.append(target)
+                    continue
+                self._store_held(held)
+                ending = inline.run_here(waiter.invocation_id, started)
+                if ending is not None:
+                    held.append(ending)
+        except BaseException:
+            self._store_held(held)
+            raise
         return left
+
+    def _store_held(self, held: list[Unstored]) -> None:
+        while held:
+            request = held[0].request
+            self.orchestrator.report(request, self.orchestrator.store(request))
+            held.pop(0)
 
     def _inline_ancestor(self, waiter: InvocationRecord, targets: list[str]) -> list[str] | None:
         """Dev mode runs children inside their parent's call: waiting on an ancestor never ends."""
@@ -181,14 +239,16 @@ class BlockingWaits:
     def _wait_final(self, pending: list[str], timeout_s: float | None) -> None:
         wait_all(self.orchestrator.backends.state, pending, timeout_s)
 
-    def _resume(self, waiter: InvocationRecord) -> None:
-        """Out of the waits-for graph and PAUSED -> RUNNING, in one group; while another
-        invocation holds the running key, wait for it."""
+    def _resume(self, waiter: InvocationRecord, held: list[Unstored]) -> None:
+        """The held ending stored, out of the waits-for graph and PAUSED -> RUNNING, in one group;
+        while another invocation holds the running key, wait for it."""
         state = self.orchestrator.backends.state
         unwaited = False
         try:
             while True:
                 with self.orchestrator.backends.atomic():
+                    for ending in held:  # forgotten only once the group is through (a rollback keeps them)
+                        self.orchestrator.report(ending.request, self.orchestrator.store(ending.request))
                     if not unwaited:
                         state.remove_waits(waiter.invocation_id)
                     result = self.orchestrator.move(
@@ -198,6 +258,7 @@ class BlockingWaits:
                         reason="dependencies final",
                         exclusive_key=waiter.running_key,
                     )
+                held.clear()
                 unwaited = True
                 if result.applied:
                     return
@@ -211,5 +272,6 @@ class BlockingWaits:
                     )
                 time.sleep(_RESUME_RETRY_S)
         finally:
+            self._store_held(held)  # the group failed before it was stored: on its own
             if not unwaited:
                 state.remove_waits(waiter.invocation_id)

@@ -183,7 +183,7 @@ class _WorkerSlots:
         runner = self.runner
         return self.depth < MAX_INLINE_DEPTH and record.queue in runner.queues and not runner._stop.is_set()
 
-    def run_here(self, waiter_id: str, started: InvocationRecord) -> None:
+    def run_here(self, waiter_id: str, started: InvocationRecord) -> Ending | None:
         runner = self.runner
         self.source.flush()  # endings held for this worker are stored before it runs anything else
         guard = TaskGuard()
@@ -193,7 +193,8 @@ class _WorkerSlots:
         self.depth += 1
         try:
             with outer.set_aside() if outer is not None else contextlib.nullcontext():
-                execute(runner.app, started, runner.context, self._waits(), guard=guard)
+                ended = execute(runner.app, started, runner.context, self._waits(), defer=True, guard=guard)
+            return ended if isinstance(ended, Ending) else None  # the waiter stores it with its resume
         finally:
             self.depth -= 1
             with runner._lock:

@@ -4,10 +4,14 @@ waiter is PAUSED meanwhile, a kill reaches the right invocation, other queues ar
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from pynenc_nb import InvocationStatus, Pynenc, ThreadRunner
 from pynenc_nb.records import InvocationFilter, InvocationRecord
@@ -128,3 +132,55 @@ def test_killing_the_waiter_while_its_child_runs_inline_kills_only_the_waiter(
         assert ping().result_or(TIMEOUT_S) == "pong"
     assert statuses(app, child.invocation_id)[-1] is S.SUCCESS
     assert statuses(app, outer.invocation_id)[-1] is S.KILLED
+
+
+def test_a_wait_answered_in_the_workers_thread_costs_two_writes_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On SQLite (state and queues in one file) each write is a transaction: the pause with the
+    # child's claim and start, then the child's ending with the resume (four before they were grouped)
+    app = Pynenc(
+        config_values={
+            "app_id": "two-writes",
+            "backend_url": f"sqlite://{tmp_path / 'app.db'}",
+            "logging_level": "error",
+        }
+    )
+    from pynenc_nb.backends.sqlite import connection
+    from pynenc_nb.blocking import BlockingWaits
+
+    writes: dict[int, int] = {}
+    write = connection.Database.write
+
+    @contextlib.contextmanager
+    def counting(self: connection.Database) -> Iterator[Any]:
+        if not getattr(self._local, "depth", 0):
+            writes[threading.get_ident()] = writes.get(threading.get_ident(), 0) + 1
+        with write(self) as conn:
+            yield conn
+
+    during: list[int] = []
+    wait_for = BlockingWaits.wait_for
+
+    def measured(self: BlockingWaits, *args: Any) -> None:
+        before = writes.get(threading.get_ident(), 0)
+        wait_for(self, *args)
+        during.append(writes.get(threading.get_ident(), 0) - before)
+
+    monkeypatch.setattr(connection.Database, "write", counting)
+    monkeypatch.setattr(BlockingWaits, "wait_for", measured)
+
+    @app.task
+    def child(x: int) -> int:
+        return x * 2
+
+    @app.task
+    def parent(x: int) -> int:
+        return child(x).result + 1
+
+    try:
+        with running(app, max_threads=1):
+            assert parent(20).result_or(TIMEOUT_S) == 41
+    finally:
+        app.close()
+    assert during == [2]
