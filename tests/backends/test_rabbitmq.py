@@ -49,18 +49,28 @@ def _confirm(tag: int, *, nack: bool) -> Any:
     return SimpleNamespace(method=method)
 
 
+def _sent(make_rabbit_app: Callable[[str], Pynenc]) -> tuple[Any, Any]:
+    """A broker that has just sent one message, and its thread's session (the confirm not read)."""
+    broker: Any = make_rabbit_app("rabbitmq-sqlite").broker
+    broker.send("default", "inv-1")
+    session = broker.conns.current()
+    assert [message[1] for message in session.unconfirmed.values()] == [b"inv-1"]
+    return broker, session
+
+
+def _refuse(session: Any) -> None:
+    """What the session does when the server nacks its one outstanding message."""
+    (tag,) = session.unconfirmed
+    session._on_confirm(_confirm(tag, nack=True))
+
+
 def test_a_send_returns_before_its_confirm_and_a_refused_message_goes_again(
     make_rabbit_app: Callable[[str], Pynenc],
 ) -> None:
-    app = make_rabbit_app("rabbitmq-sqlite")
-    broker: Any = app.broker
     # Given a message sent: the send returned with its confirm still outstanding
-    broker.send("default", "inv-1")
-    session = broker.conns.current()
-    assert list(session.unconfirmed.values())[0][1] == b"inv-1"
+    broker, session = _sent(make_rabbit_app)
     # When the server refuses it (a nack read before its real confirm)
-    (tag,) = session.unconfirmed
-    session._on_confirm(_confirm(tag, nack=True))
+    _refuse(session)
     assert session.refused and not session.unconfirmed
     # Then it is published again, confirmed, before the queue is counted (the original, which the
     # server actually kept, is there too: a duplicate is dropped by the claim)
@@ -69,12 +79,8 @@ def test_a_send_returns_before_its_confirm_and_a_refused_message_goes_again(
 
 
 def test_a_refusal_read_during_a_receive_is_published_again_by_it(make_rabbit_app: Callable[[str], Pynenc]) -> None:
-    app = make_rabbit_app("rabbitmq-sqlite")
-    broker: Any = app.broker
-    broker.send("default", "inv-1")
-    session = broker.conns.current()
-    (tag,) = session.unconfirmed
-    session._on_confirm(_confirm(tag, nack=True))  # as if read by the receive below
+    broker, session = _sent(make_rabbit_app)
+    _refuse(session)  # as if read by the receive below
     # When the thread's next broker operation is not a send
     assert broker.receive(["elsewhere"], "worker-1", 0) is None
     # Then the refused message went out again at its end (beside the original the server kept)
@@ -85,11 +91,7 @@ def test_a_refusal_read_during_a_receive_is_published_again_by_it(make_rabbit_ap
 def test_messages_left_unconfirmed_by_a_lost_connection_go_again_on_the_next(
     make_rabbit_app: Callable[[str], Pynenc],
 ) -> None:
-    app = make_rabbit_app("rabbitmq-sqlite")
-    broker: Any = app.broker
-    broker.send("default", "inv-1")
-    session = broker.conns.current()
-    assert session.unconfirmed
+    broker, session = _sent(make_rabbit_app)
     # When the thread's connection is dropped before the confirm was read (as on a connection error)
     broker.conns.drop(session)
     # Then its next connection publishes the message again first
