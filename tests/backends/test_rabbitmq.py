@@ -99,16 +99,21 @@ def test_messages_left_unconfirmed_by_a_lost_connection_go_again_on_the_next(
     assert broker.conns.current() is not session
 
 
-def test_with_redis_state_a_delivery_is_claimed_and_started_in_one_script(
-    make_rabbit_app: Callable[[str], Pynenc], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _called_on_redis_state(make_rabbit_app: Callable[[str], Pynenc]) -> tuple[Pynenc, Any]:
+    """An app on RabbitMQ + Redis state, and one call of its task queued."""
     app = make_rabbit_app("rabbitmq-redis")
 
     @app.task
     def add(x: int, y: int) -> int:
         return x + y
 
-    call = add(1, 2)
+    return app, add(1, 2)
+
+
+def test_with_redis_state_a_delivery_is_claimed_and_started_in_one_script(
+    make_rabbit_app: Callable[[str], Pynenc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, call = _called_on_redis_state(make_rabbit_app)
     # No separate compare-and-set is made for the claim or the start
     monkeypatch.setattr(app.state_backend, "transition", _forbidden)
     source = app.orchestrator.work_source(["default"], "runner-1")
@@ -131,13 +136,7 @@ def _forbidden(*_args: Any) -> Any:
 def test_a_claim_and_start_sent_again_after_a_lost_reply_answers_as_it_did(
     make_rabbit_app: Callable[[str], Pynenc],
 ) -> None:
-    app = make_rabbit_app("rabbitmq-redis")
-
-    @app.task
-    def add(x: int, y: int) -> int:
-        return x + y
-
-    call = add(1, 2)
+    app, call = _called_on_redis_state(make_rabbit_app)
     source: Any = app.orchestrator.work_source(["default"], "runner-1")
     claim = source.rules.claim_request(call.invocation_id, "runner-1")
     start = source.rules.start_request(call.invocation_id, "runner-1", None)
