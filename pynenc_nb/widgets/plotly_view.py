@@ -4,8 +4,8 @@ Why not plotly's ``FigureWidget``: each one carries the whole plotly.js bundle (
 ESM, so a ``Monitor`` with three figures sent 15 MB, and every live update resent the changed
 traces whole (about 1 MB/s during a 1,000-task run). Here:
 
-- ``PlotlyLibrary`` is one widget per kernel whose ESM is plotly.js; the browser evaluates it
-  once when the model is created (``window.Plotly``). Every ``FigureView`` refers to it, so a
+- ``PlotlyLibrary`` is one widget per kernel whose state carries plotly.js; the browser runs it
+  once as a script of the page when the model is created (``window.Plotly``). Every ``FigureView`` refers to it, so a
   view rendered after a page reload waits for it rather than for a second copy.
 - ``FigureView`` carries its first figure in its state and then only ``patch.diff`` patches in
   custom messages, numbered. The kernel-side state follows silently, so a page reload starts from
@@ -33,12 +33,33 @@ from pynenc_nb.widgets.patch import diff
 from pynenc_nb.widgets.static import PLOTLY_CONFIG
 
 VIEW_ESM = Path(__file__).with_name("plotly_view.js")
-# plotly.min.js is a UMD bundle: inside a module, hide the CommonJS and AMD globals it would
-# prefer so that it sets window.Plotly, and skip it when a page already has Plotly.
+# plotly.min.js is a UMD bundle: hide the CommonJS and AMD globals it would prefer, so that it
+# sets window.Plotly, and skip it when a page already has Plotly.
 _LIBRARY_HEAD = (
     "if (!globalThis.Plotly) { (function () { const module = undefined, define = undefined, exports = undefined;\n"
 )
-_LIBRARY_TAIL = "\n}).call(globalThis); }\nexport default {};\n"
+_LIBRARY_TAIL = "\n}).call(globalThis); }\n"
+# The library widget's own module is tiny: anywidget gives a model 2 s to initialize, and parsing
+# 5 MB of JavaScript on a busy page can take longer. Its initialize only schedules the bundle (its
+# ``source``) as a script of the page, which runs once initialize has returned.
+LIBRARY_ESM = """
+export default {
+  initialize({ model }) {
+    if (globalThis.Plotly || globalThis.__pynencPlotlyLoading) return;
+    globalThis.__pynencPlotlyLoading = true;
+    setTimeout(() => {
+      const url = URL.createObjectURL(new Blob([model.get('source')], { type: 'text/javascript' }));
+      const script = document.createElement('script');
+      script.src = url;
+      script.onload = script.onerror = () => {
+        URL.revokeObjectURL(url);
+        if (!globalThis.Plotly) globalThis.__pynencPlotlyLoading = false; // a later model tries again
+      };
+      document.head.appendChild(script);
+    }, 0);
+  },
+};
+"""
 
 _library: Any = None
 _library_lock = threading.Lock()
@@ -59,7 +80,8 @@ def _classes() -> tuple[type[Any], type[Any]]:
     class PlotlyLibrary(anywidget.AnyWidget):  # type: ignore[misc,name-defined]
         """plotly.js for every live figure of this kernel (see the module docstring)."""
 
-        _esm = _LIBRARY_HEAD + plotly_js() + _LIBRARY_TAIL
+        _esm = LIBRARY_ESM
+        source = traitlets.Unicode(_LIBRARY_HEAD + plotly_js() + _LIBRARY_TAIL).tag(sync=True)
 
     class FigureView(anywidget.AnyWidget):  # type: ignore[misc,name-defined]
         """A live figure: its first state here, later states as patches (see the module docstring)."""
