@@ -192,9 +192,11 @@ class BlockingWaits:
 
     def _store_held(self, held: list[Unstored]) -> None:
         while held:
-            request = held[0].request
-            self.orchestrator.report(request, self.orchestrator.store(request))
+            self._store(held[0])
             held.pop(0)
+
+    def _store(self, ending: Unstored) -> None:
+        self.orchestrator.report(ending.request, self.orchestrator.store(ending.request))
 
     def _inline_ancestor(self, waiter: InvocationRecord, targets: list[str]) -> list[str] | None:
         """Dev mode runs children inside their parent's call: waiting on an ancestor never ends."""
@@ -248,7 +250,7 @@ class BlockingWaits:
             while True:
                 with self.orchestrator.backends.atomic():
                     for ending in held:  # forgotten only once the group is through (a rollback keeps them)
-                        self.orchestrator.report(ending.request, self.orchestrator.store(ending.request))
+                        self._store(ending)
                     if not unwaited:
                         state.remove_waits(waiter.invocation_id)
                     result = self.orchestrator.move(

@@ -47,6 +47,10 @@ class BrokerWorkSource:
         self.queues = tuple(queues)
         self.runner_id = runner_id
         self._endings: list[TransitionRequest] = []
+        # a state backend that claims and starts in one call (see _take), looked up once
+        self._fused: (
+            Callable[[TransitionRequest, TransitionRequest], tuple[TransitionResult, TransitionResult | None]] | None
+        ) = getattr(state, "claim_and_start", None)
 
     def finish(self, ending: TransitionRequest) -> None:
         self._endings.append(ending)
@@ -89,9 +93,8 @@ class BrokerWorkSource:
         A state backend that can claim and start in one round trip (``claim_and_start``: Redis,
         whose every call is a round trip) does both before the ack; the claim is durable before
         the ack either way."""
-        fused = getattr(self.state, "claim_and_start", None)
-        if fused is not None:
-            return self._claim_and_start(fused, delivery)
+        if self._fused is not None:
+            return self._claim_and_start(self._fused, delivery)
         with self.atomic():
             claimed = self._apply(self.rules.claim_request(delivery.invocation_id, self.runner_id))
             self.broker.ack(delivery)

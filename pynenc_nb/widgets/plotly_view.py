@@ -104,11 +104,19 @@ def _classes() -> tuple[type[Any], type[Any]]:
                 version=0,
                 **kwargs,
             )
-            self.current: FigureDict = figure  # what the views show once they applied every message
-            self.current_version = 0
-            self.messages_sent = 0
             self._click_handlers: list[Callable[[str], None]] = []
             self.on_msg(self._received)
+
+        @property
+        def current(self) -> FigureDict:
+            """What the views show once they applied every message (the ``figure`` trait, which
+            ``update`` keeps without sending it)."""
+            figure: FigureDict = self._trait_values["figure"]
+            return figure
+
+        @property
+        def current_version(self) -> int:
+            return int(self._trait_values["version"])
 
         def get_state(self, key: Any = None) -> dict[str, Any]:
             """The state a new view starts from: figure and version of one moment, never the
@@ -123,17 +131,13 @@ def _classes() -> tuple[type[Any], type[Any]]:
                 patch = diff(self.current, after)
                 if patch is None:
                     return False
-                self.current_version += 1
-                self.current = after
-                self.send(
-                    {"type": "patch", "base": self.current_version - 1, "version": self.current_version, "patch": patch}
-                )
-                self.messages_sent += 1
+                version = self.current_version + 1
+                self.send({"type": "patch", "base": version - 1, "version": version, "patch": patch})
                 # The model's state follows without a message of its own (the trait values are
                 # stored past traitlets' notifications, which would send the figure whole): a view
                 # made later (a page reload asks for the state) starts from the latest figure.
                 self._trait_values["figure"] = after
-                self._trait_values["version"] = self.current_version
+                self._trait_values["version"] = version
                 return True
 
         def on_point_click(self, handler: Callable[[str], None]) -> None:
@@ -163,7 +167,6 @@ def _classes() -> tuple[type[Any], type[Any]]:
                 with self._send_lock:
                     if content.get("version") != self.current_version:
                         self.send({"type": "full", "figure": self.current, "version": self.current_version})
-                        self.messages_sent += 1
             elif content.get("type") == "click":
                 trace, point = content.get("trace"), content.get("point")
                 if not isinstance(trace, int) or not isinstance(point, int):

@@ -173,9 +173,9 @@ class Session:
         self.publish(name, body, properties)
 
     def settle_confirms(self) -> None:
-        """Read the confirms that have arrived, without waiting; publish again what was refused."""
+        """Read the confirms that have arrived, without waiting (what they refuse is published
+        again when the operation ends: ``Connections.run``)."""
         self.connection.process_data_events(time_limit=0)
-        self.republish_refused()
 
     def wait_confirms(self, timeout_s: float) -> None:
         """Until the server has confirmed every message published on this session (refused ones
