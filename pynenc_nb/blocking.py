@@ -9,8 +9,9 @@ are left, the runner is told to keep its parallelism (another worker starts) and
 queued move up the broker by how many invocations wait on them. When every target is final the
 invocation goes back to RUNNING (respecting running concurrency control).
 
-A target claimed here keeps its broker message; whoever receives it later finds the invocation
-claimed and drops it, as with any duplicate delivery.
+A target claimed here keeps its broker message, except on a broker that can drop it in the claim's
+own transaction (``drop_ready``: SQLite, where it is one indexed delete); whoever receives a message
+kept finds the invocation claimed and drops it, as with any duplicate delivery.
 
 Commits: the pause, the waits-for edges and the claim and start of the first target run here are
 one group (one transaction where the backend has them), and so are the ending of the last target
@@ -21,7 +22,7 @@ writes, not four.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, TypeGuard
 
 from pynenc_nb.exceptions import CycleDetectedError, InvocationError
@@ -76,6 +77,8 @@ class BlockingWaits:
         self.orchestrator = orchestrator
         self.runner = runner
         self.slots = slots
+        # a broker that drops the messages of a target claimed here (see the module docstring)
+        self._drop_ready: Callable[[str], None] | None = getattr(orchestrator.backends.broker, "drop_ready", None)
 
     def wait_for(self, waiter: InvocationRecord, invocation_ids: list[str], timeout_s: float | None) -> None:
         state = self.orchestrator.backends.state
@@ -145,7 +148,11 @@ class BlockingWaits:
         runner_id = self.runner.runner_id
         with orchestrator.backends.atomic():
             claimed = orchestrator.claim(target, runner_id)
-            return orchestrator.start(claimed, runner_id) if claimed is not None else None
+            if claimed is None:
+                return None
+            if self._drop_ready is not None:
+                self._drop_ready(target)
+            return orchestrator.start(claimed, runner_id)
 
     def _start_first_here(self, pending: list[str], records: dict[str, InvocationRecord]) -> InvocationRecord | None:
         """Inside the pause's group: the first target this worker may run, claimed and started."""

@@ -6,10 +6,18 @@ thread at a time reads the socket itself (no reader thread, so no extra thread h
 trip) and bumps a generation that the other waiting threads sleep on. Waiters read the generation
 *before* checking the database, so a notification that arrives during the check is never lost;
 they also wake at least every ``poll_cap_s`` in case a datagram was dropped.
+
+A datagram may name what changed (the ids of the invocations that ended, one per line): a waiter
+that says what it waits for (``keys``) sleeps through the others, so a caller waiting on one
+result is not woken by each of the thousand endings of a fan-out. A datagram naming nothing, or
+more than the hub keeps track of, wakes every waiter. So does a drain that found the socket's
+queue full: Linux queues only ``net.unix.max_dgram_qlen`` datagrams (10 by default) and drops the
+rest, and a dropped one may have named what a waiter waits for.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import os
@@ -17,14 +25,31 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from pynenc_nb.exceptions import BackendUnavailableError
 
+_MAX_KEYED_BYTES = 8192  # a longer list of keys goes as a wake-up for all
+_RECENT = 512  # generations whose keys the hub keeps; a waiter further behind wakes
+_ALL = b"*"
 
-def wake_dir_for(database: str) -> Path:
+
+def _queue_limit() -> int:
+    """How many datagrams a socket queues before the kernel drops them (Linux; 10 elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/unix/max_dgram_qlen").read_text())
+    except (OSError, ValueError):
+        return 10
+
+
+_QUEUE_LIMIT = _queue_limit()
+
+
+def wake_dir_for(database: str, channel: str) -> Path:
+    """One folder per database and channel: a channel's datagrams wake only who waits on it."""
     digest = hashlib.sha1(os.path.realpath(database).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"pynenc-wake-{os.getuid()}-{digest}"
+    return Path(tempfile.gettempdir()) / f"pynenc-wake-{os.getuid()}-{digest}-{channel}"
 
 
 class WakeupHub:
@@ -33,6 +58,7 @@ class WakeupHub:
         self.poll_cap_s = poll_cap_s
         self._cond = threading.Condition()
         self._generation = 0
+        self._recent: collections.deque[tuple[int, frozenset[str] | None]] = collections.deque(maxlen=_RECENT)
         self._reading = False  # a waiting thread is blocked in recv() on the socket
         self._sock: socket.socket | None = None
         self._path: str | None = None
@@ -63,26 +89,52 @@ class WakeupHub:
             self._path = path
             self._sock = sock
 
-    def _receive(self, sock: socket.socket, timeout_s: float) -> bool:
+    def _receive(self, sock: socket.socket, timeout_s: float) -> list[bytes]:
         """Block up to ``timeout_s`` for a datagram, then drain the ones queued behind it."""
         try:
             sock.settimeout(timeout_s)
-            sock.recv(16)
+            received = [sock.recv(_MAX_KEYED_BYTES)]
         except TimeoutError:
-            return False
+            return []
         except OSError:  # closed under us
-            return False
+            return []
         sock.setblocking(False)
         with contextlib.suppress(OSError):
             while True:
-                sock.recv(16)
-        return True
+                received.append(sock.recv(_MAX_KEYED_BYTES))
+        return received
 
-    def wait(self, since: int, timeout_s: float) -> None:
-        """Sleep until the generation moves past ``since``, or ``min(timeout_s, poll_cap_s)`` passes."""
+    def _woken(self, since: int, keys: Collection[str] | None) -> bool:
+        """Whether something a waiter at generation ``since`` waits for has happened since."""
+        if self._generation == since:
+            return False
+        if keys is None:
+            return True
+        recent = self._recent
+        if not recent or recent[0][0] > since + 1:
+            return True  # further behind than the hub keeps track of
+        for generation, named in reversed(recent):
+            if generation <= since:
+                return False
+            if named is None or not named.isdisjoint(keys):
+                return True
+        return False
+
+    def _record(self, datagrams: list[bytes]) -> None:
+        for datagram in datagrams:
+            self._generation += 1
+            named = None if datagram == _ALL or not datagram else frozenset(datagram.decode().split("\n"))
+            self._recent.append((self._generation, named))
+        if len(datagrams) >= _QUEUE_LIMIT:  # the queue was full: what it dropped is unknown
+            self._generation += 1
+            self._recent.append((self._generation, None))
+
+    def wait(self, since: int, timeout_s: float, keys: Collection[str] | None = None) -> None:
+        """Sleep until the generation moves past ``since`` (with ``keys``: by a datagram naming one
+        of them, or naming nothing), or ``min(timeout_s, poll_cap_s)`` passes."""
         deadline = time.monotonic() + min(timeout_s, self.poll_cap_s)
         with self._cond:
-            while self._generation == since:
+            while not self._woken(since, keys):
                 remaining = deadline - time.monotonic()
                 sock = self._sock
                 if remaining <= 0 or sock is None:
@@ -92,25 +144,29 @@ class WakeupHub:
                     continue
                 self._reading = True
                 self._cond.release()
+                datagrams: list[bytes] = []
                 try:
-                    woken = self._receive(sock, remaining)
+                    datagrams = self._receive(sock, remaining)
                 finally:
                     self._cond.acquire()
                     self._reading = False
-                if woken:
-                    self._generation += 1
+                    self._record(datagrams)
                 self._cond.notify_all()  # a new generation, or another waiter may take over reading
 
-    def notify(self) -> None:
-        """Wake waiters in every listening process, this one included."""
+    def notify(self, keys: Iterable[str] | None = None) -> None:
+        """Wake waiters in every listening process, this one included: those waiting on one of
+        ``keys``, or all of them."""
         try:
             names = os.listdir(self.directory)
         except FileNotFoundError:
             return
+        payload = _ALL if keys is None else "\n".join(keys).encode()
+        if len(payload) > _MAX_KEYED_BYTES or not payload:
+            payload = _ALL
         for name in names:
             path = str(self.directory / name)
             try:
-                self._sender.sendto(b"w", path)
+                self._sender.sendto(payload, path)
             except (ConnectionRefusedError, FileNotFoundError):
                 with contextlib.suppress(OSError):
                     os.unlink(path)  # its process is gone

@@ -184,3 +184,27 @@ def test_a_wait_answered_in_the_workers_thread_costs_two_writes_on_sqlite(
     finally:
         app.close()
     assert during == [2]
+
+
+@pytest.mark.parametrize("backend_kind", ["sqlite"])
+def test_a_child_run_in_the_waiters_thread_takes_its_message_with_it(app: Pynenc) -> None:
+    """SQLite drops the message of a target claimed by its waiter in the claim's transaction: no
+    other worker spends a write taking it only to find the invocation claimed."""
+    seen: dict[str, int] = {}
+
+    @app.task
+    def child() -> int:
+        seen["queued"] = app.broker.depth()
+        return 1
+
+    @app.task
+    def parent() -> int:
+        return child().result + 1
+
+    # Given a one-slot runner, when a task waits on a call nobody has taken yet
+    with running(app, max_threads=1) as runner:
+        assert parent().result_or(TIMEOUT_S) == 2
+        spawned = runner._spawned
+    # Then, while the child ran in the parent's thread, no message was left for it
+    assert spawned == 1
+    assert seen["queued"] == 0

@@ -1,4 +1,8 @@
-"""The SQLite backend object: one database file and its wake-up hub, shared by every port."""
+"""The SQLite backend object: one database file shared by every port, and two wake-up channels.
+
+Idle consumers wait for messages and callers for endings; with one channel every commit of either
+woke both (a fan-out of registrations woke each waiting caller for nothing, and every ending each
+idle worker), and on two cores those wake-ups are the time a nested call loses."""
 
 from __future__ import annotations
 
@@ -25,9 +29,10 @@ class SQLiteBackend:
             )
         self.path = path
         self.db = Database(path, app_id)
-        self.wakeup = WakeupHub(wake_dir_for(path))
-        self._state = SQLiteState(self.db, self.wakeup)
-        self._broker = SQLiteBroker(self.db, self.wakeup)
+        self.endings = WakeupHub(wake_dir_for(path, "endings"))
+        self.messages = WakeupHub(wake_dir_for(path, "messages"))
+        self._state = SQLiteState(self.db, self.endings)
+        self._broker = SQLiteBroker(self.db, self.messages)
         self._triggers = SQLiteTriggerStore(self.db)
         self._cache = SQLiteArgCache(self.db)
 
@@ -48,5 +53,6 @@ class SQLiteBackend:
         return self.db.write()
 
     def close(self) -> None:
-        self.wakeup.close()
+        self.endings.close()
+        self.messages.close()
         self.db.close()

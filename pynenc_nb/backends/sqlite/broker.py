@@ -60,6 +60,13 @@ class SQLiteBroker:
                 return None
             self.wakeup.wait(generation, remaining)
 
+    def drop_ready(self, invocation_id: str) -> None:
+        """Messages still waiting for an invocation that was just claimed without one (a waiter ran
+        it in its own thread): gone in the claim's transaction, so no other worker spends a write
+        taking them only to find the invocation claimed."""
+        with self.db.write() as tx:
+            tx.execute("DELETE FROM messages WHERE invocation_id = ? AND consumer IS NULL", (invocation_id,))
+
     def ack(self, delivery: Delivery) -> None:
         with self.db.write() as tx:
             tx.execute("DELETE FROM messages WHERE seq = ?", (int(delivery.token),))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -181,6 +182,7 @@ class SQLiteState:
         self.db = db
         self.wakeup = wakeup
         self._static_cache: dict[str, Sequence[Any]] = {}
+        self._local = threading.local()  # the ids ended in this thread's open transaction
 
     # --- invocations -----------------------------------------------------------------------------
 
@@ -292,8 +294,23 @@ class SQLiteState:
                 )
             record = _joined(self._static(tx, change.invocation_id), row)
             if change.status in FINAL_STATUSES:
-                self.db.after_commit(self.wakeup.notify)
+                self._ended(change.invocation_id)
         return TransitionResult(True, record)
+
+    def _ended(self, invocation_id: str) -> None:
+        """Wake who waits on this invocation once the transaction commits: one datagram per
+        transaction naming all that ended in it (a runner stores several endings in one)."""
+        local = self._local
+        ended: list[str] | None = getattr(local, "ended", None)
+        if ended is None:
+            ended = local.ended = []
+        ended.append(invocation_id)  # a rolled-back one is named by the next commit: a needless wake-up at worst
+        self.db.after_commit(self._notify_ended)  # once per transaction: the callbacks are de-duplicated
+
+    def _notify_ended(self) -> None:
+        ended, self._local.ended = self._local.ended, []
+        if ended:
+            self.wakeup.notify(ended)
 
     def _static(self, conn: sqlite3.Connection, invocation_id: str) -> Sequence[Any]:
         """The immutable half of an invocation, cached: it never changes once registered."""
@@ -385,13 +402,16 @@ class SQLiteState:
 
     def wait_final(self, invocation_ids: Sequence[str], timeout_s: float) -> set[str]:
         deadline = time.monotonic() + timeout_s
+        keys: frozenset[str] | None = None
         while True:
             generation = self.wakeup.generation
             done = self._final_among(invocation_ids)
             remaining = deadline - time.monotonic()
             if done or remaining <= 0:
                 return done
-            self.wakeup.wait(generation, remaining)
+            if keys is None:
+                keys = frozenset(invocation_ids)
+            self.wakeup.wait(generation, remaining, keys)
 
     def find_by_call(
         self, task_id: str, call_id: str, statuses: frozenset[InvocationStatus]
