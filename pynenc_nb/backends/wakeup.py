@@ -36,9 +36,10 @@ _ALL = b"*"
 
 
 def _queue_limit() -> int:
-    """How many datagrams a socket queues before the kernel drops them (Linux; 10 elsewhere)."""
+    """How many datagrams a drain may read before it must assume some were dropped: Linux's
+    ``max_dgram_qlen`` (10 elsewhere), at most 64, since the socket's buffer may fill first."""
     try:
-        return int(Path("/proc/sys/net/unix/max_dgram_qlen").read_text())
+        return min(int(Path("/proc/sys/net/unix/max_dgram_qlen").read_text()), 64)
     except (OSError, ValueError):
         return 10
 
