@@ -53,8 +53,24 @@ def wait_for_kernel_idle(lab: JupyterLab, path: str, timeout_s: float = TIMEOUT_
 
 def run_all_cells(page: Page) -> None:
     """Run > Run All Cells through the menu bar (the menu's command id is ``runmenu:run-all``)."""
+    _run_menu(page, "runmenu:run-all")
+
+
+def run_cells_above(page: Page, cell: Locator) -> None:
+    """Select ``cell``, then Run > Run All Above Selected Cell."""
+    cell.locator(".jp-InputArea-prompt").click()
+    _run_menu(page, "notebook:run-all-above")
+
+
+def run_cell_and_below(page: Page, cell: Locator) -> None:
+    """Select ``cell``, then Run > Run Selected Cell and All Below."""
+    cell.locator(".jp-InputArea-prompt").click()
+    _run_menu(page, "notebook:run-all-below")
+
+
+def _run_menu(page: Page, command: str) -> None:
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    wait_for(page, ".lm-Menu-item[data-command='runmenu:run-all']").click()
+    wait_for(page, f".lm-Menu-item[data-command='{command}']").click()
 
 
 def code_cells(page: Page) -> Locator:

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.browser.notebook import (
+    EXECUTED_PROMPT,
     TIMEOUT_S,
     code_cells,
     error_outputs,
     open_notebook,
-    run_all_cells,
+    run_cell_and_below,
+    run_cells_above,
     wait_for_kernel_idle,
     wait_until_executed,
 )
@@ -90,15 +92,26 @@ def test_live_timeline_updates_in_jupyterlab_then_stays_static(
     survey_cell = cell_with(page, "root = survey(")
     join_cell = cell_with(page, "timeline.join(")
 
-    # When every cell runs: the timeline is displayed live, then the survey's tasks run under it
-    run_all_cells(page)
+    # Given the cells above the survey's run: the runner started, the timeline displayed live and
+    # drawn (under load the page may draw it seconds after its cell ran; the survey must not be
+    # nearly over by then, or there is nothing left to see it follow)
+    run_cells_above(page, survey_cell)
     live_plot = timeline_cell.locator(LIVE_PLOT).first
     live_plot.wait_for(state="attached", timeout=TIMEOUT_S * 1000)
+    poll(lambda: PlotState.of(live_plot).axis != "", TIMEOUT_S, "the live timeline to be drawn", interval_s=0.2)
     show_top(live_plot)
 
+    # When the survey's cell and the ones below run
+    run_cell_and_below(page, survey_cell)
+    poll(
+        lambda: prompt(survey_cell) == BUSY_PROMPT or EXECUTED_PROMPT.search(prompt(survey_cell)) is not None,
+        TIMEOUT_S,
+        "the survey's cell to run",
+        interval_s=0.1,
+    )
+
     # Then, sampled while the survey's cell still runs, the live figure draws bars and follows the
-    # run: it gains bars, or (when the page shows it late, every call already registered) at least
-    # its status counts move on
+    # run: it gains bars, or at least its status counts move on
     samples: list[PlotState] = []
 
     def grown_or_done() -> bool:
