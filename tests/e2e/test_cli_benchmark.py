@@ -7,14 +7,17 @@ asserted (docs/performance.md holds the figures).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pynenc_nb.conf.urls import redact_url
-from tests.conftest import backend_url_for, require_service
+from tests.conftest import backend_url_for, require_service, skip_or_fail
 from tests.e2e.support import PYTHON_M, cli_env
+from tests.support.private_redis import PrivateRedis
 
 TASKS = 60
 CALLS = 30
@@ -34,10 +37,31 @@ def _benchmark(url: str, tmp_path: Path) -> dict[str, object]:
     return report
 
 
+@pytest.fixture
+def benchmark_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    """SQLite in the test's folder, or a private ``redis-server``: the report counts the server's
+    commands, and on the shared server other tests' clients added theirs (13.3 commands per floor
+    item seen in CI, against four)."""
+    if kind != "redis":
+        url = backend_url_for(kind, tmp_path)
+        require_service(kind, url)
+        yield url
+        return
+    if shutil.which("redis-server") is None:
+        skip_or_fail("redis-server is not installed", "apt-get install -y redis-server")
+    server = PrivateRedis(tmp_path, persistent=False)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.kill()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
-def test_benchmark_reports_throughput_latency_and_on_redis_the_floor(kind: str, tmp_path: Path) -> None:
-    url = backend_url_for(kind, tmp_path)
-    require_service(kind, url)
+def test_benchmark_reports_throughput_latency_and_on_redis_the_floor(
+    kind: str, benchmark_url: str, tmp_path: Path
+) -> None:
+    url = benchmark_url
     report = _benchmark(url, tmp_path)
     # every task came back (the run raises otherwise) through a real runner process
     assert report["tasks"] == TASKS and report["latency_calls"] == CALLS
@@ -53,8 +77,9 @@ def test_benchmark_reports_throughput_latency_and_on_redis_the_floor(kind: str, 
         commands, floor = report["commands_per_task"], report["floor_tasks_per_s"]
         assert isinstance(commands, float) and commands > 4  # a script per step, each running several commands
         assert isinstance(floor, float) and floor > 0
-        # four commands per item, counted on the shared server: other clients can only add to them
-        assert 3.5 <= report["floor_commands_per_task"] < 12
+        # four commands per item, plus the floor's setup and counting spread over its 60 items (5.8
+        # measured), counted on a server of the test's own
+        assert 3.5 <= report["floor_commands_per_task"] < 8
         assert report["ratio_to_floor"] == pytest.approx(throughput / floor, abs=0.01)
         floor_p50 = report["floor_latency_p50_ms"]
         assert isinstance(floor_p50, float) and floor_p50 > 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,16 +22,11 @@ from pynenc_nb.records import InvocationFilter, new_id
 from tests.conftest import cleanup_server, skip_or_fail
 from tests.faults.conftest import MODULE_SERVERS
 from tests.guarantees.support import runner_processes
+from tests.support.ports import restartable_port
 
 pytestmark = pytest.mark.slow
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 TASKS = 500
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PrivateNode:
@@ -40,7 +34,7 @@ class PrivateNode:
 
     def __init__(self, base: Path) -> None:
         self.base = base
-        self.port, dist = _free_port(), _free_port()
+        self.port, dist = restartable_port(), restartable_port()
         self.name = f"t{self.port}@localhost"
         for folder in ("home", "mnesia", "log"):
             (base / folder).mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support.ports import restartable_port
+
 START_TIMEOUT_S = 20.0
 
 
@@ -36,7 +38,7 @@ class MongoServer:
     """One ``secantusd-py`` process; ``restart()`` keeps its port and its data directory."""
 
     def __init__(self, storage: str | None = None, port: int | None = None) -> None:
-        self.port = port or free_port()
+        self.port = port or restartable_port()
         self.dir = tempfile.mkdtemp(prefix="pynenc-mongo-")
         self.storage = storage or str(Path(self.dir) / "data")
         self.process: subprocess.Popen[bytes] | None = None

@@ -11,11 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import restartable_port
 
 
 class PrivateRedis:
@@ -25,7 +21,7 @@ class PrivateRedis:
         self.folder = folder
         self.persistent = persistent
         self.password = password
-        self.port = _free_port()
+        self.port = restartable_port()
         auth = f":{password}@" if password else ""
         self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
