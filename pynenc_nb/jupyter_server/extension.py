@@ -12,6 +12,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Integer, List, Unicode
 
+from pynenc_nb.jupyter_server.plotly_script import plotly_handlers
 from pynenc_nb.web import API_PREFIX, CATALOG_SETTING, AppCatalog, api_handlers
 from pynenc_nb.web.catalog import configured_entry
 from pynenc_nb.web.saving import drop_live_views
@@ -67,6 +68,7 @@ class PynencMonitorApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(api_handlers(APIHandler, API_PREFIX))
+        self.handlers.extend(plotly_handlers())
 
     async def stop_extension(self) -> None:
         if self.catalog is not None:

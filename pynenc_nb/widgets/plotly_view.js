@@ -1,6 +1,6 @@
 // A live Plotly figure (pynenc_nb/widgets/plotly_view.py): the kernel sends the figure once, then
-// patches (pynenc_nb/widgets/patch.py); plotly.js itself comes from the kernel's one library
-// widget, not with every figure.
+// patches (pynenc_nb/widgets/patch.py); plotly.js itself is loaded once per page, from the Jupyter
+// server's route or else from the kernel, not with every figure.
 
 function apply(value, patch) {
   if (patch == null) return value;
@@ -22,17 +22,61 @@ function apply(value, patch) {
   return value;
 }
 
-async function plotly(model) {
-  if (!globalThis.Plotly) {
-    const ref = String(model.get('library') || '');
-    if (ref.startsWith('IPY_MODEL_') && model.widget_manager) {
-      await model.widget_manager.get_model(ref.slice('IPY_MODEL_'.length));
-    }
-    // the library model evaluates plotly.js as it is created; wait for it (at most 60 s)
-    for (let i = 0; i < 1200 && !globalThis.Plotly; i++) await new Promise(r => setTimeout(r, 50));
+function baseUrl() {
+  const config = document.getElementById('jupyter-config-data');
+  try {
+    const url = config && JSON.parse(config.textContent || '{}').baseUrl;
+    return typeof url === 'string' ? url : null;
+  } catch (error) {
+    return null;
   }
-  if (!globalThis.Plotly) throw new Error('pynenc_nb: plotly.js did not load');
-  return globalThis.Plotly;
+}
+
+function runScript(src) {
+  return new Promise(resolve => {
+    const script = document.createElement('script');
+    script.src = src;
+    script.async = true;
+    script.onload = () => resolve(Boolean(globalThis.Plotly));
+    script.onerror = () => resolve(false);
+    document.head.appendChild(script);
+  });
+}
+
+// The bundle from the kernel, for a page without the server's route; the kernel answers once the
+// cell it runs (if any) has finished.
+function fromKernel(model) {
+  return new Promise(resolve => {
+    const received = async (message, buffers) => {
+      if (!message || message.type !== 'source') return;
+      model.off('msg:custom', received);
+      if (!buffers || !buffers.length) return resolve(false);
+      const url = URL.createObjectURL(new Blob([buffers[0]], { type: 'text/javascript' }));
+      const loaded = await runScript(url);
+      URL.revokeObjectURL(url);
+      resolve(loaded);
+    };
+    model.on('msg:custom', received);
+    model.send({ type: 'source' });
+  });
+}
+
+// plotly.js, loaded once per page whichever view asks first (a global: each model may get its own
+// instance of this module). A failed load is forgotten, so the next view tries again.
+function plotly(model) {
+  if (globalThis.Plotly) return Promise.resolve(globalThis.Plotly);
+  if (!globalThis.__pynencPlotly) {
+    globalThis.__pynencPlotly = (async () => {
+      const base = baseUrl();
+      const fromServer = base !== null && (await runScript(base.replace(/\/?$/, '/') + model.get('plotly')));
+      if (!fromServer && !(await fromKernel(model))) throw new Error('pynenc_nb: plotly.js did not load');
+      return globalThis.Plotly;
+    })().catch(error => {
+      globalThis.__pynencPlotly = null;
+      throw error;
+    });
+  }
+  return globalThis.__pynencPlotly;
 }
 
 // Until the view is in the page and has a width: a figure drawn earlier keeps plotly's default 700 px.
@@ -84,6 +128,7 @@ export default {
   initialize({ model }) {
     const key = model.get('key');
     stateOf(model);
+    plotly(model).catch(() => {}); // start now, without holding anywidget's 2 s for initialize; render reports failure
     return () => STATES.delete(key); // the model is gone: so is its figure
   },
   async render({ model, el }) {

@@ -1,12 +1,15 @@
-"""Our live Plotly figure widget: plotly.js sent once per kernel, then patches instead of traces.
+"""Our live Plotly figure widget: plotly.js loaded once per page, then patches instead of traces.
 
 Why not plotly's ``FigureWidget``: each one carries the whole plotly.js bundle (about 5 MB) in its
 ESM, so a ``Monitor`` with three figures sent 15 MB, and every live update resent the changed
 traces whole (about 1 MB/s during a 1,000-task run). Here:
 
-- ``PlotlyLibrary`` is one widget per kernel whose state carries plotly.js; the browser runs it
-  once as a script of the page when the model is created (``window.Plotly``). Every ``FigureView`` refers to it, so a
-  view rendered after a page reload waits for it rather than for a second copy.
+- plotly.js reaches the page once, not with every figure: the first view of a page loads it as a
+  ``<script src>`` from the Jupyter server extension's route (parsed off the browser's main
+  thread, cached by the browser under a versioned URL). A page without that route (another
+  front end, or the extension disabled) asks the kernel, and whichever ``FigureView`` it asked
+  sends the bundle once. Nothing in a view's state refers to another widget: a page opened on a
+  busy kernel (whose comm messages wait for the running cell) draws as soon as plotly.js is in.
 - ``FigureView`` carries its first figure in its state and then only ``patch.diff`` patches in
   custom messages, numbered. The kernel-side state follows silently, so a page reload starts from
   the latest figure; a view that missed a patch anyway (shown twice) asks for the whole figure
@@ -21,6 +24,7 @@ traces whole (about 1 MB/s during a 1,000-task run). Here:
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 import uuid
 from collections.abc import Callable
@@ -33,36 +37,15 @@ from pynenc_nb.widgets.patch import diff
 from pynenc_nb.widgets.static import PLOTLY_CONFIG
 
 VIEW_ESM = Path(__file__).with_name("plotly_view.js")
+# Where the Jupyter server extension serves the bundle, under the server's base URL
+# (jupyter_server/plotly_script.py); the query names the bundle's version, so a browser may cache it.
+PLOTLY_ROUTE = "pynenc/static/plotly.js"
 # plotly.min.js is a UMD bundle: hide the CommonJS and AMD globals it would prefer, so that it
 # sets window.Plotly, and skip it when a page already has Plotly.
 _LIBRARY_HEAD = (
     "if (!globalThis.Plotly) { (function () { const module = undefined, define = undefined, exports = undefined;\n"
 )
 _LIBRARY_TAIL = "\n}).call(globalThis); }\n"
-# The library widget's own module is tiny: anywidget gives a model 2 s to initialize, and parsing
-# 5 MB of JavaScript on a busy page can take longer. Its initialize only schedules the bundle (its
-# ``source``) as a script of the page, which runs once initialize has returned.
-LIBRARY_ESM = """
-export default {
-  initialize({ model }) {
-    if (globalThis.Plotly || globalThis.__pynencPlotlyLoading) return;
-    globalThis.__pynencPlotlyLoading = true;
-    setTimeout(() => {
-      const url = URL.createObjectURL(new Blob([model.get('source')], { type: 'text/javascript' }));
-      const script = document.createElement('script');
-      script.src = url;
-      script.onload = script.onerror = () => {
-        URL.revokeObjectURL(url);
-        if (!globalThis.Plotly) globalThis.__pynencPlotlyLoading = false; // a later model tries again
-      };
-      document.head.appendChild(script);
-    }, 0);
-  },
-};
-"""
-
-_library: Any = None
-_library_lock = threading.Lock()
 
 
 def plotly_js() -> str:
@@ -72,22 +55,27 @@ def plotly_js() -> str:
 
 
 @functools.cache
-def _classes() -> tuple[type[Any], type[Any]]:
+def plotly_script() -> bytes:
+    """plotly.js as the page runs it (see ``_LIBRARY_HEAD``), for the server route and the kernel."""
+    return (_LIBRARY_HEAD + plotly_js() + _LIBRARY_TAIL).encode()
+
+
+@functools.cache
+def plotly_script_path() -> str:
+    """The route's path with the bundle's version, relative to the server's base URL."""
+    return f"{PLOTLY_ROUTE}?v={hashlib.sha256(plotly_script()).hexdigest()[:16]}"
+
+
+@functools.cache
+def _classes() -> type[Any]:
     anywidget = _optional("anywidget")
     traitlets = _optional("traitlets")
-    widget_serialization = _optional("ipywidgets").widget_serialization
-
-    class PlotlyLibrary(anywidget.AnyWidget):  # type: ignore[misc,name-defined]
-        """plotly.js for every live figure of this kernel (see the module docstring)."""
-
-        _esm = LIBRARY_ESM
-        source = traitlets.Unicode(_LIBRARY_HEAD + plotly_js() + _LIBRARY_TAIL).tag(sync=True)
 
     class FigureView(anywidget.AnyWidget):  # type: ignore[misc,name-defined]
         """A live figure: its first state here, later states as patches (see the module docstring)."""
 
         _esm = VIEW_ESM.read_text(encoding="utf-8")
-        library = traitlets.Instance(PlotlyLibrary).tag(sync=True, **widget_serialization)
+        plotly = traitlets.Unicode(plotly_script_path()).tag(sync=True)  # under the server's base URL
         key = traitlets.Unicode().tag(sync=True)  # names the figure's state in the page
         figure = traitlets.Dict().tag(sync=True)
         config = traitlets.Dict().tag(sync=True)
@@ -97,7 +85,6 @@ def _classes() -> tuple[type[Any], type[Any]]:
             # before the widget opens its comm: get_state (the open) takes it
             self._send_lock = threading.RLock()
             super().__init__(
-                library=library(),
                 key=uuid.uuid4().hex,
                 figure=dict(figure),
                 config=dict(PLOTLY_CONFIG),
@@ -163,7 +150,9 @@ def _classes() -> tuple[type[Any], type[Any]]:
         def _received(self, _widget: Any, content: Any, _buffers: Any) -> None:
             if not isinstance(content, dict):
                 return
-            if content.get("type") == "sync":
+            if content.get("type") == "source":  # a page that cannot fetch the server's route
+                self.send({"type": "source"}, buffers=[plotly_script()])
+            elif content.get("type") == "sync":
                 with self._send_lock:
                     if content.get("version") != self.current_version:
                         self.send({"type": "full", "figure": self.current, "version": self.current_version})
@@ -176,18 +165,9 @@ def _classes() -> tuple[type[Any], type[Any]]:
                     for handler in self._click_handlers:
                         handler(ident)
 
-    return PlotlyLibrary, FigureView
-
-
-def library() -> Any:
-    """This kernel's plotly.js widget, made on first use (again if it was closed)."""
-    global _library
-    with _library_lock:
-        if _library is None or getattr(_library, "comm", None) is None:
-            _library = _classes()[0]()
-        return _library
+    return FigureView
 
 
 def figure_view(figure: FigureDict) -> Any:
     """A new live view of ``figure``."""
-    return _classes()[1](figure)
+    return _classes()(figure)

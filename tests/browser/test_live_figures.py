@@ -1,5 +1,6 @@
-"""Live figures in JupyterLab: plotly.js reaches the page once for every figure of the kernel, a
-patch sent before a view has drawn is applied, and a view made later shows the latest figure."""
+"""Live figures in JupyterLab: plotly.js reaches the page once for every figure of the kernel (from
+the server extension's route, or from the kernel when the page cannot fetch it), a patch sent
+before a view has drawn is applied, and a view made later shows the latest figure."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.browser.notebook import (
 from tests.browser.server import JupyterLab, poll
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator, Page, WebSocket
+    from playwright.sync_api import Locator, Page, Request, Route, WebSocket
 
     from tests.browser.conftest import PageLog
 
@@ -38,6 +39,7 @@ CELLS = [
     "early  # a second view, made after the patches",
 ]
 LIVE_PLOT = ".jp-OutputArea-output .js-plotly-plot"  # every figure here stays live
+PLOTLY_ROUTE = "/pynenc/static/plotly.js"
 
 
 def _plotly_frames(page: Page) -> list[int]:
@@ -56,6 +58,18 @@ def _plotly_frames(page: Page) -> list[int]:
     return sizes
 
 
+def _plotly_fetches(page: Page) -> list[str]:
+    """URLs of the page's requests for the server's plotly.js route."""
+    urls: list[str] = []
+
+    def requested(request: Request) -> None:
+        if PLOTLY_ROUTE in request.url:
+            urls.append(request.url)
+
+    page.on("request", requested)
+    return urls
+
+
 def _drawn(plot: Locator) -> dict[str, Any]:
     state: dict[str, Any] = plot.evaluate(
         "p => ({title: ((p.layout || {}).title || {}).text || '', x: Array.from((p.data[0] || {}).x || [])})"
@@ -63,12 +77,8 @@ def _drawn(plot: Locator) -> dict[str, Any]:
     return state
 
 
-def test_live_figures_share_one_plotly_js_and_every_view_reaches_the_latest_figure(
-    jupyter_lab: JupyterLab, page: Page, page_log: PageLog
-) -> None:
-    # Given a notebook with a figure patched before it is drawn, a monitor panel and a second view
+def _run_and_check_every_view(page: Page, jupyter_lab: JupyterLab) -> None:
     write_notebook(jupyter_lab.root_dir / NOTEBOOK, CELLS)
-    plotly_frames = _plotly_frames(page)
     open_notebook(page, jupyter_lab, NOTEBOOK)
     wait_for_kernel_idle(jupyter_lab, NOTEBOOK)
     # When every cell runs
@@ -80,8 +90,37 @@ def test_live_figures_share_one_plotly_js_and_every_view_reaches_the_latest_figu
     # started from the latest figure
     for view in early_views:
         view.first.wait_for(state="attached", timeout=30_000)
-        poll(lambda view=view: _drawn(view.first) == {"title": "third", "x": [1, 2, 3]}, 30, "the third figure")
-    # And the panel's figures are drawn too, while plotly.js came to the page once for all of them
+
+        def shows_the_third(view: Locator = view) -> bool:
+            return _drawn(view.first) == {"title": "third", "x": [1, 2, 3]}
+
+        poll(shows_the_third, 30, "the third figure")
+    # And the panel's figures are drawn too
     poll(lambda: cells.nth(2).locator(LIVE_PLOT).count() >= 2, 30, "the panel's live figures")
+
+
+def test_live_figures_share_one_plotly_js_and_every_view_reaches_the_latest_figure(
+    jupyter_lab: JupyterLab, page: Page, page_log: PageLog
+) -> None:
+    # Given a notebook with a figure patched before it is drawn, a monitor panel and a second view
+    plotly_frames, fetches = _plotly_frames(page), _plotly_fetches(page)
+    _run_and_check_every_view(page, jupyter_lab)
+    # plotly.js came to the page once for all of them, from the server, not through the kernel
+    assert len(fetches) == 1 and "?v=" in fetches[0], fetches
+    assert plotly_frames == []
+    assert error_outputs(page) == [] and page_log.page_errors == []
+
+
+def test_a_page_that_cannot_fetch_plotly_js_gets_it_from_the_kernel_once(
+    jupyter_lab: JupyterLab, page: Page, page_log: PageLog
+) -> None:
+    # Given a page whose server route for plotly.js fails (another front end, or the extension off)
+    def refuse(route: Route) -> None:
+        route.abort()
+
+    page.route(f"**{PLOTLY_ROUTE}*", refuse)
+    plotly_frames = _plotly_frames(page)
+    _run_and_check_every_view(page, jupyter_lab)
+    # Then the kernel sent the bundle once, and every view drew all the same
     assert len(plotly_frames) == 1 and plotly_frames[0] > 1_000_000, plotly_frames
     assert error_outputs(page) == [] and page_log.page_errors == []

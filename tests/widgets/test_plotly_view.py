@@ -66,14 +66,25 @@ def test_random_figures_round_trip_through_their_patch() -> None:
         assert json.loads(json.dumps(diff(before, after))) == diff(before, after)  # what the comm carries
 
 
-def test_plotly_js_goes_once_to_the_kernel_and_each_figure_refers_to_it() -> None:
-    first, second = plotly_view.figure_view(figure([1.0], "a")), plotly_view.figure_view(figure([2.0], "b"))
-    library = plotly_view.library()
-    assert first.library is library and second.library is library
-    assert "window.Plotly = Plotly" in library.source and len(library.source) > 1_000_000
-    assert len(library._esm) < 2_000  # the model itself initializes at once: the bundle runs after
-    for view in (first, second):
-        assert len(view._esm) < 10_000 and view.get_state()["library"] == f"IPY_MODEL_{library.model_id}"
+def test_a_figure_names_the_server_route_of_plotly_js_and_carries_no_bundle() -> None:
+    view = plotly_view.figure_view(figure([1.0], "a"))
+    state = view.get_state()
+    assert state["plotly"] == plotly_view.plotly_script_path() and "?v=" in state["plotly"]
+    assert len(json.dumps(state["figure"])) + len(view._esm) < 20_000  # the model opens at once
+    # nothing but ipywidgets' own layout refers to another model: a page draws without a restore
+    assert [k for k, v in state.items() if isinstance(v, str) and v.startswith("IPY_MODEL_")] == ["layout"]
+
+
+def test_a_page_without_the_server_route_gets_the_bundle_from_the_kernel_on_request() -> None:
+    view = plotly_view.figure_view(figure([1.0], "a"))
+    sent: list[tuple[Any, Any]] = []
+    view.comm.send = lambda data=None, metadata=None, buffers=None: sent.append((data, buffers))
+    view._handle_custom_msg({"type": "nothing we know"}, [])
+    assert sent == []
+    view._handle_custom_msg({"type": "source"}, [])
+    ((data, buffers),) = sent
+    assert data["content"] == {"type": "source"} and buffers == [plotly_view.plotly_script()]
+    assert b"window.Plotly = Plotly" in buffers[0] and buffers[0].startswith(b"if (!globalThis.Plotly)")
 
 
 def test_an_update_sends_one_small_patch_and_the_state_follows() -> None:
