@@ -893,6 +893,39 @@ def test_a_worker_that_leaves_gives_back_what_was_handed_to_it(backend: RedisBac
     assert _queued(backend, later.invocation_id)
 
 
+def test_a_take_whose_reply_was_lost_past_its_retries_is_resent_by_the_next_take(
+    backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two queued calls, and a server that goes away after it ran a worker's take (the take
+    # started the first call) and before the worker read its reply, for longer than the retries
+    state, broker = backend.state(), backend.broker()
+    first, second = record(), record()
+    state.register([first, second], None, NON_FINAL)
+    broker.send_many([("default", first.invocation_id, 0), ("default", second.invocation_id, 0)])
+    real = backend.conn.eval
+    lost: list[Any] = []
+
+    def drop_reply(name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        reply = real(name, keys, args)
+        if name == "take_start" and not lost:
+            lost.append(reply)
+            raise BackendUnavailableError("connection lost", url=backend.conn.url)
+        return reply
+
+    monkeypatch.setattr(backend.conn, "eval", drop_reply)
+    with pytest.raises(BackendUnavailableError):
+        _take_and_start(backend, "runner-a", 0.0)
+    # When the worker takes again once the server is back
+    _, taken = _take_and_start(backend, "runner-a", 0.0)
+    # Then it gets the call the lost take started, instead of leaving it RUNNING with nobody on it
+    assert lost and [t.invocation_id for t in taken] == [first.invocation_id]
+    assert taken[0].started is not None and taken[0].started.applied
+    assert [c.status for c in state.history(first.invocation_id)] == [S.REGISTERED, S.PENDING, S.RUNNING]
+    # And the next take takes the other call
+    _, after = _take_and_start(backend, "runner-a", 0.0)
+    assert [t.invocation_id for t in after] == [second.invocation_id]
+
+
 def test_a_handed_call_whose_pop_reply_was_lost_is_taken_again(
     backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -77,10 +77,12 @@ def _drawn(plot: Locator) -> dict[str, Any]:
     return state
 
 
-def _run_and_check_every_view(page: Page, jupyter_lab: JupyterLab) -> None:
-    write_notebook(jupyter_lab.root_dir / NOTEBOOK, CELLS)
-    open_notebook(page, jupyter_lab, NOTEBOOK)
-    wait_for_kernel_idle(jupyter_lab, NOTEBOOK)
+def _run_and_check_every_view(page: Page, jupyter_lab: JupyterLab, notebook: str) -> None:
+    # a notebook of its own per test: JupyterLab may replace a kernel left by an earlier page of
+    # the same notebook while the new page runs its cells, cancelling them (seen in CI)
+    write_notebook(jupyter_lab.root_dir / notebook, CELLS)
+    open_notebook(page, jupyter_lab, notebook)
+    wait_for_kernel_idle(jupyter_lab, notebook)
     # When every cell runs
     run_all_cells(page)
     wait_until_executed(page, 60)
@@ -104,7 +106,7 @@ def test_live_figures_share_one_plotly_js_and_every_view_reaches_the_latest_figu
 ) -> None:
     # Given a notebook with a figure patched before it is drawn, a monitor panel and a second view
     plotly_frames, fetches = _plotly_frames(page), _plotly_fetches(page)
-    _run_and_check_every_view(page, jupyter_lab)
+    _run_and_check_every_view(page, jupyter_lab, NOTEBOOK)
     # plotly.js came to the page once for all of them, from the server, not through the kernel
     assert len(fetches) == 1 and "?v=" in fetches[0], fetches
     assert plotly_frames == []
@@ -120,7 +122,7 @@ def test_a_page_that_cannot_fetch_plotly_js_gets_it_from_the_kernel_once(
 
     page.route(f"**{PLOTLY_ROUTE}*", refuse)
     plotly_frames = _plotly_frames(page)
-    _run_and_check_every_view(page, jupyter_lab)
+    _run_and_check_every_view(page, jupyter_lab, "live_figures_without_route.ipynb")
     # Then the kernel sent the bundle once, and every view drew all the same
     assert len(plotly_frames) == 1 and plotly_frames[0] > 1_000_000, plotly_frames
     assert error_outputs(page) == [] and page_log.page_errors == []

@@ -64,6 +64,7 @@ class Take:
     batch_args: list[str]
     ended: list[TransitionResult | None] = field(default_factory=list)
     stored: bool = False  # the endings are stored: later scripts of this take do not carry them
+    nonce: str | None = None  # names the script in flight: the same until its reply is read
 
 
 class RedisWorkSource:
@@ -101,6 +102,10 @@ class RedisWorkSource:
         self.handed_at: dict[str, tuple[str, float]] = {}  # id -> task id, when handed out
         self.durations: dict[str, float] = {}  # task id -> seconds its last run here took
         self.waiting_tasks: set[str] = set()  # tasks seen waiting on other invocations: never batched
+        # The nonce of a take script whose reply never came (the server went away for longer than
+        # the connection's retries): the next take is sent under it, so that if the lost one ran,
+        # the server hands back what it took (b:took) instead of leaving it started with nobody on it.
+        self.unanswered: str | None = None
 
     # --- WorkSource --------------------------------------------------------------------------------
 
@@ -196,6 +201,7 @@ class RedisWorkSource:
             return self.broker.wait_for(self.queues, self.runner_id, take.timeout_s, attempt, hand) or []
         except BackendUnavailableError:
             self.lost = self.lost or self.offered  # the pop of a hand-off may be lost with its reply
+            self.unanswered = take.nonce or self.unanswered
             raise
 
     def _take_then_block(self, take: Take) -> list[TakenStart] | None:
@@ -220,6 +226,8 @@ class RedisWorkSource:
     def _send(self, take: Take, then_block_s: float | None = None) -> tuple[Any, Any]:
         """The take script; with ``then_block_s``, the worker's blocking pop in the same write."""
         now = time.time()  # the time of this attempt, for the claim and the start
+        if take.nonce is None:
+            take.nonce = self.unanswered or f"{self.serial}.{next(self.takes)}"
         mode = "r" if self.lost else "u" if self.offered else ""
         offer = self.queue is not None and take.timeout_s > 0
         until = repr(now + min(take.timeout_s, self.conn.max_block_s) + IDLE_GRACE_S) if offer else ""
@@ -229,7 +237,7 @@ class RedisWorkSource:
             "1",
             *request_args(self.claim, at_s=now),
             *request_args(self.start, own_running_key=True, at_s=now),
-            f"{self.serial}.{next(self.takes)}",
+            take.nonce,
             self.name,
             mode if then_block_s is None else f"{mode}p",
             self.member,
@@ -250,6 +258,7 @@ class RedisWorkSource:
     def _received(self, take: Take, reply: Any) -> list[TakenStart] | None:
         reply_endings, taken = reply
         self.lost = False
+        take.nonce = self.unanswered = None  # answered: the next script of this take is a new one
         self.offered = self.queue is not None and take.timeout_s > 0 and not taken
         self.idle_likely = not taken
         if take.ending_args and not take.stored:
