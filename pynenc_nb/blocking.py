@@ -16,7 +16,8 @@ kept finds the invocation claimed and drops it, as with any duplicate delivery.
 Commits: the pause, the waits-for edges and the claim and start of the first target run here are
 one group (one transaction where the backend has them), and so are the ending of the last target
 run here, the removal of the edges and the resume: a wait answered in this thread costs two
-writes, not four.
+writes, not four. A backend without transactions whose every call is a round trip (Redis) offers
+the two groups as two calls instead (``WaitSteps``), with the same steps in the same order.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from pynenc_nb.exceptions import CycleDetectedError, InvocationError
 from pynenc_nb.interrupt import Interrupted
 from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.orchestrator import Orchestrator
-from pynenc_nb.records import InvocationRecord, RunnerContext, TransitionRequest
+from pynenc_nb.ports.state import WaitSteps
+from pynenc_nb.records import InvocationRecord, RunnerContext, TransitionRequest, TransitionResult
 from pynenc_nb.waiting import wait_all
 
 _RESUME_RETRY_S = 0.05
@@ -70,6 +72,10 @@ def _can_run_inline(slots: object) -> TypeGuard[InlineRunner]:
     return hasattr(slots, "run_here") and hasattr(slots, "may_run_here")
 
 
+def _has_wait_steps(state: object) -> TypeGuard[WaitSteps]:
+    return hasattr(state, "pause_waiting") and hasattr(state, "resume_waiting")
+
+
 class BlockingWaits:
     """The :class:`~pynenc_nb.context.WaitHandler` of runners (``slots``) and dev mode (no slots)."""
 
@@ -79,6 +85,8 @@ class BlockingWaits:
         self.slots = slots
         # a broker that drops the messages of a target claimed here (see the module docstring)
         self._drop_ready: Callable[[str], None] | None = getattr(orchestrator.backends.broker, "drop_ready", None)
+        state = orchestrator.backends.state
+        self._steps: WaitSteps | None = state if _has_wait_steps(state) else None
 
     def wait_for(self, waiter: InvocationRecord, invocation_ids: list[str], timeout_s: float | None) -> None:
         state = self.orchestrator.backends.state
@@ -91,11 +99,14 @@ class BlockingWaits:
             return
         first: InvocationRecord | None = None
         try:
-            with self.orchestrator.backends.atomic():  # one transaction where the backend has them
-                cycle = state.add_waits(waiter.invocation_id, pending)
-                if cycle is None:
-                    self._pause(waiter, len(pending))
-                    first = self._start_first_here(pending, records)
+            if self._steps is not None:
+                cycle, first = self._pause_in_one_step(self._steps, waiter, pending, records)
+            else:
+                with self.orchestrator.backends.atomic():  # one transaction where the backend has them
+                    cycle = state.add_waits(waiter.invocation_id, pending)
+                    if cycle is None:
+                        self._check_paused(self.orchestrator.store(self._pause_request(waiter, len(pending))))
+                        first = self._start_first_here(pending, records)
         except BaseException:
             state.remove_waits(waiter.invocation_id)
             raise
@@ -159,6 +170,32 @@ class BlockingWaits:
         if not pending or not self._may_run_here(records.get(pending[0])):
             return None
         return self._claim_and_start(pending[0])
+
+    def _pause_in_one_step(
+        self, steps: WaitSteps, waiter: InvocationRecord, pending: list[str], records: dict[str, InvocationRecord]
+    ) -> tuple[list[str] | None, InvocationRecord | None]:
+        """The pause's group as one backend call: (the cycle, None) or (None, the first target
+        started here)."""
+        orchestrator, runner_id = self.orchestrator, self.runner.runner_id
+        pause = self._pause_request(waiter, len(pending))
+        target = pending[0] if self._may_run_here(records.get(pending[0])) else None
+        first = None
+        if target is not None:  # the start is exclusive on the target's own running key, on the server
+            first = (orchestrator.claim_request(target, runner_id), orchestrator.start_request(target, runner_id, None))
+        step = steps.pause_waiting(waiter.invocation_id, pending, pause, first)
+        if step.cycle is not None:
+            return step.cycle, None
+        assert step.paused is not None
+        orchestrator.settle(pause, step.paused)
+        self._check_paused(step.paused)
+        if first is None or step.claimed is None:
+            return None, None
+        claim, start = first
+        orchestrator.settle(claim, step.claimed)
+        if not step.claimed.applied or step.started is None:
+            return None, None
+        orchestrator.settle(start, step.started)
+        return None, orchestrator.started(step.claimed.record, step.started)
 
     def _run_queued_here(
         self,
@@ -232,18 +269,36 @@ class BlockingWaits:
         if boosted:
             self.orchestrator.backends.broker.send_many(boosted)
 
-    def _pause(self, waiter: InvocationRecord, count: int) -> None:
-        result = self.orchestrator.move(
+    def _pause_request(self, waiter: InvocationRecord, count: int) -> TransitionRequest:
+        return self.orchestrator.plan(
             waiter.invocation_id, InvocationStatus.PAUSED, self.runner.runner_id, reason=f"waiting on {count}"
         )
+
+    @staticmethod
+    def _check_paused(result: TransitionResult) -> None:
+        waiter_id = result.record.invocation_id
         if not result.applied and result.record.status is InvocationStatus.KILLED:
             raise Interrupted
         if not result.applied:
             raise InvocationError(
-                f"invocation {waiter.invocation_id} could not pause: it is {result.record.status} "
+                f"invocation {waiter_id} could not pause: it is {result.record.status} "
                 f"(owner {result.record.owner_id}); was it recovered by another runner?",
-                invocation_id=waiter.invocation_id,
+                invocation_id=waiter_id,
             )
+
+    def _resume_in_one_step(
+        self, steps: WaitSteps, waiter: InvocationRecord, held: list[Unstored], request: TransitionRequest
+    ) -> TransitionResult:
+        """The resume's group as one backend call (the held endings are final: nothing to send)."""
+        orchestrator = self.orchestrator
+        endings = [ending.request for ending in held]
+        stored, result = steps.resume_waiting(waiter.invocation_id, endings, request)
+        for ending, ending_result in zip(endings, stored, strict=True):
+            if ending_result is not None:
+                orchestrator.settle(ending, ending_result)
+            orchestrator.report(ending, ending_result)
+        orchestrator.settle(request, result)
+        return result
 
     def _wait_final(self, pending: list[str], timeout_s: float | None) -> None:
         wait_all(self.orchestrator.backends.state, pending, timeout_s)
@@ -255,18 +310,26 @@ class BlockingWaits:
         unwaited = False
         try:
             while True:
-                with self.orchestrator.backends.atomic():
-                    for ending in held:  # forgotten only once the group is through (a rollback keeps them)
-                        self._store(ending)
-                    if not unwaited:
-                        state.remove_waits(waiter.invocation_id)
-                    result = self.orchestrator.move(
-                        waiter.invocation_id,
-                        InvocationStatus.RUNNING,
-                        self.runner.runner_id,
-                        reason="dependencies final",
-                        exclusive_key=waiter.running_key,
-                    )
+                request = self.orchestrator.plan(
+                    waiter.invocation_id,
+                    InvocationStatus.RUNNING,
+                    self.runner.runner_id,
+                    reason="dependencies final",
+                    exclusive_key=waiter.running_key,
+                )
+                if (
+                    self._steps is not None
+                    and not unwaited
+                    and all(e.request.change.status in FINAL_STATUSES for e in held)
+                ):
+                    result = self._resume_in_one_step(self._steps, waiter, held, request)
+                else:
+                    with self.orchestrator.backends.atomic():
+                        for ending in held:  # forgotten only once the group is through (a rollback keeps them)
+                            self._store(ending)
+                        if not unwaited:
+                            state.remove_waits(waiter.invocation_id)
+                        result = self.orchestrator.store(request)
                 held.clear()
                 unwaited = True
                 if result.applied:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.records import (
@@ -138,6 +138,42 @@ class WaitGraph(Protocol):
 
     def waiter_counts(self, target_ids: Sequence[str]) -> dict[str, int]:
         """How many invocations wait on each target (targets nobody waits on are left out)."""
+        ...
+
+
+class PausedWait(NamedTuple):
+    """What :meth:`WaitSteps.pause_waiting` did: the cycle (nothing else done), or the pause and,
+    when it applied and a first target was named, that target's claim and start (None: not tried)."""
+
+    cycle: list[str] | None
+    paused: TransitionResult | None = None
+    claimed: TransitionResult | None = None
+    started: TransitionResult | None = None
+
+
+class WaitSteps(Protocol):
+    """Optional, for a backend whose every call is a round trip (Redis): a runner's wait in two
+    calls instead of up to seven. A backend with transactions groups the same port calls in one
+    commit each instead (``blocking.py``), so only such a backend offers this."""
+
+    def pause_waiting(
+        self,
+        waiter_id: str,
+        target_ids: Sequence[str],
+        pause: TransitionRequest,
+        first: tuple[TransitionRequest, TransitionRequest] | None,
+    ) -> PausedWait:
+        """``add_waits``, then the pause if there is no cycle, then, if the pause applied, the
+        claim and (if the claim applied) the start of ``first``'s target, whose waiting broker
+        message, if the same backend holds it, is dropped. A refused pause leaves no edge; a waiter
+        that does not exist raises InvocationNotFoundError."""
+        ...
+
+    def resume_waiting(
+        self, waiter_id: str, endings: Sequence[TransitionRequest], resume: TransitionRequest
+    ) -> tuple[list[TransitionResult | None], TransitionResult]:
+        """The final ``endings`` stored (None where the invocation was purged), ``remove_waits``,
+        then the resume. Raises InvocationNotFoundError when the waiter does not exist."""
         ...
 
 

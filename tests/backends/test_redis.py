@@ -1328,3 +1328,184 @@ def test_lease_expiry_is_on_the_servers_clock_so_skewed_holders_never_overlap(ba
     assert not state.acquire_lease("skewed", "right-clock", ttl_s=10, now=time.time())
     # And a holder 90 s ahead cannot either
     assert not state.acquire_lease("skewed", "fast-clock", ttl_s=10, now=time.time() + 90)
+
+
+# --- a wait in two scripts (WaitSteps) -------------------------------------------------------------
+
+
+def _running_on(backend: RedisBackend, runner_id: str, **fields: Any) -> InvocationRecord:
+    """A new invocation RUNNING on ``runner_id`` (its history as a runner's take writes it)."""
+    state = backend.state()
+    new = record(**fields)
+    state.register([new], None, NON_FINAL)
+    state.transition(cas(new.invocation_id, S.PENDING, runner_id))
+    started = state.transition(cas(new.invocation_id, S.RUNNING, runner_id)).record
+    assert started.status is S.RUNNING
+    return started
+
+
+def _first(target_id: str, runner_id: str) -> tuple[TransitionRequest, TransitionRequest]:
+    return cas(target_id, S.PENDING, runner_id), cas(target_id, S.RUNNING, runner_id)
+
+
+def test_a_wait_pauses_then_claims_and_starts_its_first_target_and_drops_its_message(backend: RedisBackend) -> None:
+    # Given a waiter RUNNING on runner-a and its child queued on the Redis broker
+    state, broker = backend.state(), backend.broker()
+    waiter = _running_on(backend, "runner-a")
+    child = record(parent=waiter.invocation_id)
+    backend.register_and_send([child], waiter.invocation_id, NON_FINAL)
+    assert broker.depth("default") == 1
+    pause = cas(waiter.invocation_id, S.PAUSED, "runner-a", reason="waiting on 1")
+    first = _first(child.invocation_id, "runner-a")
+    # When the wait's first step runs, and again as a client resending it after a lost reply
+    step = state.pause_waiting(waiter.invocation_id, [child.invocation_id], pause, first)
+    again = state.pause_waiting(waiter.invocation_id, [child.invocation_id], pause, first)
+    # Then the waiter is PAUSED waiting on the child, which is RUNNING for runner-a, both once
+    for answer in (step, again):
+        assert answer.cycle is None
+        assert answer.paused is not None and answer.paused.applied and answer.paused.record.status is S.PAUSED
+        assert answer.claimed is not None and answer.claimed.applied
+        assert answer.started is not None and answer.started.applied
+        assert answer.started.record.status is S.RUNNING and answer.started.record.owner_id == "runner-a"
+    assert [c.status for c in state.history(waiter.invocation_id)][-1:] == [S.PAUSED]
+    assert [c.status for c in state.history(child.invocation_id)] == [S.REGISTERED, S.PENDING, S.RUNNING]
+    assert state.waiter_counts([child.invocation_id]) == {child.invocation_id: 1}
+    # And nobody else can receive the child: its message is gone from the queue
+    assert broker.depth("default") == 0
+    assert broker.receive(["default"], "runner-b", 0) is None
+
+
+def test_a_wait_that_would_close_a_cycle_changes_nothing(backend: RedisBackend) -> None:
+    # Given a waiting on b
+    state = backend.state()
+    a, b = _running_on(backend, "runner-a"), _running_on(backend, "runner-a")
+    assert state.add_waits(a.invocation_id, [b.invocation_id]) is None
+    # When b starts a wait on a
+    pause = cas(b.invocation_id, S.PAUSED, "runner-a")
+    step = state.pause_waiting(b.invocation_id, [a.invocation_id], pause, _first(a.invocation_id, "runner-a"))
+    # Then the cycle is reported, and b is neither paused nor waiting, nor a claimed
+    assert step.cycle == [b.invocation_id, a.invocation_id, b.invocation_id] and step.paused is None
+    assert state.get(b.invocation_id).status is S.RUNNING  # type: ignore[union-attr]
+    assert state.waiter_counts([a.invocation_id]) == {}
+    assert [c.status for c in state.history(a.invocation_id)] == [S.REGISTERED, S.PENDING, S.RUNNING]
+
+
+def test_a_refused_pause_claims_nothing_and_a_missing_waiter_raises(backend: RedisBackend) -> None:
+    from pynenc_nb.exceptions import InvocationNotFoundError
+
+    # Given a waiter recovered meanwhile (RUNNING on runner-b, not on the runner that waits)
+    state, broker = backend.state(), backend.broker()
+    waiter = _running_on(backend, "runner-b")
+    child = record(parent=waiter.invocation_id)
+    backend.register_and_send([child], waiter.invocation_id, NON_FINAL)
+    # When runner-a's worker starts a wait for it
+    pause = cas(waiter.invocation_id, S.PAUSED, "runner-a")
+    step = state.pause_waiting(
+        waiter.invocation_id, [child.invocation_id], pause, _first(child.invocation_id, "runner-a")
+    )
+    # Then the pause is refused, leaving no edge, and the child stays queued, its message waiting
+    assert step.paused is not None and not step.paused.applied and step.paused.conflict == "owner"
+    assert step.claimed is None and step.started is None
+    assert state.waiter_counts([child.invocation_id]) == {}
+    assert state.get(child.invocation_id).status is S.REGISTERED  # type: ignore[union-attr]
+    assert broker.depth("default") == 1
+    # And a waiter that does not exist raises, leaving no edge behind
+    ghost = new_id()
+    with pytest.raises(InvocationNotFoundError):
+        state.pause_waiting(ghost, [child.invocation_id], cas(ghost, S.PAUSED, "runner-a"), None)
+    with pytest.raises(InvocationNotFoundError):
+        state.resume_waiting(ghost, [], cas(ghost, S.RUNNING, "runner-a"))
+    assert state.waiter_counts([child.invocation_id]) == {}
+
+
+def test_a_resume_stores_the_endings_drops_the_edges_and_resumes_once_on_resend(backend: RedisBackend) -> None:
+    from pynenc_nb.records import Outcome
+
+    # Given a waiter PAUSED on a child it runs itself
+    state = backend.state()
+    waiter = _running_on(backend, "runner-a")
+    child = record(parent=waiter.invocation_id)
+    state.register([child], waiter.invocation_id, NON_FINAL)
+    pause = cas(waiter.invocation_id, S.PAUSED, "runner-a")
+    assert state.pause_waiting(
+        waiter.invocation_id, [child.invocation_id], pause, _first(child.invocation_id, "runner-a")
+    ).started
+    # When the child's ending (and one of a purged invocation) and the resume go in one step, twice
+    ending = replace(cas(child.invocation_id, S.SUCCESS, "runner-a"), outcome=Outcome("result", "5", "5"))
+    ghost = replace(cas(new_id(), S.SUCCESS, "runner-a"), outcome=Outcome("result", "1", "1"))
+    resume = cas(waiter.invocation_id, S.RUNNING, "runner-a", reason="dependencies final")
+    for _ in range(2):
+        stored, resumed = state.resume_waiting(waiter.invocation_id, [ending, ghost], resume)
+        # Then the ending is stored, the purged one reported missing, and the waiter RUNNING again
+        assert stored[0] is not None and stored[0].applied and stored[0].record.status is S.SUCCESS
+        assert stored[1] is None
+        assert resumed.applied and resumed.record.status is S.RUNNING
+    assert state.outcome(child.invocation_id) == Outcome("result", "5", "5")
+    assert [c.status for c in state.history(child.invocation_id)][-1:] == [S.SUCCESS]
+    assert [c.status for c in state.history(waiter.invocation_id)][-2:] == [S.PAUSED, S.RUNNING]
+    assert state.waiter_counts([child.invocation_id]) == {}
+
+
+def test_a_resume_refused_by_the_running_key_leaves_the_waiter_paused_and_unwaited(backend: RedisBackend) -> None:
+    # Given a PAUSED waiter of running key k, while another invocation of k has started RUNNING
+    state = backend.state()
+    waiter = _running_on(backend, "runner-a", running_key="k")
+    child = record(parent=waiter.invocation_id)
+    state.register([child], waiter.invocation_id, NON_FINAL)
+    assert state.pause_waiting(
+        waiter.invocation_id, [child.invocation_id], cas(waiter.invocation_id, S.PAUSED, "runner-a"), None
+    ).paused
+    other = record(running_key="k")
+    state.register([other], None, NON_FINAL)
+    state.transition(cas(other.invocation_id, S.PENDING, "runner-b"))
+    assert state.transition(cas(other.invocation_id, S.RUNNING, "runner-b", exclusive_key="k")).applied  # takes k
+    # When the waiter's resume is tried, exclusive on k
+    resume = cas(waiter.invocation_id, S.RUNNING, "runner-a", exclusive_key="k")
+    stored, resumed = state.resume_waiting(waiter.invocation_id, [], resume)
+    # Then it is refused for the key: the waiter stays PAUSED, its edges gone, for a plain retry
+    assert stored == [] and not resumed.applied and resumed.conflict == "exclusive"
+    assert state.get(waiter.invocation_id).status is S.PAUSED  # type: ignore[union-attr]
+    assert state.waiter_counts([child.invocation_id]) == {}
+
+
+def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts(
+    backend: RedisBackend, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.runner_support import running
+
+    # Given an app on Redis whose scripts are counted
+    app = Pynenc(
+        config_values={
+            "app_id": backend.conn.keys.prefix.split("{")[1].split("}")[0],
+            "backend_url": url,
+            "logging_level": "warning",
+        }
+    )
+    calls: list[str] = []
+    original = Connection.eval
+
+    def counted(self: Connection, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        calls.append(name)
+        return original(self, name, keys, args)
+
+    monkeypatch.setattr(Connection, "eval", counted)
+
+    @app.task
+    def fib(n: int) -> int:
+        return n if n < 2 else fib(n - 1).result + fib(n - 2).result
+
+    try:
+        # When nested calls wait on their children on a two-slot thread runner
+        with running(app, max_threads=2):
+            assert fib(7).result == 13
+        # Then each pause was one wait_pause script, each resume one wait_resume, no separate edges
+        histories = app.state_backend.histories(
+            [r.invocation_id for r in app.state_backend.query(InvocationFilter(), limit=1000)[0]]
+        )
+        pauses = sum(1 for history in histories.values() for change in history if change.status is S.PAUSED)
+        assert pauses > 0
+        assert calls.count("wait_pause") == pauses == calls.count("wait_resume")
+        assert "add_waits" not in calls and "remove_waits" not in calls
+        assert_histories_valid(app)
+    finally:
+        app.close()

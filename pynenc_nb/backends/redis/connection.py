@@ -72,7 +72,7 @@ _UNLINK_BATCH = 500
 
 SCRIPT_NAMES = (
     "register", "transition", "query", "count", "find_by_call", "final_among", "watch",
-    "add_waits", "remove_waits", "heartbeat", "lease", "runners",
+    "add_waits", "remove_waits", "wait_pause", "wait_resume", "heartbeat", "lease", "runners",
     "send", "receive", "take_start", "claim_start", "leave", "ack", "nack", "requeue",
     "put_triggers", "add_event", "events_since", "event_page", "purge_events",
     "add_trigger_runs", "trigger_runs", "purge_trigger_runs",

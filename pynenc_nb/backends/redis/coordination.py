@@ -29,7 +29,7 @@ class RedisCoordination:
         return list(cycle) if cycle else None
 
     def remove_waits(self, waiter_id: str) -> None:
-        self.conn.eval("remove_waits", [self.keys.waits(waiter_id)], [self.keys.prefix, waiter_id])
+        self.conn.eval("remove_waits", [], [self.keys.prefix, waiter_id])
 
     def waiter_counts(self, target_ids: Sequence[str]) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -1,16 +1,16 @@
-"""The Redis StateBackend: invocations plus the waits-for graph, runners, leases and small values."""
+"""The Redis StateBackend: invocations (with the wait steps) plus the waits-for graph, runners, leases and small values."""
 
 from __future__ import annotations
 
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.coordination import RedisCoordination
-from pynenc_nb.backends.redis.invocations import RedisInvocations
 from pynenc_nb.backends.redis.notify import FinalWatcher
+from pynenc_nb.backends.redis.waits import RedisWaitSteps
 
 
-class RedisState(RedisInvocations, RedisCoordination):
+class RedisState(RedisWaitSteps, RedisCoordination):
     def __init__(self, conn: Connection) -> None:
-        RedisInvocations.__init__(self, conn, FinalWatcher(conn))
+        RedisWaitSteps.__init__(self, conn, FinalWatcher(conn))
         RedisCoordination.__init__(self, conn)
 
     def __repr__(self) -> str:

@@ -257,3 +257,49 @@ local function request_from(f, at)
   return {to = f[1], owner = f[2], at = at, counter = f[3], entry = f[4] .. at .. f[5], token = f[6] .. at,
           final = f[7], exkey = f[8], from = f[9], owners = f[10], exstatuses = f[11]}
 end
+
+-- Waits-for graph: record that a waiter waits on targets, unless an edge would close a cycle: the
+-- search and the insert are one step, so two mutual waits can never both succeed. Reads
+-- s:waits:<node>, writes s:waits:<waiter> and s:waiters:<target>. Returns the cycle
+-- {waiter, ..., waiter} (nothing stored), or false once the edges are stored.
+local function add_waits(P, waiter, targets)
+  local parents, frontier = {}, {}
+  for _, target in ipairs(targets) do
+    if target == waiter then return {waiter, waiter} end
+    if not parents[target] then
+      parents[target] = waiter
+      frontier[#frontier + 1] = target
+    end
+  end
+  while #frontier > 0 do
+    local node = table.remove(frontier)
+    for _, nxt in ipairs(redis.call('SMEMBERS', P .. 's:waits:' .. node)) do
+      if nxt == waiter then
+        local path = {node}
+        while path[#path] ~= waiter do path[#path + 1] = parents[path[#path]] end
+        local cycle = {waiter}
+        for k = #path - 1, 1, -1 do cycle[#cycle + 1] = path[k] end
+        cycle[#cycle + 1] = waiter
+        return cycle
+      end
+      if not parents[nxt] then
+        parents[nxt] = node
+        frontier[#frontier + 1] = nxt
+      end
+    end
+  end
+  for _, target in ipairs(targets) do
+    redis.call('SADD', P .. 's:waits:' .. waiter, target)
+    redis.call('SADD', P .. 's:waiters:' .. target, waiter)
+  end
+  return false
+end
+
+-- Waits-for graph: drop every edge of a waiter.
+local function remove_waits(P, waiter)
+  local waits = P .. 's:waits:' .. waiter
+  for _, target in ipairs(redis.call('SMEMBERS', waits)) do
+    redis.call('SREM', P .. 's:waiters:' .. target, waiter)
+  end
+  redis.call('DEL', waits)
+end
