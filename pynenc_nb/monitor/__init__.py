@@ -22,6 +22,7 @@ from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.monitor.detail import build_detail
 from pynenc_nb.monitor.event_models import EventPage, EventView, TriggerRunPage, TriggerRunView, TriggerView
 from pynenc_nb.monitor.events import EventQuery, build_events, build_trigger_runs
+from pynenc_nb.monitor.final_walks import FinalWalks
 from pynenc_nb.monitor.log_models import LogExplorerView, LogInvocation, LogLine, LogRunner, LogRunnerRef
 from pynenc_nb.monitor.logs import explore
 from pynenc_nb.monitor.models import (
@@ -114,6 +115,7 @@ class Monitor:
     def __init__(self, app: MonitorSource, *, clock: Callable[[], float] = time.time) -> None:
         self.app = app
         self.clock = clock
+        self.final_walks = FinalWalks()  # the timeline's final invocations, for its next refresh
 
     def timeline(
         self,
@@ -134,7 +136,7 @@ class Monitor:
         was running during it.
         """
         query = TimelineQuery(start, end, task_id, statuses, workflow_id, limit, cursor)
-        return build_timeline(self.app, query, self.clock())
+        return build_timeline(self.app, query, self.clock(), self.final_walks)
 
     def family_tree(self, invocation_id: str, depth: int = 3, *, max_nodes: int = MAX_NODES) -> FamilyTreeView:
         """The invocation and its descendants down to ``depth`` generations, laid out in layers."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from pynenc_nb.backends.paging import decode_cursor
 from pynenc_nb.conf.urls import redact_text
@@ -13,6 +13,7 @@ from pynenc_nb.exceptions import InvalidMonitorQueryError
 from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.monitor.models import InvocationSummary
 from pynenc_nb.ports import StateBackend
+from pynenc_nb.ports.state import HistoryRow
 from pynenc_nb.records import InvocationRecord, RunnerInfo
 
 ALL_STATUSES: tuple[InvocationStatus, ...] = tuple(InvocationStatus)
@@ -136,3 +137,15 @@ def cyclic_gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def history_rows(state: StateBackend, invocation_ids: Sequence[str]) -> dict[str, list[HistoryRow]]:
+    """Histories as bare rows: from the backend when it offers them (``HistoryRows``), else made
+    from its ``StatusChange`` objects."""
+    rows: Callable[[Sequence[str]], dict[str, list[HistoryRow]]] | None = getattr(state, "history_rows", None)
+    if rows is not None:
+        return rows(invocation_ids)
+    return {
+        invocation_id: [(change.status, change.owner_id, change.at) for change in history]
+        for invocation_id, history in state.histories(invocation_ids).items()
+    }

@@ -33,9 +33,11 @@ from pynenc_nb.monitor.common import (
     check_cursor,
     check_limit,
     cyclic_gc_paused,
+    history_rows,
     statuses_of,
 )
 from pynenc_nb.monitor.events import runs_by_source
+from pynenc_nb.monitor.final_walks import FinalWalk, FinalWalks
 from pynenc_nb.monitor.models import (
     QUEUED_LANE,
     EventMarker,
@@ -45,7 +47,8 @@ from pynenc_nb.monitor.models import (
     TimelineInvocation,
     TimelineView,
 )
-from pynenc_nb.records import InvocationFilter, InvocationRecord, StatusChange
+from pynenc_nb.ports.state import HistoryRow
+from pynenc_nb.records import InvocationFilter, InvocationRecord
 
 if TYPE_CHECKING:
     from pynenc_nb.monitor.source import MonitorSource
@@ -83,15 +86,19 @@ class _Span:
     paused: bool = False  # PAUSED entries (drawn on the runner's paused row)
 
 
-def build_timeline(app: MonitorSource, query: TimelineQuery, now: float) -> TimelineView:
+def build_timeline(
+    app: MonitorSource, query: TimelineQuery, now: float, walks: FinalWalks | None = None
+) -> TimelineView:
     check_limit(query.limit)
     if query.start is not None and query.end is not None and query.start > query.end:
         raise InvalidMonitorQueryError(
             f"the window starts after it ends ({query.start} > {query.end})", argument="start", value=query.start
         )
     base = InvocationFilter(statuses=statuses_of(query.statuses), task_id=query.task_id, workflow_id=query.workflow_id)
+    if walks is not None:
+        walks.fit(query.limit)
     with cyclic_gc_paused():
-        return _build(app, base, query, now)
+        return _build(app, base, query, now, walks)
 
 
 def timeline_of(
@@ -101,16 +108,19 @@ def timeline_of(
     (runner ids) shown even without work; no window, no events, no next page."""
     with cyclic_gc_paused():
         runners = RunnerDirectory(app.state_backend)
-        return _view(app, list(records), runners, tuple(lanes), None, TimelineQuery(None, None), now, events=False)
+        query = TimelineQuery(None, None)
+        return _view(app, list(records), runners, tuple(lanes), None, query, now, None, events=False)
 
 
-def _build(app: MonitorSource, base: InvocationFilter, query: TimelineQuery, now: float) -> TimelineView:
+def _build(
+    app: MonitorSource, base: InvocationFilter, query: TimelineQuery, now: float, walks: FinalWalks | None
+) -> TimelineView:
     records, next_cursor = _page(app, base, query)
     runners = RunnerDirectory(app.state_backend)
     live = tuple(
         info.context.runner_id for info in runners.infos.values() if info.state in ("running", "stopping")
     )  # live runners without work show as empty lanes
-    return _view(app, records, runners, live, next_cursor, query, now, events=True)
+    return _view(app, records, runners, live, next_cursor, query, now, walks, events=True)
 
 
 def _view(
@@ -121,21 +131,22 @@ def _view(
     next_cursor: str | None,
     query: TimelineQuery,
     now: float,
+    walks: FinalWalks | None,
     *,
     events: bool,
 ) -> TimelineView:
-    histories = app.state_backend.histories([r.invocation_id for r in records])
+    kept = {r.invocation_id: walk for r in records if walks is not None and (walk := walks.get(r)) is not None}
+    histories = history_rows(app.state_backend, [r.invocation_id for r in records if r.invocation_id not in kept])
 
-    walked: list[tuple[Sequence[StatusChange], list[float | None], list[_Span]]] = []
+    walked: list[tuple[Sequence[HistoryRow], Sequence[float | None], list[_Span]]] = []
     by_lane: dict[str, list[_Span]] = defaultdict(list)
     invocations: list[TimelineInvocation] = []
     for record in records:
-        history = histories.get(record.invocation_id, ())
-        spans, ends, durations, total = _walk(history, now)
+        history, ends, spans, invocation = _walked(record, kept.get(record.invocation_id), histories, now, walks)
         walked.append((history, ends, spans))
         for span in spans:
             by_lane[span.lane].append(span)
-        invocations.append(_invocation(record, durations, total))
+        invocations.append(invocation)
     for lane_id in idle_lanes:
         by_lane.setdefault(lane_id, [])
 
@@ -247,9 +258,7 @@ def _events(app: MonitorSource, start: float | None, end: float | None) -> tuple
 # --- segments and rows ---------------------------------------------------------------------------
 
 
-def _walk(
-    history: Sequence[StatusChange], now: float
-) -> tuple[list[_Span], list[float | None], dict[str, float], float]:
+def _walk(history: Sequence[HistoryRow], now: float) -> tuple[list[_Span], list[float | None], dict[str, float], float]:
     """One pass over a history: lane spans, the end of each entry, seconds per status, total seconds.
 
     Each entry lasts until the next one (never less than nothing: runner clocks may disagree);
@@ -262,11 +271,11 @@ def _walk(
         return spans, ends, durations, 0.0
     finals = FINAL_STATUSES
     span: _Span | None = None
-    for index, change in enumerate(history):
-        status, at = change.status, change.at
+    count = len(history)
+    for index, (status, owner, at) in enumerate(history):
         final = status in finals
-        if index + 1 < len(history):
-            after = history[index + 1].at
+        if index + 1 < count:
+            after = history[index + 1][2]
             end: float | None = after if after > at else at
         else:
             end = at if final else None
@@ -275,7 +284,6 @@ def _walk(
             key = _VALUES[status]
             seconds = (end if end is not None else now) - at
             durations[key] = durations.get(key, 0.0) + (seconds if seconds > 0 else 0.0)
-        owner = change.owner_id
         lane = owner if owner is not None else (span.lane if final and span is not None else QUEUED_LANE)
         paused = (status is _PAUSED) or (final and span is not None and span.paused)
         if span is None or span.lane != lane or span.paused != paused:
@@ -283,9 +291,9 @@ def _walk(
             spans.append(span)
         span.stop = index + 1
         span.end = math.inf if end is None else end
-    last = history[-1]
-    finished = last.at if last.status in finals else now
-    return spans, ends, durations, max(0.0, finished - history[0].at)
+    last_status, _, last_at = history[-1]
+    finished = last_at if last_status in finals else now
+    return spans, ends, durations, max(0.0, finished - history[0][2])
 
 
 def _pack(spans: list[_Span], slots: int) -> tuple[int, int | None]:
@@ -384,7 +392,7 @@ def _started_at(runners: RunnerDirectory, lane_id: str) -> float:
 
 def _columns(
     records: Sequence[InvocationRecord],
-    walked: Sequence[tuple[Sequence[StatusChange], list[float | None], list[_Span]]],
+    walked: Sequence[tuple[Sequence[HistoryRow], Sequence[float | None], list[_Span]]],
 ) -> SegmentColumns:
     ids: list[str] = []
     tasks: list[str] = []
@@ -397,8 +405,8 @@ def _columns(
         count = len(history)
         ids += [record.invocation_id] * count
         tasks += [record.task_id] * count
-        statuses += [change.status for change in history]
-        starts += [change.at for change in history]
+        statuses += [status for status, _, _ in history]
+        starts += [at for _, _, at in history]
         ends += entry_ends
         for span in spans:
             width = span.stop - span.first
@@ -406,6 +414,45 @@ def _columns(
             rows += [span.row] * width
     return SegmentColumns(
         tuple(ids), tuple(tasks), tuple(statuses), tuple(starts), tuple(ends), tuple(lanes), tuple(rows)
+    )
+
+
+def _walked(
+    record: InvocationRecord,
+    kept: FinalWalk | None,
+    histories: dict[str, list[HistoryRow]],
+    now: float,
+    walks: FinalWalks | None,
+) -> tuple[Sequence[HistoryRow], Sequence[float | None], list[_Span], TimelineInvocation]:
+    """One invocation's history, entry ends, spans and facts: as an earlier view walked it when it
+    was final then, else walked now (and kept when final)."""
+    if kept is not None:
+        spans = [
+            _Span(lane, start, first, stop, end, 0, paused) for lane, start, first, stop, end, paused in kept.spans
+        ]
+        return kept.history, kept.ends, spans, kept.invocation
+    history = histories.get(record.invocation_id, ())
+    spans, ends, durations, total = _walk(history, now)
+    invocation = _invocation(record, durations, total)
+    if walks is not None and record.status in FINAL_STATUSES:
+        walks.put(record, _final_walk(record, history, ends, spans, invocation))
+    return history, ends, spans, invocation
+
+
+def _final_walk(
+    record: InvocationRecord,
+    history: Sequence[HistoryRow],
+    ends: list[float | None],
+    spans: list[_Span],
+    invocation: TimelineInvocation,
+) -> FinalWalk:
+    return FinalWalk(
+        record.updated_at,
+        record.status,
+        history,
+        tuple(ends),
+        tuple((s.lane, s.start, s.first, s.stop, s.end, s.paused) for s in spans),
+        invocation,
     )
 
 

@@ -141,6 +141,22 @@ class WaitGraph(Protocol):
         ...
 
 
+# One history entry as the timeline draws it: (status, owner after the change, time).
+HistoryRow = tuple[InvocationStatus, str | None, float]
+
+
+class HistoryRows(Protocol):
+    """Optional: histories as bare rows, for a view that draws thousands at once (the timeline).
+
+    ``histories`` builds a ``StatusChange`` per entry, most of the timeline's read on SQLite; a
+    backend that can return its rows as they come offers this, and the monitor falls back to
+    ``histories`` for one that does not."""
+
+    def history_rows(self, invocation_ids: Sequence[str]) -> dict[str, list[HistoryRow]]:
+        """As ``histories``, each entry a :data:`HistoryRow`. Unknown ids are left out."""
+        ...
+
+
 class PausedWait(NamedTuple):
     """What :meth:`WaitSteps.pause_waiting` did: the cycle (nothing else done), or the pause and,
     when it applied and a first target was named, that target's claim and start (None: not tried)."""

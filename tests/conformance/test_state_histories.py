@@ -33,3 +33,28 @@ def test_histories_equal_each_history_across_chunks(state: StateBackend) -> None
 def test_histories_of_nothing_and_of_unknown_ids_are_empty(state: StateBackend) -> None:
     assert state.histories([]) == {}
     assert state.histories(["missing-1", "missing-2"]) == {}
+
+
+def test_history_rows_are_the_histories_as_status_owner_and_time(state: StateBackend) -> None:
+    from pynenc_nb.monitor.common import history_rows
+
+    # Given invocations with histories of different lengths, more than one read chunk of them
+    stored = state.register([record() for _ in range(600)], "caller", NON_FINAL)
+    ids = [r.invocation_id for r in stored]
+    for index, invocation_id in enumerate(ids):
+        if index % 2:
+            assert state.transition(cas(invocation_id, S.PENDING, "r1", at=2000.0 + index)).applied
+            assert state.transition(cas(invocation_id, S.RUNNING, "r1", at=2000.5 + index)).applied
+    # When the monitor reads them as rows (the backend's own rows where it offers them)
+    rows = history_rows(state, [*reversed(ids), "missing"])
+    # Then each is its history's (status, owner, time), in append order, and unknown ids are left out
+    histories = state.histories(ids)
+    assert set(rows) == set(ids)
+    for invocation_id in ids:
+        assert rows[invocation_id] == [(c.status, c.owner_id, c.at) for c in histories[invocation_id]]
+    assert rows[ids[1]] == [
+        (S.REGISTERED, None, histories[ids[1]][0].at),
+        (S.PENDING, "r1", 2001.0),
+        (S.RUNNING, "r1", 2001.5),
+    ]
+    assert history_rows(state, []) == {}

@@ -245,3 +245,35 @@ def test_a_page_that_ends_where_the_window_phase_ends(app: Pynenc, monitor: Moni
     assert {i.invocation_id for i in second.invocations} == older and second.next_cursor is None
     # And with nothing older, a full page of the window's invocations is the last page
     assert monitor.timeline(t0 + 40, t0 + 100, limit=3, statuses=["SUCCESS"]).next_cursor is None
+
+
+def test_a_refresh_reads_and_walks_only_what_was_not_final_before(
+    app: Pynenc, workload: Workload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a finished workload, one call still queued, and a monitor whose clock stands still
+    @app.task
+    def idle(x: int) -> int:
+        return x
+
+    queued = idle(1)  # no runner: stays REGISTERED
+    now = time.time()
+    monitor = Monitor(app, clock=lambda: now)
+    state = app.state_backend
+    asked: list[list[str]] = []
+    reader = "history_rows" if hasattr(state, "history_rows") else "histories"
+    original = getattr(state, reader)
+
+    def counted(ids: list[str]) -> object:
+        asked.append(list(ids))
+        return original(ids)
+
+    monkeypatch.setattr(state, reader, counted)
+    # When the timeline is drawn twice
+    first = monitor.timeline(None, None)
+    second = monitor.timeline(None, None)
+    # Then the first read every history, the refresh only the one not final, and both views agree
+    final_ids = {inv.invocation_id for inv in first.invocations if inv.status in FINAL_STATUSES}
+    assert len(final_ids) >= 6 and queued.invocation_id not in final_ids
+    assert set(asked[0]) == final_ids | {queued.invocation_id}
+    assert asked[1:] == [[queued.invocation_id]]
+    assert first.to_json() == second.to_json()

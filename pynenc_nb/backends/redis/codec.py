@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pynenc_nb.invocation.status import STATUS_BY_VALUE, InvocationStatus
+from pynenc_nb.ports.state import HistoryRow
 from pynenc_nb.records import InvocationRecord, StatusChange, WorkflowIdentity
 
 # Written once at registration; a process caches them (they never change).
@@ -113,6 +114,12 @@ def entry_around(head: str, reason: str | None) -> tuple[str, str]:
 def to_change(invocation_id: str, text: str) -> StatusChange:
     status, owner, runner, at, reason = json.loads(text)
     return StatusChange(invocation_id, STATUS_BY_VALUE[status], owner, runner, float(at), reason)
+
+
+def to_row(text: str) -> HistoryRow:
+    """A history entry as the timeline draws it (``HistoryRows``)."""
+    status, owner, _, at, _ = json.loads(text)
+    return STATUS_BY_VALUE[status], owner, float(at)
 
 
 def change_token_head(status: InvocationStatus, owner_id: str | None, runner_id: str | None) -> str:

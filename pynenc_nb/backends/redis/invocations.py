@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import pynenc_nb.backends.redis.codec as codec
@@ -19,6 +19,7 @@ from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.notify import FinalWatcher
 from pynenc_nb.exceptions import InvocationNotFoundError
 from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
+from pynenc_nb.ports.state import HistoryRow
 from pynenc_nb.records import (
     InvocationFilter,
     InvocationRecord,
@@ -449,7 +450,15 @@ class RedisInvocations:
 
     def histories(self, invocation_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
         """One pipelined LRANGE per id, ``_CHUNK`` ids per round trip (no script: reads only)."""
-        found: dict[str, list[StatusChange]] = {}
+        return {i: [codec.to_change(i, item) for item in items] for i, items in self._history_items(invocation_ids)}
+
+    def history_rows(self, invocation_ids: Sequence[str]) -> dict[str, list[HistoryRow]]:
+        """``histories`` as bare rows (``HistoryRows``): the same reads, no object per entry."""
+        to_row = codec.to_row
+        return {i: [to_row(item) for item in items] for i, items in self._history_items(invocation_ids)}
+
+    def _history_items(self, invocation_ids: Sequence[str]) -> Iterator[tuple[str, list[str]]]:
+        """The encoded history of each id that has one."""
         ids = list(dict.fromkeys(invocation_ids))
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -462,5 +471,4 @@ class RedisInvocations:
 
             for invocation_id, items in zip(chunk, self.conn.run(read), strict=True):
                 if items:
-                    found[invocation_id] = [codec.to_change(invocation_id, item) for item in items]
-        return found
+                    yield invocation_id, items

@@ -19,6 +19,7 @@ from pynenc_nb.backends.sqlite.schema import PURGE_TABLES
 from pynenc_nb.backends.wakeup import WakeupHub
 from pynenc_nb.exceptions import InvocationNotFoundError
 from pynenc_nb.invocation.status import FINAL_STATUSES, STATUS_BY_VALUE, InvocationStatus
+from pynenc_nb.ports.state import HistoryRow
 from pynenc_nb.records import (
     InvocationFilter,
     InvocationRecord,
@@ -366,6 +367,27 @@ class SQLiteState:
             status_of = STATUS_BY_VALUE
             for r in rows:
                 found.setdefault(r[0], []).append(StatusChange(r[0], status_of[r[1]], r[2], r[3], r[4], r[5]))
+        return found
+
+    def history_rows(self, invocation_ids: Sequence[str]) -> dict[str, list[HistoryRow]]:
+        """``histories`` as bare rows (``HistoryRows``): the same indexed reads, no object per entry."""
+        found: dict[str, list[HistoryRow]] = {}
+        ids = list(dict.fromkeys(invocation_ids))
+        status_of = STATUS_BY_VALUE
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            rows = self.db.conn.execute(
+                "SELECT invocation_id, status, owner_id, at FROM history "
+                f"WHERE invocation_id IN ({','.join('?' * len(chunk))}) ORDER BY invocation_id, seq",
+                chunk,
+            )
+            current: list[HistoryRow] = []
+            current_id = None
+            for invocation_id, status, owner_id, at in rows:
+                if invocation_id != current_id:
+                    current_id, current = invocation_id, []
+                    found[invocation_id] = current
+                current.append((status_of[status], owner_id, at))
         return found
 
     def outcome(self, invocation_id: str) -> Outcome | None:

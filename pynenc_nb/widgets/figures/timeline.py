@@ -140,11 +140,6 @@ def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDi
             last_y[invocation_id] = y
         if invocation_id in linked_parents:
             spans[invocation_id].append((x_ms, y))
-        if status is RUNNING or (last and status not in finals):  # the whole story on the bar; short elsewhere
-            about = hovers.get(invocation_id) or f"<b>{_task_text(task_id)}</b>"
-        else:
-            about = f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}"
-        ident = f"<br>id {invocation_id}" if last else ""
         if status in finals:  # the bar before it carries the whole story: a short line here
             points = markers[status]
             points.hover.append(f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}<br>▸ {status.value}")
@@ -155,6 +150,11 @@ def timeline_figure(view: TimelineView, *, title: str | None = None) -> FigureDi
         end = seg.end[i]
         if status is PENDING and end is not None and end - start < INSTANT_CLAIM_S:
             continue  # under a pixel at any zoom a timeline is read at; its time is in the hover
+        if status is RUNNING or last:  # the whole story on the bar (or the open last one); short elsewhere
+            about = hovers.get(invocation_id) or f"<b>{_task_text(task_id)}</b>"
+        else:
+            about = f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}"
+        ident = f"<br>id {invocation_id}" if last else ""
         first_bar.setdefault(invocation_id, (x_ms, y))
         seconds = max(0.0, (end if end is not None else now) - start)
         width = seconds * 1000.0
