@@ -22,7 +22,7 @@ from pynenc_nb.invocation.status import InvocationStatus
 from pynenc_nb.monitor.detail import build_detail
 from pynenc_nb.monitor.event_models import EventPage, EventView, TriggerRunPage, TriggerRunView, TriggerView
 from pynenc_nb.monitor.events import EventQuery, build_events, build_trigger_runs
-from pynenc_nb.monitor.final_walks import FinalWalks
+from pynenc_nb.monitor.final_walks import shared_walks
 from pynenc_nb.monitor.log_models import LogExplorerView, LogInvocation, LogLine, LogRunner, LogRunnerRef
 from pynenc_nb.monitor.logs import explore
 from pynenc_nb.monitor.models import (
@@ -115,7 +115,8 @@ class Monitor:
     def __init__(self, app: MonitorSource, *, clock: Callable[[], float] = time.time) -> None:
         self.app = app
         self.clock = clock
-        self.final_walks = FinalWalks()  # the timeline's final invocations, for its next refresh
+        # the timeline's final invocations, for the next timeline of any monitor of this backend
+        self.final_walks = shared_walks(app.state_backend)
 
     def timeline(
         self,

@@ -141,12 +141,15 @@ def _view(
     walked: list[tuple[Sequence[HistoryRow], Sequence[float | None], list[_Span]]] = []
     by_lane: dict[str, list[_Span]] = defaultdict(list)
     invocations: list[TimelineInvocation] = []
+    new_finals: list[tuple[InvocationRecord, FinalWalk]] = []
     for record in records:
-        history, ends, spans, invocation = _walked(record, kept.get(record.invocation_id), histories, now, walks)
+        history, ends, spans, invocation = _walked(record, kept.get(record.invocation_id), histories, now, new_finals)
         walked.append((history, ends, spans))
         for span in spans:
             by_lane[span.lane].append(span)
         invocations.append(invocation)
+    if walks is not None and new_finals:
+        walks.put_many(new_finals)
     for lane_id in idle_lanes:
         by_lane.setdefault(lane_id, [])
 
@@ -422,38 +425,20 @@ def _walked(
     kept: FinalWalk | None,
     histories: dict[str, list[HistoryRow]],
     now: float,
-    walks: FinalWalks | None,
+    new_finals: list[tuple[InvocationRecord, FinalWalk]],
 ) -> tuple[Sequence[HistoryRow], Sequence[float | None], list[_Span], TimelineInvocation]:
     """One invocation's history, entry ends, spans and facts: as an earlier view walked it when it
-    was final then, else walked now (and kept when final)."""
+    was final then (its spans copied: this view gives them rows), else walked now (and added to
+    ``new_finals`` when final)."""
     if kept is not None:
-        spans = [
-            _Span(lane, start, first, stop, end, 0, paused) for lane, start, first, stop, end, paused in kept.spans
-        ]
+        spans = [_Span(s.lane, s.start, s.first, s.stop, s.end, 0, s.paused) for s in kept.spans]
         return kept.history, kept.ends, spans, kept.invocation
     history = histories.get(record.invocation_id, ())
     spans, ends, durations, total = _walk(history, now)
     invocation = _invocation(record, durations, total)
-    if walks is not None and record.status in FINAL_STATUSES:
-        walks.put(record, _final_walk(record, history, ends, spans, invocation))
+    if record.status in FINAL_STATUSES:
+        new_finals.append((record, FinalWalk(record.updated_at, record.status, history, ends, spans, invocation)))
     return history, ends, spans, invocation
-
-
-def _final_walk(
-    record: InvocationRecord,
-    history: Sequence[HistoryRow],
-    ends: list[float | None],
-    spans: list[_Span],
-    invocation: TimelineInvocation,
-) -> FinalWalk:
-    return FinalWalk(
-        record.updated_at,
-        record.status,
-        history,
-        tuple(ends),
-        tuple((s.lane, s.start, s.first, s.stop, s.end, s.paused) for s in spans),
-        invocation,
-    )
 
 
 # --- per-invocation facts ------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from pynenc_nb.monitor.final_walks import FinalWalk, FinalWalks
 from pynenc_nb.monitor.models import TimelineInvocation
+from pynenc_nb.monitor.timeline import _Span
 from pynenc_nb.records import InvocationRecord
 from tests.conformance.builders import S, record
 
@@ -19,7 +20,8 @@ def _walk(rec: InvocationRecord, last: tuple[S, str | None, float]) -> FinalWalk
     facts = TimelineInvocation(
         rec.invocation_id, rec.task_id, rec.status, {}, None, None, 10.0, rec.updated_at, {}, 2.0, "hover"
     )
-    return FinalWalk(rec.updated_at, rec.status, history, (11.0, 12.0, 12.0), (("r1", 11.0, 1, 3, 12.0, False),), facts)
+    spans = [_Span("r1", 11.0, 1, 3, 12.0)]
+    return FinalWalk(rec.updated_at, rec.status, history, [11.0, 12.0, 12.0], spans, facts)
 
 
 def test_a_walk_is_kept_only_when_its_history_ends_with_the_records_final_change() -> None:
@@ -48,4 +50,4 @@ def test_the_oldest_walks_go_first_past_the_capacity_which_follows_the_window() 
     walks.fit(10)  # a window of 10 invocations: room for two of them
     assert walks.capacity == 20
     walks.fit(10**9)
-    assert walks.capacity == 25_000
+    assert walks.capacity == 12_000

@@ -268,12 +268,13 @@ def test_a_refresh_reads_and_walks_only_what_was_not_final_before(
         return original(ids)
 
     monkeypatch.setattr(state, reader, counted)
-    # When the timeline is drawn twice
+    # When the timeline is drawn, again, and by another monitor of the app (another widget)
     first = monitor.timeline(None, None)
     second = monitor.timeline(None, None)
-    # Then the first read every history, the refresh only the one not final, and both views agree
+    third = Monitor(app, clock=lambda: now).timeline(None, None)
+    # Then the first read every history, the later ones only the one not final, and the views agree
     final_ids = {inv.invocation_id for inv in first.invocations if inv.status in FINAL_STATUSES}
     assert len(final_ids) >= 6 and queued.invocation_id not in final_ids
     assert set(asked[0]) == final_ids | {queued.invocation_id}
-    assert asked[1:] == [[queued.invocation_id]]
-    assert first.to_json() == second.to_json()
+    assert asked[1:] == [[queued.invocation_id], [queued.invocation_id]]
+    assert first.to_json() == second.to_json() == third.to_json()
