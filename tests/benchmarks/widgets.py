@@ -27,11 +27,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from pynenc_nb import Pynenc, ThreadRunner  # noqa: E402
+from pynenc_nb.monitor import Monitor  # noqa: E402
 from pynenc_nb.records import new_id  # noqa: E402
 from pynenc_nb.widgets import Timeline  # noqa: E402
 from pynenc_nb.widgets.figures import timeline_figure  # noqa: E402
 from pynenc_nb.widgets.static import fingerprint  # noqa: E402
-from tests.benchmarks.monitor_timeline import first_monitor, populate, register_runners, timed  # noqa: E402
+from tests.benchmarks.monitor_timeline import forget_walks, populate, register_runners, timed  # noqa: E402
 
 
 def big_timeline(url: str, window: int, runs: int) -> None:
@@ -43,10 +44,13 @@ def big_timeline(url: str, window: int, runs: int) -> None:
         populate(app, window, start, 0.01, random.Random(7))
         print(f"stored {window:,} invocations in {time.perf_counter() - began:.1f} s")
         # each call as the first timeline of the process: nothing kept from an earlier one
-        query_s, view = timed(lambda: first_monitor(app).timeline(start - 1, None, limit=window), runs)
+        monitor = Monitor(app)
+        first = lambda: forget_walks(app)  # noqa: E731
+        query_s, view = timed(lambda: monitor.timeline(start - 1, None, limit=window), runs, first)
         figure_s, figure = timed(lambda: timeline_figure(view), runs)
-        both_s, _ = timed(lambda: timeline_figure(first_monitor(app).timeline(start - 1, None, limit=window)), runs)
-        live = first_monitor(app)  # a refresh, another widget: reads and walks only what was not final
+        both_s, _ = timed(lambda: timeline_figure(monitor.timeline(start - 1, None, limit=window)), runs, first)
+        forget_walks(app)
+        live = Monitor(app)  # a refresh, another widget: reads and walks only what was not final
         live.timeline(start - 1, None, limit=window)
         refresh_s, _ = timed(lambda: timeline_figure(live.timeline(start - 1, None, limit=window)), runs)
         hash_s, _ = timed(lambda: fingerprint(figure), runs)
@@ -61,7 +65,7 @@ def big_timeline(url: str, window: int, runs: int) -> None:
         print(f"  both again, after a first (a live refresh, another widget): {refresh_s * 1000:.0f} ms")
         print(f"  fingerprint (json + blake2b) of the figure: {hash_s * 1000:.0f} ms; figure JSON {size_mb:.1f} MB")
         widget = Timeline(app, since=None, live=False, limit=window)
-        widget.queries.final_walks.clear()  # its view made as the first of the process
+        forget_walks(app)  # its view made as the first of the process
         bundle_s, bundle = timed(widget.static_bundle, 1)
         html_mb = len(bundle["text/html"]) / 1e6
         print(f"  static bundle (Plotly JSON + to_html): {bundle_s * 1000:.0f} ms, its HTML {html_mb:.1f} MB")
