@@ -12,6 +12,7 @@ from typing import Any
 
 import pynenc_nb.backends.redis.codec as codec
 from pynenc_nb.backends.redis.connection import Connection
+from pynenc_nb.exceptions import BackendError
 from pynenc_nb.records import RunnerContext, RunnerInfo
 
 _CHUNK = 500
@@ -32,17 +33,16 @@ class RedisCoordination:
         self.conn.eval("remove_waits", [], [self.keys.prefix, waiter_id])
 
     def waiter_counts(self, target_ids: Sequence[str]) -> dict[str, int]:
+        """Pipelined SCARDs on the thread's own connection (a wait left to other workers asks)."""
         counts: dict[str, int] = {}
         for start in range(0, len(target_ids), _CHUNK):
             chunk = target_ids[start : start + _CHUNK]
-
-            def read(client: Any, chunk: Sequence[str] = chunk) -> list[int]:
-                pipe = client.pipeline(transaction=False)
-                for target in chunk:
-                    pipe.scard(self.keys.waiters(target))
-                return list(pipe.execute())
-
-            counts.update((t, n) for t, n in zip(chunk, self.conn.run(read), strict=True) if n)
+            replies = self.conn.commands([("SCARD", self.keys.waiters(target)) for target in chunk])
+            for target, count in zip(chunk, replies, strict=True):
+                if isinstance(count, Exception):
+                    raise BackendError(f"Redis at {self.conn.url} refused a read: {count}")
+                if count:
+                    counts[target] = int(count)
         return counts
 
     # --- runners and leases ----------------------------------------------------------------------
