@@ -10,14 +10,17 @@ queued move up the broker by how many invocations wait on them. When every targe
 invocation goes back to RUNNING (respecting running concurrency control).
 
 A target claimed here keeps its broker message, except on a broker that can drop it in the claim's
-own transaction (``drop_ready``: SQLite, where it is one indexed delete); whoever receives a message
-kept finds the invocation claimed and drops it, as with any duplicate delivery.
+own transaction (``drop_ready``: SQLite, where it is one indexed delete) and on Redis, whose wait
+script drops it (``WaitSteps``); whoever receives a message kept finds the invocation claimed and
+drops it, as with any duplicate delivery.
 
 Commits: the pause, the waits-for edges and the claim and start of the first target run here are
 one group (one transaction where the backend has them), and so are the ending of the last target
 run here, the removal of the edges and the resume: a wait answered in this thread costs two
 writes, not four. A backend without transactions whose every call is a round trip (Redis) offers
-the two groups as two calls instead (``WaitSteps``), with the same steps in the same order.
+the two groups as two calls instead (``WaitSteps``): the same compare-and-sets in the same order,
+what follows each (``Orchestrator.settle``: freeing the waiter's running key for a call waiting on
+it) done once the call returns.
 """
 
 from __future__ import annotations
@@ -187,15 +190,18 @@ class BlockingWaits:
             return step.cycle, None
         assert step.paused is not None
         orchestrator.settle(pause, step.paused)
+        started: InvocationRecord | None = None
+        if first is not None and step.claimed is not None:
+            claim, start = first
+            orchestrator.settle(claim, step.claimed)
+            if step.claimed.applied and step.started is not None:
+                orchestrator.settle(start, step.started)
+                started = orchestrator.started(step.claimed.record, step.started)
+        if started is not None and not step.paused.applied:
+            # a resend whose first run started the target here, the waiter taken away in between
+            orchestrator.give_back(started.invocation_id, runner_id, "its waiter could not pause")
         self._check_paused(step.paused)
-        if first is None or step.claimed is None:
-            return None, None
-        claim, start = first
-        orchestrator.settle(claim, step.claimed)
-        if not step.claimed.applied or step.started is None:
-            return None, None
-        orchestrator.settle(start, step.started)
-        return None, orchestrator.started(step.claimed.record, step.started)
+        return None, started
 
     def _run_queued_here(
         self,

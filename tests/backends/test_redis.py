@@ -1509,3 +1509,77 @@ def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts(
         assert_histories_valid(app)
     finally:
         app.close()
+
+
+def test_a_resent_pause_whose_waiter_was_taken_meanwhile_still_reports_the_target_it_started(
+    backend: RedisBackend,
+) -> None:
+    # Given a wait whose first run paused the waiter and started its child for runner-a, its reply lost
+    state = backend.state()
+    waiter = _running_on(backend, "runner-a")
+    child = record(parent=waiter.invocation_id)
+    backend.register_and_send([child], waiter.invocation_id, NON_FINAL)
+    pause = cas(waiter.invocation_id, S.PAUSED, "runner-a", reason="waiting on 1")
+    first = _first(child.invocation_id, "runner-a")
+    assert state.pause_waiting(waiter.invocation_id, [child.invocation_id], pause, first).started
+    # And the waiter killed before the client sends the script again
+    assert state.transition(cas(waiter.invocation_id, S.KILLED, None)).applied
+    # When the same script is sent again
+    again = state.pause_waiting(waiter.invocation_id, [child.invocation_id], pause, first)
+    # Then the pause is refused, but the child this worker started is reported (for it to hand back)
+    assert again.paused is not None and not again.paused.applied
+    assert again.started is not None and again.started.applied and again.started.record.owner_id == "runner-a"
+    assert state.waiter_counts([child.invocation_id]) == {}
+
+
+def test_a_target_started_for_a_waiter_that_could_not_pause_is_handed_back(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynenc_nb.backends.redis.state import RedisState
+    from pynenc_nb.blocking import BlockingWaits
+    from pynenc_nb.interrupt import Interrupted
+    from pynenc_nb.ports.state import PausedWait
+    from pynenc_nb.records import RunnerContext
+
+    # Given a runner's wait whose pause comes back refused (the waiter killed) with its child started here
+    app = Pynenc(config_values={"app_id": f"test-{new_id()[:8]}", "backend_url": url, "logging_level": "error"})
+    try:
+        state = app.state_backend
+        assert isinstance(state, RedisState)
+        waiter = record()
+        child = record(parent=waiter.invocation_id)
+        state.register([waiter], None, NON_FINAL)
+        state.transition(cas(waiter.invocation_id, S.PENDING, "runner-a"))
+        waiter = state.transition(cas(waiter.invocation_id, S.RUNNING, "runner-a")).record
+        app.backends.register_and_send([child], waiter.invocation_id, NON_FINAL)
+        real = state.pause_waiting
+
+        def lost_then_killed(*args: Any) -> PausedWait:
+            real(*args)  # the first run, its reply lost
+            state.transition(cas(waiter.invocation_id, S.KILLED, None))
+            resent: PausedWait = real(*args)
+            return resent
+
+        monkeypatch.setattr(state, "pause_waiting", lost_then_killed)
+
+        class Slots:
+            def paused(self) -> None: ...
+            def resumed(self) -> None: ...
+            def may_run_here(self, _: InvocationRecord) -> bool:
+                return True
+
+            def run_here(self, *_: Any) -> None:
+                raise AssertionError("nothing runs here once the waiter is gone")
+
+        context = RunnerContext("runner-a", "ThreadRunner", "host", 1, started_at=time.time())
+        waits = BlockingWaits(app.orchestrator, context, Slots())
+        # When the waiter starts waiting on its child
+        with pytest.raises(Interrupted):
+            waits.wait_for(waiter, [child.invocation_id], None)
+        # Then the child is not left RUNNING on a live runner that will never run it: it is queued again
+        assert state.get(child.invocation_id).status is S.REROUTED  # type: ignore[union-attr]
+        assert app.broker.depth() >= 1
+        assert state.waiter_counts([child.invocation_id]) == {}
+    finally:
+        app.purge()
+        app.close()

@@ -10,7 +10,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor, find_cycle
@@ -356,39 +356,36 @@ class SQLiteState:
     def histories(self, invocation_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
         """Chunked ``IN`` reads on the ``history_invocation`` index, in append order per invocation."""
         found: dict[str, list[StatusChange]] = {}
-        ids = list(dict.fromkeys(invocation_ids))
-        for start in range(0, len(ids), _ID_CHUNK):
-            chunk = ids[start : start + _ID_CHUNK]
-            rows = self.db.conn.execute(
-                "SELECT invocation_id, status, owner_id, runner_id, at, reason FROM history "
-                f"WHERE invocation_id IN ({','.join('?' * len(chunk))}) ORDER BY invocation_id, seq",
-                chunk,
-            )
-            status_of = STATUS_BY_VALUE
-            for r in rows:
-                found.setdefault(r[0], []).append(StatusChange(r[0], status_of[r[1]], r[2], r[3], r[4], r[5]))
+        status_of = STATUS_BY_VALUE
+        for r in self._history_select("invocation_id, status, owner_id, runner_id, at, reason", invocation_ids):
+            found.setdefault(r[0], []).append(StatusChange(r[0], status_of[r[1]], r[2], r[3], r[4], r[5]))
         return found
 
     def history_rows(self, invocation_ids: Sequence[str]) -> dict[str, list[HistoryRow]]:
         """``histories`` as bare rows (``HistoryRows``): the same indexed reads, no object per entry."""
         found: dict[str, list[HistoryRow]] = {}
-        ids = list(dict.fromkeys(invocation_ids))
         status_of = STATUS_BY_VALUE
+        current: list[HistoryRow] = []
+        current_id = None
+        for invocation_id, status, owner_id, at in self._history_select(
+            "invocation_id, status, owner_id, at", invocation_ids
+        ):
+            if invocation_id != current_id:  # rows come grouped by invocation
+                current_id, current = invocation_id, []
+                found[invocation_id] = current
+            current.append((status_of[status], owner_id, at))
+        return found
+
+    def _history_select(self, columns: str, invocation_ids: Sequence[str]) -> Iterator[Any]:
+        """``columns`` of the history rows of each id once, grouped by invocation in append order."""
+        ids = list(dict.fromkeys(invocation_ids))
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]
-            rows = self.db.conn.execute(
-                "SELECT invocation_id, status, owner_id, at FROM history "
+            yield from self.db.conn.execute(
+                f"SELECT {columns} FROM history "
                 f"WHERE invocation_id IN ({','.join('?' * len(chunk))}) ORDER BY invocation_id, seq",
                 chunk,
             )
-            current: list[HistoryRow] = []
-            current_id = None
-            for invocation_id, status, owner_id, at in rows:
-                if invocation_id != current_id:
-                    current_id, current = invocation_id, []
-                    found[invocation_id] = current
-                current.append((status_of[status], owner_id, at))
-        return found
 
     def outcome(self, invocation_id: str) -> Outcome | None:
         row = self.db.conn.execute(

@@ -5,7 +5,9 @@
 -- worker, which runs it in its own thread; so its waiting broker message, if any, is dropped here
 -- (nobody else must take it, or wake for it). A refused pause leaves no edge behind.
 -- A resend of a script that ran (its reply lost) answers as it did: the pause finds its own change
--- token, and the target's start token on the target means both its steps applied.
+-- token, and the target's start token on the target means both its steps applied. That target is
+-- reported even when the pause is refused on the resend (the waiter killed or recovered between
+-- the two): the caller then hands it back instead of leaving it RUNNING with nobody on it.
 -- ARGV: 1 P, 2 waiter, 3 want the waiter's static fields ('1'/'0'), 4..14 the pause (request_at),
 --       15 the first target ('' for none), 16 want its static fields, 17..27 its claim,
 --       28..38 its start, then the targets.
@@ -23,15 +25,15 @@ if paused == 'missing' then return {'missing'} end
 local waiter_static = false
 if ARGV[3] == '1' then waiter_static = redis.call('HGETALL', P .. 's:inv:' .. waiter) end
 local claimed, claim_values, target_static, started, start_values = false, false, false, false, false
-if paused == 'applied' and first ~= '' then
+if first ~= '' then
   local claim, start = request_at(17, false), request_at(28, false)
   local cur = load(P, first)
-  if cur and cur.chg == start.token then
+  if cur and cur.chg == start.token then  -- a resend: the first run started it for this worker
     claimed, claim_values, started, start_values = 'applied', values_of(cur), 'applied', values_of(cur)
-  elseif cur then
+  elseif paused == 'applied' and cur then
     claimed, claim_values = transition(P, first, claim)
     if claimed == 'applied' then started, start_values = transition(P, first, start) end
-  else
+  elseif paused == 'applied' then
     claimed, claim_values = 'missing', false
   end
   if claimed == 'applied' then
@@ -41,7 +43,7 @@ if paused == 'applied' and first ~= '' then
       redis.call('HDEL', P .. 'b:loc', first)
     end
   end
-  if cur and ARGV[16] == '1' then target_static = redis.call('HGETALL', P .. 's:inv:' .. first) end
+  if claimed and cur and ARGV[16] == '1' then target_static = redis.call('HGETALL', P .. 's:inv:' .. first) end
 end
 log_changes(P)
 return {'paused', paused, pause_values, waiter_static, claimed, claim_values, target_static, started, start_values}
