@@ -103,9 +103,13 @@ _shared_lock = threading.Lock()
 
 
 def shared_walks(state: object) -> FinalWalks:
-    """The walks kept for ``state`` in this process, made on first use; they go with the backend."""
+    """The walks kept for ``state`` in this process, made on first use; they go with the backend
+    (a backend object that cannot be weakly referenced gets walks of its own monitor instead)."""
     with _shared_lock:
-        walks = _shared.get(state)
-        if walks is None:
-            walks = _shared[state] = FinalWalks()
+        try:
+            walks = _shared.get(state)
+            if walks is None:
+                walks = _shared[state] = FinalWalks()
+        except TypeError:
+            return FinalWalks()
         return walks

@@ -51,3 +51,18 @@ def test_the_oldest_walks_go_first_past_the_capacity_which_follows_the_window() 
     assert walks.capacity == 20
     walks.fit(10**9)
     assert walks.capacity == 12_000
+
+
+def test_monitors_of_one_backend_share_their_walks_and_others_do_not() -> None:
+    from pynenc_nb.monitor.final_walks import shared_walks
+
+    class Backend:
+        pass
+
+    class Slotted:
+        __slots__ = ()
+
+    one, other = Backend(), Backend()
+    assert shared_walks(one) is shared_walks(one)
+    assert shared_walks(one) is not shared_walks(other)
+    assert shared_walks(Slotted()) is not shared_walks(Slotted())  # no weak reference: walks of its own
