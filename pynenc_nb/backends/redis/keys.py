@@ -121,9 +121,6 @@ class Keys:
     def call(self, task_id: str, call_id: str) -> str:
         return f"{self.prefix}s:ix:call:{task_id}|{call_id}"
 
-    def waits(self, waiter_id: str) -> str:
-        return f"{self.prefix}s:waits:{waiter_id}"
-
     def waiters(self, target_id: str) -> str:
         return f"{self.prefix}s:waiters:{target_id}"
 
