@@ -1,4 +1,4 @@
-"""What the timeline computed for final invocations, kept for the next view of the same monitor.
+"""What the timeline computed for final invocations, kept for the next timeline of the same backend.
 
 A live timeline redraws the same window every half second, and most of its invocations are final:
 their histories, segments and hovers cannot change any more. Reading and walking them again was
@@ -69,9 +69,6 @@ class FinalWalks:
         if walk is None or walk.updated_at != record.updated_at or walk.status is not record.status:
             return None
         return walk
-
-    def put(self, record: InvocationRecord, walk: FinalWalk) -> None:
-        self.put_many([(record, walk)])
 
     def put_many(self, walks: Sequence[tuple[InvocationRecord, FinalWalk]]) -> None:
         """Keep the walks whose history ends with their record's final change."""

@@ -159,7 +159,9 @@ class HistoryRows(Protocol):
 
 class PausedWait(NamedTuple):
     """What :meth:`WaitSteps.pause_waiting` did: the cycle (nothing else done), or the pause and,
-    when it applied and a first target was named, that target's claim and start (None: not tried)."""
+    when a first target was named, that target's claim and start (None: not tried). They are tried
+    only after a pause that applied, but a resend reports a target its first run started even when
+    the pause is refused this time (the caller then gives the target back)."""
 
     cycle: list[str] | None
     paused: TransitionResult | None = None

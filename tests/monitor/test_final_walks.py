@@ -28,16 +28,16 @@ def test_a_walk_is_kept_only_when_its_history_ends_with_the_records_final_change
     walks = FinalWalks()
     done = _final()
     # A history that ends as the record says is kept, and found while the record is unchanged
-    walks.put(done, _walk(done, (S.SUCCESS, "r1", 12.0)))
+    walks.put_many([(done, _walk(done, (S.SUCCESS, "r1", 12.0)))])
     assert walks.get(done) is not None
     # A record that shows another last change (or status) does not get it
     assert walks.get(replace(done, updated_at=13.0)) is None
     assert walks.get(replace(done, status=S.FAILED)) is None
     # A history read before (or after) the record's final change, or of a live record, is not kept
     other = _final()
-    walks.put(other, _walk(other, (S.RUNNING, "r1", 11.5)))
+    walks.put_many([(other, _walk(other, (S.RUNNING, "r1", 11.5)))])
     running = replace(_final(), status=S.RUNNING)
-    walks.put(running, _walk(running, (S.RUNNING, "r1", 12.0)))
+    walks.put_many([(running, _walk(running, (S.RUNNING, "r1", 12.0)))])
     assert walks.get(other) is None and walks.get(running) is None and len(walks) == 1
 
 
@@ -45,7 +45,7 @@ def test_the_oldest_walks_go_first_past_the_capacity_which_follows_the_window() 
     walks = FinalWalks(capacity=3)
     kept = [_final(at=12.0) for _ in range(4)]
     for rec in kept:
-        walks.put(rec, _walk(rec, (S.SUCCESS, "r1", 12.0)))
+        walks.put_many([(rec, _walk(rec, (S.SUCCESS, "r1", 12.0)))])
     assert len(walks) == 3 and walks.get(kept[0]) is None and walks.get(kept[3]) is not None
     walks.fit(10)  # a window of 10 invocations: room for two of them
     assert walks.capacity == 20

@@ -222,6 +222,16 @@ class Connection:
         with self.guard():
             return self._io(exchange)
 
+    def read_all(self, commands: Sequence[Sequence[Any]], chunk: int = 500) -> Iterator[Any]:
+        """The replies of read-only ``commands``, pipelined ``chunk`` at a time on this thread's
+        connection (redis-py's pipeline object costs about as much as the round trip); an error
+        reply raises ``BackendError``."""
+        for start in range(0, len(commands), chunk):
+            for reply in self.commands(commands[start : start + chunk]):
+                if isinstance(reply, Exception):
+                    raise BackendError(f"Redis at {self.url} refused a read: {redact_text(str(reply))}")
+                yield reply
+
     # --- scripts ---------------------------------------------------------------------------------
 
     def _load_scripts(self, client: Any) -> dict[str, Script]:

@@ -12,7 +12,6 @@ from typing import Any
 
 import pynenc_nb.backends.redis.codec as codec
 from pynenc_nb.backends.redis.connection import Connection
-from pynenc_nb.exceptions import BackendError
 from pynenc_nb.records import RunnerContext, RunnerInfo
 
 _CHUNK = 500
@@ -33,17 +32,9 @@ class RedisCoordination:
         self.conn.eval("remove_waits", [], [self.keys.prefix, waiter_id])
 
     def waiter_counts(self, target_ids: Sequence[str]) -> dict[str, int]:
-        """Pipelined SCARDs on the thread's own connection (a wait left to other workers asks)."""
-        counts: dict[str, int] = {}
-        for start in range(0, len(target_ids), _CHUNK):
-            chunk = target_ids[start : start + _CHUNK]
-            replies = self.conn.commands([("SCARD", self.keys.waiters(target)) for target in chunk])
-            for target, count in zip(chunk, replies, strict=True):
-                if isinstance(count, Exception):
-                    raise BackendError(f"Redis at {self.conn.url} refused a read: {count}")
-                if count:
-                    counts[target] = int(count)
-        return counts
+        """Pipelined SCARDs (``read_all``): a wait left to other workers asks."""
+        replies = self.conn.read_all([("SCARD", self.keys.waiters(target)) for target in target_ids], _CHUNK)
+        return {target: int(count) for target, count in zip(target_ids, replies, strict=True) if count}
 
     # --- runners and leases ----------------------------------------------------------------------
 

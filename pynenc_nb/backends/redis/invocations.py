@@ -10,14 +10,14 @@ import functools
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pynenc_nb.backends.redis.codec as codec
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor
 from pynenc_nb.backends.redis.bounded import Bounded
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.notify import FinalWatcher
-from pynenc_nb.exceptions import BackendError, InvocationNotFoundError
+from pynenc_nb.exceptions import InvocationNotFoundError
 from pynenc_nb.invocation.status import FINAL_STATUSES, InvocationStatus
 from pynenc_nb.ports.state import HistoryRow
 from pynenc_nb.records import (
@@ -198,22 +198,13 @@ class RedisInvocations:
         return codec.to_record(codec.pairs(flat)) if flat else None
 
     def get_many(self, invocation_ids: Sequence[str]) -> dict[str, InvocationRecord]:
-        """Pipelined HGETALLs on the thread's own connection (every wait of a runner starts here:
-        redis-py's pipeline object cost about as much as the round trip)."""
+        """Pipelined HGETALLs (``read_all``): every wait of a runner starts here."""
         found: dict[str, InvocationRecord] = {}
-        for flat in self._each_reply([("HGETALL", self.keys.inv(i)) for i in invocation_ids]):
+        for flat in self.conn.read_all([("HGETALL", self.keys.inv(i)) for i in invocation_ids], _CHUNK):
             if flat:
                 record = codec.to_record(codec.pairs(flat))
                 found[record.invocation_id] = record
         return found
-
-    def _each_reply(self, commands: Sequence[tuple[str, ...]]) -> Iterator[Any]:
-        """The replies of read-only ``commands``, pipelined ``_CHUNK`` at a time; an error raises."""
-        for start in range(0, len(commands), _CHUNK):
-            for reply in self.conn.commands(commands[start : start + _CHUNK]):
-                if isinstance(reply, Exception):
-                    raise BackendError(f"Redis at {self.conn.url} refused a read: {reply}")
-                yield reply
 
     def transition(self, request: TransitionRequest) -> TransitionResult:
         invocation_id = request.change.invocation_id
@@ -461,7 +452,7 @@ class RedisInvocations:
     def _history_items(self, invocation_ids: Sequence[str]) -> Iterator[tuple[str, list[str]]]:
         """The encoded history of each id that has one."""
         ids = list(dict.fromkeys(invocation_ids))
-        replies = self._each_reply([("LRANGE", self.keys.hist(i), "0", "-1") for i in ids])
+        replies = self.conn.read_all([("LRANGE", self.keys.hist(i), "0", "-1") for i in ids], _CHUNK)
         for invocation_id, items in zip(ids, replies, strict=True):
             if items:
                 yield invocation_id, items
