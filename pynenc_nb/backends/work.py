@@ -3,7 +3,8 @@
 Every backend can serve it, and a broker-only backend (a message broker beside a state backend)
 gets nothing else. While work is queued a take is one ``atomic()`` group (the held endings, one
 non-blocking receive, the claim, the ack and the start); only when the queues are empty does it
-block in the broker, the endings stored first.
+block in the broker, the endings stored first. With a broker that pushes to a standing consumer
+(RabbitMQ) there is no group to share, and a take is the endings stored, then one timed receive.
 """
 
 from __future__ import annotations
@@ -51,11 +52,18 @@ class BrokerWorkSource:
         self._fused: (
             Callable[[TransitionRequest, TransitionRequest], tuple[TransitionResult, TransitionResult | None]] | None
         ) = getattr(state, "claim_and_start", None)
+        self._pushes = hasattr(broker, "release")  # see the Broker port
 
     def finish(self, ending: TransitionRequest) -> None:
         self._endings.append(ending)
 
     def next(self, timeout_s: float) -> InvocationRecord | None:
+        if self._pushes and timeout_s > 0:
+            # A broker that pushes to a standing consumer answers a timed receive as soon as the
+            # server has a message: a non-blocking try first would be one more round trip per call.
+            self._flush_endings()
+            delivery = self.broker.receive(self.queues, self.runner_id, timeout_s)
+            return self._take(delivery) if delivery is not None else None
         with self.atomic():
             stored = self._store_endings()
             delivery = self.broker.receive(self.queues, self.runner_id, 0)
@@ -66,11 +74,14 @@ class BrokerWorkSource:
             record = self._take(delivery) if delivery is not None else None
         return record
 
-    def flush(self) -> None:
+    def _flush_endings(self) -> None:
         if self._endings:
             with self.atomic():
                 stored = self._store_endings()
             self._settle_endings(stored)
+
+    def flush(self) -> None:
+        self._flush_endings()
         release = getattr(self.broker, "release", None)  # a broker that pushes ahead of a receive
         if release is not None:
             release(self.runner_id)

@@ -150,3 +150,60 @@ def test_a_claim_and_start_sent_again_after_a_lost_reply_answers_as_it_did(
     statuses = [change.status.value for change in app.state_backend.history(call.invocation_id)]
     assert statuses == ["REGISTERED", "PENDING", "RUNNING"]
     source.close()
+
+
+def test_a_send_reads_no_confirms_until_many_are_outstanding(
+    make_rabbit_app: Callable[[str], Pynenc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynenc_nb.backends.rabbitmq import broker as broker_module
+
+    broker: Any = make_rabbit_app("rabbitmq-sqlite").broker
+    broker.send("default", "inv-0")  # the thread's session exists from here on
+    session = broker.conns.current()
+    settles: list[int] = []
+    original = session.settle_confirms
+    monkeypatch.setattr(session, "settle_confirms", lambda: (settles.append(len(session.unconfirmed)), original()))
+    monkeypatch.setattr(broker_module, "SETTLE_FROM", 3)
+    session.wait_confirms(5.0)
+    # When a thread sends one message at a time
+    broker.send("default", "inv-1")
+    broker.send("default", "inv-2")
+    # Then no send made a pass just to read confirms (its publish reads what has arrived)
+    assert settles == []
+    # And once SETTLE_FROM are outstanding, the next send reads them first
+    session.unconfirmed.update({10_001: ("x", b"", None), 10_002: ("x", b"", None), 10_003: ("x", b"", None)})
+    broker.send("default", "inv-3")
+    assert settles and settles[0] >= 3
+    for tag in (10_001, 10_002, 10_003):
+        session.unconfirmed.pop(tag, None)
+    # Nothing was lost: every message is in the queue once its confirm is read
+    assert broker.depth("default") == 4
+
+
+def test_a_worker_whose_consumer_stands_waits_for_the_push_without_a_get(
+    make_rabbit_app: Callable[[str], Pynenc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_rabbit_app("rabbitmq-sqlite")
+
+    @app.task
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    broker: Any = app.broker
+    gets: list[tuple[str, ...]] = []
+    original = broker._get
+    monkeypatch.setattr(broker, "_get", lambda session, names, consumer: (gets.append(tuple(names)), original(session, names, consumer))[1])
+    source = app.orchestrator.work_source(["default"], "runner-1")
+    try:
+        # Given a worker that found its queue empty once: it asked, then its consumer stood
+        assert source.next(0.2) is None
+        assert len(gets) == 1
+        # When calls arrive one at a time, each taken after the last one's ending
+        for x in range(3):
+            call = add(x, 1)
+            record = source.next(5.0)
+            assert record is not None and record.invocation_id == call.invocation_id
+        # Then each came by push, with no basic.get first (one round trip less per call)
+        assert len(gets) == 1
+    finally:
+        source.close()

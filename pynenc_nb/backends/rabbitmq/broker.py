@@ -21,7 +21,11 @@ top level.
 
 Receiving: what this thread was pushed comes first, then a ``basic.get`` per queue; only when
 every queue is empty does the thread wait on its standing consumer (one per thread and set of
-queues, started the first time it waits and kept, manual acks). The channel's prefetch is one
+queues, started the first time it waits and kept, manual acks). Once that consumer stands on a
+single queue, a timed receive skips the get and waits for the push (the work source of a pushing
+broker receives only that way): the server pushes the highest-priority ready message as soon as
+the deferred ack reopens the window, the same message a get would return, and a runner between
+calls saves a round trip. The channel's prefetch is one
 message in all, and a pushed delivery's ack is deferred until the thread next waits: while a
 worker runs what it was pushed nothing else is pushed to it, so a runner busy with a long task
 keeps no second message another runner could take, and a parent paused on its child never holds
@@ -58,6 +62,10 @@ MAX_UNCONFIRMED = 1000
 # A wait right after an empty ``basic.get`` (the work source tries without waiting, then waits)
 # skips asking again: the consumer is about to be pushed whatever arrives.
 RECENT_GET_S = 0.005
+# A send reads the confirms that have arrived only with this many outstanding: the publish's own
+# poll reads what is already there, so a caller sending one call at a time settles as it goes
+# without an extra pass through pika's event loop per send (a fifth of a sequential call's time).
+SETTLE_FROM = 64
 
 
 def level_of(priority: int) -> int:
@@ -107,7 +115,8 @@ class RabbitMQBroker:
         messages = [(self._name(q), i.encode(), level_of(p)) for q, i, p in items]
 
         def publish(session: Session) -> None:
-            session.settle_confirms()
+            if len(session.unconfirmed) >= SETTLE_FROM:
+                session.settle_confirms()
             for name, body, level in messages:
                 self._ensure(session, name)
                 session.publish(name, body, pika.BasicProperties(delivery_mode=2, priority=level))
@@ -199,7 +208,8 @@ class RabbitMQBroker:
             found = self._pop(session, consumer_id)
             if found is not None:
                 return found
-            if timeout_s <= 0 or time.monotonic() - session.last_empty_get > RECENT_GET_S:
+            asked_lately = time.monotonic() - session.last_empty_get <= RECENT_GET_S
+            if timeout_s <= 0 or not (asked_lately or self._standing(session, key)):
                 found = self._get(session, names, consumer_id)
                 if found is not None or time.monotonic() >= deadline:
                     return found
@@ -211,6 +221,18 @@ class RabbitMQBroker:
             return self._pop(session, consumer_id)
 
         return self.conns.run(take)
+
+    @staticmethod
+    def _standing(session: Session, key: tuple[str, tuple[str, ...]]) -> bool:
+        """This thread's consumer already stands on this one queue, with no pushed delivery still
+        unsettled: once its deferred ack is out, the server pushes the highest-priority ready
+        message, what a ``basic.get`` would return, so a wait asks for nothing first. (With several
+        queues a get goes through them in the caller's order; a push comes from any.)"""
+        return (
+            session.consuming == key
+            and len(key[1]) == 1
+            and not any(entry[4] for entry in session.held.values() if entry[0] == key[0])
+        )
 
     def release(self, consumer_id: str) -> int:
         """A worker of ``consumer_id`` on this thread is about to wait on other invocations: cancel
