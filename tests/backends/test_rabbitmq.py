@@ -6,6 +6,7 @@ Redis for the last), skipped locally without them and failing under PYNENC_NB_RE
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -207,3 +208,71 @@ def test_a_worker_whose_consumer_stands_waits_for_the_push_without_a_get(
         assert len(gets) == 1
     finally:
         source.close()
+
+
+def test_a_confirm_read_outside_a_wait_queues_no_wake_up(
+    make_rabbit_app: Callable[[str], Pynenc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, session = _sent(make_rabbit_app)
+    queued: list[Any] = []
+    original = session.connection.add_callback_threadsafe
+    monkeypatch.setattr(session.connection, "add_callback_threadsafe", lambda cb: (queued.append(cb), original(cb)))
+    deadline = time.monotonic() + 5.0
+    # When the thread reads its last outstanding confirm without waiting for it (a receive, a send
+    # with many outstanding)
+    while session.unconfirmed and time.monotonic() < deadline:
+        time.sleep(0.01)
+        session.settle_confirms()
+    assert not session.unconfirmed
+    # Then no wake-up was queued for it (a write to pika's wake-up socket and a read back per call)
+    assert queued == []
+
+
+def test_with_redis_state_a_claim_and_start_writes_the_record_once_with_both_changes(
+    make_rabbit_app: Callable[[str], Pynenc],
+) -> None:
+    app, call = _called_on_redis_state(make_rabbit_app)
+    state: Any = app.state_backend
+    source: Any = app.orchestrator.work_source(["default"], "runner-1")
+    try:
+        record = source.next(5.0)
+    finally:
+        source.close()
+    assert record is not None and record.status.value == "RUNNING"
+    # The indexes are those of a RUNNING invocation owned by the runner, nothing left under PENDING
+    counts = {status.value: n for status, n in state.count_by_status().items() if n}
+    assert counts == {"RUNNING": 1}
+    prefix = state.keys.prefix
+    assert state.conn.command("ZSCORE", f"{prefix}s:ix:owner:runner-1", call.invocation_id) is not None
+    history = state.history(call.invocation_id)
+    assert [c.status.value for c in history] == ["REGISTERED", "PENDING", "RUNNING"]
+    assert history[1].at <= history[2].at
+
+
+def test_a_publish_goes_out_in_one_write_without_turning_pikas_event_loop(
+    make_rabbit_app: Callable[[str], Pynenc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker, session = _sent(make_rabbit_app)
+    assert session.writes_at_once
+    impl = session.connection._impl
+    polls: list[int] = []
+    emitted: list[bytes] = []
+    original_poll, original_emit = impl.ioloop.poll, impl._adapter_emit_data
+    monkeypatch.setattr(impl.ioloop, "poll", lambda: (polls.append(1), original_poll())[1])
+    monkeypatch.setattr(impl, "_adapter_emit_data", lambda data: (emitted.append(data), original_emit(data))[1])
+    # When a message is sent
+    broker.send("default", "inv-joined")
+    # Then its three frames were handed over as one piece, sent without a poll
+    assert len(emitted) == 1 and emitted[0].endswith(b"inv-joined\xce") and emitted[0].count(b"\xce") >= 3
+    assert polls == []
+    monkeypatch.undo()
+    # And it is in the queue (with the first), confirmed
+    assert broker.depth("default") == 2
+
+
+def test_a_connection_whose_pika_internals_differ_is_left_as_it_is() -> None:
+    from pynenc_nb.backends.rabbitmq.connection import _write_at_once
+
+    tls_like = SimpleNamespace(_impl=SimpleNamespace(_transport=SimpleNamespace(write=print)))
+    assert _write_at_once(tls_like) is False
+    assert tls_like._impl._transport.write is print
