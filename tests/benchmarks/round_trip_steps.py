@@ -100,6 +100,9 @@ def main() -> None:
             print(f"  {name:<24} {statistics.median(r[index] for r in rows) * 1000:7.3f} ms (median)")
     finally:
         app.purge()
+        delete_queues = getattr(app.broker, "delete_queues", None)  # this run's own queue on a shared server
+        if delete_queues is not None:
+            delete_queues()
         app.close()
 
 
