@@ -76,7 +76,7 @@ def _can_run_inline(slots: object) -> TypeGuard[InlineRunner]:
 
 
 def _has_wait_steps(state: object) -> TypeGuard[WaitSteps]:
-    return hasattr(state, "pause_waiting") and hasattr(state, "resume_waiting")
+    return hasattr(state, "pause_waiting") and hasattr(state, "resume_waiting") and hasattr(state, "known_record")
 
 
 class BlockingWaits:
@@ -93,8 +93,12 @@ class BlockingWaits:
 
     def wait_for(self, waiter: InvocationRecord, invocation_ids: list[str], timeout_s: float | None) -> None:
         state = self.orchestrator.backends.state
-        records = state.get_many(invocation_ids)
-        pending = [i for i in invocation_ids if i not in records or records[i].status not in FINAL_STATUSES]
+        known = self._known_target(invocation_ids)
+        if known is not None:  # the pause reads it itself: no read first
+            records, pending = {known.invocation_id: known}, [known.invocation_id]
+        else:
+            records = state.get_many(invocation_ids)
+            pending = [i for i in invocation_ids if i not in records or records[i].status not in FINAL_STATUSES]
         if not pending:
             return
         if self.slots is None:
@@ -103,7 +107,13 @@ class BlockingWaits:
         first: InvocationRecord | None = None
         try:
             if self._steps is not None:
-                cycle, first = self._pause_in_one_step(self._steps, waiter, pending, records)
+                cycle, first, waited = self._pause_in_one_step(
+                    self._steps, waiter, pending, records, drop_final=known is not None
+                )
+                if waited is not None:
+                    if not waited and cycle is None:
+                        return  # final already: nothing was done
+                    records = {**records, **waited}
             else:
                 with self.orchestrator.backends.atomic():  # one transaction where the backend has them
                     cycle = state.add_waits(waiter.invocation_id, pending)
@@ -174,20 +184,36 @@ class BlockingWaits:
             return None
         return self._claim_and_start(pending[0])
 
+    def _known_target(self, invocation_ids: list[str]) -> InvocationRecord | None:
+        """For a runner's wait on one invocation it knows (it called it: ``a.result``), with wait
+        steps that can check finality themselves: that record. Saves the read before the pause."""
+        if self._steps is None or self.slots is None or len(invocation_ids) != 1:
+            return None
+        return self._steps.known_record(invocation_ids[0])
+
     def _pause_in_one_step(
-        self, steps: WaitSteps, waiter: InvocationRecord, pending: list[str], records: dict[str, InvocationRecord]
-    ) -> tuple[list[str] | None, InvocationRecord | None]:
-        """The pause's group as one backend call: (the cycle, None) or (None, the first target
-        started here)."""
+        self,
+        steps: WaitSteps,
+        waiter: InvocationRecord,
+        pending: list[str],
+        records: dict[str, InvocationRecord],
+        *,
+        drop_final: bool = False,
+    ) -> tuple[list[str] | None, InvocationRecord | None, dict[str, InvocationRecord] | None]:
+        """The pause's group as one backend call: (the cycle, None, None) or (None, the first
+        target started here, with ``drop_final`` the targets as the pause found them: empty when
+        they were all final and nothing was done)."""
         orchestrator, runner_id = self.orchestrator, self.runner.runner_id
         pause = self._pause_request(waiter, len(pending))
         target = pending[0] if self._may_run_here(records.get(pending[0])) else None
         first = None
         if target is not None:  # the start is exclusive on the target's own running key, on the server
             first = (orchestrator.claim_request(target, runner_id), orchestrator.start_request(target, runner_id, None))
-        step = steps.pause_waiting(waiter.invocation_id, pending, pause, first)
+        step = steps.pause_waiting(waiter.invocation_id, pending, pause, first, drop_final=drop_final)
         if step.cycle is not None:
-            return step.cycle, None
+            return step.cycle, None, None
+        if step.paused is None:  # every target final (drop_final): nothing done
+            return None, None, step.waited
         assert step.paused is not None
         orchestrator.settle(pause, step.paused)
         started: InvocationRecord | None = None
@@ -201,7 +227,7 @@ class BlockingWaits:
             # a resend whose first run started the target here, the waiter taken away in between
             orchestrator.give_back(started.invocation_id, runner_id, "its waiter could not pause")
         self._check_paused(step.paused)
-        return None, started
+        return None, started, step.waited
 
     def _run_queued_here(
         self,

@@ -167,6 +167,9 @@ class PausedWait(NamedTuple):
     paused: TransitionResult | None = None
     claimed: TransitionResult | None = None
     started: TransitionResult | None = None
+    # with ``drop_final``: the targets waited on, as the pause found them (empty: every target was
+    # final, and nothing was done)
+    waited: dict[str, InvocationRecord] | None = None
 
 
 class WaitSteps(Protocol):
@@ -180,11 +183,23 @@ class WaitSteps(Protocol):
         target_ids: Sequence[str],
         pause: TransitionRequest,
         first: tuple[TransitionRequest, TransitionRequest] | None,
+        *,
+        drop_final: bool = False,
     ) -> PausedWait:
         """``add_waits``, then the pause if there is no cycle, then, if the pause applied, the
         claim and (if the claim applied) the start of ``first``'s target, whose waiting broker
         message, if the same backend holds it, is dropped. A refused pause leaves no edge; a waiter
-        that does not exist raises InvocationNotFoundError."""
+        that does not exist raises InvocationNotFoundError.
+
+        With ``drop_final`` the targets are first read in the same step (the caller read nothing):
+        final ones are left out, nothing at all is done when every one is, and ``waited`` holds the
+        others as found. Only for targets whose ``known_record`` this process has."""
+        ...
+
+    def known_record(self, invocation_id: str) -> InvocationRecord | None:
+        """The invocation's record as this process last saw it, without a round trip: its
+        static fields (queue, priority, running key) hold, its status may be old. None when this
+        process has not seen it."""
         ...
 
     def resume_waiting(

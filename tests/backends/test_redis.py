@@ -30,6 +30,7 @@ from pynenc_nb.records import (
     EventRecord,
     InvocationFilter,
     InvocationRecord,
+    Outcome,
     TransitionRequest,
     TransitionResult,
     TriggerRun,
@@ -257,7 +258,9 @@ def test_wait_final_recovers_when_its_reading_connection_is_dropped(backend: Red
         waiter.join()
 
 
-def test_a_lone_waiter_pops_its_inbox_in_its_own_thread(backend: RedisBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lone_waiter_pops_its_inbox_in_its_own_thread(
+    url: str, backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a process that registered an invocation, and no thread of it waiting
     state = backend.state()
     (stored,) = state.register([record()], None, NON_FINAL)
@@ -270,14 +273,39 @@ def test_a_lone_waiter_pops_its_inbox_in_its_own_thread(backend: RedisBackend, m
         return real_eval(name, *args)
 
     monkeypatch.setattr(backend.conn, "eval", counted)
-    # When it ends and the main thread waits for it
-    state.transition(cas(stored.invocation_id, S.FAILED, None))
+    # When another process (a runner) ends it and the main thread waits for it
+    runner = open_backend(url, backend.app_id)
+    try:
+        runner.state().transition(cas(stored.invocation_id, S.FAILED, None))
+    finally:
+        runner.close()
     assert state.wait_final([stored.invocation_id], timeout_s=5) == {stored.invocation_id}
     # Then the note came from the inbox, popped by the waiting thread itself: the store was not
     # read (the id was vouched for at registration) and no listener thread was started
-    assert scripts == ["transition"]
+    assert scripts == []
     assert {t.ident for t in threading.enumerate()} == before
     assert backend_keys(backend, f"s:inbox:{state.watcher.token}") == 0
+
+
+def test_an_ending_stored_here_is_known_to_this_process_with_no_round_trip(
+    backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an invocation registered here and ended by this process (a parent that ran it inline)
+    state = backend.state()
+    (stored,) = state.register([record()], None, NON_FINAL)
+    for status in (S.PENDING, S.RUNNING):
+        state.transition(cas(stored.invocation_id, status, "runner-1"))
+    state.transition(cas(stored.invocation_id, S.SUCCESS, "runner-1", outcome=Outcome("value", "cGF5bG9hZA==", "42")))
+    sent: list[Any] = []
+    monkeypatch.setattr(backend.conn, "command", lambda *args, **kwargs: sent.append(args))
+    monkeypatch.setattr(backend.conn, "commands", lambda *args, **kwargs: sent.append(args))
+    # When a thread of it waits for the invocation and reads its result
+    assert state.wait_final([stored.invocation_id], timeout_s=5) == {stored.invocation_id}
+    settled = state.settled([stored.invocation_id])
+    # Then neither asked the server: the ending it stored told them
+    assert sent == []
+    record_, outcome = settled[stored.invocation_id]
+    assert record_.status is S.SUCCESS and outcome is not None and outcome.display == "42"
 
 
 def test_threads_waiting_at_once_take_turns_reading_and_each_learns_its_own_end(backend: RedisBackend) -> None:
@@ -1375,6 +1403,51 @@ def test_a_wait_pauses_then_claims_and_starts_its_first_target_and_drops_its_mes
     assert broker.receive(["default"], "runner-b", 0) is None
 
 
+def test_a_wait_dropping_final_targets_on_a_final_one_does_nothing(backend: RedisBackend) -> None:
+    # Given a waiter and a child that ended already
+    state = backend.state()
+    waiter = _running_on(backend, "runner-a")
+    child = _running_on(backend, "runner-b", parent=waiter.invocation_id)
+    state.transition(cas(child.invocation_id, S.SUCCESS, "runner-b"))
+    pause = cas(waiter.invocation_id, S.PAUSED, "runner-a", reason="waiting on 1")
+    # When the wait's first step is asked to leave final targets out (nothing was read before)
+    step = state.pause_waiting(
+        waiter.invocation_id, [child.invocation_id], pause, _first(child.invocation_id, "runner-a"), drop_final=True
+    )
+    # Then it says so and did nothing: the waiter still RUNNING, no edge, the child untouched
+    assert step.cycle is None and step.paused is None and step.waited == {}
+    assert state.get(waiter.invocation_id).status is S.RUNNING  # type: ignore[union-attr]
+    assert state.waiter_counts([child.invocation_id]) == {}
+    assert [c.status for c in state.history(child.invocation_id)][-1] is S.SUCCESS
+
+
+def test_a_wait_dropping_final_targets_pauses_on_the_others_and_says_how_it_found_them(
+    backend: RedisBackend,
+) -> None:
+    # Given a waiter, one child ended and one RUNNING on another runner
+    state = backend.state()
+    waiter = _running_on(backend, "runner-a")
+    ended = _running_on(backend, "runner-b", parent=waiter.invocation_id)
+    state.transition(cas(ended.invocation_id, S.SUCCESS, "runner-b"))
+    busy = _running_on(backend, "runner-b", parent=waiter.invocation_id)
+    pause = cas(waiter.invocation_id, S.PAUSED, "runner-a", reason="waiting on 2")
+    # When the wait names both, the running one first (so its claim is offered and refused)
+    step = state.pause_waiting(
+        waiter.invocation_id,
+        [busy.invocation_id, ended.invocation_id],
+        pause,
+        _first(busy.invocation_id, "runner-a"),
+        drop_final=True,
+    )
+    # Then the waiter paused on the running child only, which it found RUNNING on runner-b
+    assert step.paused is not None and step.paused.applied
+    assert step.waited is not None and set(step.waited) == {busy.invocation_id}
+    found = step.waited[busy.invocation_id]
+    assert found.status is S.RUNNING and found.owner_id == "runner-b"
+    assert step.claimed is not None and not step.claimed.applied and step.started is None
+    assert state.waiter_counts([busy.invocation_id, ended.invocation_id]) == {busy.invocation_id: 1}
+
+
 def test_a_wait_that_would_close_a_cycle_changes_nothing(backend: RedisBackend) -> None:
     # Given a waiting on b
     state = backend.state()
@@ -1498,13 +1571,16 @@ def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts(
         # When nested calls wait on their children on a two-slot thread runner
         with running(app, max_threads=2):
             assert fib(7).result == 13
-        # Then each pause was one wait_pause script, each resume one wait_resume, no separate edges
+        # Then each pause was one wait_pause script, each resume one wait_resume, no separate edges;
+        # each wait on a child is one wait_pause, which does nothing when the child is final already
         histories = app.state_backend.histories(
             [r.invocation_id for r in app.state_backend.query(InvocationFilter(), limit=1000)[0]]
         )
         pauses = sum(1 for history in histories.values() for change in history if change.status is S.PAUSED)
+        parents = (len(histories) - 1) // 2  # a full binary call tree: every parent waits on two children
         assert pauses > 0
-        assert calls.count("wait_pause") == pauses == calls.count("wait_resume")
+        assert calls.count("wait_resume") == pauses
+        assert calls.count("wait_pause") == 2 * parents
         assert "add_waits" not in calls and "remove_waits" not in calls
         assert_histories_valid(app)
     finally:
@@ -1554,10 +1630,10 @@ def test_a_target_started_for_a_waiter_that_could_not_pause_is_handed_back(
         app.backends.register_and_send([child], waiter.invocation_id, NON_FINAL)
         real = state.pause_waiting
 
-        def lost_then_killed(*args: Any) -> PausedWait:
-            real(*args)  # the first run, its reply lost
+        def lost_then_killed(*args: Any, **kwargs: Any) -> PausedWait:
+            real(*args, **kwargs)  # the first run, its reply lost
             state.transition(cas(waiter.invocation_id, S.KILLED, None))
-            resent: PausedWait = real(*args)
+            resent: PausedWait = real(*args, **kwargs)
             return resent
 
         monkeypatch.setattr(state, "pause_waiting", lost_then_killed)
@@ -1582,4 +1658,41 @@ def test_a_target_started_for_a_waiter_that_could_not_pause_is_handed_back(
         assert state.waiter_counts([child.invocation_id]) == {}
     finally:
         app.purge()
+        app.close()
+
+
+def test_a_runners_wait_on_a_child_it_called_reads_nothing_before_its_pause(
+    backend: RedisBackend, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.runner_support import running
+
+    app = Pynenc(
+        config_values={
+            "app_id": backend.conn.keys.prefix.split("{")[1].split("}")[0],
+            "backend_url": url,
+            "logging_level": "warning",
+        }
+    )
+    reads: list[int] = []
+    original = type(app.state_backend).get_many
+
+    def counted(self: Any, ids: Sequence[str]) -> Any:
+        reads.append(len(ids))
+        return original(self, ids)
+
+    monkeypatch.setattr(type(app.state_backend), "get_many", counted)
+
+    @app.task
+    def fib(n: int) -> int:
+        return n if n < 2 else fib(n - 1).result + fib(n - 2).result
+
+    try:
+        # When nested calls wait on their children one at a time on a two-slot thread runner
+        with running(app, max_threads=2):
+            assert fib(7).result == 13
+        # Then no wait read its child first (the pause checks it is not final itself), and every
+        # history is one the status table allows
+        assert reads == []
+        assert_histories_valid(app)
+    finally:
         app.close()

@@ -214,7 +214,18 @@ class RedisInvocations:
         if reply[0] == "missing":
             raise InvocationNotFoundError(f"invocation {invocation_id} does not exist", invocation_id=invocation_id)
         result, values, full = reply
+        if result == "applied":
+            self.stored_final(request, values)
         return self.reply_result(result, values, full, static)
+
+    def stored_final(self, request: TransitionRequest, values: Sequence[str]) -> None:
+        """A final change this process applied (values: the record's mutable values after it),
+        told to its own waiters as the inbox would (``FinalWatcher.stored_final``)."""
+        if request.change.status not in FINAL_STATUSES:
+            return
+        outcome = request.outcome
+        tail = (outcome.kind, outcome.payload, outcome.display) if outcome is not None else ("", "", "")
+        self.watcher.stored_final([request.change.invocation_id, *values, *tail])
 
     def claim_and_start(
         self, claim: TransitionRequest, start: TransitionRequest

@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from pynenc_nb.backends.redis.bounded import Bounded
 from pynenc_nb.backends.redis.connection import Connection
@@ -254,11 +254,23 @@ class FinalWatcher:
             notes = self._notes
             return {i: note for i in invocation_ids if (note := notes.pop(i)) is not None} if notes else {}
 
+    def stored_final(self, note: list[str]) -> None:
+        """A final status this process stored itself (an ending it applied), taken as if popped:
+        a thread of this process about to wait on it (a parent that ran its child inline) then
+        needs no round trip to learn it, nor to read its result. Its note still reaches the inbox,
+        where it is popped later and changes nothing."""
+        self._check_fork()
+        with self._cond:
+            self._announce_notes([note])
+
     def _announce(self, items: Sequence[str]) -> None:
         """Record popped notes and wake the waiters they concern (called holding the lock)."""
+        self._announce_notes(map(json.loads, items))
+
+    def _announce_notes(self, items: Iterable[list[str]]) -> None:
         known, verified, watching, notes = self._known, self._verified, self._watching, self._notes
         woken = False
-        for note in map(json.loads, items):
+        for note in items:
             invocation_id = note[0]
             known[invocation_id] = None
             awaited = verified.pop(invocation_id, None) is not None
