@@ -193,7 +193,11 @@ def test_a_worker_whose_consumer_stands_waits_for_the_push_without_a_get(
     broker: Any = app.broker
     gets: list[tuple[str, ...]] = []
     original = broker._get
-    monkeypatch.setattr(broker, "_get", lambda session, names, consumer: (gets.append(tuple(names)), original(session, names, consumer))[1])
+    monkeypatch.setattr(
+        broker,
+        "_get",
+        lambda session, names, consumer: (gets.append(tuple(names)), original(session, names, consumer))[1],
+    )
     source = app.orchestrator.work_source(["default"], "runner-1")
     try:
         # Given a worker that found its queue empty once: it asked, then its consumer stood

@@ -16,6 +16,12 @@ between the caller's clock around it and the times its history recorded:
 
 Medians over the calls, in ms. Both processes run on this machine, so their clocks agree.
 
+Then the CPU time each process spent per call over the same calls (user + system, from
+``/proc/<pid>/stat``): the caller, the runner, and the servers found running here (``redis-server``,
+RabbitMQ's ``beam.smp``). On a 2-core machine a sequential call is as much a matter of CPU shared by
+four processes as of round trips: their sum against the call's own time says how busy both cores
+were.
+
     .venv/bin/python tests/benchmarks/round_trip_steps.py                                   # Redis + RabbitMQ
     .venv/bin/python tests/benchmarks/round_trip_steps.py --broker '' --calls 1000           # Redis alone
 """
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -59,6 +66,26 @@ def steps_of(began: float, sent: float, done: float, history: list[StatusChange]
     )
 
 
+SERVERS = {"redis": "redis-server", "rabbitmq": "beam.smp"}
+
+
+def _pids(pattern: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, check=False).stdout.split()
+    return [int(pid) for pid in found if int(pid) != os.getpid()]
+
+
+def _cpu_s(pids: list[int]) -> float:
+    """User + system seconds of these processes (0 for one that is gone or not readable)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", default=os.environ.get("PYNENC_NB_REDIS_URL", "redis://127.0.0.1:6379/0"))
@@ -85,12 +112,18 @@ def main() -> None:
         with benchmark._runner(app, env, 1, in_process=False):
             for i in range(30):  # warm-up: connections, code paths
                 _ = noop(i).result
+            runner = _pids("pynenc_nb --app pynenc_nb.benchmark_tasks:app")  # the one started above
+            processes = {"caller": [os.getpid()], "runner": runner, **{k: _pids(v) for k, v in SERVERS.items()}}
+            cpu_before = {name: _cpu_s(pids) for name, pids in processes.items()}
             for i in range(args.calls):
                 began = time.time()
                 invocation = noop(i)
                 sent = time.time()
                 _ = invocation.result
                 calls.append((began, sent, time.time(), invocation.invocation_id))
+            cpu_ms = {
+                name: (_cpu_s(pids) - cpu_before[name]) * 1000 / args.calls for name, pids in processes.items() if pids
+            }
         histories = app.state_backend.histories([c[3] for c in calls])
         rows = [steps_of(began, sent, done, histories[i]) for began, sent, done, i in calls]
         print(
@@ -98,6 +131,12 @@ def main() -> None:
         )
         for index, name in enumerate(STEPS):
             print(f"  {name:<24} {statistics.median(r[index] for r in rows) * 1000:7.3f} ms (median)")
+        wall_ms = (calls[-1][2] - calls[0][0]) * 1000 / len(calls)
+        print(
+            "  CPU per call: "
+            + ", ".join(f"{name} {ms:.3f}" for name, ms in cpu_ms.items())
+            + f" ms; total {sum(cpu_ms.values()):.3f} ms against {wall_ms:.3f} ms of wall time per call"
+        )
     finally:
         app.purge()
         delete_queues = getattr(app.broker, "delete_queues", None)  # this run's own queue on a shared server

@@ -106,12 +106,15 @@ def _write_at_once(connection: Any) -> bool:
     pika's transport and frame output are internals: where they are not as expected (another pika
     version, TLS, whose socket writes differently) nothing is changed and False is returned.
     """
-    impl = getattr(connection, "_impl", None)
-    transport = getattr(impl, "_transport", None)
+    impl: Any = getattr(connection, "_impl", None)
+    transport: Any = getattr(impl, "_transport", None)
     if (
         type(transport).__name__ != "_AsyncPlaintextTransport"
         or not all(hasattr(transport, name) for name in ("_sock", "_tx_buffers", "_state", "_STATE_ACTIVE", "write"))
-        or not all(hasattr(impl, name) for name in ("_output_marshaled_frames", "_adapter_emit_data", "bytes_sent"))
+        or not all(
+            hasattr(impl, name)
+            for name in ("_output_marshaled_frames", "_adapter_emit_data", "bytes_sent", "frames_sent")
+        )
     ):
         return False
     buffered_write = transport.write
