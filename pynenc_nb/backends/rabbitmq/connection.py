@@ -7,7 +7,9 @@ threads except the registry of sessions, under a lock. Work reaching another thr
 (an ack of a delivery received there, a consumer declared dead) goes through
 ``add_callback_threadsafe``, the one thread-safe call pika has, and runs the next time that thread
 talks to the server. A session whose thread has ended is closed by whichever thread notices
-(the owner can no longer use it), so the server gives its unacked messages back at once.
+(the owner can no longer use it), so the server gives its unacked messages back at once. Writes
+(publishes, acks) go to the socket at once, a publish's frames in one piece (``_write_at_once``);
+what the server sends is read when the thread next waits, receives or checks its confirms.
 
 Every operation runs through ``Connections.run``: on a lost connection, a blocked connection past
 ``blocked_connection_timeout`` or a channel closed by the server, the thread's session is
