@@ -214,7 +214,6 @@ class BlockingWaits:
             return step.cycle, None, None
         if step.paused is None:  # every target final (drop_final): nothing done
             return None, None, step.waited
-        assert step.paused is not None
         orchestrator.settle(pause, step.paused)
         started: InvocationRecord | None = None
         if first is not None and step.claimed is not None:

@@ -197,7 +197,7 @@ class MemoryState:
         return None
 
     def query(
-        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None
+        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None, arguments: bool = True
     ) -> tuple[list[InvocationRecord], str | None]:
         with self._cond:
             candidates = [r for r in self._records.values() if matches(r, flt)]
@@ -207,6 +207,8 @@ class MemoryState:
             candidates = [r for r in candidates if (r.updated_at, r.invocation_id) < after]
         page = candidates[:limit]
         next_cursor = encode_cursor(page[-1]) if len(candidates) > limit else None
+        if not arguments:
+            page = [replace(r, arguments="") for r in page]
         return page, next_cursor
 
     def count_by_status(self, flt: InvocationFilter | None = None) -> dict[InvocationStatus, int]:

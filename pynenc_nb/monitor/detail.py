@@ -47,7 +47,9 @@ def build_detail(app: MonitorSource, invocation_id: str, children_limit: int, no
     )
     outcome = state.outcome(invocation_id) if record.status.is_final else None
     parent = state.get(record.parent_invocation_id) if record.parent_invocation_id else None
-    children, children_cursor = state.query(InvocationFilter(parent_invocation_id=invocation_id), limit=children_limit)
+    children, children_cursor = state.query(
+        InvocationFilter(parent_invocation_id=invocation_id), limit=children_limit, arguments=False
+    )
     workflow = record.workflow
     return InvocationDetailView(
         invocation=summary_of(record),

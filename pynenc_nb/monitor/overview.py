@@ -54,7 +54,7 @@ def status_counts(app: MonitorSource, flt: InvocationFilter) -> dict[str, int]:
 def task_views(app: MonitorSource, with_counts: bool) -> list[TaskView]:
     """Tasks defined in this app object, published by any caller, or seen in recent invocations."""
     state = app.state_backend
-    recent, _ = state.query(InvocationFilter(), limit=RECENT_FOR_TASKS)
+    recent, _ = state.query(InvocationFilter(), limit=RECENT_FOR_TASKS, arguments=False)
     task_ids = sorted(set(app.tasks) | set(state.kv_keys(TASKS_NAMESPACE)) | {r.task_id for r in recent})
     views: list[TaskView] = []
     for task_id in task_ids:
@@ -91,5 +91,5 @@ def invocation_page(
 ) -> InvocationPage:
     check_limit(limit)
     check_cursor(cursor)
-    records, next_cursor = app.state_backend.query(flt, limit=limit, cursor=cursor)
+    records, next_cursor = app.state_backend.query(flt, limit=limit, cursor=cursor, arguments=False)
     return InvocationPage(tuple(summary_of(r) for r in records), next_cursor, now)

@@ -197,7 +197,7 @@ def _page(
     records: list[InvocationRecord] = []
     if phase == _INSIDE:
         inside = replace(base, updated_after=query.start, updated_before=query.end)
-        records, inner = state.query(inside, limit=query.limit, cursor=inner)
+        records, inner = state.query(inside, limit=query.limit, cursor=inner, arguments=False)
         if inner is not None:
             return records, f"{_INSIDE}:{inner}"
     older = _older_filter(base, query.start)
@@ -205,9 +205,9 @@ def _page(
         return records, None
     room = query.limit - len(records)
     if room == 0:  # a full page: is there anything left for a next one?
-        more, _ = state.query(older, limit=1)
+        more, _ = state.query(older, limit=1, arguments=False)
         return records, (f"{_OLDER}:" if more else None)
-    page, inner = state.query(older, limit=room, cursor=inner)
+    page, inner = state.query(older, limit=room, cursor=inner, arguments=False)
     return records + page, (f"{_OLDER}:{inner}" if inner is not None else None)
 
 

@@ -94,7 +94,9 @@ def _children(app: MonitorSource, parent_id: str, budget: int) -> tuple[list[Inv
     cursor: str | None = None
     flt = InvocationFilter(parent_invocation_id=parent_id)
     while True:
-        page, cursor = app.state_backend.query(flt, limit=min(_PAGE, budget - len(found) + 1), cursor=cursor)
+        page, cursor = app.state_backend.query(
+            flt, limit=min(_PAGE, budget - len(found) + 1), cursor=cursor, arguments=False
+        )
         found += page
         if len(found) > budget:
             return sorted(found[:budget], key=_age), False

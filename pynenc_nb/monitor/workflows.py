@@ -77,7 +77,7 @@ def workflow_types(app: MonitorSource) -> list[str]:
     for task_id in state.kv_keys(TASKS_NAMESPACE):
         if task_id in app.tasks:
             continue
-        latest, _ = state.query(InvocationFilter(task_id=task_id), limit=1)
+        latest, _ = state.query(InvocationFilter(task_id=task_id), limit=1, arguments=False)
         if latest and _is_root(latest[0]):
             found.add(task_id)
     return sorted(found)
@@ -100,7 +100,7 @@ def build_workflows(app: MonitorSource, query: WorkflowQuery, now: float) -> Wor
     more = False
     for task_id in chosen:
         flt = InvocationFilter(task_id=task_id, statuses=statuses)
-        records, after = state.query(flt, limit=query.limit, cursor=query.cursor)
+        records, after = state.query(flt, limit=query.limit, cursor=query.cursor, arguments=False)
         merged += records
         more = more or after is not None
     merged.sort(key=lambda r: (r.updated_at, r.invocation_id), reverse=True)
@@ -229,7 +229,9 @@ def _members(
     state: StateBackend, workflow_id: str, limit: int, cursor: str | None
 ) -> tuple[list[InvocationRecord], str | None]:
     """A page of the workflow's members, the root left out (one more row read in its place)."""
-    records, after = state.query(InvocationFilter(workflow_id=workflow_id), limit=limit + 1, cursor=cursor)
+    records, after = state.query(
+        InvocationFilter(workflow_id=workflow_id), limit=limit + 1, cursor=cursor, arguments=False
+    )
     members = [r for r in records if r.invocation_id != workflow_id]
     more = after is not None or len(members) > limit
     members = members[:limit]

@@ -95,9 +95,13 @@ class InvocationStore(Protocol):
         ...
 
     def query(
-        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None
+        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None, arguments: bool = True
     ) -> tuple[list[InvocationRecord], str | None]:
-        """A page of invocations, most recently updated first, and the cursor of the next page."""
+        """A page of invocations, most recently updated first, and the cursor of the next page.
+
+        ``arguments=False`` leaves the serialized arguments out (``arguments`` is ""): the monitor
+        shows ``args_display`` and never decodes them, and each call's may weigh up to
+        ``arg_cache_min_bytes``, read and sent for nothing by a timeline of 10,000."""
         ...
 
     def count_by_status(self, flt: InvocationFilter | None = None) -> dict[InvocationStatus, int]: ...

@@ -1541,7 +1541,7 @@ def test_a_resume_refused_by_the_running_key_leaves_the_waiter_paused_and_unwait
     assert state.waiter_counts([child.invocation_id]) == {}
 
 
-def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts(
+def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts_and_reads_nothing_first(
     backend: RedisBackend, url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.unit.runner_support import running
@@ -1562,6 +1562,14 @@ def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts(
         return original(self, name, keys, args)
 
     monkeypatch.setattr(Connection, "eval", counted)
+    reads: list[int] = []
+    get_many = type(app.state_backend).get_many
+
+    def counted_reads(self: Any, ids: Sequence[str]) -> Any:
+        reads.append(len(ids))
+        return get_many(self, ids)
+
+    monkeypatch.setattr(type(app.state_backend), "get_many", counted_reads)
 
     @app.task
     def fib(n: int) -> int:
@@ -1582,6 +1590,8 @@ def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts(
         assert calls.count("wait_resume") == pauses
         assert calls.count("wait_pause") == 2 * parents
         assert "add_waits" not in calls and "remove_waits" not in calls
+        # And no wait read its child first: the pause checks it is not final itself
+        assert reads == []
         assert_histories_valid(app)
     finally:
         app.close()
@@ -1658,41 +1668,4 @@ def test_a_target_started_for_a_waiter_that_could_not_pause_is_handed_back(
         assert state.waiter_counts([child.invocation_id]) == {}
     finally:
         app.purge()
-        app.close()
-
-
-def test_a_runners_wait_on_a_child_it_called_reads_nothing_before_its_pause(
-    backend: RedisBackend, url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from tests.unit.runner_support import running
-
-    app = Pynenc(
-        config_values={
-            "app_id": backend.conn.keys.prefix.split("{")[1].split("}")[0],
-            "backend_url": url,
-            "logging_level": "warning",
-        }
-    )
-    reads: list[int] = []
-    original = type(app.state_backend).get_many
-
-    def counted(self: Any, ids: Sequence[str]) -> Any:
-        reads.append(len(ids))
-        return original(self, ids)
-
-    monkeypatch.setattr(type(app.state_backend), "get_many", counted)
-
-    @app.task
-    def fib(n: int) -> int:
-        return n if n < 2 else fib(n - 1).result + fib(n - 2).result
-
-    try:
-        # When nested calls wait on their children one at a time on a two-slot thread runner
-        with running(app, max_threads=2):
-            assert fib(7).result == 13
-        # Then no wait read its child first (the pause checks it is not final itself), and every
-        # history is one the status table allows
-        assert reads == []
-        assert_histories_valid(app)
-    finally:
         app.close()

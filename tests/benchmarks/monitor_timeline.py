@@ -8,6 +8,7 @@ are stored (the cost must follow the window, not the store), then the first page
 
     .venv/bin/python tests/benchmarks/monitor_timeline.py                 # SQLite in a temp dir
     .venv/bin/python tests/benchmarks/monitor_timeline.py --window 10000 --stored 100000 --runs 5
+    .venv/bin/python tests/benchmarks/monitor_timeline.py --stored 10000 --argument-bytes 8000  # calls with arguments
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,12 @@ BATCH = 1000  # invocations per transaction while populating
 RUNNERS, SLOTS = 8, 4
 
 
-def populate(app: Pynenc, count: int, first_at: float, spacing_s: float, rng: random.Random) -> list[str]:
+def populate(
+    app: Pynenc, count: int, first_at: float, spacing_s: float, rng: random.Random, argument_bytes: int = 0
+) -> list[str]:
     """``count`` invocations created ``spacing_s`` apart from ``first_at``, 30% of them children of
-    earlier ones; returns the ids of the parents, the earliest first."""
+    earlier ones, their serialized arguments ``argument_bytes`` long (0: a few bytes); returns the
+    ids of the parents, the earliest first."""
     state = app.state_backend
     runners = [r.context.runner_id for r in state.runners() if r.context.runner_cls == "BenchRunner"]
     failure = app.orchestrator.exception_outcome(ValueError("benchmark failure"))
@@ -51,7 +56,8 @@ def populate(app: Pynenc, count: int, first_at: float, spacing_s: float, rng: ra
             for offset in range(size):
                 index = batch_start + offset
                 parent = rng.choice(parents) if parents and rng.random() < 0.3 else None
-                batch.append(record(rng.choice(TASKS), parent=parent, created_at=first_at + index * spacing_s))
+                new = record(rng.choice(TASKS), parent=parent, created_at=first_at + index * spacing_s)
+                batch.append(replace(new, arguments="A" * argument_bytes) if argument_bytes else new)
             stored = state.register(batch, None, NON_FINAL)
             for item in stored:
                 if rng.random() < 0.05:
@@ -148,6 +154,12 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=100_000, help="invocations stored in the end")
     parser.add_argument("--runs", type=int, default=5, help="median of this many runs per figure")
     parser.add_argument("--backend-url", default="", help="default: a SQLite file in a temp dir")
+    parser.add_argument(
+        "--argument-bytes",
+        type=int,
+        default=0,
+        help="serialized arguments of each invocation (calls inline up to arg_cache_min_bytes, 64 KiB)",
+    )
     args = parser.parse_args()
     workdir = None if args.backend_url else Path(tempfile.mkdtemp(prefix="pynenc-monitor-"))
     url = args.backend_url or f"sqlite://{workdir / 'bench.db'}"
@@ -164,14 +176,14 @@ def main() -> None:
         window_start = 2_000_000.0
         spacing = 0.01  # 10,000 invocations over 100 s
         began = time.perf_counter()
-        parents = populate(app, args.window, window_start, spacing, rng)
+        parents = populate(app, args.window, window_start, spacing, rng, args.argument_bytes)
         print(f"stored {args.window:,} invocations in {time.perf_counter() - began:.1f} s")
         window_end = window_start + args.window * spacing + 10
         timeline_figures(app, window_start, window_end, args.runs, f"{args.window:,} stored")
 
         older = args.stored - args.window
         began = time.perf_counter()
-        populate(app, older, window_start - 1_000_000.0, spacing, rng)  # long before the window
+        populate(app, older, window_start - 1_000_000.0, spacing, rng, args.argument_bytes)  # long before the window
         print(f"stored {older:,} more (older) invocations in {time.perf_counter() - began:.1f} s")
         label = f"{args.stored:,} stored"
         timeline_figures(app, window_start, window_end, args.runs, label)

@@ -141,3 +141,28 @@ def test_running_key_filter(state: StateBackend) -> None:
     pending = InvocationFilter(statuses=frozenset({S.PENDING}), running_key="run:a")
     assert [r.invocation_id for r in _all(state, pending)] == [keyed[0].invocation_id]
     assert state.count_by_status(InvocationFilter(running_key="run:b")) == {S.REGISTERED: 1}
+
+
+def test_a_query_without_arguments_is_the_same_page_with_the_serialized_arguments_left_out(
+    state: StateBackend,
+) -> None:
+    # Given invocations with sizeable serialized arguments, some of them RUNNING
+    from dataclasses import replace
+
+    heavy = [replace(record(), arguments="A" * 20_000) for _ in range(12)]
+    stored = state.register(heavy, None, NON_FINAL)
+    for index, r in enumerate(stored[:5]):
+        assert state.transition(cas(r.invocation_id, S.PENDING, "r1", at=BASE + index)).applied
+    for flt in (InvocationFilter(), InvocationFilter(statuses=frozenset({S.PENDING, S.REGISTERED}))):
+        # When the same pages are asked for with and without the arguments (as the monitor asks)
+        full, full_cursor = state.query(flt, limit=7)
+        light, light_cursor = state.query(flt, limit=7, arguments=False)
+        rest, _ = state.query(flt, limit=7, cursor=light_cursor, arguments=False)
+        # Then they are the same records in the same order, only the arguments left out
+        assert [replace(r, arguments="") for r in full] == light
+        assert all(r.arguments == "A" * 20_000 for r in full)
+        assert light_cursor == full_cursor
+        assert len(light) + len(rest) == 12 and all(r.arguments == "" for r in rest)
+        assert {r.invocation_id for r in light + rest} == {r.invocation_id for r in stored}
+    # And the records read whole afterwards still carry them (nothing cached without them)
+    assert all(r.arguments == "A" * 20_000 for r in state.get_many([r.invocation_id for r in stored]).values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -126,3 +127,28 @@ def test_a_named_runner_is_shown_by_its_name_everywhere(app: Pynenc) -> None:
         assert row["label"].startswith("p1 (")
     finally:
         runner.stop(timeout=30)
+
+
+def test_the_monitor_views_never_read_the_serialized_arguments(
+    app: Pynenc, monitor: Monitor, workload: Workload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a state backend whose page reads are watched
+    state = app.state_backend
+    asked: list[bool] = []
+    real = state.query
+
+    def watched(flt: InvocationFilter, **kwargs: Any) -> Any:
+        asked.append(kwargs.get("arguments", True))
+        return real(flt, **kwargs)
+
+    monkeypatch.setattr(state, "query", watched)
+    # When every view that pages through invocations is drawn
+    monitor.timeline(None, None)
+    monitor.invocations()
+    monitor.tasks()
+    monitor.invocation_detail(workload.outer)
+    monitor.family_tree(workload.outer)
+    monitor.workflows()
+    monitor.workflow_detail(workload.flow)
+    # Then each page was read without the arguments (it shows args_display only)
+    assert asked and not any(asked)

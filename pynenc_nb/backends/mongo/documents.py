@@ -24,7 +24,7 @@ def record_of(doc: dict[str, Any]) -> InvocationRecord:
         invocation_id=doc["_id"],
         task_id=doc["task_id"],
         call_id=doc["call_id"],
-        arguments=doc["arguments"],
+        arguments=doc.get("arguments", ""),  # left out by query(arguments=False)
         args_display=doc["args_display"],
         status=STATUS_BY_VALUE[doc["status"]],
         owner_id=doc.get("owner_id"),

@@ -47,6 +47,7 @@ from pynenc_nb.records import (
 )
 
 RECORD = {"history": 0, "outcome": 0}  # what a record is read with: never the history or the result
+RECORD_NO_ARGUMENTS = {**RECORD, "arguments": 0}  # query(arguments=False)
 _ID_CHUNK = 1000
 _FINALS = [s.value for s in FINAL_STATUSES]
 
@@ -355,8 +356,9 @@ class MongoInvocations:
         return record_of(doc) if doc else None
 
     def query(
-        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None
+        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None, arguments: bool = True
     ) -> tuple[list[InvocationRecord], str | None]:
+        projection = RECORD if arguments else RECORD_NO_ARGUMENTS
         query = mongo_filter(flt)
         if cursor:
             at, invocation_id = decode_cursor(cursor)
@@ -365,7 +367,7 @@ class MongoInvocations:
         docs = self.conn.run(
             "query",
             lambda _: list(
-                self.invocations.find(query, RECORD, sort=[("updated_at", -1), ("_id", -1)], limit=limit + 1)
+                self.invocations.find(query, projection, sort=[("updated_at", -1), ("_id", -1)], limit=limit + 1)
             ),
         )
         records = [record_of(d) for d in docs[:limit]]

@@ -5,7 +5,8 @@ Queues are ``pynenc.<app_id>.<queue>``, declared with ``x-max-priority`` (and ``
 a publisher confirm, and ``send``/``send_many`` return once the messages are written, not
 confirmed: a confirm is a server round trip plus its disk sync (about 1.4 ms here, half a sequential
 call), and the invocation is already durable in the state store. The thread reads the confirms at
-its next broker operation (and when the broker closes, waiting up to ``CLOSE_CONFIRM_S``); a
+its next wait or receive, at a send with ``SETTLE_FROM`` outstanding, and when the broker closes
+(waiting up to ``CLOSE_CONFIRM_S``); a
 refused message (nack) is published again then, and the unconfirmed messages of a lost connection
 are published again on the thread's next one (a duplicate is dropped by the claim). What a process
 that died right after sending had not had confirmed, and the server lost, is sent again by the
@@ -25,8 +26,8 @@ queues, started the first time it waits and kept, manual acks). Once that consum
 single queue, a timed receive skips the get and waits for the push (the work source of a pushing
 broker receives only that way): the server pushes the highest-priority ready message as soon as
 the deferred ack reopens the window, the same message a get would return, and a runner between
-calls saves a round trip. The channel's prefetch is one
-message in all, and a pushed delivery's ack is deferred until the thread next waits: while a
+calls saves a round trip. The channel's prefetch is one message in all, and a pushed delivery's
+ack is deferred until the thread next waits: while a
 worker runs what it was pushed nothing else is pushed to it, so a runner busy with a long task
 keeps no second message another runner could take, and a parent paused on its child never holds
 that child's message (``release``, called when a worker is about to wait on other invocations,
@@ -62,9 +63,9 @@ MAX_UNCONFIRMED = 1000
 # A wait right after an empty ``basic.get`` (the work source tries without waiting, then waits)
 # skips asking again: the consumer is about to be pushed whatever arrives.
 RECENT_GET_S = 0.005
-# A send reads the confirms that have arrived only with this many outstanding: the publish's own
-# poll reads what is already there, so a caller sending one call at a time settles as it goes
-# without an extra pass through pika's event loop per send (a fifth of a sequential call's time).
+# A send reads the confirms that have arrived only with this many outstanding: otherwise the
+# thread's next wait or receive reads them, and a caller sending one call at a time makes no pass
+# through pika's event loop per send (a fifth of a sequential call's time here).
 SETTLE_FROM = 64
 
 

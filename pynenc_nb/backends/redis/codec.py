@@ -58,7 +58,7 @@ def to_record(h: Mapping[str, str]) -> InvocationRecord:
         invocation_id=h["id"],
         task_id=h["task"],
         call_id=h["call"],
-        arguments=h["args"],
+        arguments=h.get("args", ""),  # left out by query(arguments=False)
         args_display=h["disp"],
         status=STATUS_BY_VALUE[h["status"]],
         owner_id=h.get("owner") or None,

@@ -408,7 +408,7 @@ class RedisInvocations:
         return ["" if v is None else v for v in values]
 
     def query(
-        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None
+        self, flt: InvocationFilter, *, limit: int = 100, cursor: str | None = None, arguments: bool = True
     ) -> tuple[list[InvocationRecord], str | None]:
         if limit <= 0 or (flt.statuses is not None and not flt.statuses):
             return [], None
@@ -422,7 +422,7 @@ class RedisInvocations:
         lower = "-inf" if flt.updated_after is None else repr(flt.updated_after)
         statuses = [] if flt.statuses is None else [s.value for s in flt.statuses]
         groups = self._groups(flt)
-        args: list[str | int] = [self.keys.prefix, limit, upper, lower, cursor_at, cursor_id]
+        args: list[str | int] = [self.keys.prefix, limit, upper, lower, cursor_at, cursor_id, "1" if arguments else "0"]
         args += [len(statuses) if flt.statuses is not None else -1, *statuses, *self._fields(flt), len(groups)]
         for group in groups:
             args += [len(group), *group]

@@ -3,16 +3,17 @@
 -- ZREVRANGEBYSCORE), walking the most selective index and checking the other filters on the record.
 -- KEYS: none; reads the index zsets named in ARGV and s:inv:<id> (built from P).
 -- ARGV: 1 P, 2 limit, 3 max score (ZREVRANGEBYSCORE syntax), 4 min score, 5 cursor at ('' = none),
---       6 cursor id, 7 n_statuses (-1 = any), statuses..., then task, owner, parent, workflow,
---       running key ('' = any), then n_groups and per group n_keys, keys... (candidate indexes;
---       a group is a union, e.g. one zset per status).
--- Returns {more (0/1), HGETALL of each record of the page...}.
+--       6 cursor id, 7 with the serialized arguments ('1'/'0'), 8 n_statuses (-1 = any), statuses...,
+--       then task, owner, parent, workflow, running key ('' = any), then n_groups and per group
+--       n_keys, keys... (candidate indexes; a group is a union, e.g. one zset per status).
+-- Returns {more (0/1), HGETALL of each record of the page (without its args field when not asked)...}.
 local P = ARGV[1]
 local limit = tonumber(ARGV[2])
 local maxs, mins = ARGV[3], ARGV[4]
 local cursor_at = tonumber(ARGV[5])
 local cursor_id = ARGV[6]
-local i = 7
+local with_args = ARGV[7] == '1'
+local i = 8
 local nstatuses = tonumber(ARGV[i])
 i = i + 1
 local statuses = false
@@ -79,5 +80,18 @@ while #found <= limit do
   end
 end
 local out = {#found > limit and 1 or 0}
-for k = 1, math.min(#found, limit) do out[#out + 1] = redis.call('HGETALL', P .. 's:inv:' .. found[k]) end
+for k = 1, math.min(#found, limit) do
+  local flat = redis.call('HGETALL', P .. 's:inv:' .. found[k])
+  if not with_args then
+    local kept = {}
+    for j = 1, #flat, 2 do
+      if flat[j] ~= 'args' then
+        kept[#kept + 1] = flat[j]
+        kept[#kept + 1] = flat[j + 1]
+      end
+    end
+    flat = kept
+  end
+  out[#out + 1] = flat
+end
 return out
