@@ -139,3 +139,51 @@ def test_a_version_5_file_gains_the_task_id_beside_each_status(tmp_path: Path) -
         assert "st_task" in plan, plan
     finally:
         app.close()
+
+
+def test_a_version_6_file_moves_the_arguments_to_their_own_table_and_its_calls_still_run(tmp_path: Path) -> None:
+    # Given a file as version 6 wrote it: the serialized arguments inside the invocations rows
+    path = tmp_path / "old.db"
+    url = f"sqlite://{path}"
+    old = Pynenc(config_values={"app_id": "old", "backend_url": url, "logging_level": "warning"})
+
+    @old.task
+    def concat(text: str) -> str:
+        return text + "!"
+
+    calls = [concat("x" * 5000), concat("short")]
+    before = {c.invocation_id: old.state_backend.get(c.invocation_id) for c in calls}
+    old.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE invocations ADD COLUMN arguments TEXT NOT NULL DEFAULT ''")
+        conn.execute(
+            "UPDATE invocations SET arguments = "
+            "(SELECT a.arguments FROM arguments a WHERE a.invocation_id = invocations.invocation_id)"
+        )
+        conn.execute("DROP TABLE arguments")
+        conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema'")
+    # When a new version opens it
+    app = Pynenc(config_values={"app_id": "old", "backend_url": url, "logging_level": "warning"})
+    try:
+        # Then every call reads as it was stored, its arguments now in their own table, and the
+        # invocations table has its indexes again
+        assert {i: app.state_backend.get(i) for i in before} == before
+        assert "x" * 5000 in before[calls[0].invocation_id].arguments  # type: ignore[union-attr]
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (SCHEMA_VERSION,)
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(invocations)")]
+            indexes = {row[1] for row in conn.execute("PRAGMA index_list(invocations)")}
+            moved = conn.execute("SELECT COUNT(*) FROM arguments").fetchone()
+        assert "arguments" not in columns and moved == (2,)
+        assert {"inv_task", "inv_call", "inv_parent", "inv_workflow"} <= indexes
+        # And a runner still runs the old call with its arguments
+        from tests.unit.runner_support import running
+
+        @app.task
+        def concat(text: str) -> str:  # noqa: F811 - the same task, declared in the new process
+            return text + "!"
+
+        with running(app, max_threads=1):
+            assert app.invocation(calls[0].invocation_id).result_or(30) == "x" * 5000 + "!"
+    finally:
+        app.close()

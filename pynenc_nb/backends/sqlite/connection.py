@@ -20,6 +20,8 @@ from pathlib import Path
 from pynenc_nb import forking
 from pynenc_nb.backends.sqlite.schema import (
     AFTER_MIGRATION,
+    INVOCATIONS_INDEXES,
+    INVOCATIONS_TABLE,
     OLD_TRIGGER_TABLES,
     SCHEMA,
     SCHEMA_VERSION,
@@ -250,4 +252,21 @@ def _migrate(tx: sqlite3.Connection) -> None:
             "UPDATE statuses SET task_id = "
             "(SELECT i.task_id FROM invocations i WHERE i.invocation_id = statuses.invocation_id)"
         )
+    if "arguments" in {column[1] for column in tx.execute("PRAGMA table_info(invocations)")}:
+        _arguments_apart(tx)  # version 7 keeps the serialized arguments in a table of their own
     tx.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+
+
+def _arguments_apart(tx: sqlite3.Connection) -> None:
+    """Move the arguments into ``arguments`` and rebuild ``invocations`` without them (rows copied
+    by column name; its indexes go with the old table and are made again)."""
+    tx.execute(
+        "INSERT OR REPLACE INTO arguments (invocation_id, arguments) SELECT invocation_id, arguments FROM invocations"
+    )
+    kept = ", ".join(column[1] for column in tx.execute("PRAGMA table_info(invocations)") if column[1] != "arguments")
+    tx.execute("ALTER TABLE invocations RENAME TO invocations_before_7")
+    tx.execute(INVOCATIONS_TABLE)
+    tx.execute(f"INSERT INTO invocations ({kept}) SELECT {kept} FROM invocations_before_7")
+    tx.execute("DROP TABLE invocations_before_7")
+    for statement in INVOCATIONS_INDEXES:
+        tx.execute(statement)

@@ -32,21 +32,31 @@ from pynenc_nb.records import (
     WorkflowIdentity,
 )
 
-STATIC = (
-    "invocation_id, task_id, call_id, arguments, args_display, parent_invocation_id, workflow_id, workflow_type, "
+# The columns of an ``invocations`` row (the arguments are in their own table, schema.py).
+INVOCATION_COLUMNS = (
+    "invocation_id, task_id, call_id, args_display, parent_invocation_id, workflow_id, workflow_type, "
     "parent_workflow_id, task_version, queue, priority, created_at, reroute"
+)
+# The immutable half of an invocation, in the order _joined reads it: its row and its arguments.
+STATIC = (
+    "SELECT i.invocation_id, i.task_id, i.call_id, a.arguments, i.args_display, i.parent_invocation_id, "
+    "i.workflow_id, i.workflow_type, i.parent_workflow_id, i.task_version, i.queue, i.priority, i.created_at, "
+    "i.reroute FROM invocations i LEFT JOIN arguments a ON a.invocation_id = i.invocation_id"
 )
 MUTABLE = "status, owner_id, registration_key, running_key, num_retries, recoveries, updated_at"
 # Both halves of an invocation, in the order _record reads them.
-SELECT = (
-    "SELECT i.invocation_id, i.task_id, i.call_id, i.arguments, i.args_display, s.status, s.owner_id, "
+_COLUMNS = (
+    "i.invocation_id, i.task_id, i.call_id, a.arguments, i.args_display, s.status, s.owner_id, "
     "i.parent_invocation_id, i.workflow_id, i.workflow_type, i.parent_workflow_id, i.task_version, i.queue, "
     "i.priority, s.registration_key, s.running_key, s.num_retries, s.recoveries, i.created_at, s.updated_at, "
-    "i.reroute "
-    "FROM statuses s JOIN invocations i ON i.invocation_id = s.invocation_id"
+    "i.reroute"
 )
-# SELECT with the serialized arguments left out (query(arguments=False)): same columns, '' for them
-SELECT_NO_ARGUMENTS = SELECT.replace("i.arguments,", "'' AS arguments,", 1)
+_FROM = "FROM statuses s JOIN invocations i ON i.invocation_id = s.invocation_id"
+SELECT = f"SELECT {_COLUMNS} {_FROM} LEFT JOIN arguments a ON a.invocation_id = i.invocation_id"
+# SELECT with the serialized arguments left out (query(arguments=False)): same columns, '' for them,
+# and their table not read
+_COLUMNS_NO_ARGUMENTS = _COLUMNS.replace("a.arguments,", "'' AS arguments,", 1)
+SELECT_NO_ARGUMENTS = f"SELECT {_COLUMNS_NO_ARGUMENTS} {_FROM}"
 STATUS_COLUMN = 5  # of SELECT
 _UPDATED_COLUMN = 19  # of SELECT: s.updated_at
 _FINALS = tuple(s.value for s in FINAL_STATUSES)
@@ -81,12 +91,12 @@ def _record(row: Sequence[Any]) -> InvocationRecord:
 
 
 def _static_row(record: InvocationRecord) -> tuple[Any, ...]:
+    """The ``invocations`` row of a record (INVOCATION_COLUMNS)."""
     wf = record.workflow
     return (
         record.invocation_id,
         record.task_id,
         record.call_id,
-        record.arguments,
         record.args_display,
         record.parent_invocation_id,
         wf.workflow_id if wf else None,
@@ -209,9 +219,15 @@ class SQLiteState:
                     # An id already stored (a replayed trigger occurrence) inserts nothing: no
                     # extra read on the hot path, the insert itself tells.
                     inserted = tx.execute(
-                        f"INSERT OR IGNORE INTO invocations ({STATIC}) VALUES ({','.join('?' * 14)})", _static_row(new)
+                        f"INSERT OR IGNORE INTO invocations ({INVOCATION_COLUMNS}) VALUES ({','.join('?' * 13)})",
+                        _static_row(new),
                     ).rowcount
-                    if not inserted:
+                    if inserted:
+                        tx.execute(
+                            "INSERT OR REPLACE INTO arguments (invocation_id, arguments) VALUES (?, ?)",
+                            (new.invocation_id, new.arguments),
+                        )
+                    else:
                         held = tx.execute(f"{SELECT} WHERE s.invocation_id = ?", (record.invocation_id,)).fetchone()
                 flags.append(held is None)
                 if held is not None:
@@ -319,9 +335,7 @@ class SQLiteState:
         """The immutable half of an invocation, cached: it never changes once registered."""
         static = self._static_cache.get(invocation_id)
         if static is None:
-            static = conn.execute(
-                f"SELECT {STATIC} FROM invocations WHERE invocation_id = ?", (invocation_id,)
-            ).fetchone()
+            static = conn.execute(f"{STATIC} WHERE i.invocation_id = ?", (invocation_id,)).fetchone()
             if len(self._static_cache) >= _STATIC_CACHE_SIZE:
                 self._static_cache.pop(next(iter(self._static_cache)))
             self._static_cache[invocation_id] = static
