@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pynenc_nb.records import InvocationRecord, RunnerContext
@@ -31,6 +32,7 @@ class Execution:
     record: InvocationRecord
     runner: RunnerContext
     waits: WaitHandler | None = None
+    thread_id: int = field(default_factory=threading.get_ident)  # the thread that stores its ending
 
 
 _current: contextvars.ContextVar[Execution | None] = contextvars.ContextVar("pynenc_nb_execution", default=None)

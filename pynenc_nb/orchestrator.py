@@ -114,12 +114,15 @@ class Orchestrator:
         enqueue: bool = True,
         registered_by: str | None = None,
         invocation_ids: Sequence[str] | None = None,
+        in_task_thread: bool = False,
     ) -> list[InvocationRecord]:
         """Store invocations for ``calls`` and queue the new ones; reuse where options say so.
 
         ``invocation_ids`` (one per call) replace fresh ids: registering the same id again answers
         with the stored invocation, which is how a trigger occurrence replayed after a crash
-        creates its invocation once."""
+        creates its invocation once. ``in_task_thread``: the caller is a running task's own thread,
+        which will store that task's ending, so a backend may report a failure to store fresh
+        calls at that thread's next operation instead of waiting for its reply now."""
         options = task.options
         state = self.backends.state
         records: list[InvocationRecord] = []
@@ -151,7 +154,8 @@ class Orchestrator:
         if not records:
             stored = []
         elif enqueue:
-            stored = self.backends.register_and_send(records, registered_by, NON_FINAL)
+            fresh = in_task_thread and invocation_ids is None
+            stored = self.backends.register_and_send(records, registered_by, NON_FINAL, fresh_ids=fresh)
         else:
             stored = state.register(records, registered_by, NON_FINAL)
         self._list_subworkflows(records, stored)

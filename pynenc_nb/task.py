@@ -9,6 +9,7 @@ import contextvars
 import functools
 import inspect
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
@@ -177,7 +178,8 @@ class Task(Generic[P, R]):
         if app.conf.dev_mode_force_sync_tasks:
             records = app.orchestrator.register(self, calls, parent, enqueue=False, registered_by=caller)
             return [Invocation(app, run_inline(app, record)) for record in records]
-        records = app.orchestrator.register(self, calls, parent, registered_by=caller)
+        in_task_thread = execution is not None and execution.thread_id == threading.get_ident()
+        records = app.orchestrator.register(self, calls, parent, registered_by=caller, in_task_thread=in_task_thread)
         return [Invocation(app, record) for record in records]
 
     # --- executing (runners) ---------------------------------------------------------------------

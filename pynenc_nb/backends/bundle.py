@@ -26,6 +26,8 @@ class CombinedBackend(Protocol):
         records: Sequence[InvocationRecord],
         registered_by: str | None,
         reuse_statuses: frozenset[InvocationStatus],
+        *,
+        fresh_ids: bool = False,
     ) -> list[InvocationRecord]: ...
 
     def work_source(self, rules: TakeRules, queues: Sequence[str], runner_id: str, max_batch: int) -> WorkSource: ...
@@ -66,12 +68,18 @@ class Backends:
         records: Sequence[InvocationRecord],
         registered_by: str | None,
         reuse_statuses: frozenset[InvocationStatus],
+        *,
+        fresh_ids: bool = False,
     ) -> list[InvocationRecord]:
         """``StateBackend.register``, then each record it stored (not those answered by a live
         holder of their registration key, nor those already stored) sent on its queue with its
-        priority."""
+        priority.
+
+        ``fresh_ids``: the ids were just made and the caller will talk to the backend again soon
+        (a running task), so a combined backend may report a failure at that next operation
+        instead of waiting for its reply now."""
         if self.combined is not None:
-            return self.combined.register_and_send(records, registered_by, reuse_statuses)
+            return self.combined.register_and_send(records, registered_by, reuse_statuses, fresh_ids=fresh_ids)
         with self.atomic():
             new: list[bool] = []
             out = self.state.register(records, registered_by, reuse_statuses, stored=new)

@@ -24,7 +24,7 @@ from pynenc_nb.backends.redis import RedisBackend
 from pynenc_nb.backends.redis.connection import Connection
 from pynenc_nb.backends.redis.keys import prefix_for
 from pynenc_nb.backends.redis.work import RedisWorkSource, TakenStart
-from pynenc_nb.exceptions import BackendUnavailableError, MissingDependencyError
+from pynenc_nb.exceptions import BackendError, BackendUnavailableError, MissingDependencyError
 from pynenc_nb.records import (
     Delivery,
     EventRecord,
@@ -41,6 +41,7 @@ from tests.conftest import backend_url_for, require_service
 from tests.e2e.support import TIMEOUT_S, cli_runner
 from tests.support import tasks_app
 from tests.support.oracle import assert_histories_valid
+from tests.support.processes import poll
 
 SECRET = "s3cr3t-Pa55"
 KEY_LAYOUT_DB = 9  # a database no other test writes to, so its whole key set can be inspected
@@ -199,6 +200,156 @@ def test_scripts_are_loaded_again_after_the_server_forgets_them(backend: RedisBa
     with backend.atomic():
         backend.broker().ack(Delivery(stored.invocation_id, "default", "1:r1"))
         assert state.transition(cas(stored.invocation_id, S.RUNNING, "r1")).applied
+
+
+# --- scripts sent ahead (a running task's fresh calls) -------------------------------------------
+
+
+def test_a_registration_sent_ahead_reaches_the_server_at_once_and_the_next_command_gets_its_own_reply(
+    url: str, backend: RedisBackend
+) -> None:
+    # Given a fresh call registered without waiting for the reply (a running task's call)
+    state = backend.state()
+    (mine,) = state.register([record()], None, NON_FINAL, send=True, fresh_ids=True)
+    # Then another process finds it stored before this thread says anything more
+    other = open_backend(url, backend.app_id)
+    try:
+        poll(lambda: other.state().get(mine.invocation_id) is not None, timeout_s=5, message="the call stored")
+    finally:
+        other.close()
+    # And this thread's next commands get their own replies, not the registration's
+    assert backend.conn.command("PING") == "PONG"
+    got = state.get(mine.invocation_id)
+    assert got is not None and got.status is S.REGISTERED and backend.broker().depth("default") == 1
+    assert [c.status for c in state.history(mine.invocation_id)] == [S.REGISTERED]
+
+
+def test_a_call_with_a_registration_key_is_never_sent_ahead(backend: RedisBackend) -> None:
+    # Given a live invocation holding a registration key
+    state = backend.state()
+    (holder,) = state.register([record(registration_key="k")], None, NON_FINAL)
+    # When a fresh call with the same key registers from a running task's thread
+    (answer,) = state.register([record(registration_key="k")], None, NON_FINAL, send=True, fresh_ids=True)
+    # Then the server's answer is waited for: the holder answers, nothing new is stored
+    assert answer.invocation_id == holder.invocation_id
+
+
+def test_a_script_sent_ahead_that_the_server_refuses_fails_the_threads_next_command_clearly(
+    backend: RedisBackend,
+) -> None:
+    # Given a script sent ahead with arguments the server refuses
+    backend.conn.send_ahead("register", [], ["not", "a", "registration"])
+    # When this thread next talks to the server, it learns of it, with the script named
+    with pytest.raises(BackendError, match="register script sent ahead"):
+        backend.conn.command("PING")
+    # And the connection stays in step: the next reply is the next command's own
+    assert backend.conn.command("PING") == "PONG"
+
+
+def test_a_registration_sent_ahead_runs_again_after_the_server_forgets_its_scripts(backend: RedisBackend) -> None:
+    # Given the server lost its script cache (a restart or SCRIPT FLUSH)
+    state = backend.state()
+    backend.conn.run(lambda c: c.script_flush())
+    # When a fresh call is registered without waiting, then the thread reads it back
+    (mine,) = state.register([record()], None, NON_FINAL, send=True, fresh_ids=True)
+    got = state.get(mine.invocation_id)
+    # Then the script was loaded again and the call stored once
+    assert got is not None and got.status is S.REGISTERED
+    assert [c.status for c in state.history(mine.invocation_id)] == [S.REGISTERED]
+
+
+def test_a_registration_sent_ahead_whose_reply_is_lost_with_its_connection_is_stored_once(
+    backend: RedisBackend,
+) -> None:
+    # Given a fresh call registered without waiting, and its connection dropped before the reply
+    # is read
+    state = backend.state()
+    direct = backend.conn.command("CLIENT", "ID")
+    (mine,) = state.register([record()], None, NON_FINAL, send=True, fresh_ids=True)
+    backend.conn.run(lambda c: c.client_kill_filter(_id=direct, skipme=False))
+    # When the thread talks to the server again
+    got = state.get(mine.invocation_id)
+    # Then it did so on a new connection, with the registration sent again: stored exactly once
+    assert backend.conn.command("CLIENT", "ID") != direct
+    assert got is not None and got.status is S.REGISTERED
+    assert [c.status for c in state.history(mine.invocation_id)] == [S.REGISTERED]
+    assert backend.broker().depth("default") == 1
+
+
+# --- endings this process stores ---------------------------------------------------------------
+
+
+def test_an_ending_this_process_stores_pushes_no_note_to_its_own_inbox(url: str, backend: RedisBackend) -> None:
+    # Given two invocations registered here
+    state = backend.state()
+    mine, theirs = state.register([record(), record()], None, NON_FINAL)
+    inbox = f"s:inbox:{state.watcher.token}"
+    # When this process ends one, its own waiters know at once and its inbox receives nothing
+    state.transition(cas(mine.invocation_id, S.FAILED, None))
+    assert state.wait_final([mine.invocation_id], timeout_s=5) == {mine.invocation_id}
+    assert backend_keys(backend, inbox) == 0
+    # While an ending another process stores still reaches the inbox
+    other = open_backend(url, backend.app_id)
+    try:
+        other.state().transition(cas(theirs.invocation_id, S.FAILED, None))
+    finally:
+        other.close()
+    assert backend_keys(backend, inbox) == 1
+    assert state.wait_final([theirs.invocation_id], timeout_s=5) == {theirs.invocation_id}
+
+
+def test_a_reader_blocked_on_an_ending_this_process_stores_is_woken_at_once(
+    backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynenc_nb.backends.redis import notify
+
+    # Given a thread blocked popping the inbox for an invocation registered here, with pops that
+    # would block for 8 s
+    monkeypatch.setattr(notify, "READ_TICK_S", 8.0)
+    state = backend.state()
+    (stored,) = state.register([record()], None, NON_FINAL)
+    learned: list[set[str]] = []
+    waiter = threading.Thread(target=lambda: learned.append(state.wait_final([stored.invocation_id], timeout_s=20)))
+    waiter.start()
+    _reader_client(backend)
+    # When another thread of this process ends it (no note goes to the inbox for it)
+    state.transition(cas(stored.invocation_id, S.FAILED, None))
+    # Then the reader is woken, long before its pop would have ended
+    waiter.join(timeout=4)
+    assert not waiter.is_alive() and learned == [{stored.invocation_id}]
+    assert backend_keys(backend, f"s:inbox:{state.watcher.token}") == 0
+
+
+def test_an_ending_whose_reply_is_lost_makes_this_processs_waiters_check_the_store(
+    backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynenc_nb.backends.redis import notify
+
+    # Given a thread blocked popping the inbox for an invocation registered here
+    monkeypatch.setattr(notify, "READ_TICK_S", 8.0)
+    state = backend.state()
+    (stored,) = state.register([record()], None, NON_FINAL)
+    learned: list[set[str]] = []
+    waiter = threading.Thread(target=lambda: learned.append(state.wait_final([stored.invocation_id], timeout_s=20)))
+    waiter.start()
+    _reader_client(backend)
+    # When this process's ending is applied but its reply never arrives (the store has it, no note
+    # was pushed, and stored_final is never called)
+    real_eval = backend.conn.eval
+
+    def lost_reply(name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        reply = real_eval(name, keys, args)
+        if name == "transition":
+            raise BackendUnavailableError("the reply was lost", url=backend.url)
+        return reply
+
+    monkeypatch.setattr(backend.conn, "eval", lost_reply)
+    with pytest.raises(BackendUnavailableError):
+        state.transition(cas(stored.invocation_id, S.FAILED, None))
+    monkeypatch.setattr(backend.conn, "eval", real_eval)
+    # Then the waiter checks the store instead of waiting for a note, and learns of the ending
+    waiter.join(timeout=4)
+    assert not waiter.is_alive() and learned == [{stored.invocation_id}]
 
 
 def test_a_retried_status_change_that_already_applied_reports_success(backend: RedisBackend) -> None:
@@ -362,13 +513,14 @@ def test_an_interrupted_pop_loses_nothing(backend: RedisBackend, monkeypatch: py
 
 
 def test_closing_a_backend_deletes_its_inbox(url: str) -> None:
-    # Given a process whose invocation ended while nobody waited (its note waits in the inbox)
+    # Given a process whose invocation another process ended while nobody waited (its note waits
+    # in the inbox)
     app_id = f"inbox-{new_id()[:8]}"
     backend, other = RedisBackend(url, app_id), RedisBackend(url, app_id)
     try:
         state = backend.state()
         (stored,) = state.register([record()], None, NON_FINAL)
-        state.transition(cas(stored.invocation_id, S.FAILED, None))
+        other.state().transition(cas(stored.invocation_id, S.FAILED, None))
         inbox = f"s:inbox:{state.watcher.token}"
         assert backend_keys(backend, inbox) == 1
         # When the process closes its backend
@@ -1541,7 +1693,7 @@ def test_a_resume_refused_by_the_running_key_leaves_the_waiter_paused_and_unwait
     assert state.waiter_counts([child.invocation_id]) == {}
 
 
-def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts_and_reads_nothing_first(
+def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts_reads_nothing_first_and_sends_calls_ahead(
     backend: RedisBackend, url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.unit.runner_support import running
@@ -1562,6 +1714,14 @@ def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts_and_reads_nothin
         return original(self, name, keys, args)
 
     monkeypatch.setattr(Connection, "eval", counted)
+    sent_ahead: list[str] = []
+    original_ahead = Connection.send_ahead
+
+    def counted_ahead(self: Connection, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+        sent_ahead.append(name)
+        original_ahead(self, name, keys, args)
+
+    monkeypatch.setattr(Connection, "send_ahead", counted_ahead)
     reads: list[int] = []
     get_many = type(app.state_backend).get_many
 
@@ -1592,6 +1752,10 @@ def test_a_thread_runner_on_redis_does_each_wait_in_two_scripts_and_reads_nothin
         assert "add_waits" not in calls and "remove_waits" not in calls
         # And no wait read its child first: the pause checks it is not final itself
         assert reads == []
+        # And every child's registration was sent ahead (the task went on without its reply);
+        # only the root's, from the test's own thread, was waited for
+        assert sent_ahead == ["register"] * (len(histories) - 1)
+        assert calls.count("register") == 1
         assert_histories_valid(app)
     finally:
         app.close()

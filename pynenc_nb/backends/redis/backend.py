@@ -52,9 +52,12 @@ class RedisBackend:
         records: Sequence[InvocationRecord],
         registered_by: str | None,
         reuse_statuses: frozenset[InvocationStatus],
+        *,
+        fresh_ids: bool = False,
     ) -> list[InvocationRecord]:
-        """Store and queue in one script (``register.lua``): one round trip per chunk of calls."""
-        return self._state.register(records, registered_by, reuse_statuses, send=True)
+        """Store and queue in one script (``register.lua``): one round trip per chunk of calls, and
+        none waited for with ``fresh_ids`` when no registration key applies (``send_ahead``)."""
+        return self._state.register(records, registered_by, reuse_statuses, send=True, fresh_ids=fresh_ids)
 
     def work_source(self, rules: TakeRules, queues: Sequence[str], runner_id: str, max_batch: int) -> RedisWorkSource:
         """One round trip per take (or per batch), and calls handed to idle workers: ``work.py``."""

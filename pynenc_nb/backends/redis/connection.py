@@ -5,7 +5,8 @@ never talks over the parent's. Every call goes through :meth:`Connection.run`,
 :meth:`Connection.command` or :meth:`Connection.eval`, which turn client errors into
 ``BackendUnavailableError`` / ``BackendError`` with the URL redacted. Inside
 :meth:`Connection.group`, fire-and-forget scripts (``defer``) are sent in the same round trip as the
-next script of the thread.
+next script of the thread. A script sent with :meth:`Connection.send_ahead` goes out at once, and
+its reply is read before the thread's next exchange: the thread goes on while the server works.
 
 Scripts and hot commands go over the calling thread's own redis-py ``Connection`` (same URL, TLS,
 auth and timeouts), not through the client object: on redis-py 8 the client layer costs about as
@@ -69,6 +70,7 @@ RETRIES = 3  # reconnect attempts per command, with exponential backoff
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 1.0
 _UNLINK_BATCH = 500
+UNREAD_MAX = 64  # scripts sent ahead whose replies may wait unread; more are read first
 
 SCRIPT_NAMES = (
     "register", "transition", "query", "count", "find_by_call", "final_among", "watch",
@@ -154,8 +156,11 @@ class Connection:
             raise BackendError(f"Redis at {self.url} refused an operation: {redact_text(str(exc))}") from exc
 
     def run(self, operation: Callable[[Any], T]) -> T:
-        """``operation(client)`` with errors translated."""
+        """``operation(client)`` with errors translated, after the replies of this thread's scripts
+        sent ahead (the client's pooled connection must not overtake them)."""
         with self.guard():
+            if getattr(self._local, "unread", None):
+                self._io(lambda conn: None)
             return operation(self.client)
 
     # --- this thread's own connection --------------------------------------------------------------
@@ -168,11 +173,13 @@ class Connection:
             pool = self.client.connection_pool  # not make_connection(): the pool caps and counts its own
             conn = pool.connection_class(**pool.connection_kwargs)
             local.conn, local.pid = conn, os.getpid()
+            local.unread, local.unread_lost = [], False  # a forked child's are its parent's to read
             self._direct_connections.add(conn)
         return conn
 
     def _io(self, exchange: Callable[[Any], T], retries: int = RETRIES) -> T:
-        """``exchange(connection)`` on this thread's connection, reconnecting with backoff.
+        """``exchange(connection)`` on this thread's connection, reconnecting with backoff; the
+        replies of scripts sent ahead are read first.
 
         Anything but an error reply leaves the connection in an unknown state (a reply may be
         unread), so it is dropped; only connection errors and timeouts are retried.
@@ -181,11 +188,12 @@ class Connection:
         while True:
             conn = self._direct()
             try:
+                self._settle(conn)
                 return exchange(conn)
-            except ResponseError:
+            except (ResponseError, BackendError):  # an error reply: the connection is in step
                 raise
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-                conn.disconnect()
+                self._drop(conn)
                 if attempt >= retries:
                     raise
                 if attempt == 0:  # once per failing command, not per try: bounded log volume
@@ -195,8 +203,82 @@ class Connection:
                 attempt += 1
                 time.sleep(self._backoff.compute(attempt))
             except BaseException:
-                conn.disconnect()
+                self._drop(conn)
                 raise
+
+    def _drop(self, conn: Any) -> None:
+        """Close a connection in an unknown state; scripts sent ahead on it are sent again later
+        (each is safe to resend)."""
+        conn.disconnect()
+        local = self._local
+        if getattr(local, "unread", None):
+            local.unread_lost = True
+
+    # --- scripts sent ahead ------------------------------------------------------------------------
+
+    def send_ahead(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+        """Send a script whose reply the caller can predict, without waiting for it: the reply is
+        read before this thread's next exchange with the server (an error reply raises there).
+
+        Only for scripts safe to run twice, and for threads that will talk to the server again:
+        a script whose send fails is sent again at once (with retries, raising when it cannot
+        be); one whose reply is lost with its connection is sent again before the next exchange.
+        The server runs them in order, before anything this thread sends later. A thread's
+        deferred scripts (``defer``) go first.
+        """
+        local = self._local
+        self._direct()  # (re)sets local.unread after a fork
+        if len(local.unread) >= UNREAD_MAX:
+            with self.guard():
+                self._io(lambda conn: None)
+        calls = [*getattr(local, "pending", ()), (self.scripts[name], keys, args)]
+        local.pending = []
+        local.unread.extend(calls)
+        if local.unread_lost:  # sent again, in order, by the next exchange: make it now
+            with self.guard():
+                self._io(lambda conn: None)
+            return
+        conn = self._direct()
+        try:
+            # no health check: its PING would read a reply sent ahead as its own
+            conn.send_packed_command(_packed(conn, [self._evalsha(*call) for call in calls]), check_health=False)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+            self._drop(conn)  # sent again now, with retries: a thread may never talk again
+            with self.guard():
+                self._io(lambda conn: None)
+        except BaseException:
+            self._drop(conn)
+            raise
+
+    def _settle(self, conn: Any) -> None:
+        """Read the replies of scripts sent ahead (sending them again first if their connection
+        broke); a script the server no longer knows is loaded and run again, in order."""
+        local = self._local
+        unread = local.unread
+        if not unread:
+            return
+        if local.unread_lost:
+            conn.send_packed_command(_packed(conn, [self._evalsha(*call) for call in unread]))
+            local.unread_lost = False
+        replies = _replies(conn, len(unread))
+        refused: ResponseError | None = None
+        for (script, keys, args), reply in zip(unread, replies, strict=True):
+            if isinstance(reply, NoScriptError):  # a connection error here sends them all again: safe
+                script.sha = self._exchange(conn, ("SCRIPT", "LOAD", script.source))
+                reply = self._exchange(conn, self._evalsha(script, keys, args))
+            if isinstance(reply, ResponseError) and refused is None:
+                refused, name = reply, script.name
+        local.unread = []
+        if refused is not None:
+            raise BackendError(f"Redis at {self.url} refused the {name} script sent ahead: {redact_text(str(refused))}")
+
+    @staticmethod
+    def _exchange(conn: Any, command: Sequence[Any]) -> Any:
+        conn.send_packed_command(_packed(conn, (command,)))
+        try:
+            return conn.read_response()
+        except ResponseError as exc:
+            return exc
 
     def command(self, *args: Any, retries: int = RETRIES) -> Any:
         """One command on this thread's own connection, errors translated; resent up to
@@ -357,6 +439,9 @@ class Connection:
         return removed
 
     def close(self) -> None:
+        if getattr(self._local, "unread", None):  # best effort: this thread's last replies
+            with contextlib.suppress(Exception), self.guard():
+                self._io(lambda conn: None, retries=0)
         for conn in list(self._direct_connections):
             with contextlib.suppress(Exception):
                 conn.disconnect()

@@ -161,9 +161,14 @@ class RedisInvocations:
         *,
         stored: list[bool] | None = None,
         send: bool = False,
+        fresh_ids: bool = False,
     ) -> list[InvocationRecord]:
         """Store ``records`` (``register.lua``); with ``send`` the stored ones are also queued by
-        the same script (``RegisterAndSend``)."""
+        the same script (``RegisterAndSend``).
+
+        With ``fresh_ids`` (ids just made, so no stored invocation has them), a chunk without
+        registration keys can only be stored: its script is sent ahead, and this thread reads the
+        reply before its next exchange with the server (``Connection.send_ahead``)."""
         out: list[InvocationRecord] = []
         flags: list[bool] = []
         reuse = _status_values(reuse_statuses)
@@ -178,7 +183,11 @@ class RedisInvocations:
             for record in chunk:
                 args += codec.static_values(record)
                 args.append(entry)
-            replies = self.conn.eval("register", [], args)
+            if fresh_ids and all(record.registration_key is None for record in chunk):
+                self.conn.send_ahead("register", [], args)
+                replies = [0] * len(chunk)
+            else:
+                replies = self.conn.eval("register", [], args)
             for record, reply in zip(chunk, replies, strict=True):
                 flags.append(reply == 0)
                 if reply == 0:  # kept so that the final note of this invocation makes a whole record
@@ -209,8 +218,15 @@ class RedisInvocations:
     def transition(self, request: TransitionRequest) -> TransitionResult:
         invocation_id = request.change.invocation_id
         static = self.cached_static(invocation_id)
-        args = [self.keys.prefix, invocation_id, "0" if static is not None else "1", *request_args(request)]
-        reply = self.conn.eval("transition", [], args)
+        args = [
+            self.keys.prefix,
+            invocation_id,
+            "0" if static is not None else "1",
+            self.storing_inbox(),
+            *request_args(request),
+        ]
+        with self.watcher.storing():
+            reply = self.conn.eval("transition", [], args)
         if reply[0] == "missing":
             raise InvocationNotFoundError(f"invocation {invocation_id} does not exist", invocation_id=invocation_id)
         result, values, full = reply
@@ -218,9 +234,15 @@ class RedisInvocations:
             self.stored_final(request, values)
         return self.reply_result(result, values, full, static)
 
+    def storing_inbox(self) -> str:
+        """This process's inbox token, for a script whose final changes this process tells its own
+        waiters of itself (``stored_final``): the script pushes no note to it."""
+        return self.watcher.inbox
+
     def stored_final(self, request: TransitionRequest, values: Sequence[str]) -> None:
         """A final change this process applied (values: the record's mutable values after it),
-        told to its own waiters as the inbox would (``FinalWatcher.stored_final``)."""
+        told to its own waiters in place of the note its script did not push to our inbox
+        (``FinalWatcher.stored_final``)."""
         if request.change.status not in FINAL_STATUSES:
             return
         outcome = request.outcome

@@ -9,6 +9,10 @@ popped. A burst of results thus costs one reply, not one message each as pub/sub
 waiter learns of its result in the thread that asked, with no hop through a listener thread; and
 nothing is lost while nobody waits: the list keeps it for the next reader.
 
+An ending this process stores itself and tells its own waiters of (``stored_final``) pushes no
+note to its own inbox: a reader of this process would only pop it to learn nothing. When such an
+ending is what the reader itself waits on, it is woken by a bare ``WAKE`` item instead.
+
 Waiting threads register the ids they wait on *before* checking the store, so an id announced
 during the check is never missed. Only a popped batch whose reply is lost with the connection (or
 an interrupted pop) can vanish; that starts a new generation, and waiters check the store again.
@@ -42,7 +46,9 @@ POP_BATCH = 1000  # ids per BLMPOP
 # burst then costs the server one reply per batch instead of one per result.
 GATHER_S = 0.002
 GATHER_ABOVE = 64  # awaited ids from which readers gather
+INBOX_TTL_S = 86400  # as lib.lua's: an inbox nobody pops expires
 BACKOFF_S = (0.05, 2.0)  # first and longest pause after a failed pop
+WAKE = "w"  # an inbox item that is no note: it only ends a reader's pop
 
 
 class Watch:
@@ -76,6 +82,7 @@ class FinalWatcher:
         self._ready = True  # pops work (what reaches the inbox before the first pop waits there)
         self._generation = 0
         self._reading = False  # a waiting thread is popping the inbox for all
+        self._reader: Watch | None = None  # that thread's own watch
         self._backoff_s = BACKOFF_S[0]
         self._retry_at = 0.0  # after a failed pop: no reader before this time
         self._last_pop = (0.0, POP_BATCH)  # when the last pop returned, and how many notes
@@ -181,10 +188,12 @@ class FinalWatcher:
                         self._cond.wait(remaining)
                         continue
                     read = True
+                    self._reader = watch
                     self._read(min(remaining, READ_TICK_S))
                 return set(watch.hits)
             finally:
                 if read:  # the reader leaves: another waiting thread takes its place
+                    self._reader = None
                     self._cond.notify_all()
 
     def _read(self, block_s: float) -> None:
@@ -255,17 +264,44 @@ class FinalWatcher:
             return {i: note for i in invocation_ids if (note := notes.pop(i)) is not None} if notes else {}
 
     def stored_final(self, note: list[str]) -> None:
-        """A final status this process stored itself (an ending it applied), taken as if popped:
-        a thread of this process about to wait on it (a parent that ran its child inline) then
-        needs no round trip to learn it, nor to read its result. Its note still reaches the inbox,
-        where it is popped later and changes nothing."""
+        """A final status this process stored itself (an ending it applied, whose script pushed
+        no note to our inbox), taken as if popped: a thread of this process about to wait on it
+        (a parent that ran its child inline) then needs no round trip to learn it, nor to read its
+        result. A reader blocked in its pop for it is woken with a ``WAKE`` item."""
         self._check_fork()
         with self._cond:
             self._announce_notes([note])
+            reader = self._reader
+            wake = self._reading and reader is not None and note[0] in reader.hits
+        if wake:
+            self._wake_reader()
+
+    @contextlib.contextmanager
+    def storing(self) -> Iterator[None]:
+        """Around a script that may store final changes without a note to our inbox: when it
+        fails with no reply, it may still have applied them, so waiters check the store again
+        (a new generation) instead of waiting for notes that will not come."""
+        try:
+            yield
+        except BaseException:
+            with self._cond:
+                self._generation += 1
+                self._cond.notify_all()
+                reading = self._reading
+            if reading:  # the reader too, if the server is reachable (else its pop fails as well)
+                self._wake_reader()
+            raise
+
+    def _wake_reader(self) -> None:
+        key = f"{self.conn.keys.prefix}s:inbox:{self.token}"
+        try:
+            self.conn.commands([("RPUSH", key, WAKE), ("EXPIRE", key, INBOX_TTL_S)])
+        except BackendError as exc:  # the reader's pop ends within READ_TICK_S anyway
+            log.debug("could not wake the inbox reader: %s", exc)
 
     def _announce(self, items: Sequence[str]) -> None:
         """Record popped notes and wake the waiters they concern (called holding the lock)."""
-        self._announce_notes(map(json.loads, items))
+        self._announce_notes([json.loads(item) for item in items if item != WAKE])
 
     def _announce_notes(self, items: Iterable[list[str]]) -> None:
         known, verified, watching, notes = self._known, self._verified, self._watching, self._notes

@@ -88,7 +88,7 @@ class RedisWaitSteps(RedisInvocations):
     ) -> tuple[list[TransitionResult | None], TransitionResult]:
         waiter_static = self.cached_static(waiter_id)
         args: list[Any] = [self.conn.keys.prefix, waiter_id, _want(waiter_static), *request_args(resume)]
-        args.append(str(len(endings)))
+        args += [self.storing_inbox(), str(len(endings))]
         statics: list[InvocationRecord | None] = []
         for ending in endings:
             ending_id = ending.change.invocation_id
@@ -96,7 +96,8 @@ class RedisWaitSteps(RedisInvocations):
             statics.append(static)
             request = request_args(ending)
             args += [ending_id, _want(static), str(len(request)), *request]
-        replies, resumed, values, full = self.conn.eval("wait_resume", [], args)
+        with self.watcher.storing():
+            replies, resumed, values, full = self.conn.eval("wait_resume", [], args)
         stored: list[TransitionResult | None] = []
         for ending, reply, static in zip(endings, replies, statics, strict=True):
             if reply and reply[0] == "applied":

@@ -148,22 +148,31 @@ local function notify(P, token, note)
   if redis.call('RPUSH', key, note) == 1 then redis.call('EXPIRE', key, INBOX_TTL_S) end
 end
 
--- Waiting: tell the registering process and every process watching the id that it is final. The
--- note carries what a waiter reads next (mutable values and outcome): JSON [id, status, owner,
--- retries, recov, updated, kind, payload, display], '' for no outcome.
+-- Waiting: the inbox token of the process running this script when it tells its own waiters of
+-- the endings it stores (notify.py, FinalWatcher.stored_final): no note is pushed to it then.
+local HERE = ''
+local function storing_process(token)
+  HERE = token
+end
+
+-- Waiting: tell the registering process and every process watching the id that it is final
+-- (except the storing process itself, HERE). The note carries what a waiter reads next (mutable
+-- values and outcome): JSON [id, status, owner, retries, recov, updated, kind, payload, display],
+-- '' for no outcome.
 local function announce_final(P, id, cur, values, c)
   local watchers = false
   if cur.watched == '1' then
     watchers = redis.call('SMEMBERS', P .. 's:watchers:' .. id)
     redis.call('DEL', P .. 's:watchers:' .. id)
   end
-  if not present(cur.inbox) and not watchers then return end
+  local inbox = present(cur.inbox) and cur.inbox ~= HERE and cur.inbox
+  if not inbox and not watchers then return end
   local note = cjson.encode({id, values[1], values[2], values[3], values[4], values[5],
                              c.kind or '', c.payload or '', c.display or ''})
-  if present(cur.inbox) then notify(P, cur.inbox, note) end
+  if inbox then notify(P, inbox, note) end
   if watchers then
     for _, token in ipairs(watchers) do
-      if token ~= cur.inbox then notify(P, token, note) end
+      if token ~= cur.inbox and token ~= HERE then notify(P, token, note) end
     end
   end
 end

@@ -5,15 +5,18 @@
 -- refusal leaves it PAUSED, for the caller to retry with plain transitions). Every step is a
 -- compare-and-set or idempotent, so a resend after a lost reply answers as the first run did.
 -- ARGV: 1 P, 2 waiter, 3 want the waiter's static fields ('1'/'0'), 4..14 the resume
---       (request_at), 15 the number e of endings, then per ending: its id, want its static fields,
---       the number of request arguments that follow (11, or 14 with an outcome), the request.
+--       (request_at), 15 the inbox token of the storing process, which tells its own waiters of
+--       the endings itself (storing_process in lib.lua), 16 the number e of endings, then per
+--       ending: its id, want its static fields, the number of request arguments that follow (11,
+--       or 14 with an outcome), the request.
 -- Returns {endings, resume result, its mutable values, static or false}, resume result 'missing'
 -- when there is no such waiter; endings holds per ending false (missing) or {result, mutable
 -- values, static or false}.
 local P, waiter = ARGV[1], ARGV[2]
+storing_process(ARGV[15])
 local endings = {}
-local at = 16
-for k = 1, tonumber(ARGV[15]) do
+local at = 17
+for k = 1, tonumber(ARGV[16]) do
   local id, want, count = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
   local result, values = transition(P, id, request_at(at + 3, count > 11))
   if result == 'missing' then
