@@ -6,6 +6,7 @@ without one, failing under ``PYNENC_NB_REQUIRE_SERVICES=1``) except where a test
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -276,6 +277,42 @@ def test_a_registration_sent_ahead_whose_reply_is_lost_with_its_connection_is_st
     assert backend.broker().depth("default") == 1
 
 
+def test_a_script_behind_registrations_sent_ahead_sees_them_and_gets_its_own_reply(backend: RedisBackend) -> None:
+    # Given two fresh calls registered without waiting (a task calling two children)
+    state = backend.state()
+    first, second = (state.register([record()], None, NON_FINAL, send=True, fresh_ids=True)[0] for _ in range(2))
+    # When the thread's next script goes out behind them (a wait on the first)
+    claimed = state.transition(cas(first.invocation_id, S.PENDING, "r1"))
+    # Then it ran after both were stored, and answered with its own reply
+    assert claimed.applied and claimed.record.owner_id == "r1"
+    assert state.get(second.invocation_id) is not None and backend.broker().depth("default") == 2
+
+
+def test_a_script_behind_a_registration_the_server_refused_reports_the_refusal(backend: RedisBackend) -> None:
+    # Given a script sent ahead that the server refuses, then a script behind it
+    state = backend.state()
+    (stored,) = state.register([record()], None, NON_FINAL)
+    backend.conn.send_ahead("register", [], ["not", "a", "registration"])
+    with pytest.raises(BackendError, match="register script sent ahead"):
+        state.transition(cas(stored.invocation_id, S.PENDING, "r1"))
+    # Then the connection stays in step for the next one
+    assert state.get(stored.invocation_id) is not None and backend.conn.command("PING") == "PONG"
+
+
+def test_a_script_behind_registrations_runs_after_them_when_the_server_forgot_its_scripts(
+    backend: RedisBackend,
+) -> None:
+    # Given the server lost its script cache, then a fresh call registered without waiting
+    state = backend.state()
+    backend.conn.run(lambda c: c.script_flush())
+    (mine,) = state.register([record()], None, NON_FINAL, send=True, fresh_ids=True)
+    # When a script behind it concerns that call
+    claimed = state.transition(cas(mine.invocation_id, S.PENDING, "r1"))
+    # Then both were loaded again and ran in order: the call stored once, then claimed
+    assert claimed.applied
+    assert [c.status for c in state.history(mine.invocation_id)] == [S.REGISTERED, S.PENDING]
+
+
 # --- endings this process stores ---------------------------------------------------------------
 
 
@@ -367,11 +404,19 @@ def test_a_retried_status_change_that_already_applied_reports_success(backend: R
 
 
 def _reader_client(backend: RedisBackend, timeout_s: float = 5.0) -> str:
-    """The id of the connection blocked in a waiter's BLMPOP on its inbox."""
+    """The id of this backend's connection blocked in a waiter's BLMPOP on its inbox (tests of
+    other backends may run beside it on the same server)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        ours = set()
+        for conn in list(backend.conn._direct_connections):
+            sock = getattr(conn, "_sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    host, port = sock.getsockname()[:2]
+                    ours.add(f"{host}:{port}")
         for client in backend.conn.run(lambda c: c.client_list()):
-            if client.get("cmd") == "blmpop" and "b" in client.get("flags", ""):
+            if client.get("cmd") == "blmpop" and "b" in client.get("flags", "") and client.get("addr") in ours:
                 return str(client["id"])
         time.sleep(0.01)
     raise AssertionError("no waiter blocked in BLMPOP")
@@ -487,9 +532,10 @@ def test_threads_waiting_at_once_take_turns_reading_and_each_learns_its_own_end(
     assert not late, late
 
 
-def test_an_interrupted_pop_loses_nothing(backend: RedisBackend, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a process waiting on an invocation that ends while it waits
+def test_an_interrupted_pop_loses_nothing(url: str, backend: RedisBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a process waiting on an invocation that another process ends while it waits
     state = backend.state()
+    other = open_backend(url, backend.app_id)
     (stored,) = state.register([record()], None, NON_FINAL)
     watcher = state.watcher
     real_pop = watcher._pop
@@ -502,14 +548,19 @@ def test_an_interrupted_pop_loses_nothing(backend: RedisBackend, monkeypatch: py
         return notes
 
     monkeypatch.setattr(watcher, "_pop", popped_then_interrupted)
-    threading.Timer(0.2, lambda: state.transition(cas(stored.invocation_id, S.FAILED, None))).start()
-    # When the user interrupts the wait just as its pop took the note of the end
-    with pytest.raises(KeyboardInterrupt):
-        state.wait_final([stored.invocation_id], timeout_s=10)
-    # Then the next wait still learns of it at once (from the store: the popped note is gone)
-    started = time.monotonic()
-    assert state.wait_final([stored.invocation_id], timeout_s=10) == {stored.invocation_id}
-    assert time.monotonic() - started < 1.0
+    ender = threading.Timer(0.2, lambda: other.state().transition(cas(stored.invocation_id, S.FAILED, None)))
+    ender.start()
+    try:
+        # When the user interrupts the wait just as its pop took the note of the end
+        with pytest.raises(KeyboardInterrupt):
+            state.wait_final([stored.invocation_id], timeout_s=10)
+        # Then the next wait still learns of it at once (from the store: the popped note is gone)
+        started = time.monotonic()
+        assert state.wait_final([stored.invocation_id], timeout_s=10) == {stored.invocation_id}
+        assert time.monotonic() - started < 1.0
+    finally:
+        ender.join()
+        other.close()
 
 
 def test_closing_a_backend_deletes_its_inbox(url: str) -> None:

@@ -336,12 +336,56 @@ class Connection:
         if pending:
             self._local.pending = []
             return self._pipelined([*pending, (script, keys, args)])
+        local = self._local
+        if getattr(local, "unread", None) and not local.unread_lost:
+            with self.guard():
+                return self._behind(script, keys, args)
         with self.guard():
             try:
                 return self._command(*self._evalsha(script, keys, args))
             except NoScriptError:  # the server lost its script cache (restart, SCRIPT FLUSH)
                 script.sha = self._command("SCRIPT", "LOAD", script.source)
                 return self._command(*self._evalsha(script, keys, args))
+
+    def _behind(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """A script sent behind this thread's scripts sent ahead, every reply read at once: the
+        server runs them in order, so it sees what they stored, with no round trip between (a
+        running task's wait on the children it just called)."""
+        local = self._local
+        conn = self._direct()
+        unread = local.unread
+        try:
+            conn.send_packed_command(_packed(conn, [self._evalsha(script, keys, args)]), check_health=False)
+            replies = _replies(conn, len(unread) + 1)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+            self._drop(conn)  # all sent again, in order, with retries: every script may run twice
+            return self._command(*self._evalsha(script, keys, args))
+        except BaseException:
+            self._drop(conn)
+            raise
+        local.unread = []
+        reloaded = False
+        for (ahead, ahead_keys, ahead_args), reply in zip(unread, replies, strict=False):
+            if isinstance(reply, NoScriptError):  # every reply is read: safe to run it again now
+                ahead.sha = self._command("SCRIPT", "LOAD", ahead.source)
+                self._command(*self._evalsha(ahead, ahead_keys, ahead_args))
+                reloaded = True
+            elif isinstance(reply, ResponseError):
+                raise BackendError(
+                    f"Redis at {self.url} refused the {ahead.name} script sent ahead: {redact_text(str(reply))}"
+                )
+        own = replies[-1]
+        if isinstance(own, NoScriptError):  # it runs again after the ones it may depend on
+            script.sha = self._command("SCRIPT", "LOAD", script.source)
+            return self._command(*self._evalsha(script, keys, args))
+        if reloaded:  # it ran before a script it may depend on: its answer cannot be trusted
+            raise BackendError(
+                f"Redis at {self.url} lost its scripts while {script.name} ran behind scripts sent ahead; "
+                "they were stored again, and the operation can be retried"
+            )
+        if isinstance(own, ResponseError):
+            raise own
+        return own
 
     def _pipelined(self, calls: Sequence[tuple[Script, Sequence[str], Sequence[Any]]]) -> Any:
         results = self.commands([self._evalsha(script, keys, args) for script, keys, args in calls])
