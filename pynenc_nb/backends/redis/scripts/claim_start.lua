@@ -16,21 +16,8 @@ if cur.chg == start.token then
   local values = values_of(cur)
   return {'applied', values, static, 'applied', values}
 end
-local claimed, claim_values, started, start_values
-if claim.counter == '' and start.counter == '' and claim.exkey == '' and claim.final ~= '1' and start.final ~= '1'
-    and not refusal(P, id, claim, cur, cur.status, cur.owner)
-    and not refusal(P, id, start, cur, claim.to, claim.owner) then
-  -- Both apply: the record written once, as the start leaves it, with both history entries (half
-  -- the commands of two writes).
-  claimed, claim_values = 'applied', {claim.to, claim.owner, cur.retries, cur.recov, claim.at}
-  started, start_values = 'applied', write(P, id, start, cur, {claim.entry, start.entry})
-else
-  claimed, claim_values = transition(P, id, claim)
-  started, start_values = false, false
-  if claimed == 'applied' then
-    started, start_values = transition(P, id, start)
-  end
-end
+-- Claimed and started: in one write when both apply (claim_then_start in lib.lua).
+local claimed, claim_values, started, start_values = claim_then_start(P, id, claim, start, cur)
 log_changes(P)
 if ARGV[3] == '1' then static = redis.call('HGETALL', P .. 's:inv:' .. id) end
 return {claimed, claim_values, static, started, start_values}

@@ -251,6 +251,24 @@ local function transition(P, id, c)
   return 'applied', write(P, id, c, cur, {c.entry})
 end
 
+-- A claim (-> PENDING) then, only if it applied, a start (-> RUNNING) of the invocation whose record
+-- is cur. When both apply and neither counts, ends or is exclusive on the claim, the record is
+-- written once, as the start leaves it, with both history entries (half the commands of two
+-- writes); else as two transitions. Returns the claim's result and values, then the start's (false,
+-- false when it was not tried).
+local function claim_then_start(P, id, claim, start, cur)
+  if claim.counter == '' and start.counter == '' and claim.exkey == '' and claim.final ~= '1' and start.final ~= '1'
+      and not refusal(P, id, claim, cur, cur.status, cur.owner)
+      and not refusal(P, id, start, cur, claim.to, claim.owner) then
+    local claim_values = {claim.to, claim.owner, cur.retries, cur.recov, claim.at}
+    return 'applied', claim_values, 'applied', write(P, id, start, cur, {claim.entry, start.entry})
+  end
+  local claimed, claim_values = transition(P, id, claim)
+  if claimed ~= 'applied' then return claimed, claim_values, false, false end
+  local started, start_values = transition(P, id, start)
+  return claimed, claim_values, started, start_values
+end
+
 -- The request fields of transition() from ARGV[first..first+10] (+3 outcome fields when has_outcome).
 local function request_at(first, has_outcome)
   local a = ARGV

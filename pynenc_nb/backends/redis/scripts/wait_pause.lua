@@ -52,9 +52,8 @@ if first ~= '' then
   local cur = load(P, first)
   if cur and cur.chg == start.token then  -- a resend: the first run started it for this worker
     claimed, claim_values, started, start_values = 'applied', values_of(cur), 'applied', values_of(cur)
-  elseif paused == 'applied' and cur then
-    claimed, claim_values = transition(P, first, claim)
-    if claimed == 'applied' then started, start_values = transition(P, first, start) end
+  elseif paused == 'applied' and cur then  -- one write when both apply (claim_then_start in lib.lua)
+    claimed, claim_values, started, start_values = claim_then_start(P, first, claim, start, cur)
   elseif paused == 'applied' then
     claimed, claim_values = 'missing', false
   end
