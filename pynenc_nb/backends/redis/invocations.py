@@ -10,7 +10,7 @@ import functools
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pynenc_nb.backends.redis.codec as codec
 from pynenc_nb.backends.paging import decode_cursor, encode_cursor
@@ -185,7 +185,7 @@ class RedisInvocations:
                 args.append(entry)
             if fresh_ids and all(record.registration_key is None for record in chunk):
                 self.conn.send_ahead("register", [], args)
-                replies = [0] * len(chunk)
+                replies: list[Any] = [0] * len(chunk)
             else:
                 replies = self.conn.eval("register", [], args)
             for record, reply in zip(chunk, replies, strict=True):
