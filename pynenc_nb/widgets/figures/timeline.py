@@ -51,6 +51,7 @@ from pynenc_nb.widgets.figures.palette import task_colour
 from pynenc_nb.widgets.figures.queue import Waits, queue_trace
 
 RUNNING = InvocationStatus.RUNNING
+_VALUES = {status: status.value for status in InvocationStatus}  # faster than the enum's .value
 PENDING = InvocationStatus.PENDING
 PAUSED = InvocationStatus.PAUSED
 RETRY = InvocationStatus.RETRY
@@ -122,59 +123,69 @@ def _figure(view: TimelineView, title: str | None) -> FigureDict:
     finals = FINAL_STATUSES
     now = view.generated_at
     gap_ms = _gap_ms(view)
+    seg_ids, seg_status, seg_start, seg_end = seg.invocation_id, seg.status, seg.start, seg.end
+    seg_task, seg_lane, seg_row = seg.task_id, seg.lane, seg.row
+    first_rows = lanes.first_row
+    values = _VALUES
     # Points in time order: a refresh adds the new ones at the end of their traces, so a live
     # figure's patch (patch.py) carries them and the bars that grew, not every point shifted.
-    starts = seg.start
-    for i in sorted(range(count), key=starts.__getitem__):
-        invocation_id, status, start, task_id = seg.invocation_id[i], seg.status[i], seg.start[i], seg.task_id[i]
-        x_ms = round((start + offset) * 1000.0, 1)  # 0.1 ms is finer than any screen: shorter patches
-        first_seen.setdefault(invocation_id, x_ms)
-        last = i + 1 == count or seg.invocation_id[i + 1] != invocation_id
-        lane_id = seg.lane[i]
+    for i in sorted(range(count), key=seg_start.__getitem__):
+        invocation_id, status, start = seg_ids[i], seg_status[i], seg_start[i]
+        if invocation_id not in first_seen:  # its earliest segment comes first in this order
+            first_seen[invocation_id] = round((start + offset) * 1000.0, 1)
+        lane_id = seg_lane[i]
         if lane_id == QUEUED_LANE:
-            if status is RETRY and invocation_id in last_y:
-                retries.x.append(x_ms)
-                retries.y.append(last_y[invocation_id])
-                retries.ids.append(invocation_id)
-                retries.hover.append(f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}<br>▸ RETRY")
             if status not in finals:
-                waits.add(start, seg.end[i], task_id, invocation_id)
+                if status is RETRY and invocation_id in last_y:
+                    retries.x.append(round((start + offset) * 1000.0, 1))
+                    retries.y.append(last_y[invocation_id])
+                    retries.ids.append(invocation_id)
+                    retries.hover.append(f"<b>{_task_text(seg_task[i])}</b> {invocation_id[:8]}<br>▸ RETRY")
+                waits.add(start, seg_end[i], seg_task[i], invocation_id)
                 continue
             y = last_y.get(invocation_id)
             if y is None:  # ended without ever running (killed in the queue): no row to mark
                 continue
         else:
-            first_row = lanes.first_row.get(lane_id)
+            first_row = first_rows.get(lane_id)
             if first_row is None:  # a lane the view did not list: nothing to draw it in
                 continue
-            y = first_row + seg.row[i]
+            y = first_row + seg_row[i]
             last_y[invocation_id] = y
+        end = seg_end[i]
+        if status is PENDING and end is not None and end - start < INSTANT_CLAIM_S:
+            if invocation_id in linked_parents:
+                spans[invocation_id].append((round((start + offset) * 1000.0, 1), y))
+            continue  # under a pixel at any zoom a timeline is read at; its time is in the hover
+        x_ms = round((start + offset) * 1000.0, 1)  # 0.1 ms is finer than any screen: shorter patches
         if invocation_id in linked_parents:
             spans[invocation_id].append((x_ms, y))
+        task_id = seg_task[i]
         if status in finals:  # the bar before it carries the whole story: a short line here
             points = markers[status]
-            points.hover.append(f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}<br>▸ {status.value}")
+            points.hover.append(f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}<br>▸ {values[status]}")
             points.x.append(x_ms)
             points.y.append(y)
             points.ids.append(invocation_id)
             continue
-        end = seg.end[i]
-        if status is PENDING and end is not None and end - start < INSTANT_CLAIM_S:
-            continue  # under a pixel at any zoom a timeline is read at; its time is in the hover
+        last = i + 1 == count or seg_ids[i + 1] != invocation_id
         if status is RUNNING or last:  # the whole story on the bar (or the open last one); short elsewhere
             about = hovers.get(invocation_id) or f"<b>{_task_text(task_id)}</b>"
         else:
             about = f"<b>{_task_text(task_id)}</b> {invocation_id[:8]}"
         ident = f"<br>id {invocation_id}" if last else ""
-        first_bar.setdefault(invocation_id, (x_ms, y))
-        seconds = max(0.0, (end if end is not None else now) - start)
+        if invocation_id not in first_bar:
+            first_bar[invocation_id] = (x_ms, y)
+        seconds = (end if end is not None else now) - start
+        if seconds < 0.0:
+            seconds = 0.0
         width = seconds * 1000.0
-        if status is PAUSED or seg.row[i] == paused_rows.get(lane_id):
+        if status is PAUSED or seg_row[i] == paused_rows.get(lane_id):
             points = paused
         else:
             points = bars[task_id]
-            ends_span = last or seg.lane[i + 1] != lane_id or seg.row[i + 1] != seg.row[i]
-            if not ends_span and seg.status[i + 1] in finals:
+            ends_span = last or seg_lane[i + 1] != lane_id or seg_row[i + 1] != seg_row[i]
+            if not ends_span and seg_status[i + 1] in finals:
                 ends_span = True
             if ends_span and end is not None:
                 width -= min(gap_ms, width * 0.3)
@@ -186,9 +197,13 @@ def _figure(view: TimelineView, title: str | None) -> FigureDict:
             points.outline.append(line or NO_OUTLINE)
             points.outline_width.append(2.0 if line else 0.5)
         still = "" if end is not None else " so far"
-        points.hover.append(f"{about}<br>▸ {status.value} {seconds_text(seconds)}{still}{ident}")
+        points.hover.append(f"{about}<br>▸ {values[status]} {seconds_text(seconds)}{still}{ident}")
         points.base.append(x_ms)
-        points.x.append(max(round(width, 1), 0.1) if width > 0 else 0.0)  # never rounded to nothing
+        if width > 0:
+            rounded = round(width, 1)
+            points.x.append(rounded if rounded > 0.1 else 0.1)  # never rounded to nothing
+        else:
+            points.x.append(0.0)
         points.y.append(y)
         points.ids.append(invocation_id)
 
