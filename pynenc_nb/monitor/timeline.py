@@ -406,10 +406,13 @@ def _columns(
     rows: list[int] = []
     for record, (history, entry_ends, spans) in zip(records, walked, strict=True):
         count = len(history)
+        if not count:
+            continue
         ids += [record.invocation_id] * count
         tasks += [record.task_id] * count
-        statuses += [status for status, _, _ in history]
-        starts += [at for _, _, at in history]
+        entry_statuses, _, entry_starts = zip(*history, strict=True)  # columns of the rows, in C
+        statuses += entry_statuses
+        starts += entry_starts
         ends += entry_ends
         for span in spans:
             width = span.stop - span.first

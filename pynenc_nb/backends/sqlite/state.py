@@ -385,25 +385,29 @@ class SQLiteState:
         status_of = STATUS_BY_VALUE
         current: list[HistoryRow] = []
         current_id = None
-        for invocation_id, status, owner_id, at in self._history_select(
-            "invocation_id, status, owner_id, at", invocation_ids
-        ):
-            if invocation_id != current_id:  # rows come grouped by invocation
-                current_id, current = invocation_id, []
-                found[invocation_id] = current
-            current.append((status_of[status], owner_id, at))
+        for rows in self._history_chunks("invocation_id, status, owner_id, at", invocation_ids):
+            for invocation_id, status, owner_id, at in rows:
+                if invocation_id != current_id:  # rows come grouped by invocation
+                    current_id, current = invocation_id, []
+                    found[invocation_id] = current
+                current.append((status_of[status], owner_id, at))
         return found
 
     def _history_select(self, columns: str, invocation_ids: Sequence[str]) -> Iterator[Any]:
         """``columns`` of the history rows of each id once, grouped by invocation in append order."""
+        for rows in self._history_chunks(columns, invocation_ids):
+            yield from rows
+
+    def _history_chunks(self, columns: str, invocation_ids: Sequence[str]) -> Iterator[list[Any]]:
+        """The rows of ``_history_select`` a chunk of ids at a time (no generator step per row)."""
         ids = list(dict.fromkeys(invocation_ids))
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]
-            yield from self.db.conn.execute(
+            yield self.db.conn.execute(
                 f"SELECT {columns} FROM history "
                 f"WHERE invocation_id IN ({','.join('?' * len(chunk))}) ORDER BY invocation_id, seq",
                 chunk,
-            )
+            ).fetchall()
 
     def outcome(self, invocation_id: str) -> Outcome | None:
         row = self.db.conn.execute(
