@@ -335,13 +335,13 @@ def test_an_ending_this_process_stores_pushes_no_note_to_its_own_inbox(url: str,
     assert state.wait_final([theirs.invocation_id], timeout_s=5) == {theirs.invocation_id}
 
 
-def test_a_reader_blocked_on_an_ending_this_process_stores_is_woken_at_once(
+def _blocked_reader(
     backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Any, InvocationRecord, threading.Thread, list[set[str]]]:
+    """A thread blocked popping the inbox for an invocation registered here, with pops that would
+    block for 8 s; returns the state, the invocation, the thread and what its wait returns."""
     from pynenc_nb.backends.redis import notify
 
-    # Given a thread blocked popping the inbox for an invocation registered here, with pops that
-    # would block for 8 s
     monkeypatch.setattr(notify, "READ_TICK_S", 8.0)
     state = backend.state()
     (stored,) = state.register([record()], None, NON_FINAL)
@@ -349,6 +349,14 @@ def test_a_reader_blocked_on_an_ending_this_process_stores_is_woken_at_once(
     waiter = threading.Thread(target=lambda: learned.append(state.wait_final([stored.invocation_id], timeout_s=20)))
     waiter.start()
     _reader_client(backend)
+    return state, stored, waiter, learned
+
+
+def test_a_reader_blocked_on_an_ending_this_process_stores_is_woken_at_once(
+    backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a thread blocked popping the inbox for an invocation registered here
+    state, stored, waiter, learned = _blocked_reader(backend, monkeypatch)
     # When another thread of this process ends it (no note goes to the inbox for it)
     state.transition(cas(stored.invocation_id, S.FAILED, None))
     # Then the reader is woken, long before its pop would have ended
@@ -360,16 +368,8 @@ def test_a_reader_blocked_on_an_ending_this_process_stores_is_woken_at_once(
 def test_an_ending_whose_reply_is_lost_makes_this_processs_waiters_check_the_store(
     backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pynenc_nb.backends.redis import notify
-
     # Given a thread blocked popping the inbox for an invocation registered here
-    monkeypatch.setattr(notify, "READ_TICK_S", 8.0)
-    state = backend.state()
-    (stored,) = state.register([record()], None, NON_FINAL)
-    learned: list[set[str]] = []
-    waiter = threading.Thread(target=lambda: learned.append(state.wait_final([stored.invocation_id], timeout_s=20)))
-    waiter.start()
-    _reader_client(backend)
+    state, stored, waiter, learned = _blocked_reader(backend, monkeypatch)
     # When this process's ending is applied but its reply never arrives (the store has it, no note
     # was pushed, and stored_final is never called)
     real_eval = backend.conn.eval
