@@ -264,8 +264,12 @@ class Connection:
         refused: ResponseError | None = None
         for (script, keys, args), reply in zip(unread, replies, strict=True):
             if isinstance(reply, NoScriptError):  # a connection error here sends them all again: safe
-                script.sha = self._exchange(conn, ("SCRIPT", "LOAD", script.source))
-                reply = self._exchange(conn, self._evalsha(script, keys, args))
+                sha = self._exchange(conn, ("SCRIPT", "LOAD", script.source))
+                if isinstance(sha, ResponseError):
+                    reply = sha
+                else:
+                    script.sha = sha
+                    reply = self._exchange(conn, self._evalsha(script, keys, args))
             if isinstance(reply, ResponseError) and refused is None:
                 refused, name = reply, script.name
         local.unread = []
