@@ -34,7 +34,7 @@ def args_of(record: InvocationRecord) -> dict[str, str]:
     args: dict[str, str] = {}
     for key, value in shown.items():
         text = value if type(value) is str else json.dumps(value)
-        args[key] = redact_text(text) if "://" in text else text  # the check spares a regex per argument
+        args[key] = _redacted(text)
     return args
 
 

@@ -160,7 +160,7 @@ class Connection:
         sent ahead (the client's pooled connection must not overtake them)."""
         with self.guard():
             if getattr(self._local, "unread", None):
-                self._io(lambda conn: None)
+                self._read_ahead()
             return operation(self.client)
 
     # --- this thread's own connection --------------------------------------------------------------
@@ -230,13 +230,13 @@ class Connection:
         self._direct()  # (re)sets local.unread after a fork
         if len(local.unread) >= UNREAD_MAX:
             with self.guard():
-                self._io(lambda conn: None)
+                self._read_ahead()
         calls = [*getattr(local, "pending", ()), (self.scripts[name], keys, args)]
         local.pending = []
         local.unread.extend(calls)
         if local.unread_lost:  # sent again, in order, by the next exchange: make it now
             with self.guard():
-                self._io(lambda conn: None)
+                self._read_ahead()
             return
         conn = self._direct()
         try:
@@ -245,10 +245,14 @@ class Connection:
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
             self._drop(conn)  # sent again now, with retries: a thread may never talk again
             with self.guard():
-                self._io(lambda conn: None)
+                self._read_ahead()
         except BaseException:
             self._drop(conn)
             raise
+
+    def _read_ahead(self, retries: int = RETRIES) -> None:
+        """Read the replies of this thread's scripts sent ahead now (an exchange of nothing else)."""
+        self._io(lambda conn: None, retries)
 
     def _settle(self, conn: Any) -> None:
         """Read the replies of scripts sent ahead (sending them again first if their connection
@@ -489,7 +493,7 @@ class Connection:
     def close(self) -> None:
         if getattr(self._local, "unread", None):  # best effort: this thread's last replies
             with contextlib.suppress(Exception), self.guard():
-                self._io(lambda conn: None, retries=0)
+                self._read_ahead(retries=0)
         for conn in list(self._direct_connections):
             with contextlib.suppress(Exception):
                 conn.disconnect()

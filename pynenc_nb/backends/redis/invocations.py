@@ -225,8 +225,11 @@ class RedisInvocations:
             self.storing_inbox(),
             *request_args(request),
         ]
-        with self.watcher.storing():
+        try:
             reply = self.conn.eval("transition", [], args)
+        except BaseException:
+            self.watcher.store_failed()
+            raise
         if reply[0] == "missing":
             raise InvocationNotFoundError(f"invocation {invocation_id} does not exist", invocation_id=invocation_id)
         result, values, full = reply

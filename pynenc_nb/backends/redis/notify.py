@@ -276,21 +276,16 @@ class FinalWatcher:
         if wake:
             self._wake_reader()
 
-    @contextlib.contextmanager
-    def storing(self) -> Iterator[None]:
-        """Around a script that may store final changes without a note to our inbox: when it
-        fails with no reply, it may still have applied them, so waiters check the store again
-        (a new generation) instead of waiting for notes that will not come."""
-        try:
-            yield
-        except BaseException:
-            with self._cond:
-                self._generation += 1
-                self._cond.notify_all()
-                reading = self._reading
-            if reading:  # the reader too, if the server is reachable (else its pop fails as well)
-                self._wake_reader()
-            raise
+    def store_failed(self) -> None:
+        """A script that may store final changes without a note to our inbox failed with no
+        reply: it may still have applied them, so waiters check the store again (a new
+        generation) instead of waiting for notes that will not come."""
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+            reading = self._reading
+        if reading:  # the reader too, if the server is reachable (else its pop fails as well)
+            self._wake_reader()
 
     def _wake_reader(self) -> None:
         key = f"{self.conn.keys.prefix}s:inbox:{self.token}"

@@ -96,8 +96,11 @@ class RedisWaitSteps(RedisInvocations):
             statics.append(static)
             request = request_args(ending)
             args += [ending_id, _want(static), str(len(request)), *request]
-        with self.watcher.storing():
+        try:
             replies, resumed, values, full = self.conn.eval("wait_resume", [], args)
+        except BaseException:
+            self.watcher.store_failed()
+            raise
         stored: list[TransitionResult | None] = []
         for ending, reply, static in zip(endings, replies, statics, strict=True):
             if reply and reply[0] == "applied":
